@@ -1,0 +1,310 @@
+/*
+ * oa_private.h -- declarations shared between the library's .c files.
+ * Never installed. Every name here starts with oa__ so no user symbol can
+ * collide with it, and is marked OA_PRIVATE, which the amalgamation turns
+ * into `static`.
+ *
+ * Conventions: functions return 0 or a negative oa_err (see openagent.h)
+ * unless a comment says otherwise. A function that fails writes a short
+ * explanation into the caller's error buffer `err` (OA__ERRLEN bytes) first;
+ * the first error wins, so callers write err only when it is empty.
+ */
+#ifndef OA_PRIVATE_H
+#define OA_PRIVATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "openagent.h"
+
+#ifndef OA_PRIVATE
+#define OA_PRIVATE
+#endif
+
+#define OA__ERRLEN 256
+
+#if defined(__GNUC__) || defined(__clang__)
+#define OA__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define OA__PRINTF(a, b)
+#endif
+
+/* ========================================================================
+ * util.c -- allocation, growing buffers, error messages
+ * ======================================================================== */
+
+/* The allocator in force: the user's, or the C library's when all three
+ * functions are NULL. */
+OA_PRIVATE void *oa__malloc(const oa_allocator *a, size_t n);
+OA_PRIVATE void *oa__realloc(const oa_allocator *a, void *p, size_t n);
+OA_PRIVATE void oa__free(const oa_allocator *a, void *p);
+/* NULL when n * size overflows or the allocator fails. */
+OA_PRIVATE void *oa__mallocarray(const oa_allocator *a, size_t n, size_t size);
+/* A NUL-terminated copy of s[0..n), or NULL. */
+OA_PRIVATE char *oa__strndup(const oa_allocator *a, const char *s, size_t n);
+
+/*
+ * A growing byte buffer. Zero-initialise, then set alloc and limit (0: no
+ * limit). Errors stick in err (OA_ERR_NOMEM or OA_ERR_LIMIT) and make every
+ * later append a no-op, so a writer may append many pieces and check once.
+ * p is NUL-terminated whenever it is not NULL.
+ */
+typedef struct oa__buf {
+	char *p;
+	size_t len;
+	size_t cap;
+	size_t limit;             /* maximum len; 0: none */
+	const oa_allocator *alloc;
+	int err;                  /* 0 or the first failure */
+} oa__buf;
+
+/* Make room for n more bytes (plus the NUL). */
+OA_PRIVATE int oa__buf_reserve(oa__buf *b, size_t n);
+OA_PRIVATE int oa__buf_append(oa__buf *b, const void *s, size_t n);
+OA_PRIVATE int oa__buf_puts(oa__buf *b, const char *s);
+OA_PRIVATE int oa__buf_printf(oa__buf *b, const char *fmt, ...)
+	OA__PRINTF(2, 3);
+/* Empty it, keep the memory, clear err. */
+OA_PRIVATE void oa__buf_reset(oa__buf *b);
+OA_PRIVATE void oa__buf_free(oa__buf *b);
+
+/* Format the message into err (OA__ERRLEN bytes) unless err already holds
+ * one, and return code. */
+OA_PRIVATE int oa__fail(char *err, int code, const char *fmt, ...)
+	OA__PRINTF(3, 4);
+
+/* Append to out a printable rendering of s[0..n): at most max bytes of it,
+ * with control and non-ASCII bytes as \xNN, and "..." when cut. Used to
+ * quote server text and offending bytes in error messages. */
+OA_PRIVATE void oa__quote(char *out, size_t outlen, const char *s, size_t n,
+                          size_t max);
+
+/* Monotonic milliseconds. */
+OA_PRIVATE int64_t oa__now_ms(void);
+
+/* ========================================================================
+ * json.c -- reading JSON with jsmn, writing JSON
+ * ======================================================================== */
+
+enum {
+	OA__JSON_NONE = 0,  /* no such token (index < 0) */
+	OA__JSON_OBJECT,
+	OA__JSON_ARRAY,
+	OA__JSON_STRING,
+	OA__JSON_NUMBER,
+	OA__JSON_TRUE,
+	OA__JSON_FALSE,
+	OA__JSON_NULL
+};
+
+/*
+ * A parsed JSON text. Tokens are addressed by index: 0 is the root; -1
+ * means "absent" and every function accepts it (returning NONE/NULL/-1),
+ * so look-ups chain without checks:
+ *     oa__json_get(j, oa__json_get(j, 0, "error"), "message")
+ * The source text is parsed where it lies and strings are unescaped in
+ * place, so src must stay alive and unmoved while the oa__json is used.
+ * The token array is kept and reused across parses.
+ */
+typedef struct oa__json {
+	char *src;
+	size_t len;
+	void *tok;          /* private: jsmntok_t[cap] */
+	unsigned cap;       /* tokens allocated */
+	int ntok;           /* tokens used by the last parse */
+	unsigned char *done; /* private: per-token "string already unescaped" */
+	const oa_allocator *alloc;
+	size_t max_tokens;  /* growth bound; 0: OA_MAX_JSON_TOKENS */
+} oa__json;
+
+/* Parse src[0..len) as exactly one JSON value (whitespace around it allowed),
+ * growing the token array as needed up to max_tokens. Returns 0,
+ * OA_ERR_STREAM (not JSON, or trailing bytes), OA_ERR_LIMIT (too many
+ * tokens) or OA_ERR_NOMEM, with a message in err. */
+OA_PRIVATE int oa__json_parse(oa__json *j, char *src, size_t len, char *err);
+OA_PRIVATE void oa__json_free(oa__json *j);
+
+OA_PRIVATE int oa__json_type(const oa__json *j, int t);
+/* Members of an object / elements of an array. */
+OA_PRIVATE int oa__json_count(const oa__json *j, int t);
+/* The value of member key of object t (first match, keys compared as raw
+ * bytes), or -1. */
+OA_PRIVATE int oa__json_get(const oa__json *j, int t, const char *key);
+/* Element i of array t, or -1. */
+OA_PRIVATE int oa__json_at(const oa__json *j, int t, int i);
+/* Iteration: the first child of a container (for an object, the first
+ * KEY; its value is key + 1), and the token after t's whole subtree at the
+ * same level. Both -1 when there is none.
+ *     for (k = oa__json_first(j, obj); k >= 0; k = oa__json_next(j, k + 1))
+ * walks an object's keys; for an array use k = oa__json_next(j, k). */
+OA_PRIVATE int oa__json_first(const oa__json *j, int t);
+OA_PRIVATE int oa__json_next(const oa__json *j, int t);
+/* A string token's value, unescaped in place to UTF-8 and NUL-terminated;
+ * NULL if t is not a string. May be called again for the same token.
+ * \uXXXX escapes become UTF-8, surrogate pairs joined; a lone surrogate
+ * becomes U+FFFD. *len may be NULL. */
+OA_PRIVATE const char *oa__json_str(oa__json *j, int t, size_t *len);
+/* The raw text of any token (objects and arrays whole, strings without
+ * their quotes and not unescaped). */
+OA_PRIVATE const char *oa__json_raw(const oa__json *j, int t, size_t *len);
+/* An integer number (no fraction or exponent) that fits in long long.
+ * Returns 0, or OA_ERR_STREAM (not an integer) / OA_ERR_LIMIT (overflow). */
+OA_PRIVATE int oa__json_int(const oa__json *j, int t, long long *out);
+/* Any number, as a double. 0 or OA_ERR_STREAM. */
+OA_PRIVATE int oa__json_double(const oa__json *j, int t, double *out);
+/* 1 for true, 0 for false, -1 for anything else. */
+OA_PRIVATE int oa__json_bool(const oa__json *j, int t);
+/* Compare string token t's value with s; unescapes t. 1 equal, 0 not. */
+OA_PRIVATE int oa__json_eq(oa__json *j, int t, const char *s);
+
+/* Append s[0..n) as a JSON string literal with its quotes: ", \ and
+ * control characters escaped, bytes >= 0x80 passed through unchanged. */
+OA_PRIVATE void oa__json_put_str(oa__buf *b, const char *s, size_t n);
+
+/* ========================================================================
+ * sse.c -- an incremental text/event-stream parser
+ * ======================================================================== */
+
+/*
+ * Bytes go straight into the parser's own buffer (no copy):
+ *     oa__sse_space(p, &dst, &room);   read up to room bytes into dst
+ *     oa__sse_ack(p, n);               n bytes were written
+ *     while ((r = oa__sse_next(p, &ev, err)) > 0) use ev;
+ * Lines end in LF, CR or CRLF (a CR at the end of the input waits for the
+ * next byte); a UTF-8 BOM at the very start is skipped; ':' lines are
+ * comments; "data" lines are joined with '\n'; a blank line dispatches.
+ * An event whose data is empty (no data line) is not dispatched, as the
+ * HTML standard says.
+ */
+typedef struct oa__sse_event {
+	char *data;       /* NUL-terminated, inside the parser's buffer; valid
+	                     until the next space/ack/next/finish call, and may
+	                     be modified in place (JSON unescaping) */
+	size_t len;
+	const char *type; /* the "event:" field, NUL-terminated; "" if none */
+	const char *id;   /* the last "id:" field seen, "" if none */
+} oa__sse_event;
+
+typedef struct oa__sse {
+	/* private */
+	char *buf;
+	size_t cap, len;          /* allocated, bytes held */
+	size_t max;               /* most bytes one event may occupy */
+	const oa_allocator *alloc;
+	size_t scan;              /* parse position in buf */
+	size_t out;               /* end of the current event's joined data */
+	size_t start;             /* start of the current event's data */
+	int has_data;
+	int bom_checked;
+	int cr_pending;           /* last byte seen was CR */
+	char type[64];
+	char id[128];
+	char last_id[128];
+} oa__sse;
+
+/* max: the largest event in bytes (0: OA_MAX_EVENT_BYTES). Allocates
+ * nothing until the first oa__sse_space(). */
+OA_PRIVATE void oa__sse_init(oa__sse *p, const oa_allocator *a, size_t max);
+/* Forget buffered bytes and state (a new response); keeps the memory. */
+OA_PRIVATE void oa__sse_reset(oa__sse *p);
+OA_PRIVATE void oa__sse_free(oa__sse *p);
+/* Where to put new bytes, and how many fit (at least 1). Grows the buffer
+ * up to the event limit. Returns 0, OA_ERR_LIMIT (an event larger than
+ * max is under way) or OA_ERR_NOMEM. */
+OA_PRIVATE int oa__sse_space(oa__sse *p, char **dst, size_t *room, char *err);
+OA_PRIVATE void oa__sse_ack(oa__sse *p, size_t n);
+/* 1 and *ev filled: an event; 0: no complete event in what was fed. */
+OA_PRIVATE int oa__sse_next(oa__sse *p, oa__sse_event *ev, char *err);
+/* The input ended. An unterminated last event is dispatched if its data is
+ * "[DONE]" or starts with '{' (lenient: a proxy may drop the final blank
+ * line); returns 1 with *ev then, else 0. */
+OA_PRIVATE int oa__sse_finish(oa__sse *p, oa__sse_event *ev);
+
+/* ========================================================================
+ * http.c -- URLs, connections, HTTP/1.1 requests and response bodies
+ * ======================================================================== */
+
+typedef struct oa__url {
+	char host[256];   /* without brackets for IPv6 literals */
+	char port[8];
+	char path[1024];  /* base path without a trailing slash; "" for none */
+	int ipv6;         /* host is an IPv6 literal: bracket it in Host: */
+	int tls;          /* https */
+} oa__url;
+
+/* Parse "http://host[:port][/path]". https:// parses (tls set) so the
+ * caller can say it is not supported in this build. Returns 0 or
+ * OA_ERR_URL with a message. */
+OA_PRIVATE int oa__url_parse(oa__url *u, const char *url, char *err);
+
+/* An incremental decoder of a chunked body, working in place.
+ * Zero-initialise it; all fields are private. */
+typedef struct oa__chunked {
+	uint64_t left;      /* bytes left in the current chunk's data */
+	int state;
+	int digits;         /* hex digits seen in the size line */
+} oa__chunked;
+
+/*
+ * Decode buf[0..*len) in place: on return buf[0..*len) holds only chunk
+ * data. Returns 0 when more input is needed, 1 when the final chunk and
+ * its trailers ended (*rest then says how many bytes of the input came
+ * after the end; they are not data), or OA_ERR_PROTOCOL with a message
+ * (bad size, overflow, missing CRLF). Any split of the input decodes to
+ * the same bytes.
+ */
+OA_PRIVATE int oa__chunked_decode(oa__chunked *d, char *buf, size_t *len,
+                                  size_t *rest, char *err);
+
+enum { OA__BODY_NONE, OA__BODY_LENGTH, OA__BODY_CHUNKED, OA__BODY_CLOSE };
+
+typedef struct oa__http {
+	/* settings, set by the caller before the first request */
+	oa__url url;
+	const oa_allocator *alloc;
+	int connect_timeout_ms;   /* < 0: none */
+	int read_timeout_ms;      /* < 0: none */
+	int64_t deadline;         /* oa__now_ms() bound for this request; 0 none */
+	size_t max_header;
+	int cancel_fd;            /* readable when interrupted; -1: none */
+	volatile int *cancelled;  /* set when interrupted; may be NULL */
+	/* the response, after oa__http_request() */
+	int status;
+	char content_type[128];   /* lower-cased media type, no parameters */
+	int body;                 /* OA__BODY_* */
+	/* private */
+	int fd;
+	int keep_alive;
+	uint64_t left;            /* Content-Length bytes still to read */
+	oa__chunked chunked;
+	int body_done;
+	char *head;               /* response head buffer, max_header bytes */
+	size_t head_len, head_off; /* bytes in head, body bytes start at off */
+} oa__http;
+
+OA_PRIVATE void oa__http_init(oa__http *h);
+/*
+ * Send one request and read the response head. Connects (or reuses the
+ * open connection). extra_headers is "Name: value\r\n" lines or NULL.
+ * On return 0, status, content_type and body are set; the body is read
+ * with oa__http_read(). A previous response's unread body is discarded by
+ * closing the connection.
+ */
+OA_PRIVATE int oa__http_request(oa__http *h, const char *method,
+                                const char *path, const char *extra_headers,
+                                const char *body, size_t body_len, char *err);
+/*
+ * Read body bytes (de-chunked) into dst[0..room). Blocks until at least one
+ * byte, the end of the body, a timeout, cancellation or an error.
+ * Returns 0 with *got > 0 for data, 0 with *got == 0 at the end of the body,
+ * or OA_ERR_READ_TIMEOUT / OA_ERR_DEADLINE / OA_ERR_INTERRUPTED / OA_ERR_IO
+ * / OA_ERR_PROTOCOL / OA_ERR_TRUNCATED (a length- or chunk-framed body cut
+ * short by the peer).
+ */
+OA_PRIVATE int oa__http_read(oa__http *h, char *dst, size_t room,
+                             size_t *got, char *err);
+/* Close the connection (if any); settings stay. */
+OA_PRIVATE void oa__http_close(oa__http *h);
+OA_PRIVATE void oa__http_free(oa__http *h);
+
+#endif

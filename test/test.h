@@ -1,0 +1,96 @@
+/*
+ * test.h -- the whole test runner: a table of named tests, checks that
+ * report file and line, and a main that runs every test or the ones named
+ * on the command line. A failed check ends its test; the others still run.
+ * The last line printed is "NAME: N passed, N failed"; the exit status is
+ * non-zero when anything failed.
+ */
+#ifndef OA_TEST_H
+#define OA_TEST_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct test {
+	const char *name;
+	void (*fn)(void);
+};
+
+static int test_failed_;
+
+#define CHECK(cond)                                                          \
+	do {                                                                 \
+		if (!(cond)) {                                               \
+			fprintf(stderr, "%s:%d: check failed: %s\n",         \
+			        __FILE__, __LINE__, #cond);                  \
+			test_failed_ = 1;                                    \
+			return;                                              \
+		}                                                            \
+	} while (0)
+
+#define CHECK_INT(a, b)                                                      \
+	do {                                                                 \
+		long long a_ = (long long)(a), b_ = (long long)(b);          \
+		if (a_ != b_) {                                              \
+			fprintf(stderr, "%s:%d: %s == %lld, expected %s == " \
+			        "%lld\n", __FILE__, __LINE__, #a, a_, #b,    \
+			        b_);                                         \
+			test_failed_ = 1;                                    \
+			return;                                              \
+		}                                                            \
+	} while (0)
+
+#define CHECK_STR(a, b)                                                      \
+	do {                                                                 \
+		const char *a_ = (a), *b_ = (b);                             \
+		if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0) {       \
+			fprintf(stderr, "%s:%d: %s is \"%s\", expected "     \
+			        "\"%s\"\n", __FILE__, __LINE__, #a,          \
+			        a_ ? a_ : "(null)", b_ ? b_ : "(null)");     \
+			test_failed_ = 1;                                    \
+			return;                                              \
+		}                                                            \
+	} while (0)
+
+/* a contains b as a substring */
+#define CHECK_HAS(a, b)                                                      \
+	do {                                                                 \
+		const char *a_ = (a), *b_ = (b);                             \
+		if (a_ == NULL || strstr(a_, b_) == NULL) {                  \
+			fprintf(stderr, "%s:%d: %s is \"%s\", expected it "  \
+			        "to contain \"%s\"\n", __FILE__, __LINE__,   \
+			        #a, a_ ? a_ : "(null)", b_);                 \
+			test_failed_ = 1;                                    \
+			return;                                              \
+		}                                                            \
+	} while (0)
+
+static int
+test_main(const char *suite, int argc, char **argv, const struct test *t)
+{
+	int passed = 0, failed = 0, i, run;
+
+	for (; t->name != NULL; t++) {
+		run = argc < 2;
+		for (i = 1; i < argc; i++)
+			if (strcmp(argv[i], t->name) == 0)
+				run = 1;
+		if (!run)
+			continue;
+		test_failed_ = 0;
+		t->fn();
+		if (test_failed_) {
+			failed++;
+			printf("FAIL %s\n", t->name);
+		} else {
+			passed++;
+			printf("ok   %s\n", t->name);
+		}
+		fflush(stdout);
+	}
+	printf("%s: %d passed, %d failed\n", suite, passed, failed);
+	return failed != 0 || passed == 0;
+}
+
+#endif

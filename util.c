@@ -1,0 +1,219 @@
+/*
+ * util.c -- the small things every other file needs: allocation through
+ * the client's allocator, a growing buffer whose errors stick, and bounded
+ * error messages.
+ *
+ * Growing buffers double their capacity, so appending n bytes one at a
+ * time costs O(n) and, once a buffer has reached its working size, nothing
+ * is allocated again: buffers are reset, never freed, between turns.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "oa_private.h"
+
+/* ---------------------------------------------------------------- memory */
+
+static int
+use_libc(const oa_allocator *a)
+{
+	return a == NULL || a->malloc == NULL || a->realloc == NULL ||
+	       a->free == NULL;
+}
+
+OA_PRIVATE void *
+oa__malloc(const oa_allocator *a, size_t n)
+{
+	if (n == 0)
+		n = 1;
+	return use_libc(a) ? malloc(n) : a->malloc(a->ctx, n);
+}
+
+OA_PRIVATE void *
+oa__realloc(const oa_allocator *a, void *p, size_t n)
+{
+	if (n == 0)
+		n = 1;
+	return use_libc(a) ? realloc(p, n) : a->realloc(a->ctx, p, n);
+}
+
+OA_PRIVATE void
+oa__free(const oa_allocator *a, void *p)
+{
+	if (p == NULL)
+		return;
+	if (use_libc(a))
+		free(p);
+	else
+		a->free(a->ctx, p);
+}
+
+OA_PRIVATE void *
+oa__mallocarray(const oa_allocator *a, size_t n, size_t size)
+{
+	if (size != 0 && n > (size_t)-1 / size)
+		return NULL;
+	return oa__malloc(a, n * size);
+}
+
+OA_PRIVATE char *
+oa__strndup(const oa_allocator *a, const char *s, size_t n)
+{
+	char *d;
+
+	if (n == (size_t)-1)
+		return NULL;
+	d = oa__malloc(a, n + 1);
+	if (d == NULL)
+		return NULL;
+	if (n)
+		memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+/* ---------------------------------------------------------------- buffers */
+
+OA_PRIVATE int
+oa__buf_reserve(oa__buf *b, size_t n)
+{
+	size_t need, cap;
+	char *p;
+
+	if (b->err)
+		return b->err;
+	if (n > (size_t)-1 - b->len - 1)
+		return b->err = OA_ERR_NOMEM;
+	need = b->len + n + 1;
+	if (b->limit && b->len + n > b->limit)
+		return b->err = OA_ERR_LIMIT;
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap = cap > (size_t)-1 / 2 ? need : cap * 2;
+	p = oa__realloc(b->alloc, b->p, cap);
+	if (p == NULL)
+		return b->err = OA_ERR_NOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+OA_PRIVATE int
+oa__buf_append(oa__buf *b, const void *s, size_t n)
+{
+	if (oa__buf_reserve(b, n))
+		return b->err;
+	if (n)
+		memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+OA_PRIVATE int
+oa__buf_puts(oa__buf *b, const char *s)
+{
+	return oa__buf_append(b, s, strlen(s));
+}
+
+OA_PRIVATE int
+oa__buf_printf(oa__buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->err)
+		return b->err;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return b->err = OA_ERR_INVALID;
+	if (oa__buf_reserve(b, (size_t)n))
+		return b->err;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+OA_PRIVATE void
+oa__buf_reset(oa__buf *b)
+{
+	b->len = 0;
+	b->err = 0;
+	if (b->p)
+		b->p[0] = '\0';
+}
+
+OA_PRIVATE void
+oa__buf_free(oa__buf *b)
+{
+	oa__free(b->alloc, b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+	b->err = 0;
+}
+
+/* ---------------------------------------------------------------- errors */
+
+OA_PRIVATE int
+oa__fail(char *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && err[0] == '\0') {
+		va_start(ap, fmt);
+		vsnprintf(err, OA__ERRLEN, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+OA_PRIVATE void
+oa__quote(char *out, size_t outlen, const char *s, size_t n, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o, i;
+
+	if (outlen == 0)
+		return;
+	o = strlen(out);
+	for (i = 0; i < n && i < max; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch >= 0x20 && ch < 0x7f) {
+			if (o + 1 >= outlen)
+				break;
+			out[o++] = (char)ch;
+		} else {
+			if (o + 4 >= outlen)
+				break;
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		}
+	}
+	if (i < n && o + 3 < outlen) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+/* ---------------------------------------------------------------- time */
+
+OA_PRIVATE int64_t
+oa__now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
