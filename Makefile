@@ -40,12 +40,13 @@ $(BUILD)/oa: examples/oa.c $(LIB)
 	$(CC) $(ALL_CFLAGS) examples/oa.c $(LIB) $(LDLIBS) -o $@
 
 $(BUILD)/test_%: test/test_%.c test/test.h $(LIB)
-	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -pthread -o $@
 
 # The integration tests start test/server.py and run oa; they find both
 # through these variables.
 test: $(TESTS) $(BUILD)/oa
-	OA_TEST_SERVER=test/server.py OA_BIN=$(BUILD)/oa test/run.sh $(TESTS)
+	OA_TEST_SERVER=test/server.py OA_BIN=$(BUILD)/oa \
+	    test/run.sh $(TESTS) test/test_oa.py
 
 asan:
 	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \

@@ -145,12 +145,17 @@ OA_PRIVATE int oa__json_next(const oa__json *j, int t);
  * becomes U+FFFD. *len may be NULL. */
 OA_PRIVATE const char *oa__json_str(oa__json *j, int t, size_t *len);
 /* The raw text of any token (objects and arrays whole, strings without
- * their quotes and not unescaped). */
+ * their quotes and not unescaped); not NUL-terminated. Unescaping a string
+ * (oa__json_str, oa__json_eq) rewrites its bytes in place, so take the raw
+ * text of a container before unescaping any string inside it; the raw
+ * text of an unescaped string is its unescaped value. */
 OA_PRIVATE const char *oa__json_raw(const oa__json *j, int t, size_t *len);
 /* An integer number (no fraction or exponent) that fits in long long.
  * Returns 0, or OA_ERR_STREAM (not an integer) / OA_ERR_LIMIT (overflow). */
 OA_PRIVATE int oa__json_int(const oa__json *j, int t, long long *out);
-/* Any number, as a double. 0 or OA_ERR_STREAM. */
+/* Any number, as a double (strtod). 0, OA_ERR_STREAM (not a number) or
+ * OA_ERR_LIMIT (a number of 512 bytes or more that ends the text: it is
+ * copied to be terminated, into a fixed buffer). */
 OA_PRIVATE int oa__json_double(const oa__json *j, int t, double *out);
 /* 1 for true, 0 for false, -1 for anything else. */
 OA_PRIVATE int oa__json_bool(const oa__json *j, int t);
@@ -191,15 +196,15 @@ typedef struct oa__sse {
 	size_t cap, len;          /* allocated, bytes held */
 	size_t max;               /* most bytes one event may occupy */
 	const oa_allocator *alloc;
-	size_t scan;              /* parse position in buf */
-	size_t out;               /* end of the current event's joined data */
-	size_t start;             /* start of the current event's data */
-	int has_data;
-	int bom_checked;
-	int cr_pending;           /* last byte seen was CR */
-	char type[64];
-	char id[128];
-	char last_id[128];
+	size_t scan;              /* first byte not yet parsed */
+	size_t seen;              /* bytes after scan known to hold no line end */
+	size_t out;               /* end of the current event's joined data,
+	                             which starts at buf[0] */
+	int started;              /* the BOM check is done */
+	int cr_pending;           /* the last line ended in CR */
+	int dispatched;           /* an event is on loan to the caller */
+	char type[64];            /* "event:" of the current event */
+	char id[128];             /* last "id:", kept across events */
 } oa__sse;
 
 /* max: the largest event in bytes (0: OA_MAX_EVENT_BYTES). Allocates
@@ -217,7 +222,8 @@ OA_PRIVATE void oa__sse_ack(oa__sse *p, size_t n);
 OA_PRIVATE int oa__sse_next(oa__sse *p, oa__sse_event *ev, char *err);
 /* The input ended. An unterminated last event is dispatched if its data is
  * "[DONE]" or starts with '{' (lenient: a proxy may drop the final blank
- * line); returns 1 with *ev then, else 0. */
+ * line); returns 1 with *ev then, else 0. Call it once oa__sse_next has
+ * returned 0: it treats every byte still held as the last line. */
 OA_PRIVATE int oa__sse_finish(oa__sse *p, oa__sse_event *ev);
 
 /* ========================================================================
@@ -278,7 +284,9 @@ typedef struct oa__http {
 	uint64_t left;            /* Content-Length bytes still to read */
 	oa__chunked chunked;
 	int body_done;
+	uint64_t length;          /* the Content-Length, for messages */
 	char *head;               /* response head buffer, max_header bytes */
+	size_t head_cap;          /* its size, fixed at the first request */
 	size_t head_len, head_off; /* bytes in head, body bytes start at off */
 } oa__http;
 

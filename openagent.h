@@ -256,14 +256,17 @@ typedef struct oa_client {
 /*
  * Set up a client. Copies the options; connects to nothing yet.
  * Returns 0, OA_ERR_INVALID (NULL pointer, no base_url, an option out of
- * range), OA_ERR_URL (base_url malformed) or OA_ERR_NOMEM. On failure the
- * client needs no oa_free() (calling it is harmless) and oa_errmsg() still
- * explains the failure.
+ * range), OA_ERR_URL (base_url malformed or https:// in a build without
+ * TLS) or OA_ERR_NOMEM. Whatever it returns, oa_errmsg() explains a
+ * failure and oa_free() must be called once the client is no longer
+ * wanted; a client whose oa_init() failed refuses every other call with
+ * OA_ERR_STATE.
  */
 int oa_init(oa_client *c, const oa_options *opt);
 
 /* Release everything the client holds and close its connection. Safe on a
- * client whose oa_init() failed, and twice. */
+ * client whose oa_init() failed, and twice. Must not run while another
+ * thread is inside a call on the same client, oa_interrupt() included. */
 void oa_free(oa_client *c);
 
 /*
@@ -282,7 +285,7 @@ int oa_query(oa_client *c, const char *prompt);
  * (after its OA_BLOCK_TURN_END); or a negative oa_err. Errors stick: every
  * later call returns the same one until the next oa_query(). After an error
  * the client is usable: the history holds the user message and whatever
- * text the server had sent; when nothing was received the user message is
+ * text the server had sent; when no text was received the user message is
  * taken back out, so the same prompt can be sent again.
  */
 int oa_next(oa_client *c, oa_block *b);
@@ -315,14 +318,28 @@ int oa_ask(oa_client *c, const char *prompt, const char **text, size_t *len);
  * Optional helpers that resolve settings the way open-agent-sdk does:
  * the environment (OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL,
  * OPEN_AGENT_API_KEY), then the configuration file, then the fallback the
- * program passes in, then the provider's default. With prefer_fallback
- * set, a non-NULL fallback wins over everything.
+ * program passes in, then the provider's default. An empty string counts
+ * as unset wherever it comes from. With prefer_fallback set, a non-empty
+ * fallback wins over everything.
  *
- * The configuration file is a flat subset of YAML: one "key: value" per
- * line, '#' starts a comment, values may be quoted with ' or ". Keys:
- * base_url, model, api_key, temperature, max_tokens. It is looked up at
- * ./open-agent.yaml, ~/.config/open-agent/config.yaml, ~/.open-agent.yaml;
- * the first that exists wins.
+ * The configuration file is a flat subset of YAML, read line by line:
+ *   - blank lines and lines whose first non-blank is '#' are skipped;
+ *   - every other line is "key: value"; spaces and tabs around the key
+ *     and the value are trimmed, and a line end of CR LF is accepted;
+ *   - an unquoted value ends at " #" (a blank then '#': a comment);
+ *   - a value in '...' is taken as is; in "..." only \" and \\ are
+ *     escapes (any other backslash stays); after the closing quote only
+ *     blanks or a comment may follow;
+ *   - an empty value leaves the key unset;
+ *   - keys: base_url, model, api_key (strings that fit their fields),
+ *     temperature (a plain decimal number from 0 to 2), max_tokens (a
+ *     positive integer). Other keys are ignored. A repeated key: the last
+ *     one wins.
+ * Everything else is an error: a line without ':', an unterminated quote,
+ * a bad number, a value too long for its field, a NUL byte, a line longer
+ * than 4096 bytes. The file is looked up at ./open-agent.yaml,
+ * $HOME/.config/open-agent/config.yaml, $HOME/.open-agent.yaml; the first
+ * that exists wins.
  * ------------------------------------------------------------------------ */
 
 /* "lmstudio", "ollama", "llamacpp", "vllm" → the server's default base URL
@@ -345,7 +362,11 @@ typedef struct oa_config {
  * Read a configuration file: path, or when path is NULL the first file of
  * the search list that exists (none existing is not an error). Unknown
  * keys are ignored, so files shared with open-agent-sdk keep working.
- * Returns 0, or OA_ERR_CONFIG with cfg->error naming the file and line.
+ * cfg is zeroed first; cfg->path is the file read ("" when none).
+ * Returns 0; OA_ERR_CONFIG with cfg->error "PATH:LINE: what is wrong",
+ * or "PATH: <strerror>" when a named file cannot be opened (a file of
+ * the search list that exists but cannot be read is an error too);
+ * OA_ERR_INVALID when cfg is NULL.
  */
 int oa_config_load(oa_config *cfg, const char *path);
 

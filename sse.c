@@ -1,0 +1,252 @@
+/*
+ * sse.c -- an incremental text/event-stream parser: bytes in, complete
+ * events out, whatever the split. It knows nothing of sockets or JSON.
+ *
+ * The buffer. The caller reads straight into buf (oa__sse_space gives the
+ * free tail, oa__sse_ack counts what arrived), so nothing is copied on the
+ * way in. buf holds three regions, in this order:
+ *
+ *     [0, out)      the current event's data lines, already joined, each
+ *                   followed by '\n'
+ *     [out, scan)   consumed lines, garbage
+ *     [scan, len)   bytes not yet parsed: at most one partial line once
+ *                   oa__sse_next has returned 0
+ *
+ * A data line's value is moved down to out as the line is parsed. The
+ * write never overtakes the read: "data:" plus a line end is longer than
+ * the '\n' that joins the value. So an event is built in place, and the
+ * dispatched data is a NUL-terminated string inside buf (the final '\n'
+ * becomes the NUL). oa__sse_space closes the garbage gap by moving the
+ * short unparsed tail down, and grows buf (doubling) only when the data
+ * plus the partial line fill it: only while one event is larger than any
+ * before it, never per feed. max bounds the growth.
+ *
+ * The states are flags, not a machine, because each concerns one byte:
+ * started (the optional UTF-8 BOM at the very start of the stream has been
+ * dealt with), cr_pending (the last line ended in CR, so an LF arriving
+ * next is the rest of that line end, not a blank line) and dispatched (an
+ * event was handed out; its data and type are dropped on the next call,
+ * which is when the caller's loan ends). seen remembers how far the
+ * partial line has been searched for a line end, so a long line arriving
+ * in small pieces is scanned once.
+ */
+#include <string.h>
+
+#include "oa_private.h"
+
+static const char bom[3] = { '\xef', '\xbb', '\xbf' };
+
+/* ---------------------------------------------------------------- fields */
+
+static int
+is(const char *s, size_t n, const char *name)
+{
+	return strlen(name) == n && memcmp(s, name, n) == 0;
+}
+
+/* Too long a value is cut to fit: neither field matters to the caller
+ * beyond its first few bytes. */
+static void
+set(char *dst, size_t size, const char *v, size_t n)
+{
+	if (n > size - 1)
+		n = size - 1;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+}
+
+/* Apply one line, buf[at, end) without its line end. Returns 1 for the
+ * blank line that dispatches. */
+static int
+line(oa__sse *p, size_t at, size_t end)
+{
+	const char *s = p->buf + at, *colon, *v;
+	size_t n = end - at, fn, vn;
+
+	if (n == 0)
+		return 1;
+	if (s[0] == ':')
+		return 0;
+	colon = memchr(s, ':', n);
+	fn = colon ? (size_t)(colon - s) : n;
+	v = colon ? colon + 1 : s + n;
+	vn = n - fn - (colon != NULL);
+	if (vn > 0 && v[0] == ' ')
+		v++, vn--;
+	/* Older llama.cpp servers write "error: {json}" instead of a data
+	 * line; it reaches the client as an event of type "error". */
+	if (is(s, fn, "data") || is(s, fn, "error")) {
+		if (fn == 5)
+			set(p->type, sizeof p->type, "error", 5);
+		memmove(p->buf + p->out, v, vn);
+		p->out += vn;
+		p->buf[p->out++] = '\n';
+	} else if (is(s, fn, "event")) {
+		set(p->type, sizeof p->type, v, vn);
+	} else if (is(s, fn, "id") && memchr(v, '\0', vn) == NULL) {
+		set(p->id, sizeof p->id, v, vn);
+	}
+	/* retry: we never reconnect; other fields: ignored, as specified */
+	return 0;
+}
+
+/* A blank line: hand out the event if it has data, else just forget its
+ * type. The id is kept, as the standard says. */
+static int
+dispatch(oa__sse *p, oa__sse_event *ev)
+{
+	if (p->out == 0) {
+		p->type[0] = '\0';
+		return 0;
+	}
+	p->buf[--p->out] = '\0';
+	ev->data = p->buf;
+	ev->len = p->out;
+	ev->type = p->type;
+	ev->id = p->id;
+	p->dispatched = 1;
+	return 1;
+}
+
+/* The caller's loan on the last event ends here. */
+static void
+settle(oa__sse *p)
+{
+	if (p->dispatched) {
+		p->out = 0;
+		p->type[0] = '\0';
+		p->dispatched = 0;
+	}
+}
+
+/* ---------------------------------------------------------------- life */
+
+OA_PRIVATE void
+oa__sse_init(oa__sse *p, const oa_allocator *a, size_t max)
+{
+	memset(p, 0, sizeof *p);
+	p->alloc = a;
+	p->max = max ? max : OA_MAX_EVENT_BYTES;
+}
+
+OA_PRIVATE void
+oa__sse_reset(oa__sse *p)
+{
+	p->len = p->scan = p->seen = p->out = 0;
+	p->started = p->cr_pending = p->dispatched = 0;
+	p->type[0] = p->id[0] = '\0';
+}
+
+OA_PRIVATE void
+oa__sse_free(oa__sse *p)
+{
+	oa__free(p->alloc, p->buf);
+	p->buf = NULL;
+	p->cap = 0;
+	oa__sse_reset(p);
+}
+
+/* ---------------------------------------------------------------- input */
+
+OA_PRIVATE int
+oa__sse_space(oa__sse *p, char **dst, size_t *room, char *err)
+{
+	size_t cap;
+	char *b;
+
+	settle(p);
+	if (p->scan > p->out) {
+		memmove(p->buf + p->out, p->buf + p->scan, p->len - p->scan);
+		p->len -= p->scan - p->out;
+		p->scan = p->out;
+	}
+	if (p->len == p->cap) {
+		if (p->cap >= p->max)
+			return oa__fail(err, OA_ERR_LIMIT, "an event is larger "
+			                "than %zu bytes (max_event_bytes)", p->max);
+		cap = p->cap == 0 ? 4096 : p->cap > p->max / 2 ? p->max
+		                                                : p->cap * 2;
+		if (cap > p->max)
+			cap = p->max;
+		b = oa__realloc(p->alloc, p->buf, cap);
+		if (b == NULL)
+			return oa__fail(err, OA_ERR_NOMEM, "out of memory growing "
+			                "the event buffer to %zu bytes", cap);
+		p->buf = b;
+		p->cap = cap;
+	}
+	*dst = p->buf + p->len;
+	*room = p->cap - p->len;
+	return 0;
+}
+
+OA_PRIVATE void
+oa__sse_ack(oa__sse *p, size_t n)
+{
+	p->len += n < p->cap - p->len ? n : p->cap - p->len;
+}
+
+/* ---------------------------------------------------------------- output */
+
+OA_PRIVATE int
+oa__sse_next(oa__sse *p, oa__sse_event *ev, char *err)
+{
+	size_t at, end;
+
+	(void)err; /* every byte sequence is a valid stream */
+	settle(p);
+	if (p->len == 0)
+		return 0;
+	if (!p->started) {
+		at = p->len < 3 ? p->len : 3;
+		if (memcmp(p->buf, bom, at) == 0) {
+			if (at < 3)
+				return 0; /* could still be a BOM */
+			p->scan = 3;
+		}
+		p->started = 1;
+	}
+	for (;;) {
+		if (p->cr_pending) {
+			if (p->scan == p->len)
+				return 0;
+			if (p->buf[p->scan] == '\n')
+				p->scan++;
+			p->cr_pending = 0;
+		}
+		for (end = p->scan + p->seen; end < p->len; end++)
+			if (p->buf[end] == '\n' || p->buf[end] == '\r')
+				break;
+		if (end == p->len) {
+			p->seen = end - p->scan;
+			return 0;
+		}
+		at = p->scan;
+		p->scan = end + 1;
+		p->seen = 0;
+		p->cr_pending = p->buf[end] == '\r';
+		if (line(p, at, end) && dispatch(p, ev))
+			return 1;
+	}
+}
+
+OA_PRIVATE int
+oa__sse_finish(oa__sse *p, oa__sse_event *ev)
+{
+	const char *d = p->buf;
+	size_t n;
+
+	settle(p);
+	if (p->scan < p->len)
+		line(p, p->scan, p->len);
+	p->scan = p->len;
+	p->seen = 0;
+	/* The standard drops an event without its blank line. A "[DONE]" or
+	 * a JSON object is kept: a proxy may have eaten the last line end. */
+	n = p->out ? p->out - 1 : 0;
+	if (p->out && ((n == 6 && memcmp(d, "[DONE]", 6) == 0) || d[0] == '{'))
+		return dispatch(p, ev);
+	p->out = 0;
+	p->type[0] = '\0';
+	return 0;
+}

@@ -1,0 +1,1298 @@
+/*
+ * test_client.c -- the whole client through real sockets, public API only.
+ *
+ * Each test starts test/server.py (OA_TEST_SERVER) on 127.0.0.1 with a
+ * scenario: the responses it plays back, in order, one per request. The
+ * server records every request it gets, so a test asserts both sides: the
+ * exact blocks oa_next() hands out and the exact bytes the client sent.
+ *
+ * Scenarios are written in C with ' for " (start() swaps them back), so
+ * {'reply':'ok'} is the JSON {"reply":"ok"}; \\' is an escaped quote
+ * inside a JSON string. The format is documented in server.py.
+ *
+ * A turn is rendered as one string, e.g. "[think:Hm][text:Hi][end:stop
+ * 3/1/4]", so a single CHECK_STR pins the whole block sequence. Every
+ * error case then runs a second, normal turn on the same client: an error
+ * must leave the client usable and its history consistent.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "openagent.h"
+#include "test.h"
+
+/* ------------------------------------------------------ the scripted server */
+
+static char tmpdir[64];
+static int nstarted;
+static struct {
+	pid_t pid;
+	int in;          /* its stdin; closing it also ends the server */
+	int port;
+	char url[64];
+	char scen[128];
+	char rec[128];
+} srv = {-1, -1, 0, "", "", ""};
+
+static void
+stop(void)
+{
+	if (srv.pid > 0) {
+		kill(srv.pid, SIGTERM);
+		waitpid(srv.pid, NULL, 0);
+		close(srv.in);
+		unlink(srv.scen);
+		unlink(srv.rec);
+	}
+	srv.pid = -1;
+}
+
+/* Start the server with a scenario (' for "), on port if not 0. Fills
+ * srv.url. Returns 0 or -1. */
+static int
+start_on(const char *scenario, int port)
+{
+	const char *script = getenv("OA_TEST_SERVER");
+	const char *p;
+	char portarg[16], line[32];
+	int in[2], out[2];
+	size_t n = 0;
+	ssize_t r;
+	FILE *f;
+
+	stop();
+	if (script == NULL || *script == '\0')
+		script = "test/server.py";
+	nstarted++;
+	snprintf(srv.scen, sizeof srv.scen, "%s/scenario%d.json", tmpdir,
+	         nstarted);
+	snprintf(srv.rec, sizeof srv.rec, "%s/requests%d.jsonl", tmpdir,
+	         nstarted);
+	snprintf(portarg, sizeof portarg, "%d", port);
+	if ((f = fopen(srv.scen, "w")) == NULL)
+		return -1;
+	for (p = scenario; *p; p++)
+		fputc(*p == '\'' ? '"' : *p, f);
+	fclose(f);
+	if (pipe(in) != 0 || pipe(out) != 0)
+		return -1;
+	if ((srv.pid = fork()) == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[0]); close(in[1]); close(out[0]); close(out[1]);
+		execlp("python3", "python3", script, srv.scen, "--record",
+		       srv.rec, "--port", portarg, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	srv.in = in[1];
+	while (n < sizeof line - 1 && (r = read(out[0], line + n, 1)) == 1 &&
+	       line[n] != '\n')
+		n++;
+	close(out[0]);
+	line[n] = '\0';
+	srv.port = atoi(line);
+	if (srv.pid < 0 || srv.port <= 0) {
+		fprintf(stderr, "server did not start: \"%s\"\n", line);
+		stop();
+		return -1;
+	}
+	snprintf(srv.url, sizeof srv.url, "http://127.0.0.1:%d/v1", srv.port);
+	return 0;
+}
+
+static int
+start(const char *scenario)
+{
+	return start_on(scenario, 0);
+}
+
+/* Line n (from 0) of the record file, in a static buffer; NULL if the
+ * server has not recorded that many requests. */
+static const char *
+request(int n)
+{
+	static char line[256 * 1024];
+	FILE *f = fopen(srv.rec, "r");
+	int i = 0;
+
+	if (f == NULL)
+		return NULL;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (i++ == n) {
+			fclose(f);
+			return line;
+		}
+	fclose(f);
+	return NULL;
+}
+
+static int
+request_count(void)
+{
+	int n = 0;
+
+	while (request(n) != NULL)
+		n++;
+	return n;
+}
+
+static int
+hex(char c)
+{
+	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+/* The raw body of request n: the "body_raw" string of its record line,
+ * unescaped. The server writes it with Python's json.dumps, which escapes
+ * only ", \ and control characters. */
+static const char *
+request_body(int n)
+{
+	static char body[256 * 1024];
+	const char *s = request(n), *key = "\"body_raw\":\"";
+	size_t o = 0;
+
+	if (s == NULL || (s = strstr(s, key)) == NULL)
+		return NULL;
+	for (s += strlen(key); *s && *s != '"' && o < sizeof body - 1; s++) {
+		if (*s != '\\') {
+			body[o++] = *s;
+			continue;
+		}
+		switch (*++s) {
+		case 'n': body[o++] = '\n'; break;
+		case 'r': body[o++] = '\r'; break;
+		case 't': body[o++] = '\t'; break;
+		case 'b': body[o++] = '\b'; break;
+		case 'f': body[o++] = '\f'; break;
+		case 'u': /* only control characters come as \u00XX */
+			body[o++] = (char)(hex(s[3]) << 4 | hex(s[4]));
+			s += 4;
+			break;
+		default: body[o++] = *s; break;
+		}
+	}
+	body[o] = '\0';
+	return body;
+}
+
+/* Request n's body equals expect (' for "); prints both when not. */
+static int
+body_is(int n, const char *expect)
+{
+	const char *got = request_body(n);
+	char want[8192];
+	size_t i;
+
+	for (i = 0; expect[i] && i < sizeof want - 1; i++)
+		want[i] = expect[i] == '\'' ? '"' : expect[i];
+	want[i] = '\0';
+	if (got != NULL && strcmp(got, want) == 0)
+		return 1;
+	fprintf(stderr, "request %d body:\n  got  %s\n  want %s\n", n,
+	        got ? got : "(none)", want);
+	return 0;
+}
+
+/* ------------------------------------------------------- the client side */
+
+static void
+options(oa_options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->base_url = srv.url;
+	o->model = "test";
+	o->connect_timeout_ms = 5000;
+	o->read_timeout_ms = 20000;
+}
+
+static size_t text_bytes, text_blocks;
+
+static void
+render(char *log, size_t cap, const oa_block *b)
+{
+	size_t n = strlen(log);
+	const char *t = b->text ? b->text : "(null)";
+
+	if ((b->type == OA_BLOCK_TEXT || b->type == OA_BLOCK_THINKING) &&
+	    (b->text == NULL || strlen(b->text) != b->text_len)) {
+		snprintf(log + n, cap - n, "[bad text_len]");
+		return;
+	}
+	if (b->type == OA_BLOCK_TEXT)
+		snprintf(log + n, cap - n, "[text:%s]", t);
+	else if (b->type == OA_BLOCK_THINKING)
+		snprintf(log + n, cap - n, "[think:%s]", t);
+	else if (b->type == OA_BLOCK_TURN_END && b->usage.present)
+		snprintf(log + n, cap - n, "[end:%s %lld/%lld/%lld]",
+		         b->finish_reason ? b->finish_reason : "(null)",
+		         b->usage.prompt_tokens, b->usage.completion_tokens,
+		         b->usage.total_tokens);
+	else if (b->type == OA_BLOCK_TURN_END)
+		snprintf(log + n, cap - n, "[end:%s]",
+		         b->finish_reason ? b->finish_reason : "(null)");
+	else
+		snprintf(log + n, cap - n, "[type %d]", (int)b->type);
+}
+
+/* One turn: query, then every block into log (may be NULL: only count
+ * text). Returns the last oa_next() result, 0 or an error; an error that
+ * does not stick is logged as such. */
+static int
+turn(oa_client *c, const char *prompt, char *log, size_t cap)
+{
+	oa_block b;
+	int r;
+
+	if (log != NULL)
+		log[0] = '\0';
+	text_bytes = text_blocks = 0;
+	if ((r = oa_query(c, prompt)) != 0)
+		return r;
+	while ((r = oa_next(c, &b)) > 0) {
+		if (b.type == OA_BLOCK_TEXT) {
+			text_bytes += b.text_len;
+			text_blocks++;
+		}
+		if (log != NULL)
+			render(log, cap, &b);
+	}
+	if (r < 0 && oa_next(c, &b) != r && log != NULL)
+		strncat(log, "[error did not stick]", cap - strlen(log) - 1);
+	return r;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------ scenario building */
+
+/* A chunk shaped like llama.cpp's; delta and finish are JSON text. */
+#define CHUNK(delta, finish)                                                 \
+	"{'choices':[{'finish_reason':" finish ",'index':0,'delta':" delta  \
+	"}],'created':1700000000,'id':'chatcmpl-1','model':'test',"        \
+	"'system_fingerprint':'b5000','object':'chat.completion.chunk'}"
+#define ROLE CHUNK("{'role':'assistant','content':null}", "null")
+#define TEXT(s) CHUNK("{'content':'" s "'}", "null")
+#define FINISH(r) CHUNK("{}", "'" r "'")
+#define DONE "'data: [DONE]\\n\\n'"
+#define USAGE(p, c, t)                                                       \
+	"'usage':{'prompt_tokens':" #p ",'completion_tokens':" #c            \
+	",'total_tokens':" #t "}"
+/* The normal reply every error case ends with. */
+#define OK "{'reply':'ok'}"
+
+/* The request body around the messages, with the default options. */
+#define BODY(msgs)                                                           \
+	"{'model':'test','messages':[" msgs "],'stream':true,"               \
+	"'stream_options':{'include_usage':true},'max_tokens':4096,"         \
+	"'temperature':0.7}"
+#define MSG(role, text) "{'role':'" role "','content':'" text "'}"
+
+/* ------------------------------------------------------------------- tests */
+
+/* llama.cpp: role-only first chunk, content deltas, a finish chunk with
+ * usage and timings, [DONE]. */
+static void
+test_llama_stream(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[1024];
+	const char *rq;
+
+	CHECK(start("[{'events':[" ROLE "," TEXT("Hel") "," TEXT("lo") ","
+	            TEXT(" world") ","
+	            "{'choices':[{'finish_reason':'stop','index':0,'delta':{}}],"
+	            "'created':1700000000,'id':'chatcmpl-1','model':'test',"
+	            "'object':'chat.completion.chunk',"
+	            USAGE(10, 3, 13) ",'timings':{'prompt_n':10,"
+	            "'prompt_ms':12.5,'predicted_n':3,'predicted_ms':30.1}},"
+	            DONE "]}]") == 0);
+	options(&o);
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	CHECK_STR(log, "[text:Hel][text:lo][text: world][end:stop 10/3/13]");
+	CHECK_INT(oa_http_status(&c), 200);
+	CHECK_STR(oa_errmsg(&c), "");
+	oa_free(&c);
+
+	CHECK_INT(request_count(), 1);
+	CHECK(body_is(0, BODY(MSG("user", "hi"))));
+	rq = request(0);
+	CHECK_HAS(rq, "\"method\":\"POST\",\"path\":\"/v1/chat/completions\"");
+	CHECK_HAS(rq, "\"content-type\":\"application/json\"");
+	CHECK_HAS(rq, "\"accept\":\"text/event-stream\"");
+	CHECK(strstr(rq, "\"authorization\"") == NULL);
+}
+
+/* The second request carries the first exchange; the system prompt comes
+ * first; prompts are escaped. */
+static void
+test_multi_turn(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[1024];
+
+	CHECK(start("[{'reply':['Hel','lo']},{'reply':'Fine'},{'reply':'!'}]")
+	      == 0);
+	options(&o);
+	o.system_prompt = "Be brief";
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	CHECK_STR(log, "[text:Hel][text:lo][end:stop]");
+	CHECK_INT(turn(&c, "again", log, sizeof log), 0);
+	CHECK_STR(log, "[text:Fine][end:stop]");
+	CHECK_INT(turn(&c, "say \"x\"\n\tnow", log, sizeof log), 0);
+	CHECK_STR(log, "[text:!][end:stop]");
+	oa_free(&c);
+
+	CHECK(body_is(0, BODY(MSG("system", "Be brief") ","
+	                      MSG("user", "hi"))));
+	CHECK(body_is(1, BODY(MSG("system", "Be brief") "," MSG("user", "hi")
+	                      "," MSG("assistant", "Hello") ","
+	                      MSG("user", "again"))));
+	CHECK(body_is(2, BODY(MSG("system", "Be brief") "," MSG("user", "hi")
+	                      "," MSG("assistant", "Hello") ","
+	                      MSG("user", "again") ","
+	                      MSG("assistant", "Fine") ","
+	                      MSG("user", "say \\'x\\'\\n\\tnow"))));
+}
+
+/* Options that change the request body. */
+static void
+test_request_options(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[256];
+
+	CHECK(start("[" OK "]") == 0);
+	options(&o);
+	o.model = NULL;
+	o.max_tokens = OA_OMIT;
+	o.temperature = OA_ZERO;
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	oa_free(&c);
+	CHECK(body_is(0, "{'messages':[" MSG("user", "hi") "],'stream':true,"
+	              "'stream_options':{'include_usage':true},"
+	              "'temperature':0}"));
+
+	options(&o);
+	o.max_tokens = 100;
+	o.temperature = 0.25;
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	oa_free(&c);
+	CHECK(body_is(1, "{'model':'test','messages':[" MSG("user", "hi")
+	              "],'stream':true,'stream_options':{'include_usage':"
+	              "true},'max_tokens':100,'temperature':0.25}"));
+
+	options(&o);
+	o.temperature = OA_OMIT;
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	oa_free(&c);
+	CHECK(body_is(2, "{'model':'test','messages':[" MSG("user", "hi")
+	              "],'stream':true,'stream_options':{'include_usage':"
+	              "true},'max_tokens':4096}"));
+}
+
+/* OpenAI, vLLM, Ollama: usage comes in its own chunk with empty choices
+ * after the finish chunk. */
+static void
+test_usage_chunk(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[1024];
+
+	CHECK(start("[{'events':[" ROLE "," TEXT("Hi") "," FINISH("stop") ","
+	            "{'id':'chatcmpl-1','object':'chat.completion.chunk',"
+	            "'choices':[]," USAGE(7, 1, 8) "}," DONE "]},"
+	            /* Ollama: content and finish in one chunk */
+	            "{'events':[{'id':'chatcmpl-2','object':"
+	            "'chat.completion.chunk','choices':[{'index':0,'delta':"
+	            "{'role':'assistant','content':'Yo'},'finish_reason':"
+	            "'length'}]},{'choices':[]," USAGE(5, 2, 7) "}," DONE
+	            "]}]") == 0);
+	options(&o);
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	CHECK_STR(log, "[text:Hi][end:stop 7/1/8]");
+	CHECK_INT(turn(&c, "again", log, sizeof log), 0);
+	CHECK_STR(log, "[text:Yo][end:length 5/2/7]");
+	oa_free(&c);
+}
+
+/* reasoning_content (llama.cpp, vLLM), reasoning (Ollama), both in one
+ * delta with the same text (one block), thinking before text in one delta;
+ * thinking never goes back to the server. */
+static void
+test_thinking(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[1024];
+
+	CHECK(start("[{'events':[" ROLE ","
+	            CHUNK("{'reasoning_content':'Let me'}", "null") ","
+	            CHUNK("{'reasoning_content':' see'}", "null") ","
+	            TEXT("Yes") "," FINISH("stop") "," DONE "]},"
+	            "{'events':[" CHUNK("{'reasoning':'Hm'}", "null") ","
+	            CHUNK("{'content':'','reasoning':'m'}", "null") ","
+	            TEXT("No") "," FINISH("stop") "," DONE "]},"
+	            "{'events':["
+	            CHUNK("{'reasoning_content':'Same','reasoning':'Same'}",
+	                  "null") ","
+	            CHUNK("{'reasoning_content':'A','content':'B'}", "null")
+	            "," FINISH("stop") "," DONE "]}]") == 0);
+	options(&o);
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	CHECK_STR(log, "[think:Let me][think: see][text:Yes][end:stop]");
+	CHECK_INT(turn(&c, "again", log, sizeof log), 0);
+	CHECK_STR(log, "[think:Hm][think:m][text:No][end:stop]");
+	CHECK_INT(turn(&c, "more", log, sizeof log), 0);
+	CHECK_STR(log, "[think:Same][think:A][text:B][end:stop]");
+	oa_free(&c);
+	CHECK(body_is(2, BODY(MSG("user", "hi") "," MSG("assistant", "Yes")
+	                      "," MSG("user", "again") ","
+	                      MSG("assistant", "No") ","
+	                      MSG("user", "more"))));
+}
+
+/* No [DONE] after a finish_reason: Ollama and text-generation-webui end
+ * the body instead. Chunked and close-delimited. */
+static void
+test_no_done(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[1024];
+
+	CHECK(start("[{'framing':'close','events':[" ROLE "," TEXT("Hi") ","
+	            FINISH("stop") "]},"
+	            "{'events':[" TEXT("Yo") "," FINISH("length") "]},"
+	            OK "]") == 0);
+	options(&o);
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	CHECK_STR(log, "[text:Hi][end:stop]");
+	CHECK_INT(turn(&c, "again", log, sizeof log), 0);
+	CHECK_STR(log, "[text:Yo][end:length]");
+	CHECK_INT(turn(&c, "more", log, sizeof log), 0);
+	CHECK_STR(log, "[text:ok][end:stop]");
+	oa_free(&c);
+}
+
+/* [DONE] ends the turn even when the body does not end (the server never
+ * sends the last chunk): the client must neither wait for it nor reuse
+ * that connection. Then a server that says Connection: close. */
+static void
+test_done_ends_turn(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[1024];
+	int64_t t0 = now_ms();
+
+	CHECK(start("[{'events':[" TEXT("Hi") "," DONE "],'no_final_chunk':"
+	            "true},{'reply':'Yo','connection':'close'}," OK "]") == 0);
+	options(&o);
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	CHECK_STR(log, "[text:Hi][end:stop]");
+	CHECK_INT(turn(&c, "again", log, sizeof log), 0);
+	CHECK_STR(log, "[text:Yo][end:stop]");
+	CHECK_INT(turn(&c, "more", log, sizeof log), 0);
+	CHECK_STR(log, "[text:ok][end:stop]");
+	oa_free(&c);
+	CHECK(now_ms() - t0 < 10000);
+	CHECK_INT(request_count(), 3);
+}
+
+/* text-generation-webui: CRLF line ends, ": ping" comments, usage on the
+ * finish chunk, no [DONE]. */
+static void
+test_crlf(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[1024];
+
+	CHECK(start("[{'sep':'\\r\\n\\r\\n','events':[" ROLE ","
+	            "': ping - 2025-06-01 10:00:00.000000\\r\\n\\r\\n',"
+	            TEXT("Hel") "," TEXT("lo") ","
+	            "{'choices':[{'index':0,'finish_reason':'stop','delta':"
+	            "{}}]," USAGE(4, 2, 6) "}]}," OK "]") == 0);
+	options(&o);
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	CHECK_STR(log, "[text:Hel][text:lo][end:stop 4/2/6]");
+	CHECK_INT(turn(&c, "again", log, sizeof log), 0);
+	CHECK_STR(log, "[text:ok][end:stop]");
+	oa_free(&c);
+}
+
+/* TGI and mistral.rs: "data:" without a space, "data:[DONE]", ':' keep-
+ * alive lines; OpenRouter's ": OPENROUTER PROCESSING". */
+static void
+test_tgi_and_comments(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[1024];
+
+	CHECK(start("[{'prefix':'data:','events':[':\\n\\n'," TEXT("Hel") ","
+	            "':\\n\\n'," TEXT("lo") ",'data:[DONE]\\n\\n']},"
+	            "{'events':[': OPENROUTER PROCESSING\\n\\n',"
+	            "': OPENROUTER PROCESSING\\n\\n'," TEXT("Yo") ","
+	            "': OPENROUTER PROCESSING\\n\\n'," FINISH("stop") ","
+	            "'data:[DONE]\\r\\n\\r\\n']}]") == 0);
+	options(&o);
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	CHECK_STR(log, "[text:Hel][text:lo][end:stop]");
+	CHECK_INT(turn(&c, "again", log, sizeof log), 0);
+	CHECK_STR(log, "[text:Yo][end:stop]");
+	oa_free(&c);
+}
+
+/* A 4-byte UTF-8 character cut across HTTP chunks at every byte, and the
+ * same character as a \ud83d\ude00 surrogate pair. "data: " plus
+ * {"choices":[{"index":0,"delta":{"content":" is 49 bytes. */
+static void
+test_utf8(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[1024];
+
+	CHECK(start("[{'events':[{'send':{'choices':[{'index':0,'delta':"
+	            "{'content':'\\ud83d\\ude00 ok'}}]},'split':[50,51,52]},"
+	            "{'send':{'choices':[{'index':0,'delta':{'content':"
+	            "' caf\\u00e9 \\ud83d\\ude00'}}]},'ascii':true}," DONE
+	            "]}]") == 0);
+	options(&o);
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	CHECK_STR(log, "[text:\xf0\x9f\x98\x80 ok]"
+	               "[text: caf\xc3\xa9 \xf0\x9f\x98\x80][end:stop]");
+	oa_free(&c);
+	/* UTF-8 goes back to the server as it came */
+	CHECK(start("[" OK "]") == 0);
+	options(&o);
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "caf\xc3\xa9", log, sizeof log), 0);
+	oa_free(&c);
+	CHECK(body_is(0, BODY(MSG("user", "caf\xc3\xa9"))));
+}
+
+/* Content as an array of parts; null content, a missing delta, empty
+ * choices, "" content and finish_reason, role-only chunks: no blocks. */
+static void
+test_content_shapes(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[1024];
+
+	CHECK(start("[{'events':[" ROLE ","
+	            CHUNK("{'content':[{'type':'text','text':'Hel'},"
+	                  "{'type':'text','text':'lo'}]}", "null") ","
+	            CHUNK("{'content':null}", "null") ","
+	            "{'choices':[{'index':0,'finish_reason':null}]},"
+	            "{'choices':[]},{'id':'x'},"
+	            CHUNK("{'content':''}", "''") ","
+	            CHUNK("{}", "null") ","
+	            CHUNK("{'role':'assistant'}", "null") ","
+	            TEXT("!") "," DONE "]}]") == 0);
+	options(&o);
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	CHECK_STR(log, "[text:Hello][text:!][end:stop]");
+	oa_free(&c);
+}
+
+/* LM Studio resends the whole text in every chunk: only the new part is a
+ * block. Genuine deltas that merely start like the text so far stay as
+ * they are. */
+static void
+test_cumulative(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[1024];
+
+	CHECK(start("[{'events':[" ROLE "," TEXT("Hel") "," TEXT("Hello") ","
+	            TEXT("Hello wor") "," TEXT("Hello world") ","
+	            FINISH("stop") "," DONE "]},"
+	            "{'events':[" TEXT("a") "," TEXT("ab") "," TEXT("c") ","
+	            TEXT("d") "," FINISH("stop") "," DONE "]}," OK "]") == 0);
+	options(&o);
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	CHECK_STR(log, "[text:Hel][text:lo][text: wor][text:ld][end:stop]");
+	CHECK_INT(turn(&c, "again", log, sizeof log), 0);
+	CHECK_STR(log, "[text:a][text:ab][text:c][text:d][end:stop]");
+	CHECK_INT(turn(&c, "more", log, sizeof log), 0);
+	oa_free(&c);
+	CHECK(body_is(2, BODY(MSG("user", "hi") ","
+	                      MSG("assistant", "Hello world") ","
+	                      MSG("user", "again") ","
+	                      MSG("assistant", "aabcd") ","
+	                      MSG("user", "more"))));
+}
+
+/* Non-2xx answers in every shape: OA_ERR_HTTP, the status, the server's
+ * message; the failed prompt leaves no trace in the next request. */
+static void
+test_http_errors(void)
+{
+	static const struct {
+		const char *resp;
+		int status;
+		const char *msg; /* the whole oa_errmsg() when exact */
+		int exact;
+	} cases[] = {
+		{"{'status':400,'json':{'error':{'message':'messages must not "
+		 "be empty','type':'invalid_request_error'}}}", 400,
+		 "HTTP 400: messages must not be empty", 1},
+		{"{'status':404,'json':{'error':'model \\'llama9\\' not found, "
+		 "try pulling it first'}}", 404,
+		 "HTTP 404: model \"llama9\" not found, try pulling it first", 1},
+		{"{'status':422,'json':{'detail':[{'loc':['body','messages'],"
+		 "'msg':'Field required','type':'missing'}]}}", 422,
+		 "HTTP 422: Field required", 1},
+		{"{'status':500,'json':{'detail':'Internal failure'}}", 500,
+		 "HTTP 500: Internal failure", 1},
+		{"{'status':401,'json':{'message':'Invalid API key'}}", 401,
+		 "HTTP 401: Invalid API key", 1},
+		{"{'status':502,'content_type':'text/html','body':'<html>\\n"
+		 "<head><title>502 Bad Gateway</title></head>\\n<body>\\n  "
+		 "nginx   went\\taway\\n</body>\\n</html>\\n'}", 502,
+		 "nginx went away", 0},
+		{"{'status':500,'content_type':'text/plain','framing':'length',"
+		 "'body':'upstream crashed'}", 500,
+		 "HTTP 500: upstream crashed", 1},
+	};
+	char scen[1024], log[1024];
+	oa_options o;
+	oa_client c;
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(scen, sizeof scen, "[%s," OK "]", cases[i].resp);
+		CHECK(start(scen) == 0);
+		options(&o);
+		CHECK_INT(oa_init(&c, &o), 0);
+		CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_HTTP);
+		CHECK_STR(log, "");
+		CHECK_INT(oa_http_status(&c), cases[i].status);
+		if (cases[i].exact)
+			CHECK_STR(oa_errmsg(&c), cases[i].msg);
+		else
+			CHECK_HAS(oa_errmsg(&c), cases[i].msg);
+		CHECK_INT(turn(&c, "again", log, sizeof log), 0);
+		CHECK_STR(log, "[text:ok][end:stop]");
+		CHECK_INT(oa_http_status(&c), 200);
+		oa_free(&c);
+		CHECK(body_is(1, BODY(MSG("user", "again"))));
+	}
+	/* the HTML case, checked for its prefix too */
+	CHECK(start("[{'status':503,'content_type':'text/html','body':"
+	            "'<h1>Loading model</h1>'}]") == 0);
+	options(&o);
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_HTTP);
+	CHECK_INT(oa_http_status(&c), 503);
+	CHECK_HAS(oa_errmsg(&c), "HTTP 503: ");
+	CHECK_HAS(oa_errmsg(&c), "Loading model");
+	oa_free(&c);
+}
+
+/* An error inside a 200 stream, in each server's shape: OA_ERR_SERVER
+ * after the text already streamed, which stays in history. */
+static void
+test_stream_errors(void)
+{
+	static const char *const shapes[] = {
+		/* llama.cpp late 2025, vLLM, LiteLLM */
+		"{'error':{'message':'boom','type':'server_error','code':500}}",
+		/* TGI and friends */
+		"{'error':'boom','error_type':'generation'}",
+		/* LM Studio */
+		"'event: error\\ndata: {\\'message\\':\\'boom\\'}\\n\\n'",
+		/* old llama.cpp */
+		"'error: {\\'code\\':500,\\'message\\':\\'boom\\',\\'type\\':"
+		"\\'server_error\\'}\\n\\n'," DONE,
+		/* old vLLM */
+		"{'object':'error','message':'boom','type':'BadRequestError',"
+		"'param':null,'code':400}," DONE,
+		/* mistral.rs */
+		"'data:boom: the model crashed\\n\\n','data:[DONE]\\n\\n'",
+		/* OpenRouter */
+		"{'id':'gen-1','object':'chat.completion.chunk','error':{'code':"
+		"502,'message':'boom'},'choices':[{'index':0,'delta':{'content':"
+		"''},'finish_reason':'error'}]}",
+	};
+	char scen[2048], log[1024];
+	oa_options o;
+	oa_client c;
+	size_t i;
+
+	for (i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+		snprintf(scen, sizeof scen, "[{'events':[" ROLE "," TEXT("Hel")
+		         ",%s]}," OK "]", shapes[i]);
+		CHECK(start(scen) == 0);
+		options(&o);
+		CHECK_INT(oa_init(&c, &o), 0);
+		CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_SERVER);
+		CHECK_STR(log, "[text:Hel]");
+		CHECK_HAS(oa_errmsg(&c), "boom");
+		CHECK_INT(turn(&c, "again", log, sizeof log), 0);
+		CHECK_STR(log, "[text:ok][end:stop]");
+		oa_free(&c);
+		CHECK(body_is(1, BODY(MSG("user", "hi") ","
+		                      MSG("assistant", "Hel") ","
+		                      MSG("user", "again"))));
+	}
+}
+
+/* A data line that starts like JSON but is not: OA_ERR_STREAM. */
+static void
+test_malformed_json(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[1024];
+
+	CHECK(start("[{'events':[" TEXT("Hel") ",'data: {\\'choices\\':[{"
+	            "\\n\\n'," DONE "]}," OK "]") == 0);
+	options(&o);
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_STREAM);
+	CHECK_STR(log, "[text:Hel]");
+	CHECK(oa_errmsg(&c)[0] != '\0');
+	CHECK_INT(turn(&c, "again", log, sizeof log), 0);
+	CHECK_STR(log, "[text:ok][end:stop]");
+	oa_free(&c);
+}
+
+/* A 200 application/json answer to the streaming request: a whole
+ * completion, or an error object. */
+static void
+test_whole_json(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[1024];
+
+	CHECK(start("[{'json':{'id':'chatcmpl-1','object':'chat.completion',"
+	            "'choices':[{'index':0,'message':{'role':'assistant',"
+	            "'content':'Hi there','reasoning_content':'Think'},"
+	            "'finish_reason':'length'}]," USAGE(4, 2, 6) "}},"
+	            "{'json':{'error':{'message':'boom','code':500}}},"
+	            OK "]") == 0);
+	options(&o);
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	CHECK_STR(log, "[think:Think][text:Hi there][end:length 4/2/6]");
+	CHECK_INT(turn(&c, "again", log, sizeof log), OA_ERR_SERVER);
+	CHECK_STR(log, "");
+	CHECK_HAS(oa_errmsg(&c), "boom");
+	CHECK_INT(turn(&c, "more", log, sizeof log), 0);
+	CHECK_STR(log, "[text:ok][end:stop]");
+	oa_free(&c);
+	CHECK(body_is(2, BODY(MSG("user", "hi") ","
+	                      MSG("assistant", "Hi there") ","
+	                      MSG("user", "more"))));
+}
+
+/* A server that rejects stream_options: the request is sent again once
+ * without it, and the client never sends it again. */
+static void
+test_stream_options_retry(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[1024];
+
+	CHECK(start("[{'status':400,'json':{'error':{'message':'Unrecognized "
+	            "request argument supplied: stream_options','type':"
+	            "'invalid_request_error'}}},{'reply':'Hello'},"
+	            "{'reply':'Fine'}]") == 0);
+	options(&o);
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	CHECK_STR(log, "[text:Hello][end:stop]");
+	CHECK_INT(turn(&c, "again", log, sizeof log), 0);
+	CHECK_STR(log, "[text:Fine][end:stop]");
+	oa_free(&c);
+	CHECK_INT(request_count(), 3);
+	CHECK(body_is(0, BODY(MSG("user", "hi"))));
+	CHECK(body_is(1, "{'model':'test','messages':[" MSG("user", "hi")
+	              "],'stream':true,'max_tokens':4096,'temperature':0.7}"));
+	CHECK(body_is(2, "{'model':'test','messages':[" MSG("user", "hi") ","
+	              MSG("assistant", "Hello") "," MSG("user", "again")
+	              "],'stream':true,'max_tokens':4096,'temperature':0.7}"));
+}
+
+/* A port nobody listens on (bound, then closed). */
+static int
+free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/* Connection refused, then the server comes up on that port. */
+static void
+test_connect_refused(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[1024], url[64];
+	int port = free_port();
+
+	CHECK(port > 0);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", port);
+	options(&o);
+	o.base_url = url;
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_CONNECT);
+	CHECK_STR(log, "");
+	CHECK(oa_errmsg(&c)[0] != '\0');
+	CHECK(start_on("[" OK "]", port) == 0);
+	CHECK_INT(turn(&c, "again", log, sizeof log), 0);
+	CHECK_STR(log, "[text:ok][end:stop]");
+	oa_free(&c);
+	CHECK(body_is(0, BODY(MSG("user", "again"))));
+}
+
+/* The peer resets the connection mid-stream: OA_ERR_IO; the partial text
+ * stays in history. */
+static void
+test_reset(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[1024];
+
+	CHECK(start("[{'events':[" ROLE "," TEXT("Hel") "," TEXT("lo") ","
+	            TEXT(" there") "," DONE "],'reset_after_events':3},"
+	            OK "]") == 0);
+	options(&o);
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_IO);
+	CHECK_STR(log, "[text:Hel][text:lo]");
+	CHECK_INT(turn(&c, "again", log, sizeof log), 0);
+	CHECK_STR(log, "[text:ok][end:stop]");
+	oa_free(&c);
+	CHECK(body_is(1, BODY(MSG("user", "hi") "," MSG("assistant", "Hello")
+	                      "," MSG("user", "again"))));
+}
+
+/* The body ends early: a chunked body without its last chunk, a length
+ * body short of its length, a close-delimited body without [DONE] or a
+ * finish_reason. */
+static void
+test_truncated(void)
+{
+	static const char *const framing[] = {"chunked", "length", "close"};
+	char scen[1024], log[1024];
+	oa_options o;
+	oa_client c;
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(scen, sizeof scen, "[{'framing':'%s','events':["
+		         ROLE "," TEXT("Hel") "," TEXT("lo") "," FINISH("stop")
+		         "," DONE "],'close_after_events':3}," OK "]",
+		         framing[i]);
+		CHECK(start(scen) == 0);
+		options(&o);
+		CHECK_INT(oa_init(&c, &o), 0);
+		CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_TRUNCATED);
+		CHECK_STR(log, "[text:Hel][text:lo]");
+		CHECK_INT(turn(&c, "again", log, sizeof log), 0);
+		CHECK_STR(log, "[text:ok][end:stop]");
+		oa_free(&c);
+		CHECK(body_is(1, BODY(MSG("user", "hi") ","
+		                      MSG("assistant", "Hello") ","
+		                      MSG("user", "again"))));
+	}
+}
+
+/* The server stops sending: OA_ERR_READ_TIMEOUT, before the head and
+ * mid-body. The elapsed-time bound is generous: it only proves the
+ * timeout fired rather than the read hanging. */
+static void
+test_read_timeout(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[1024];
+	int64_t t0;
+
+	CHECK(start("[{'stall_before_headers':true},"
+	            "{'events':[" ROLE "," TEXT("Hel") "," DONE "],"
+	            "'stall_after_events':2}," OK "]") == 0);
+	options(&o);
+	o.read_timeout_ms = 300;
+	CHECK_INT(oa_init(&c, &o), 0);
+	t0 = now_ms();
+	CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_READ_TIMEOUT);
+	CHECK(now_ms() - t0 < 10000);
+	CHECK_STR(log, "");
+	t0 = now_ms();
+	CHECK_INT(turn(&c, "again", log, sizeof log), OA_ERR_READ_TIMEOUT);
+	CHECK(now_ms() - t0 < 10000);
+	CHECK_STR(log, "[text:Hel]");
+	CHECK_INT(turn(&c, "more", log, sizeof log), 0);
+	CHECK_STR(log, "[text:ok][end:stop]");
+	oa_free(&c);
+	CHECK(body_is(2, BODY(MSG("user", "again") ","
+	                      MSG("assistant", "Hel") ","
+	                      MSG("user", "more"))));
+}
+
+/* A block is handed out as soon as its event is complete: the first
+ * delta arrives long before the server's 3 s pause ends. */
+static void
+test_incremental(void)
+{
+	oa_options o;
+	oa_client c;
+	oa_block b;
+	int64_t t0;
+
+	CHECK(start("[{'events':[" ROLE "," TEXT("first") ",{'send':"
+	            TEXT("second") ",'delay_ms':3000}," FINISH("stop") ","
+	            DONE "]}]") == 0);
+	options(&o);
+	CHECK_INT(oa_init(&c, &o), 0);
+	t0 = now_ms();
+	CHECK_INT(oa_query(&c, "hi"), 0);
+	CHECK_INT(oa_next(&c, &b), OA_BLOCK_TEXT);
+	CHECK(now_ms() - t0 < 2000);
+	CHECK_STR(b.text, "first");
+	CHECK_INT(oa_next(&c, &b), OA_BLOCK_TEXT);
+	CHECK_STR(b.text, "second");
+	CHECK_INT(oa_next(&c, &b), OA_BLOCK_TURN_END);
+	CHECK_STR(b.finish_reason, "stop");
+	CHECK_INT(oa_next(&c, &b), 0);
+	oa_free(&c);
+}
+
+/* A counting allocator. */
+struct counts {
+	long calls, live;
+};
+
+static void *
+count_malloc(void *ctx, size_t n)
+{
+	struct counts *k = ctx;
+	void *p = malloc(n);
+
+	k->calls++;
+	k->live += p != NULL;
+	return p;
+}
+
+static void *
+count_realloc(void *ctx, void *p, size_t n)
+{
+	struct counts *k = ctx;
+	void *q = realloc(p, n);
+
+	k->calls++;
+	k->live += p == NULL && q != NULL;
+	return q;
+}
+
+static void
+count_free(void *ctx, void *p)
+{
+	struct counts *k = ctx;
+
+	if (p != NULL)
+		k->live--;
+	free(p);
+}
+
+/* One fresh client streams chunks text chunks through the allocator;
+ * returns the allocator calls, or -1. */
+static long
+count_turn(int chunks, oa_options *o)
+{
+	struct counts k = {0, 0};
+	oa_client c;
+	int r;
+
+	o->allocator.malloc = count_malloc;
+	o->allocator.realloc = count_realloc;
+	o->allocator.free = count_free;
+	o->allocator.ctx = &k;
+	if (oa_init(&c, o) != 0)
+		return -1;
+	r = turn(&c, "hi", NULL, 0);
+	oa_free(&c);
+	if (r != 0 || text_blocks != (size_t)chunks ||
+	    text_bytes != 5 + 3 * (size_t)(chunks - 1) || k.live != 0) {
+		fprintf(stderr, "chunks %d: r %d, %zu blocks, %zu bytes, "
+		        "%ld live\n", chunks, r, text_blocks, text_bytes,
+		        k.live);
+		return -1;
+	}
+	return k.calls;
+}
+
+/* Streaming allocates nothing per chunk: 10 chunks and 10,000 chunks cost
+ * about the same number of allocator calls (buffers grow by doubling). */
+static void
+test_no_alloc_per_chunk(void)
+{
+	oa_options o;
+	long few, many;
+
+	CHECK(start("[{'events':[" ROLE "," TEXT("Hello") ",{'send':"
+	            TEXT(" ab") ",'repeat':9}," FINISH("stop") "," DONE "]},"
+	            "{'events':[" ROLE "," TEXT("Hello") ",{'send':"
+	            TEXT(" ab") ",'repeat':9999}," FINISH("stop") "," DONE
+	            "]}]") == 0);
+	options(&o);
+	few = count_turn(10, &o);
+	many = count_turn(10000, &o);
+	CHECK(few > 0);
+	CHECK(many > 0);
+	if (many - few >= 40)
+		fprintf(stderr, "allocator calls: %ld for 10 chunks, %ld for "
+		        "10000\n", few, many);
+	CHECK(many - few < 40);
+}
+
+/* Limits: one event larger than max_event_bytes; a reply larger than
+ * max_response_bytes (exactly at the limit passes). */
+static void
+test_limits(void)
+{
+	char scen[8192], big[2001], log[2048];
+	oa_options o;
+	oa_client c;
+	int i;
+
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	snprintf(scen, sizeof scen, "[{'events':[" TEXT("Hel") ","
+	         TEXT("%s") "," DONE "]}," OK "]", big);
+	CHECK(start(scen) == 0);
+	options(&o);
+	o.max_event_bytes = 1024;
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_LIMIT);
+	CHECK_STR(log, "[text:Hel]");
+	CHECK(oa_errmsg(&c)[0] != '\0');
+	CHECK_INT(turn(&c, "again", log, sizeof log), 0);
+	CHECK_STR(log, "[text:ok][end:stop]");
+	oa_free(&c);
+
+	/* 10 deltas of 10 bytes fit in 100; the 11th does not */
+	strcpy(scen, "[{'events':[");
+	for (i = 0; i < 10; i++)
+		strcat(scen, TEXT("0123456789") ",");
+	strcat(scen, FINISH("stop") "," DONE "]},{'events':[");
+	for (i = 0; i < 11; i++)
+		strcat(scen, TEXT("0123456789") ",");
+	strcat(scen, FINISH("stop") "," DONE "]}," OK "]");
+	CHECK(start(scen) == 0);
+	options(&o);
+	o.max_response_bytes = 100;
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", NULL, 0), 0);
+	CHECK_INT(text_blocks, 10);
+	CHECK_INT(turn(&c, "again", NULL, 0), OA_ERR_LIMIT);
+	CHECK_INT(text_blocks, 10);
+	CHECK(oa_errmsg(&c)[0] != '\0');
+	CHECK_INT(turn(&c, "more", log, sizeof log), 0);
+	CHECK_STR(log, "[text:ok][end:stop]");
+	oa_free(&c);
+}
+
+/* Authorization: Bearer only when a key is set. */
+static void
+test_api_key(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[256];
+
+	CHECK(start("[" OK "]") == 0);
+	options(&o);
+	o.api_key = "sk-test-123";
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	oa_free(&c);
+	o.api_key = "";
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	oa_free(&c);
+	o.api_key = NULL;
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	oa_free(&c);
+	CHECK_HAS(request(0), "\"authorization\":\"Bearer sk-test-123\"");
+	CHECK(strstr(request(1), "\"authorization\"") == NULL);
+	CHECK(strstr(request(2), "\"authorization\"") == NULL);
+}
+
+static void *
+interrupter(void *arg)
+{
+	struct timespec ts = {0, 300 * 1000000L};
+
+	nanosleep(&ts, NULL);
+	oa_interrupt(arg);
+	return NULL;
+}
+
+/* oa_interrupt() from another thread ends a read that would otherwise
+ * wait for the whole 20 s read timeout. */
+static void
+test_interrupt(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[1024];
+	pthread_t th;
+	int64_t t0, took;
+	int r;
+
+	CHECK(start("[{'events':[" ROLE "," TEXT("Hel") "," DONE "],"
+	            "'stall_after_events':2}," OK "]") == 0);
+	options(&o);
+	CHECK_INT(oa_init(&c, &o), 0);
+	t0 = now_ms();
+	CHECK_INT(pthread_create(&th, NULL, interrupter, &c), 0);
+	r = turn(&c, "hi", log, sizeof log);
+	took = now_ms() - t0;
+	pthread_join(th, NULL);
+	CHECK_INT(r, OA_ERR_INTERRUPTED);
+	CHECK(took < 10000);
+	CHECK_STR(log, "[text:Hel]");
+	CHECK_INT(turn(&c, "again", log, sizeof log), 0);
+	CHECK_STR(log, "[text:ok][end:stop]");
+	oa_free(&c);
+	CHECK(body_is(1, BODY(MSG("user", "hi") "," MSG("assistant", "Hel")
+	                      "," MSG("user", "again"))));
+}
+
+/* oa_ask joins the text blocks; errors come back from it. */
+static void
+test_ask(void)
+{
+	oa_options o;
+	oa_client c;
+	const char *text = NULL;
+	size_t len = 0;
+
+	CHECK(start("[{'events':[" ROLE ","
+	            CHUNK("{'reasoning_content':'hmm'}", "null") ","
+	            TEXT("Hello") "," TEXT(" world") "," FINISH("stop") ","
+	            DONE "]},{'status':404,'json':{'error':'no such model'}},"
+	            "{'reply':['A','B']}]") == 0);
+	options(&o);
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(oa_ask(&c, "hi", &text, &len), 0);
+	CHECK_STR(text, "Hello world");
+	CHECK_INT(len, 11);
+	CHECK_INT(oa_ask(&c, "again", &text, &len), OA_ERR_HTTP);
+	CHECK_HAS(oa_errmsg(&c), "no such model");
+	CHECK_INT(oa_ask(&c, "more", &text, NULL), 0);
+	CHECK_STR(text, "AB");
+	oa_free(&c);
+}
+
+static const struct test tests[] = {
+	{"llama_stream", test_llama_stream},
+	{"multi_turn", test_multi_turn},
+	{"request_options", test_request_options},
+	{"usage_chunk", test_usage_chunk},
+	{"thinking", test_thinking},
+	{"no_done", test_no_done},
+	{"done_ends_turn", test_done_ends_turn},
+	{"crlf", test_crlf},
+	{"tgi_and_comments", test_tgi_and_comments},
+	{"utf8", test_utf8},
+	{"content_shapes", test_content_shapes},
+	{"cumulative", test_cumulative},
+	{"http_errors", test_http_errors},
+	{"stream_errors", test_stream_errors},
+	{"malformed_json", test_malformed_json},
+	{"whole_json", test_whole_json},
+	{"stream_options_retry", test_stream_options_retry},
+	{"connect_refused", test_connect_refused},
+	{"reset", test_reset},
+	{"truncated", test_truncated},
+	{"read_timeout", test_read_timeout},
+	{"incremental", test_incremental},
+	{"no_alloc_per_chunk", test_no_alloc_per_chunk},
+	{"limits", test_limits},
+	{"api_key", test_api_key},
+	{"interrupt", test_interrupt},
+	{"ask", test_ask},
+	{NULL, NULL}
+};
+
+int
+main(int argc, char **argv)
+{
+	int r;
+
+	/* a write to a connection the server already reset must be an
+	 * error, not the end of the test binary */
+	signal(SIGPIPE, SIG_IGN);
+	strcpy(tmpdir, "/tmp/oa_test_client.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	r = test_main("test_client", argc, argv, tests);
+	stop();
+	rmdir(tmpdir);
+	return r;
+}
