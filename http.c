@@ -244,9 +244,8 @@ oa__chunked_decode(oa__chunked *d, char *buf, size_t *len, size_t *rest,
 		case CH_SIZE:
 			if ((v = hex_value(c)) >= 0) {
 				if (d->digits == 16)
-					return chunk_fail(err, "a chunk "
-					                  "size over 16 hex digits",
-					                  c);
+					return chunk_fail(err, "more than "
+					                  "16 hex digits", c);
 				d->left = d->left << 4 | (uint64_t)v;
 				d->digits++;
 				break;

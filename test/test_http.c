@@ -33,8 +33,10 @@ url_accepts(void)
 		const char *url, *host, *port, *path;
 		int ipv6, tls;
 	} v[] = {
-		{ "http://localhost:8080/v1", "localhost", "8080", "/v1", 0, 0 },
-		{ "http://localhost:8080/v1/", "localhost", "8080", "/v1", 0, 0 },
+		{ "http://localhost:8080/v1", "localhost", "8080", "/v1", 0,
+		  0 },
+		{ "http://localhost:8080/v1/", "localhost", "8080", "/v1", 0,
+		  0 },
 		{ "http://h/v1", "h", "80", "/v1", 0, 0 },
 		{ "http://h/", "h", "80", "", 0, 0 },
 		{ "http://h", "h", "80", "", 0, 0 },
@@ -42,7 +44,8 @@ url_accepts(void)
 		{ "https://api.example.com/v1", "api.example.com", "443", "/v1",
 		  0, 1 },
 		{ "HTTPS://h:8443", "h", "8443", "", 0, 1 },
-		{ "http://127.0.0.1:11434/v1", "127.0.0.1", "11434", "/v1", 0, 0 },
+		{ "http://127.0.0.1:11434/v1", "127.0.0.1", "11434", "/v1", 0,
+		  0 },
 		{ "http://[::1]:8080/v1", "::1", "8080", "/v1", 1, 0 },
 		{ "http://[::1]", "::1", "80", "", 1, 0 },
 		{ "http://[fe80::1:2]/a/b/", "fe80::1:2", "80", "/a/b", 1, 0 },
@@ -80,7 +83,8 @@ url_rejects(void)
 		const char *url, *msg;
 	} v[] = {
 		{ "", "the URL is empty" },
-		{ "localhost:8080/v1", "no scheme in URL \"localhost:8080/v1\"" },
+		{ "localhost:8080/v1",
+		  "no scheme in URL \"localhost:8080/v1\"" },
 		{ "ftp://h/x", "unsupported URL scheme \"ftp\"" },
 		{ "http:/h", "no scheme" },
 		{ "http://", "no host in URL" },
@@ -99,7 +103,8 @@ url_rejects(void)
 		{ "http://[]:80", "no host" },
 		{ "http://[zz::1]/", "bad IPv6 address" },
 		{ "http://::1:8080/", "must be in brackets" },
-		{ "http://h h/v1", "space, control or non-ASCII byte ( ) at offset 8" },
+		{ "http://h h/v1",
+		  "space, control or non-ASCII byte ( ) at offset 8" },
 		{ "http://h/v1\n", "(\\x0a) at offset 11" },
 		{ "http://h/v1\x7f", "(\\x7f)" },
 		{ "http://h/v1?x=1", "query or fragment ('?' at offset 11)" },
@@ -198,7 +203,8 @@ check_vec(const char *in, size_t n, const struct chunk_vec *v,
 		for (cut = mode == 2 ? 0 : n; cut <= n; cut++) {
 			err[0] = '\0';
 			r = decode_by(in, n, mode == 1 ? 1 : cut,
-			              mode == 1 ? 1 : 0, out, &outlen, &rest, err);
+			              mode == 1 ? 1 : 0, out, &outlen, &rest,
+			              err);
 			snprintf(why, sizeof why, "vector \"%.40s\" mode %zu "
 			         "cut %zu", v->in, mode, cut);
 			if (r != v->result)
@@ -230,8 +236,8 @@ chunked_vectors(void)
 		  NULL },
 		{ "5;name=val\r\nhello\r\n6 ; x\r\n world\r\n0;last=1\r\n\r\n",
 		  "hello world", 1, 0, NULL },
-		{ "3\r\nabc\r\n0\r\nX-Trailer: 1\r\nY: 2\r\n\r\nEXTRA", "abc", 1,
-		  5, NULL },
+		{ "3\r\nabc\r\n0\r\nX-Trailer: 1\r\nY: 2\r\n\r\nEXTRA", "abc",
+		  1, 5, NULL },
 		{ "3\nabc\n0\nT: 1\n\nxy", "abc", 1, 2, NULL },
 		{ "A\r\n0123456789\r\na\r\nabcdefghij\r\n0\r\n\r\n",
 		  "0123456789abcdefghij", 1, 0, NULL },
@@ -242,8 +248,9 @@ chunked_vectors(void)
 		{ "ffffffffffffffff\r\nab", "ab", 0, 0, NULL },
 		{ "FFFFFFFFFFFFFFFF;x\nab", "ab", 0, 0, NULL },
 		{ "10000000000000000\r\n", "", OA_ERR_PROTOCOL, 0,
-		  "a chunk size over 16 hex digits (got '0')" },
-		{ "xyz\r\n", "", OA_ERR_PROTOCOL, 0, "no chunk size (got 'x')" },
+		  "more than 16 hex digits (got '0')" },
+		{ "xyz\r\n", "", OA_ERR_PROTOCOL, 0,
+		  "no chunk size (got 'x')" },
 		{ "\r\n", "", OA_ERR_PROTOCOL, 0, "no chunk size" },
 		{ "5g\r\nhello\r\n", "", OA_ERR_PROTOCOL, 0,
 		  "bad chunk size (got 'g')" },
@@ -515,7 +522,7 @@ read_all(oa__http *h, size_t room, char *out, size_t cap, size_t *len,
 #define POST(h, err) \
 	oa__http_request(h, "POST", "/v1/chat/completions", NULL, "{}", 2, err)
 
-/* ---------------------------------------------------------------- socket tests */
+/* ---------------------------------------------------------------- sockets */
 
 static void
 request_bytes(void)
@@ -566,7 +573,8 @@ bodies(void)
 		  "0123456789", OA__BODY_LENGTH },
 		{ "HTTP/1.1 200 OK\r\nTRANSFER-ENCODING: Chunked\r\n"
 		  "Content-Type: text/event-stream\r\n\r\n"
-		  "5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\nT: x\r\n\r\n",
+		  "5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\n"
+		  "T: x\r\n\r\n",
 		  "hello world", OA__BODY_CHUNKED },
 		{ "HTTP/1.1 200 OK\nContent-Type: text/event-stream\n\n"
 		  "data: x\n\ndata: [DONE]\n\n",
@@ -596,11 +604,11 @@ bodies(void)
 			CHECK(serve(&sv, AF_INET, s, 1) == 0);
 			client(&h, sv.port, err);
 			CHECK_INT(POST(&h, err), 0);
-			CHECK_INT(h.status, v[i].framing == OA__BODY_NONE ? 204 :
-			          200);
+			CHECK_INT(h.status,
+			          v[i].framing == OA__BODY_NONE ? 204 : 200);
 			CHECK_INT(h.body, v[i].framing);
-			CHECK_INT(read_all(&h, rooms[j], body, sizeof body, &len,
-			                   err), 0);
+			CHECK_INT(read_all(&h, rooms[j], body, sizeof body,
+			                   &len, err), 0);
 			CHECK_STR(body, v[i].body);
 			CHECK_INT(len, strlen(v[i].body));
 			/* The end stays the end. */
@@ -625,7 +633,8 @@ bad_responses(void)
 	} v[] = {
 		{ "HTTP/1.1 200 OK\r\nX-A: 1\r\n  folded\r\nContent-Length: 0"
 		  "\r\n\r\n", OA_ERR_PROTOCOL, 0, "folded header line" },
-		{ "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", OA_ERR_PROTOCOL, 0,
+		{ "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", OA_ERR_PROTOCOL,
+		  0,
 		  "header line without a name and ':': \"no colon here\"" },
 		{ "HTTP/1.1 200 OK\r\n: empty name\r\n\r\n", OA_ERR_PROTOCOL, 0,
 		  "without a name" },
@@ -659,7 +668,8 @@ bad_responses(void)
 		  "closed the connection inside the response head" },
 		{ "", OA_ERR_IO, 0, "closed the connection before the response "
 		  "head" },
-		{ big_head, OA_ERR_LIMIT, 0, "larger than max_header_bytes (64)" },
+		{ big_head, OA_ERR_LIMIT, 0,
+		  "larger than max_header_bytes (64)" },
 	};
 	struct step s[1];
 	struct server sv;
