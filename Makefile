@@ -14,16 +14,20 @@ OPT     ?= -O2 -g
 WARN    = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
           -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wvla
 CFLAGS  ?=
-ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L $(OPT) $(WARN) $(SAN) $(CFLAGS) -I.
-LDLIBS  =
+# make OA_NO_TLS=1: http:// only, no BearSSL (https:// fails at oa_init).
+ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L $(OPT) $(WARN) $(SAN) $(CFLAGS) -I. \
+             $(if $(OA_NO_TLS),-DOA_NO_TLS)
+LDLIBS  = $(if $(OA_NO_TLS),,-lbearssl)
 
-LIB_SRC = util.c json.c sse.c http.c config.c openagent.c
+LIB_SRC = util.c json.c sse.c http.c config.c tools.c hooks.c openagent.c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB     = $(BUILD)/libopenagent.a
 
-EXAMPLES = $(BUILD)/oa
+EXAMPLES = $(BUILD)/oa $(BUILD)/calculator $(BUILD)/manual_tools \
+           $(BUILD)/hooks $(BUILD)/interrupt
 TESTS    = $(BUILD)/test_json $(BUILD)/test_sse $(BUILD)/test_http \
-           $(BUILD)/test_config $(BUILD)/test_client
+           $(BUILD)/test_config $(BUILD)/test_tools $(BUILD)/test_client \
+           $(BUILD)/test_agent $(BUILD)/test_net
 
 .PHONY: all test check asan demo clean
 all: $(LIB) $(EXAMPLES)
@@ -39,14 +43,22 @@ $(LIB): $(LIB_OBJ)
 $(BUILD)/oa: examples/oa.c $(LIB)
 	$(CC) $(ALL_CFLAGS) examples/oa.c $(LIB) $(LDLIBS) -o $@
 
+$(BUILD)/calculator $(BUILD)/manual_tools $(BUILD)/hooks: \
+$(BUILD)/%: examples/%.c $(LIB)
+	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/interrupt: examples/interrupt.c $(LIB)
+	$(CC) $(ALL_CFLAGS) -pthread $< $(LIB) $(LDLIBS) -pthread -o $@
+
 $(BUILD)/test_%: test/test_%.c test/test.h $(LIB)
 	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -pthread -o $@
 
-# The integration tests start test/server.py and run oa; they find both
-# through these variables.
-test: $(TESTS) $(BUILD)/oa
+# The integration tests start test/server.py and run oa and the examples;
+# they find them through these variables.
+test: $(TESTS) $(EXAMPLES)
 	OA_TEST_SERVER=test/server.py OA_BIN=$(BUILD)/oa \
-	    test/run.sh $(TESTS) test/test_oa.py
+	    OA_EXAMPLES_DIR=$(BUILD) \
+	    test/run.sh $(TESTS) test/test_oa.py test/test_examples.py
 
 asan:
 	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install what building and testing openagent needs on Debian or Ubuntu:
-# a C compiler, make, Python 3 (the scripted test server) and jsmn.h.
+# a C compiler, make, Python 3 (the scripted test server), jsmn.h,
+# BearSSL and openssl.
 # Installs only what is missing; as root directly, otherwise through sudo
 # when it is there; else prints the exact command to run.
 set -e
@@ -9,6 +10,10 @@ command -v cc >/dev/null 2>&1 || missing="$missing gcc libc6-dev"
 command -v make >/dev/null 2>&1 || missing="$missing make"
 command -v python3 >/dev/null 2>&1 || missing="$missing python3"
 [ -f /usr/include/jsmn.h ] || missing="$missing libjsmn-dev"
+# BearSSL for https:// (not needed for make OA_NO_TLS=1); openssl makes
+# the certificates of the TLS tests.
+[ -f /usr/include/bearssl.h ] || missing="$missing libbearssl-dev"
+command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
 for pkg in $EXTRA_PACKAGES; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
 done

@@ -238,9 +238,9 @@ typedef struct oa__url {
 	int tls;          /* https */
 } oa__url;
 
-/* Parse "http://host[:port][/path]". https:// parses (tls set) so the
- * caller can say it is not supported in this build. Returns 0 or
- * OA_ERR_URL with a message. */
+/* Parse "http[s]://host[:port][/path]" (https sets tls; an OA_NO_TLS
+ * build refuses it in oa__http_configure). Returns 0 or OA_ERR_URL with
+ * a message. */
 OA_PRIVATE int oa__url_parse(oa__url *u, const char *url, char *err);
 
 /* An incremental decoder of a chunked body, working in place.
@@ -270,10 +270,18 @@ typedef struct oa__http {
 	const oa_allocator *alloc;
 	int connect_timeout_ms;   /* < 0: none */
 	int read_timeout_ms;      /* < 0: none */
-	int64_t deadline;         /* oa__now_ms() bound for this request; 0 none */
+	int request_timeout_ms;   /* <= 0: none; sets deadline per request */
+	int64_t deadline;         /* oa__now_ms() bound for this request; 0 none;
+	                             set by oa__http_request when
+	                             request_timeout_ms > 0 */
 	size_t max_header;
+	int max_retries;          /* attempts after the first (refused, 429..) */
+	int insecure;             /* TLS: accept any certificate chain */
+	int debug;                /* trace the exchange to stderr */
 	int cancel_fd;            /* readable when interrupted; -1: none */
 	volatile int *cancelled;  /* set when interrupted; may be NULL */
+	oa__url proxy;            /* the proxy, when use_proxy */
+	int use_proxy;
 	/* the response, after oa__http_request() */
 	int status;
 	char content_type[128];   /* lower-cased media type, no parameters */
@@ -288,15 +296,34 @@ typedef struct oa__http {
 	char *head;               /* response head buffer, max_header bytes */
 	size_t head_cap;          /* its size, fixed at the first request */
 	size_t head_len, head_off; /* bytes in head, body bytes start at off */
+	int retry_after_ms;       /* Retry-After of this response; -1: none */
+	uint32_t rng;             /* xorshift state for retry jitter */
+	struct oa__tls *tls;      /* trust anchors, engine, buffers; NULL
+	                             for http:// and in OA_NO_TLS builds */
 } oa__http;
 
 OA_PRIVATE void oa__http_init(oa__http *h);
 /*
+ * Take the network settings from the options, after h->url and h->alloc
+ * are set: timeouts (0: OA_DEFAULT_*, < 0: none), request_timeout_ms,
+ * max_header_bytes, max_retries (0: OA_DEFAULT_MAX_RETRIES, OA_OMIT:
+ * none), proxy (NULL: the environment, "": none), debug (or OA_DEBUG=1),
+ * insecure (or OPEN_AGENT_INSECURE=1) and ca_file (NULL: SSL_CERT_FILE,
+ * then the system bundle). For https the trust anchors are loaded here,
+ * once. Returns 0, OA_ERR_URL (https:// in an OA_NO_TLS build, a bad
+ * proxy URL), OA_ERR_INVALID (an option out of range), OA_ERR_TLS (the CA
+ * file cannot be read or holds no certificate) or OA_ERR_NOMEM.
+ */
+OA_PRIVATE int oa__http_configure(oa__http *h, const oa_options *o,
+                                  char *err);
+/*
  * Send one request and read the response head. Connects (or reuses the
  * open connection). extra_headers is "Name: value\r\n" lines or NULL.
  * On return 0, status, content_type and body are set; the body is read
- * with oa__http_read(). A previous response's unread body is discarded by
- * closing the connection.
+ * with oa__http_read(). A previous response's unread body is drained if
+ * its end has already arrived, else the connection is closed. Refused
+ * connections and 429/503 answers are retried here with backoff, up to
+ * max_retries times; the last 429/503 is returned like any response.
  */
 OA_PRIVATE int oa__http_request(oa__http *h, const char *method,
                                 const char *path, const char *extra_headers,
@@ -314,5 +341,102 @@ OA_PRIVATE int oa__http_read(oa__http *h, char *dst, size_t room,
 /* Close the connection (if any); settings stay. */
 OA_PRIVATE void oa__http_close(oa__http *h);
 OA_PRIVATE void oa__http_free(oa__http *h);
+
+
+/* ========================================================================
+ * tools.c -- the tool table, argument checks, calling handlers
+ * ======================================================================== */
+
+typedef struct oa__tool {
+	char *name;
+	char *description;   /* "" when none */
+	char *schema;        /* a JSON Schema object text, always */
+	oa_tool_fn fn;       /* may be NULL */
+	void *ctx;
+} oa__tool;
+
+typedef struct oa__tools {
+	oa__tool *v;
+	size_t n;
+	const oa_allocator *alloc;
+} oa__tools;
+
+/* Copy a user's tool table: check names ([A-Za-z0-9_-]{1,64}, unique),
+ * turn shorthand schemas into JSON Schema, check full schemas are JSON
+ * objects. Returns 0, OA_ERR_INVALID with a message naming the tool, or
+ * OA_ERR_NOMEM. On failure nothing is left allocated. */
+OA_PRIVATE int oa__tools_init(oa__tools *t, const oa_allocator *a,
+                              const oa_tool *src, size_t n, char *err);
+OA_PRIVATE void oa__tools_free(oa__tools *t);
+/* Append the request's "tools" array: [{"type":"function","function":
+ * {"name":...,"description":...,"parameters":{...}}},...]. */
+OA_PRIVATE void oa__tools_put(const oa__tools *t, oa__buf *b);
+/* The tool of that name, or NULL. */
+OA_PRIVATE const oa__tool *oa__tools_find(const oa__tools *t,
+                                          const char *name);
+/*
+ * Check parsed arguments (j, root token 0, must be an object) against the
+ * tool's schema: required members present, member types (string, integer,
+ * number, boolean, object, array, null), enum values. Returns 0, or 1 with
+ * a one-line reason in msg (msglen bytes) that the model can act on, e.g.
+ * "missing required argument \"b\"". scratch is a reusable JSON reader for
+ * the schema and tmp holds its text. Or a negative oa_err (OA_ERR_NOMEM,
+ * or OA_ERR_LIMIT from tmp's or scratch's limits) with msg saying so.
+ * String members of args may be unescaped in place.
+ */
+OA_PRIVATE int oa__tools_check(const oa__tool *tool, oa__json *args,
+                               oa__json *scratch, oa__buf *tmp, char *msg,
+                               size_t msglen);
+/*
+ * Run a handler. args is the parsed arguments (root 0); text[0..len) is a
+ * second, untouched, NUL-terminated copy of the same bytes (not args->src:
+ * string look-ups and oa__tools_check unescape args in place, and
+ * oa_args_json / oa_args_raw answer from text, at the same offsets). The
+ * handler's output goes to out (reset first; out->p is "" when nothing is
+ * written). Returns 0 (success), 1 (the handler reported failure, or the
+ * tool has no handler; out holds the message), or OA_ERR_NOMEM /
+ * OA_ERR_LIMIT from writing out.
+ */
+OA_PRIVATE int oa__tools_call(const oa__tool *tool, oa__json *args,
+                              const char *text, size_t len, oa__buf *out);
+
+/* ========================================================================
+ * hooks.c -- running lifecycle hooks
+ * ======================================================================== */
+
+/*
+ * Run the hooks of ev->kind in order until one decides something other
+ * than OA_HOOK_ALLOW. Returns that decision (OA_HOOK_ALLOW when none or
+ * all allowed) with its text copied into text (reset first; "" when the
+ * hook gave none), or OA_ERR_HOOK (a hook returned something that is not
+ * a decision; err says which) or OA_ERR_NOMEM. POST_TOOL_USE hooks only
+ * observe: all of them run and the result is OA_HOOK_ALLOW.
+ */
+OA_PRIVATE int oa__hooks_run(const oa_hook *hooks, size_t n,
+                             const oa_hook_event *ev, oa__buf *text,
+                             char *err);
+
+
+/* ========================================================================
+ * openagent.c -- what context.c may use of the client
+ * ======================================================================== */
+
+/* Between turns (no turn running, no tool calls waiting): the history may
+ * be read and changed. */
+OA_PRIVATE int oa__client_idle(const oa_client *c);
+OA_PRIVATE const oa_allocator *oa__client_alloc(const oa_client *c);
+/* The system prompt, or NULL. */
+OA_PRIVATE const char *oa__client_system(const oa_client *c);
+/* The client's detail message buffer (OA__ERRLEN bytes), for oa__fail. */
+OA_PRIVATE char *oa__client_errmsg(oa_client *c);
+/* Remove messages [from, from + n); out-of-range parts are ignored. */
+OA_PRIVATE void oa__history_remove(oa_client *c, size_t from, size_t n);
+/* Append a message. role "user", "assistant" or "tool"; tool_calls (a
+ * JSON array text) only for assistant; tool_call_id exactly for tool.
+ * Everything is copied. 0, OA_ERR_INVALID or OA_ERR_NOMEM. */
+OA_PRIVATE int oa__history_append(oa_client *c, const char *role,
+                                  const char *content, size_t len,
+                                  const char *tool_calls,
+                                  const char *tool_call_id);
 
 #endif

@@ -11,7 +11,12 @@
  *   STREAM  reading the body: feed the SSE parser, turn each event into
  *           zero or more blocks on the pending queue.
  *   ENDING  the stream finished ([DONE], or the end of the body after a
- *           finish_reason): queue the turn-end block, keep the reply.
+ *           finish_reason): keep the reply in history; without tool calls
+ *           queue the turn-end block, with them go on to TOOLS.
+ *   TOOLS   hand out the reply's tool calls one step at a time: hooks and
+ *           the tool-use block, then (auto mode) the handler and its
+ *           result. Afterwards: in auto mode back to SEND with the results,
+ *           in manual mode the turn ends and oa_continue() sends them.
  *   DONE    the turn-end block was handed out: oa_next() returns 0.
  *
  * Errors are not a state: the first one is stored in err with its message
@@ -37,8 +42,8 @@
 
 #include "oa_private.h"
 
-enum { IDLE, SEND, STREAM, ENDING, DONE };
-enum { ROLE_SYSTEM, ROLE_USER, ROLE_ASSISTANT };
+enum { IDLE, SEND, STREAM, ENDING, TOOLS, DONE };
+enum { ROLE_USER, ROLE_ASSISTANT, ROLE_TOOL };
 /* How content deltas relate to each other; see add_content(). */
 enum { TEXT_UNKNOWN, TEXT_SUSPECT, TEXT_DELTA, TEXT_CUMULATIVE };
 
@@ -49,12 +54,28 @@ struct message {
 	int role;
 	char *content;
 	size_t len;
+	char *tool_calls;            /* assistant: JSON array text, or NULL */
+	char *tool_call_id;          /* tool: the call answered, or NULL */
+};
+
+/* One tool call of a reply, assembled from stream fragments. Slots are
+ * reused from reply to reply: their buffers are reset, not freed. */
+struct call {
+	long long index;             /* the server's index */
+	oa__buf id, name, args;      /* args: as received */
+	oa__buf input;               /* what a hook replaced args with */
+	oa__buf result;              /* the tool message content */
+	int args_whole;              /* args came as a JSON value, not text */
+	int error;                   /* cannot run; result says why */
+	int has_result;
+	int args_ok;                 /* args parse as a JSON object */
 };
 
 struct pending {
 	int type;
 	const char *text;
 	size_t len;
+	struct call *call;           /* tool blocks */
 };
 
 struct oa__client {
@@ -70,6 +91,17 @@ struct oa__client {
 	int max_turns;
 	size_t max_response;
 	int no_stream_options;       /* the server rejected stream_options */
+	int no_stream;
+	int auto_tools;
+	int max_rounds;              /* max_tool_iterations */
+	size_t max_calls;
+	oa__tools tools;
+	oa_hook *hooks;
+	size_t nhooks;
+	oa__buf fields;              /* optional request fields, ",..." */
+	char *extra;                 /* oa_options.extra's members, or NULL */
+	char *extra_keys;            /* their names, each NUL-terminated */
+	size_t extra_nkeys;
 
 	/* history */
 	struct message *msgs;
@@ -80,14 +112,29 @@ struct oa__client {
 	int err;
 	char errmsg[OA__ERRLEN];
 	int requests;                /* sent for this query */
+	int rounds;                  /* tool rounds run for this query */
+	size_t turn_base;            /* history length before this turn */
 	int got_output;              /* a text or thinking delta arrived */
 	int finished;                /* a finish_reason arrived */
 	char finish[32];
-	oa_usage usage;
+	oa_usage usage;              /* this request's */
+	oa_usage total;              /* this turn's, summed */
+	int busy;                    /* inside a handler or hook */
+	int waiting;                 /* manual mode: calls await results */
+	uint64_t rng;                /* for generated call ids */
 	size_t response_bytes;
 	int text_mode;
 	struct pending pend[PENDING_MAX];
 	int npend, ipend;
+
+	/* the reply's tool calls */
+	struct call *calls;
+	size_t ncalls, capcalls;
+	size_t icall;                /* TOOLS: the call being handed out */
+	int phase;                   /* TOOLS: 0 before its block, 1 after */
+	int manual;                  /* TOOLS: the caller runs the tools */
+	int limit_hit;               /* TOOLS: rounds exhausted */
+	size_t lastcall;             /* the slot of the last fragment */
 
 	/* buffers, reused from turn to turn */
 	oa__buf body;                /* the request body */
@@ -97,9 +144,12 @@ struct oa__client {
 	oa__buf scratch;             /* non-streamed bodies */
 	oa__buf parts;               /* joined content parts */
 	oa__buf ask;                 /* oa_ask()'s result */
+	oa__buf tmp;                 /* tool arguments being checked or run */
+	oa__buf tmp2;                /* schema copies, hook text */
 	oa__http http;
 	oa__sse sse;
 	oa__json json;
+	oa__json json2;              /* schemas, while json holds arguments */
 
 	/* oa_interrupt() writes a byte to wake[1]; http polls wake[0] */
 	int wake[2];
@@ -135,6 +185,7 @@ oa_strerror(int err)
 	case OA_ERR_HOOK: return "blocked by a hook";
 	case OA_ERR_CONFIG: return "bad configuration";
 	case OA_ERR_MAX_TURNS: return "too many turns";
+	case OA_ERR_FILE: return "file error";
 	}
 	return "unknown error";
 }
@@ -148,49 +199,173 @@ oa_version(void)
 
 /* ================================================================ history */
 
+/* Append a message; s and extra are copied. extra is the tool_calls text
+ * of an assistant message or the tool_call_id of a tool message. */
 static int
-push_message(struct oa__client *p, int role, const char *s, size_t n)
+push_message(struct oa__client *p, int role, const char *s, size_t n,
+             const char *extra)
 {
 	struct message *m;
 
 	if (p->nmsgs == p->capmsgs) {
 		size_t cap = p->capmsgs ? p->capmsgs * 2 : 8;
-		if (cap > (size_t)-1 / sizeof *m)
-			return OA_ERR_NOMEM;
-		m = oa__realloc(&p->alloc, p->msgs, cap * sizeof *m);
+		m = oa__realloc(&p->alloc, p->msgs,
+		                cap <= (size_t)-1 / sizeof *m ? cap * sizeof *m
+		                                              : (size_t)-1);
 		if (m == NULL)
 			return OA_ERR_NOMEM;
 		p->msgs = m;
 		p->capmsgs = cap;
 	}
 	m = &p->msgs[p->nmsgs];
-	m->content = oa__strndup(&p->alloc, s, n);
-	if (m->content == NULL)
-		return OA_ERR_NOMEM;
+	memset(m, 0, sizeof *m);
 	m->role = role;
 	m->len = n;
+	m->content = oa__strndup(&p->alloc, s ? s : "", s ? n : 0);
+	if (m->content == NULL)
+		return OA_ERR_NOMEM;
+	if (extra) {
+		char *e = oa__strndup(&p->alloc, extra, strlen(extra));
+		if (e == NULL) {
+			oa__free(&p->alloc, m->content);
+			return OA_ERR_NOMEM;
+		}
+		if (role == ROLE_TOOL)
+			m->tool_call_id = e;
+		else
+			m->tool_calls = e;
+	}
 	p->nmsgs++;
 	return 0;
 }
 
+/* Drop messages until n are left. */
 static void
-pop_message(struct oa__client *p)
+cut_history(struct oa__client *p, size_t n)
 {
-	if (p->nmsgs == 0)
+	while (p->nmsgs > n) {
+		struct message *m = &p->msgs[--p->nmsgs];
+		oa__free(&p->alloc, m->content);
+		oa__free(&p->alloc, m->tool_calls);
+		oa__free(&p->alloc, m->tool_call_id);
+	}
+}
+
+static const char *const role_names[] = {"user", "assistant", "tool"};
+
+/* see openagent.h */
+size_t
+oa_history_count(const oa_client *c)
+{
+	return c && c->p ? c->p->nmsgs : 0;
+}
+
+/* see openagent.h */
+int
+oa_history_get(const oa_client *c, size_t i, oa_message *m)
+{
+	const struct message *h;
+
+	if (c == NULL || c->p == NULL || m == NULL || i >= c->p->nmsgs)
+		return OA_ERR_INVALID;
+	h = &c->p->msgs[i];
+	m->role = role_names[h->role];
+	m->content = h->content;
+	m->content_len = h->len;
+	m->tool_calls = h->tool_calls;
+	m->tool_call_id = h->tool_call_id;
+	return 0;
+}
+
+/* Whether the client is between turns: history may change. */
+OA_PRIVATE int
+oa__client_idle(const oa_client *c)
+{
+	const struct oa__client *p = c ? c->p : NULL;
+
+	return p && p->ready && !p->busy && !p->waiting &&
+	       (p->state == IDLE || p->state == DONE);
+}
+
+OA_PRIVATE const oa_allocator *
+oa__client_alloc(const oa_client *c)
+{
+	return &c->p->alloc;
+}
+
+OA_PRIVATE const char *
+oa__client_system(const oa_client *c)
+{
+	return c->p->system_prompt;
+}
+
+OA_PRIVATE char *
+oa__client_errmsg(oa_client *c)
+{
+	return c->p->errmsg;
+}
+
+OA_PRIVATE void
+oa__history_remove(oa_client *c, size_t from, size_t n)
+{
+	struct oa__client *p = c->p;
+	size_t i;
+
+	if (from > p->nmsgs)
 		return;
-	p->nmsgs--;
-	oa__free(&p->alloc, p->msgs[p->nmsgs].content);
+	if (n > p->nmsgs - from)
+		n = p->nmsgs - from;
+	for (i = from; i < from + n; i++) {
+		oa__free(&p->alloc, p->msgs[i].content);
+		oa__free(&p->alloc, p->msgs[i].tool_calls);
+		oa__free(&p->alloc, p->msgs[i].tool_call_id);
+	}
+	memmove(p->msgs + from, p->msgs + from + n,
+	        (p->nmsgs - from - n) * sizeof *p->msgs);
+	p->nmsgs -= n;
+}
+
+OA_PRIVATE int
+oa__history_append(oa_client *c, const char *role, const char *content,
+                   size_t len, const char *tool_calls,
+                   const char *tool_call_id)
+{
+	int r;
+
+	if (strcmp(role, "user") == 0)
+		r = ROLE_USER;
+	else if (strcmp(role, "assistant") == 0)
+		r = ROLE_ASSISTANT;
+	else if (strcmp(role, "tool") == 0)
+		r = ROLE_TOOL;
+	else
+		return OA_ERR_INVALID;
+	if ((r == ROLE_TOOL) != (tool_call_id != NULL) ||
+	    (tool_calls != NULL && r != ROLE_ASSISTANT))
+		return OA_ERR_INVALID;
+	return push_message(c->p, r, content, len,
+	                    r == ROLE_TOOL ? tool_call_id : tool_calls);
 }
 
 /* ================================================================ request */
 
 static void
-put_message(oa__buf *b, const char *role, const char *s, size_t n)
+put_message(oa__buf *b, const struct message *m)
 {
 	oa__buf_puts(b, "{\"role\":\"");
-	oa__buf_puts(b, role);
-	oa__buf_puts(b, "\",\"content\":");
-	oa__json_put_str(b, s, n);
+	oa__buf_puts(b, role_names[m->role]);
+	oa__buf_puts(b, "\",");
+	if (m->tool_call_id) {
+		oa__buf_puts(b, "\"tool_call_id\":");
+		oa__json_put_str(b, m->tool_call_id, strlen(m->tool_call_id));
+		oa__buf_puts(b, ",");
+	}
+	oa__buf_puts(b, "\"content\":");
+	oa__json_put_str(b, m->content, m->len);
+	if (m->tool_calls) {
+		oa__buf_puts(b, ",\"tool_calls\":");
+		oa__buf_puts(b, m->tool_calls);
+	}
 	oa__buf_puts(b, "}");
 }
 
@@ -198,7 +373,6 @@ put_message(oa__buf *b, const char *role, const char *s, size_t n)
 static int
 build_request(struct oa__client *p)
 {
-	static const char *const roles[] = {"system", "user", "assistant"};
 	oa__buf *b = &p->body;
 	size_t i;
 
@@ -211,33 +385,197 @@ build_request(struct oa__client *p)
 	}
 	oa__buf_puts(b, "\"messages\":[");
 	if (p->system_prompt) {
-		put_message(b, "system", p->system_prompt,
-		            strlen(p->system_prompt));
-		if (p->nmsgs)
-			oa__buf_puts(b, ",");
+		oa__buf_puts(b, "{\"role\":\"system\",\"content\":");
+		oa__json_put_str(b, p->system_prompt, strlen(p->system_prompt));
+		oa__buf_puts(b, p->nmsgs ? "}," : "}");
 	}
 	for (i = 0; i < p->nmsgs; i++) {
 		if (i)
 			oa__buf_puts(b, ",");
-		put_message(b, roles[p->msgs[i].role], p->msgs[i].content,
-		            p->msgs[i].len);
+		put_message(b, &p->msgs[i]);
 	}
-	oa__buf_puts(b, "],\"stream\":true");
-	if (!p->no_stream_options)
-		oa__buf_puts(b, ",\"stream_options\":{\"include_usage\":true}");
-	if (p->max_tokens != OA_OMIT)
-		oa__buf_printf(b, ",\"max_tokens\":%d", p->max_tokens);
-	if (p->send_temperature)
-		oa__buf_printf(b, ",\"temperature\":%.15g", p->temperature);
+	oa__buf_puts(b, "]");
+	if (p->tools.n) {
+		oa__buf_puts(b, ",\"tools\":");
+		oa__tools_put(&p->tools, b);
+	}
+	if (p->no_stream)
+		oa__buf_puts(b, ",\"stream\":false");
+	else if (p->no_stream_options)
+		oa__buf_puts(b, ",\"stream\":true");
+	else
+		oa__buf_puts(b, ",\"stream\":true,\"stream_options\":"
+		                "{\"include_usage\":true}");
+	oa__buf_append(b, p->fields.p, p->fields.len);
+	if (p->extra) {
+		oa__buf_puts(b, ",");
+		oa__buf_puts(b, p->extra);
+	}
 	oa__buf_puts(b, "}");
 	if (b->err == OA_ERR_LIMIT)
 		return oa__fail(p->errmsg, OA_ERR_LIMIT,
 		                "the request would exceed max_history_bytes "
 		                "(%zu bytes)", b->limit);
-	return b->err;
+	if (b->err)
+		return oa__fail(p->errmsg, b->err, "out of memory");
+	return 0;
+}
+
+/* Does oa_options.extra set this member? Then it wins over ours. */
+static int
+extra_has(const struct oa__client *p, const char *key)
+{
+	const char *k = p->extra_keys;
+	size_t i;
+
+	for (i = 0; i < p->extra_nkeys; i++, k += strlen(k) + 1)
+		if (strcmp(k, key) == 0)
+			return 1;
+	return 0;
+}
+
+/* Check oa_options.extra and keep its members' text and names. */
+static int
+take_extra(struct oa__client *p, const char *extra)
+{
+	static const char *const managed[] = {"model", "messages", "stream",
+	                                      "stream_options", "tools"};
+	oa__buf *b = &p->tmp;
+	oa__buf names = {0};
+	const char *raw;
+	size_t n, i;
+	int k;
+
+	oa__buf_reset(b);
+	if (oa__buf_puts(b, extra))
+		return oa__fail(p->errmsg, OA_ERR_NOMEM, "out of memory");
+	if (oa__json_parse(&p->json, b->p, b->len, p->errmsg) != 0 ||
+	    oa__json_type(&p->json, 0) != OA__JSON_OBJECT) {
+		p->errmsg[0] = '\0';
+		return oa__fail(p->errmsg, OA_ERR_INVALID,
+		                "extra is not a JSON object");
+	}
+	/* the members' text: the object's raw text without its braces,
+	 * taken before unescaping the keys changes the buffer */
+	raw = oa__json_raw(&p->json, 0, &n);
+	while (n > 0 && raw[n - 1] != '}')
+		n--;
+	raw = memchr(raw, '{', n);
+	n -= (size_t)(raw - oa__json_raw(&p->json, 0, NULL)) + 2;
+	raw++;
+	while (n > 0 && strchr(" \t\r\n", *raw))
+		raw++, n--;
+	while (n > 0 && strchr(" \t\r\n", raw[n - 1]))
+		n--;
+	if (n > 0 && (p->extra = oa__strndup(&p->alloc, raw, n)) == NULL)
+		return oa__fail(p->errmsg, OA_ERR_NOMEM, "out of memory");
+	names.alloc = &p->alloc;
+	for (k = oa__json_first(&p->json, 0); k >= 0;
+	     k = oa__json_next(&p->json, k + 1)) {
+		const char *key = oa__json_str(&p->json, k, &n);
+		for (i = 0; i < sizeof managed / sizeof *managed; i++)
+			if (strcmp(key, managed[i]) == 0) {
+				oa__buf_free(&names);
+				return oa__fail(p->errmsg, OA_ERR_INVALID,
+				                "extra may not set \"%s\": the "
+				                "library manages it", key);
+			}
+		oa__buf_append(&names, key, n + 1);
+		p->extra_nkeys++;
+	}
+	if (names.err) {
+		oa__buf_free(&names);
+		return oa__fail(p->errmsg, OA_ERR_NOMEM, "out of memory");
+	}
+	p->extra_keys = names.p;
+	return 0;
+}
+
+/* The optional request fields, written once: they never change. */
+static int
+build_fields(struct oa__client *p, const oa_options *o)
+{
+	oa__buf *b = &p->fields;
+	size_t i;
+
+	if (p->max_tokens != OA_OMIT && !extra_has(p, "max_tokens"))
+		oa__buf_printf(b, ",\"max_tokens\":%d", p->max_tokens);
+	if (p->send_temperature && !extra_has(p, "temperature"))
+		oa__buf_printf(b, ",\"temperature\":%.15g", p->temperature);
+	if (o->top_p != 0 && !extra_has(p, "top_p"))
+		oa__buf_printf(b, ",\"top_p\":%.15g", o->top_p);
+	if (o->seed != 0 && !extra_has(p, "seed"))
+		oa__buf_printf(b, ",\"seed\":%lld", o->seed);
+	if (o->nstop && !extra_has(p, "stop")) {
+		if (o->stop == NULL)
+			return oa__fail(p->errmsg, OA_ERR_INVALID,
+			                "stop is NULL");
+		oa__buf_puts(b, ",\"stop\":[");
+		for (i = 0; i < o->nstop; i++) {
+			if (o->stop[i] == NULL)
+				return oa__fail(p->errmsg, OA_ERR_INVALID,
+				                "stop[%zu] is NULL", i);
+			if (i)
+				oa__buf_puts(b, ",");
+			oa__json_put_str(b, o->stop[i], strlen(o->stop[i]));
+		}
+		oa__buf_puts(b, "]");
+	}
+	if (o->presence_penalty != 0 && !extra_has(p, "presence_penalty"))
+		oa__buf_printf(b, ",\"presence_penalty\":%.15g",
+		               o->presence_penalty);
+	if (o->frequency_penalty != 0 && !extra_has(p, "frequency_penalty"))
+		oa__buf_printf(b, ",\"frequency_penalty\":%.15g",
+		               o->frequency_penalty);
+	if (o->tool_choice && o->tool_choice[0] &&
+	    !extra_has(p, "tool_choice")) {
+		const char *t = o->tool_choice;
+		if (!strcmp(t, "auto") || !strcmp(t, "none") ||
+		    !strcmp(t, "required")) {
+			oa__buf_printf(b, ",\"tool_choice\":\"%s\"", t);
+		} else if (oa__tools_find(&p->tools, t) != NULL) {
+			oa__buf_puts(b, ",\"tool_choice\":{\"type\":"
+			                "\"function\",\"function\":{\"name\":");
+			oa__json_put_str(b, t, strlen(t));
+			oa__buf_puts(b, "}}");
+		} else {
+			return oa__fail(p->errmsg, OA_ERR_INVALID,
+			                "tool_choice \"%.64s\" is neither auto, "
+			                "none, required nor a tool's name", t);
+		}
+	}
+	if (o->parallel_tool_calls && !extra_has(p, "parallel_tool_calls"))
+		oa__buf_printf(b, ",\"parallel_tool_calls\":%s",
+		               o->parallel_tool_calls > 0 ? "true" : "false");
+	return b->err ? oa__fail(p->errmsg, OA_ERR_NOMEM, "out of memory")
+	              : 0;
 }
 
 /* ================================================================ turn */
+
+/* Give every call of the reply that has no result "error: <why>", then
+ * put all results in history in call order, so no tool call dangles. */
+static int
+settle_calls(struct oa__client *p, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < p->ncalls; i++) {
+		struct call *k = &p->calls[i];
+		if (!k->has_result) {
+			oa__buf_reset(&k->result);
+			oa__buf_printf(&k->result, "error: %s", why);
+			k->has_result = 1;
+		}
+		if (k->result.err ||
+		    push_message(p, ROLE_TOOL, k->result.p, k->result.len,
+		                 k->id.p))
+			return OA_ERR_NOMEM;
+	}
+	p->ncalls = 0;
+	p->waiting = 0;
+	return 0;
+}
 
 /* End the turn with an error: the first one sticks. What the history keeps
  * is described at oa_next() in openagent.h. */
@@ -252,14 +590,28 @@ fail_turn(struct oa__client *p, int code)
 		         oa_strerror(code));
 	oa__http_close(&p->http);
 	p->npend = p->ipend = 0;
-	if (p->state == SEND || p->state == STREAM || p->state == ENDING) {
+	p->busy = 0;
+	switch (p->state) {
+	case SEND:
+	case STREAM:
+	case ENDING:
+		/* The reply in flight: keep its text, drop its tool calls. */
 		if (p->text_mode == TEXT_SUSPECT)
 			oa__buf_append(&p->text, p->held.p, p->held.len);
+		p->ncalls = 0;
 		if (p->text.len > 0 && p->text.err == 0)
-			push_message(p, ROLE_ASSISTANT, p->text.p,
-			             p->text.len);
-		else
-			pop_message(p);
+			push_message(p, ROLE_ASSISTANT, p->text.p, p->text.len,
+			             NULL);
+		else if (p->nmsgs == p->turn_base + 1 &&
+		         p->msgs[p->turn_base].role == ROLE_USER)
+			cut_history(p, p->turn_base);
+		break;
+	case TOOLS:
+		/* The calls are in history already: answer them all. */
+		settle_calls(p, code == OA_ERR_INTERRUPTED
+		                    ? "not run: interrupted"
+		                    : "not run: the turn failed");
+		break;
 	}
 	p->state = DONE;
 	return code;
@@ -279,11 +631,19 @@ queue(struct oa__client *p, int type, const char *s, size_t n)
 	struct pending *q;
 
 	if (p->npend == PENDING_MAX)
-		return; /* cannot happen: one event queues at most five */
+		return; /* cannot happen: one step queues at most five */
 	q = &p->pend[p->npend++];
 	q->type = type;
 	q->text = s;
 	q->len = n;
+	q->call = NULL;
+}
+
+static void
+queue_call(struct oa__client *p, int type, struct call *k)
+{
+	queue(p, type, NULL, 0);
+	p->pend[p->npend - 1].call = k;
 }
 
 static int
@@ -440,6 +800,161 @@ take_usage(struct oa__client *p, int u)
 		p->usage.total_tokens = v;
 }
 
+/* ---------------------------------------------------------------- tool calls */
+
+static struct call *
+new_call(struct oa__client *p, long long index)
+{
+	struct call *k;
+	size_t i;
+
+	if (p->ncalls >= p->max_calls)
+		return NULL;
+	if (p->ncalls == p->capcalls) {
+		size_t cap = p->capcalls ? p->capcalls * 2 : 4;
+		if (cap > p->max_calls)
+			cap = p->max_calls;
+		k = oa__realloc(&p->alloc, p->calls, cap * sizeof *k);
+		if (k == NULL)
+			return NULL;
+		memset(k + p->capcalls, 0, (cap - p->capcalls) * sizeof *k);
+		for (i = p->capcalls; i < cap; i++) {
+			k[i].id.alloc = k[i].name.alloc = &p->alloc;
+			k[i].args.alloc = k[i].input.alloc = &p->alloc;
+			k[i].result.alloc = &p->alloc;
+			k[i].result.limit = p->max_response;
+		}
+		p->calls = k;
+		p->capcalls = cap;
+	}
+	k = &p->calls[p->ncalls++];
+	oa__buf_reset(&k->id);
+	oa__buf_reset(&k->name);
+	oa__buf_reset(&k->args);
+	oa__buf_reset(&k->input);
+	oa__buf_reset(&k->result);
+	k->index = index;
+	k->args_whole = k->error = k->has_result = k->args_ok = 0;
+	return k;
+}
+
+/* Which slot a fragment belongs to (WIRE.md rules 13-14). */
+static struct call *
+find_slot(struct oa__client *p, int has_index, long long index,
+          const char *id, size_t nid, size_t nname)
+{
+	struct call *k = NULL;
+	long long next = 0;
+	size_t i;
+
+	if (has_index) {
+		for (i = p->ncalls; i-- > 0;)
+			if (p->calls[i].index == index) {
+				k = &p->calls[i];
+				break;
+			}
+		/* SGLang: a second call at the same index brings a new id
+		 * and a name; a changed id alone is a continuation. */
+		if (k && nid && nname && k->id.len &&
+		    (k->id.len != nid || memcmp(k->id.p, id, nid) != 0))
+			k = NULL;
+		return k ? k : new_call(p, index);
+	}
+	if (p->ncalls > 0) {
+		k = &p->calls[p->lastcall];
+		if ((nid == 0 && nname == 0) ||
+		    (nid && k->id.len == nid && memcmp(k->id.p, id, nid) == 0))
+			return k;
+	}
+	for (i = 0; i < p->ncalls; i++)
+		if (p->calls[i].index >= next)
+			next = p->calls[i].index + 1;
+	return new_call(p, next);
+}
+
+/* One tool_calls element (or TGI's single object). */
+static int
+take_fragment(struct oa__client *p, int f)
+{
+	oa__json *j = &p->json;
+	int fn = oa__json_get(j, f, "function");
+	int t = oa__json_get(j, f, "index"), has_index = 0, r;
+	long long index = 0;
+	const char *id, *name, *s;
+	size_t nid = 0, nname = 0, n = 0, i;
+	struct call *k;
+
+	if (oa__json_int(j, t, &index) == 0) {
+		has_index = 1;
+	} else if ((s = oa__json_str(j, t, &n)) && n > 0 && n < 10) {
+		/* text-generation-webui sends "0" */
+		for (i = 0, index = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			index = index * 10 + (s[i] - '0');
+		has_index = i == n;
+	}
+	if ((id = oa__json_str(j, oa__json_get(j, f, "id"), &nid)) == NULL ||
+	    nid == 0)
+		/* llama.cpp builds of mid-2025 put the id inside function */
+		id = oa__json_str(j, oa__json_get(j, fn, "id"), &nid);
+	if (id == NULL)
+		nid = 0;
+	if ((name = oa__json_str(j, oa__json_get(j, fn, "name"), &nname)) ==
+	    NULL)
+		nname = 0;
+	k = find_slot(p, has_index, index, id, nid, nname);
+	if (k == NULL) {
+		snprintf(p->errmsg, sizeof p->errmsg,
+		         "more than max_tool_calls (%zu) tool calls in one "
+		         "reply", p->max_calls);
+		return fail_turn(p, p->ncalls >= p->max_calls ? OA_ERR_LIMIT
+		                                              : OA_ERR_NOMEM);
+	}
+	p->lastcall = (size_t)(k - p->calls);
+	/* id and name are set once, never appended (rules 15-16) */
+	if (nid && k->id.len == 0)
+		oa__buf_append(&k->id, id, nid);
+	if (nname && k->name.len == 0)
+		oa__buf_append(&k->name, name, nname);
+	t = oa__json_get(j, fn, "arguments");
+	switch (oa__json_type(j, t)) {
+	case OA__JSON_STRING:
+		s = oa__json_str(j, t, &n);
+		if (!k->args_whole)
+			oa__buf_append(&k->args, s, n);
+		break;
+	case OA__JSON_OBJECT:
+	case OA__JSON_ARRAY:
+		/* a JSON value instead of text: it is the whole arguments */
+		s = oa__json_raw(j, t, &n);
+		oa__buf_reset(&k->args);
+		oa__buf_append(&k->args, s, n);
+		k->args_whole = 1;
+		break;
+	default:
+		n = 0;
+	}
+	if ((r = count_response(p, nid + nname + n)) != 0)
+		return r;
+	if (k->id.err || k->name.err || k->args.err)
+		return fail(p, OA_ERR_NOMEM, "%s", "out of memory");
+	return 0;
+}
+
+static int
+take_tool_calls(struct oa__client *p, int t)
+{
+	oa__json *j = &p->json;
+	int f, r;
+
+	if (oa__json_type(j, t) == OA__JSON_OBJECT)
+		return take_fragment(p, t);
+	for (f = oa__json_first(j, t); f >= 0; f = oa__json_next(j, f))
+		if (oa__json_type(j, f) == OA__JSON_OBJECT &&
+		    (r = take_fragment(p, f)) != 0)
+			return r;
+	return 0;
+}
+
 /* Copy a server's message into errmsg: printable, whitespace collapsed,
  * cut short. UTF-8 passes through; control bytes become spaces. */
 static void
@@ -572,6 +1087,8 @@ take_chunk(struct oa__client *p, int whole)
 		if ((r = take_thinking(p, d)) != 0)
 			return r;
 		if ((r = take_content(p, oa__json_get(j, d, "content"))) != 0)
+			return r;
+		if ((r = take_tool_calls(p, oa__json_get(j, d, "tool_calls"))))
 			return r;
 	}
 	f = oa__json_get(j, c, "finish_reason");
@@ -722,7 +1239,7 @@ send_request(struct oa__client *p)
 		return fail_turn(p, OA_ERR_MAX_TURNS);
 	}
 	oa__sse_reset(&p->sse);
-	p->http.deadline = 0;
+	p->ncalls = 0;
 	r = oa__http_request(&p->http, "POST", p->path, p->headers.p,
 	                     p->body.p, p->body.len, p->errmsg);
 	if (r != 0)
@@ -770,37 +1287,432 @@ read_more(struct oa__client *p)
 	return fail_turn(p, OA_ERR_TRUNCATED);
 }
 
+/* ---------------------------------------------------------------- the end of a reply */
+
 static void
-finish_turn(struct oa__client *p)
+end_turn(struct oa__client *p, const char *reason)
 {
+	if (reason != p->finish)
+		snprintf(p->finish, sizeof p->finish, "%s", reason);
+	queue(p, OA_BLOCK_TURN_END, NULL, 0);
+	p->state = DONE;
+}
+
+/* Forget the reply in flight, before the next request of a turn. */
+static void
+reset_reply(struct oa__client *p)
+{
+	p->finished = 0;
+	p->finish[0] = '\0';
+	memset(&p->usage, 0, sizeof p->usage);
+	p->response_bytes = 0;
+	p->text_mode = TEXT_UNKNOWN;
+	oa__buf_reset(&p->text);
+	oa__buf_reset(&p->held);
+}
+
+static int
+call_error(struct call *k, const char *fmt, const char *arg)
+{
+	k->error = 1;
+	k->has_result = 1;
+	oa__buf_reset(&k->result);
+	oa__buf_puts(&k->result, "error: ");
+	oa__buf_printf(&k->result, fmt, arg);
+	return k->result.err;
+}
+
+/* Parse a copy of s[0..n) into p->json (parsing works in place and the
+ * original must stay as received). 0, or 1 with a reason in msg. */
+static int
+parse_args(struct oa__client *p, const char *s, size_t n, char *msg)
+{
+	oa__buf *b = &p->tmp;
+
+	msg[0] = '\0';
+	oa__buf_reset(b);
+	if (oa__buf_append(b, s, n))
+		return oa__fail(msg, 1, "out of memory");
+	if (oa__json_parse(&p->json, b->p, b->len, msg) != 0)
+		return 1;
+	if (oa__json_type(&p->json, 0) != OA__JSON_OBJECT)
+		return oa__fail(msg, 1, "arguments must be a JSON object");
+	return 0;
+}
+
+static int
+id_taken(const struct oa__client *p, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (p->calls[j].id.len == p->calls[i].id.len &&
+		    memcmp(p->calls[j].id.p, p->calls[i].id.p,
+		           p->calls[i].id.len) == 0)
+			return 1;
+	return 0;
+}
+
+/* Ids the follow-up can refer to, unique in the reply (rule 18); the
+ * arguments parsed; unknown tools and bad arguments marked as errors. */
+static int
+prepare_calls(struct oa__client *p)
+{
+	char msg[OA__ERRLEN];
+	size_t i, base, t;
+	int n;
+
+	/* index order; calls sharing an index keep their order (stable) */
+	for (i = 1; i < p->ncalls; i++)
+		for (t = i; t > 0 && p->calls[t - 1].index > p->calls[t].index;
+		     t--) {
+			struct call tmp = p->calls[t];
+			p->calls[t] = p->calls[t - 1];
+			p->calls[t - 1] = tmp;
+		}
+	p->manual = !p->auto_tools;
+	for (i = 0; i < p->ncalls; i++) {
+		struct call *k = &p->calls[i];
+		const oa__tool *tool;
+
+		if (k->id.len == 0) {
+			/* xorshift64: ids need only be unique, not secret */
+			oa__buf_puts(&k->id, "call_");
+			for (n = 0; n < 2; n++) {
+				p->rng ^= p->rng << 13;
+				p->rng ^= p->rng >> 7;
+				p->rng ^= p->rng << 17;
+				oa__buf_printf(&k->id, "%012llx",
+				               (unsigned long long)(p->rng &
+				                                    0xffffffffffffULL));
+			}
+		}
+		base = k->id.len;
+		for (n = 2; k->id.err == 0 && id_taken(p, i); n++) {
+			k->id.len = base;
+			oa__buf_printf(&k->id, "_%d", n);
+		}
+		for (t = 0; t < k->args.len && strchr(" \t\r\n", k->args.p[t]);
+		     t++)
+			;
+		if (t == k->args.len) {
+			oa__buf_reset(&k->args);
+			oa__buf_puts(&k->args, "{}");
+		}
+		oa__buf_reset(&k->result);
+		if (k->id.err || k->name.err || k->args.err)
+			return fail(p, OA_ERR_NOMEM, "%s", "out of memory");
+		k->args_ok = parse_args(p, k->args.p, k->args.len, msg) == 0;
+		if (!k->args_ok)
+			call_error(k, "arguments are not valid JSON: %s",
+			           strncmp(msg, "invalid JSON: ", 14) ? msg
+			                                              : msg + 14);
+		else if (k->name.len == 0)
+			call_error(k, "%s", "the tool call has no name");
+		else if ((tool = oa__tools_find(&p->tools, k->name.p)) == NULL)
+			call_error(k, "unknown tool \"%s\"", k->name.p);
+		else if (tool->fn == NULL)
+			p->manual = 1;
+	}
+	/* Check arguments against the schema only where we run the tool. */
+	for (i = 0; i < p->ncalls && !p->manual; i++) {
+		struct call *k = &p->calls[i];
+		if (k->error)
+			continue;
+		parse_args(p, k->args.p, k->args.len, msg);
+		if (oa__tools_check(oa__tools_find(&p->tools, k->name.p),
+		                    &p->json, &p->json2, &p->tmp2, msg,
+		                    sizeof msg))
+			call_error(k, "%s", msg);
+	}
+	for (i = 0; i < p->ncalls; i++)
+		if (p->calls[i].result.err)
+			return fail(p, OA_ERR_NOMEM, "%s", "out of memory");
+	return 0;
+}
+
+static void
+add_usage(struct oa__client *p)
+{
+	if (!p->usage.present)
+		return;
+	p->total.present = 1;
+	p->total.prompt_tokens += p->usage.prompt_tokens;
+	p->total.completion_tokens += p->usage.completion_tokens;
+	p->total.total_tokens += p->usage.total_tokens;
+}
+
+/* The reply is complete: keep it in history, end the turn or go on to
+ * its tool calls. */
+static void
+finish_reply(struct oa__client *p)
+{
+	oa__buf *b = &p->tmp2;
+	size_t i;
+
 	if (p->text_mode == TEXT_SUSPECT) {
 		p->text_mode = TEXT_DELTA;
 		if (emit_text(p, p->held.p, p->held.len) != 0)
 			return;
 	}
-	if (push_message(p, ROLE_ASSISTANT, p->text.p ? p->text.p : "",
-	                 p->text.len) != 0) {
-		fail_turn(p, OA_ERR_NOMEM);
+	add_usage(p);
+	if (p->ncalls == 0) {
+		if (push_message(p, ROLE_ASSISTANT, p->text.p, p->text.len,
+		                 NULL) != 0) {
+			fail(p, OA_ERR_NOMEM, "%s", "out of memory");
+			return;
+		}
+		end_turn(p, p->finish[0] ? p->finish : "stop");
 		return;
 	}
-	if (p->finish[0] == '\0')
-		strcpy(p->finish, "stop");
-	queue(p, OA_BLOCK_TURN_END, NULL, 0);
-	p->state = DONE;
+	if (prepare_calls(p) != 0)
+		return;
+	oa__buf_reset(b);
+	oa__buf_puts(b, "[");
+	for (i = 0; i < p->ncalls; i++) {
+		struct call *k = &p->calls[i];
+		oa__buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
+		oa__json_put_str(b, k->id.p, k->id.len);
+		oa__buf_puts(b, ",\"type\":\"function\",\"function\":{\"name\":");
+		oa__json_put_str(b, k->name.p ? k->name.p : "", k->name.len);
+		oa__buf_puts(b, ",\"arguments\":");
+		/* unparseable arguments would make some servers fail the
+		 * follow-up request; the error result tells the model */
+		if (k->args_ok)
+			oa__json_put_str(b, k->args.p, k->args.len);
+		else
+			oa__buf_puts(b, "\"{}\"");
+		oa__buf_puts(b, "}}");
+	}
+	oa__buf_puts(b, "]");
+	if (b->err || push_message(p, ROLE_ASSISTANT, p->text.p, p->text.len,
+	                           b->p) != 0) {
+		fail(p, OA_ERR_NOMEM, "%s", "out of memory");
+		return;
+	}
+	p->icall = 0;
+	p->phase = 0;
+	p->limit_hit = !p->manual && p->rounds >= p->max_rounds;
+	p->state = TOOLS;
+}
+
+/* ---------------------------------------------------------------- tools and hooks */
+
+/* Run the hooks of one event. Returns the decision, with its text in
+ * tmp2, or a negative oa_err. */
+static int
+run_hooks(struct oa__client *p, oa_hook_event *ev)
+{
+	oa_client self;
+	int r;
+
+	if (p->nhooks == 0)
+		return OA_HOOK_ALLOW;
+	self.p = p;
+	ev->client = &self;
+	p->busy = 1;
+	r = oa__hooks_run(p->hooks, p->nhooks, ev, &p->tmp2, p->errmsg);
+	p->busy = 0;
+	return r;
+}
+
+/* PRE_TOOL_USE: may give the call a result (blocked) or a new input. */
+static int
+pre_tool_hooks(struct oa__client *p, struct call *k)
+{
+	oa_hook_event ev;
+	char msg[OA__ERRLEN];
+	int r;
+
+	memset(&ev, 0, sizeof ev);
+	ev.kind = OA_HOOK_PRE_TOOL_USE;
+	ev.tool_id = k->id.p;
+	ev.tool_name = k->name.p;
+	ev.input = k->args.p;
+	r = run_hooks(p, &ev);
+	if (r == OA_HOOK_BLOCK) {
+		oa__buf_reset(&k->result);
+		oa__buf_printf(&k->result, "blocked: %s",
+		               p->tmp2.len ? p->tmp2.p : "by a hook");
+		k->has_result = 1;
+	} else if (r == OA_HOOK_REPLACE) {
+		oa__buf_reset(&k->input);
+		oa__buf_append(&k->input, p->tmp2.p, p->tmp2.len);
+		if (k->input.err)
+			return OA_ERR_NOMEM;
+		if (parse_args(p, k->input.p, k->input.len, msg)) {
+			oa__buf_reset(&k->result);
+			oa__buf_puts(&k->result, "error: hook replaced the "
+			                         "input with invalid JSON");
+			k->has_result = 1;
+		}
+	}
+	return r < 0 ? r : k->result.err;
+}
+
+static const char *
+call_input(const struct call *k)
+{
+	return k->input.len ? k->input.p : k->args.p;
+}
+
+/* Run the tool of call k (auto mode) and its POST_TOOL_USE hooks. */
+static int
+run_tool(struct oa__client *p, struct call *k)
+{
+	const char *in = call_input(k);
+	oa_hook_event ev;
+	char msg[OA__ERRLEN];
+	int r, failed;
+
+	if (parse_args(p, in, strlen(in), msg)) {
+		call_error(k, "%s", msg);
+		failed = 1;
+	} else {
+		/* the handler's raw view needs bytes the parser leaves alone */
+		oa__buf_reset(&p->tmp2);
+		if (oa__buf_puts(&p->tmp2, in))
+			return p->tmp2.err;
+		p->busy = 1;
+		r = oa__tools_call(oa__tools_find(&p->tools, k->name.p),
+		                   &p->json, p->tmp2.p, p->tmp2.len, &k->result);
+		p->busy = 0;
+		if (r == OA_ERR_LIMIT) {
+			oa__buf_reset(&k->result);
+			oa__buf_printf(&k->result, "error: the tool result "
+			               "exceeds max_response_bytes (%zu)",
+			               p->max_response);
+		} else if (r < 0) {
+			return r;
+		} else if (r == 1) {
+			/* the handler's message becomes "error: message" */
+			oa__buf_reset(&p->tmp2);
+			oa__buf_puts(&p->tmp2, "error: ");
+			oa__buf_append(&p->tmp2, k->result.p, k->result.len);
+			oa__buf_reset(&k->result);
+			oa__buf_append(&k->result, p->tmp2.p, p->tmp2.len);
+		}
+		failed = r != 0;
+		if (k->result.p == NULL)
+			oa__buf_puts(&k->result, "");
+	}
+	k->has_result = 1;
+	if (k->result.err)
+		return k->result.err;
+	queue_call(p, OA_BLOCK_TOOL_RESULT, k);
+	memset(&ev, 0, sizeof ev);
+	ev.kind = OA_HOOK_POST_TOOL_USE;
+	ev.tool_id = k->id.p;
+	ev.tool_name = k->name.p;
+	ev.input = in;
+	ev.result = k->result.p;
+	ev.is_error = failed;
+	r = run_hooks(p, &ev);
+	return r < 0 ? r : 0;
+}
+
+/* All calls handed out: end the turn (manual), or send the results. */
+static void
+tools_done(struct oa__client *p)
+{
+	int r;
+
+	if (p->manual) {
+		p->waiting = 1;
+		end_turn(p, "tool_calls");
+		return;
+	}
+	if (settle_calls(p, "not run") != 0) {
+		fail(p, OA_ERR_NOMEM, "%s", "out of memory");
+		return;
+	}
+	if (p->limit_hit) {
+		end_turn(p, "max_tool_iterations");
+		return;
+	}
+	p->rounds++;
+	reset_reply(p);
+	if ((r = build_request(p)) != 0) {
+		fail_turn(p, r);
+		return;
+	}
+	p->state = SEND;
+}
+
+/* One step of TOOLS: a call's block, or (auto mode) running it. Steps are
+ * small so that each block is handed out before the tool behind it runs,
+ * and an interrupt takes effect between tools. */
+static void
+tool_step(struct oa__client *p)
+{
+	struct call *k;
+	int r;
+
+	if (p->icall == p->ncalls) {
+		tools_done(p);
+		return;
+	}
+	k = &p->calls[p->icall];
+	if (p->phase == 1) {
+		p->phase = 0;
+		p->icall++;
+		if ((r = run_tool(p, k)) != 0)
+			fail_turn(p, r);
+		return;
+	}
+	if (k->error) {
+		queue_call(p, OA_BLOCK_TOOL_USE_ERROR, k);
+		p->icall++;
+		return;
+	}
+	if (p->limit_hit) {
+		oa__buf_printf(&k->result, "error: not run: the limit of %d "
+		               "tool rounds was reached", p->max_rounds);
+		k->has_result = 1;
+	} else if ((r = pre_tool_hooks(p, k)) != 0) {
+		fail_turn(p, r);
+		return;
+	}
+	queue_call(p, OA_BLOCK_TOOL_USE, k);
+	if (k->has_result)
+		queue_call(p, OA_BLOCK_TOOL_RESULT, k);
+	if (k->has_result || p->manual)
+		p->icall++;
+	else
+		p->phase = 1;
 }
 
 static void
 fill_block(struct oa__client *p, const struct pending *q, oa_block *b)
 {
+	const struct call *k = q->call;
+
 	memset(b, 0, sizeof *b);
 	b->type = (oa_block_type)q->type;
-	if (q->type == OA_BLOCK_TURN_END) {
-		b->finish_reason = p->finish;
-		b->usage = p->usage;
-		return;
-	}
 	b->text = q->text;
 	b->text_len = q->len;
+	if (q->type == OA_BLOCK_TURN_END) {
+		b->finish_reason = p->finish;
+		b->usage = p->total;
+	}
+	if (k == NULL)
+		return;
+	b->id = k->id.p;
+	b->id_len = k->id.len;
+	b->name = k->name.p ? k->name.p : "";
+	b->name_len = k->name.len;
+	if (q->type == OA_BLOCK_TOOL_USE) {
+		b->input = call_input(k);
+		b->input_len = strlen(b->input);
+	} else if (q->type == OA_BLOCK_TOOL_USE_ERROR) {
+		b->text = k->result.p + 7; /* past "error: " */
+		b->text_len = k->result.len - 7;
+		b->raw = k->args.p;
+		b->raw_len = k->args.len;
+	} else {
+		b->text = k->result.p;
+		b->text_len = k->result.len;
+	}
 }
 
 /* see openagent.h */
@@ -813,11 +1725,11 @@ oa_next(oa_client *c, oa_block *b)
 	if (c == NULL || b == NULL)
 		return OA_ERR_INVALID;
 	p = c->p;
-	if (p == NULL || !p->ready)
+	if (p == NULL || !p->ready || p->busy)
 		return OA_ERR_STATE;
 	/* One loop, fixed priorities: a stored error first (it sticks), then
 	 * blocks already queued (they were produced before anything that
-	 * follows), then whatever the state needs to produce more. */
+	 * follows), then an interrupt, then whatever the state needs. */
 	for (;;) {
 		if (p->err)
 			return p->err;
@@ -839,7 +1751,10 @@ oa_next(oa_client *c, oa_block *b)
 		case DONE:
 			return 0;
 		case ENDING:
-			finish_turn(p);
+			finish_reply(p);
+			break;
+		case TOOLS:
+			tool_step(p);
 			break;
 		case SEND:
 			send_request(p);
@@ -859,12 +1774,43 @@ oa_next(oa_client *c, oa_block *b)
 	}
 }
 
+/* Clear the last turn's state for a new one. 0 or OA_ERR_STATE. */
+static int
+begin_turn(struct oa__client *p)
+{
+	char drain[64];
+
+	if (p->busy)
+		return OA_ERR_STATE;
+	if (p->state == SEND || p->state == STREAM || p->state == ENDING ||
+	    p->state == TOOLS) {
+		if (!p->interrupted)
+			return oa__fail(p->errmsg, OA_ERR_STATE,
+			                "a turn is still running");
+		snprintf(p->errmsg, sizeof p->errmsg,
+		         "oa_interrupt() was called");
+		fail_turn(p, OA_ERR_INTERRUPTED);
+	}
+	while (read(p->wake[0], drain, sizeof drain) > 0)
+		;
+	p->interrupted = 0;
+	p->err = 0;
+	p->errmsg[0] = '\0';
+	p->requests = 0;
+	p->rounds = 0;
+	p->got_output = 0;
+	memset(&p->total, 0, sizeof p->total);
+	p->npend = p->ipend = 0;
+	reset_reply(p);
+	return 0;
+}
+
 /* see openagent.h */
 int
 oa_query(oa_client *c, const char *prompt)
 {
 	struct oa__client *p;
-	char drain[64];
+	oa_hook_event ev;
 	int r;
 
 	if (c == NULL || prompt == NULL)
@@ -872,35 +1818,108 @@ oa_query(oa_client *c, const char *prompt)
 	p = c->p;
 	if (p == NULL || !p->ready)
 		return OA_ERR_STATE;
-	if (p->state == SEND || p->state == STREAM || p->state == ENDING) {
-		if (!p->interrupted)
-			return OA_ERR_STATE;
-		snprintf(p->errmsg, sizeof p->errmsg,
-		         "oa_interrupt() was called");
-		fail_turn(p, OA_ERR_INTERRUPTED);
-	}
-	/* a new turn: forget the last one's error and interrupt */
-	while (read(p->wake[0], drain, sizeof drain) > 0)
-		;
-	p->interrupted = 0;
-	p->err = 0;
-	p->errmsg[0] = '\0';
-	p->requests = 0;
-	p->got_output = p->finished = 0;
-	p->finish[0] = '\0';
-	memset(&p->usage, 0, sizeof p->usage);
-	p->response_bytes = 0;
-	p->text_mode = TEXT_UNKNOWN;
-	p->npend = p->ipend = 0;
-	oa__buf_reset(&p->text);
-	oa__buf_reset(&p->held);
+	if ((r = begin_turn(p)) != 0)
+		return r;
+	/* Calls the caller never answered: answer them so the history
+	 * stays one a server accepts. */
+	if (p->waiting && settle_calls(p, "no result was given") != 0)
+		return oa__fail(p->errmsg, OA_ERR_NOMEM, "out of memory");
 
-	if ((r = push_message(p, ROLE_USER, prompt, strlen(prompt))) != 0)
+	memset(&ev, 0, sizeof ev);
+	ev.kind = OA_HOOK_USER_PROMPT_SUBMIT;
+	ev.prompt = prompt;
+	r = run_hooks(p, &ev);
+	if (r < 0)
+		return r;
+	if (r == OA_HOOK_BLOCK)
+		return oa__fail(p->errmsg, OA_ERR_HOOK,
+		                "blocked by a hook: %s",
+		                p->tmp2.len ? p->tmp2.p : "no reason given");
+	if (r == OA_HOOK_REPLACE)
+		prompt = p->tmp2.p ? p->tmp2.p : "";
+
+	p->turn_base = p->nmsgs;
+	if ((r = push_message(p, ROLE_USER, prompt, strlen(prompt), NULL)))
 		return oa__fail(p->errmsg, r, "out of memory");
 	if ((r = build_request(p)) != 0) {
-		pop_message(p);
-		if (r == OA_ERR_NOMEM)
-			oa__fail(p->errmsg, r, "out of memory");
+		cut_history(p, p->turn_base);
+		p->state = DONE;
+		return r;
+	}
+	p->state = SEND;
+	return 0;
+}
+
+/* see openagent.h */
+int
+oa_add_tool_result(oa_client *c, const char *id, const char *result)
+{
+	struct oa__client *p;
+	size_t i;
+
+	if (c == NULL || id == NULL || result == NULL)
+		return OA_ERR_INVALID;
+	p = c->p;
+	if (p == NULL || !p->ready || p->busy)
+		return OA_ERR_STATE;
+	for (i = 0; p->waiting && i < p->ncalls; i++) {
+		struct call *k = &p->calls[i];
+		if (strcmp(k->id.p, id) != 0)
+			continue;
+		if (k->has_result)
+			return oa__fail(p->errmsg, OA_ERR_INVALID,
+			                "tool call \"%s\" already has a result",
+			                k->id.p);
+		oa__buf_reset(&k->result);
+		if (oa__buf_puts(&k->result, result))
+			return oa__fail(p->errmsg, k->result.err,
+			                "the result of \"%s\" is too large",
+			                k->id.p);
+		k->has_result = 1;
+		return 0;
+	}
+	p->errmsg[0] = '\0';
+	return oa__fail(p->errmsg, OA_ERR_INVALID,
+	                "no tool call waiting for a result has id \"%.100s\"",
+	                id);
+}
+
+/* see openagent.h */
+int
+oa_continue(oa_client *c)
+{
+	struct oa__client *p;
+	size_t i, o;
+	int r;
+
+	if (c == NULL)
+		return OA_ERR_INVALID;
+	p = c->p;
+	if (p == NULL || !p->ready)
+		return OA_ERR_STATE;
+	if (!p->waiting || p->state != DONE || p->busy)
+		return oa__fail(p->errmsg, OA_ERR_STATE,
+		                "no tool calls are waiting for results");
+	p->errmsg[0] = '\0';
+	o = (size_t)snprintf(p->errmsg, sizeof p->errmsg,
+	                     "no result for tool call");
+	for (i = r = 0; i < p->ncalls; i++) {
+		if (p->calls[i].has_result)
+			continue;
+		if (o < sizeof p->errmsg)
+			o += (size_t)snprintf(p->errmsg + o,
+			                      sizeof p->errmsg - o, "%s %s",
+			                      r ? "," : "", p->calls[i].id.p);
+		r++;
+	}
+	if (r > 0)
+		return OA_ERR_STATE;
+	if ((r = begin_turn(p)) != 0)
+		return r;
+	if (settle_calls(p, "no result was given") != 0)
+		return oa__fail(p->errmsg, OA_ERR_NOMEM, "out of memory");
+	p->turn_base = p->nmsgs;
+	if ((r = build_request(p)) != 0) {
 		p->state = DONE;
 		return r;
 	}
@@ -981,12 +2000,6 @@ copy_option(struct oa__client *p, char **dst, const char *src)
 }
 
 static int
-pick(int v, int dflt)
-{
-	return v == 0 ? dflt : v < 0 ? -1 : v;
-}
-
-static int
 setup(struct oa__client *p, const oa_options *o)
 {
 	oa__url *u = &p->http.url;
@@ -997,10 +2010,8 @@ setup(struct oa__client *p, const oa_options *o)
 		                "no base_url given");
 	if ((r = oa__url_parse(u, o->base_url, p->errmsg)) != 0)
 		return r;
-	if (u->tls)
-		return oa__fail(p->errmsg, OA_ERR_URL,
-		                "https:// needs a build with TLS: %s",
-		                o->base_url);
+	if ((r = oa__http_configure(&p->http, o, p->errmsg)) != 0)
+		return r;
 	snprintf(p->path, sizeof p->path, "%s/chat/completions", u->path);
 
 	if (o->max_tokens < 0 && o->max_tokens != OA_OMIT)
@@ -1020,6 +2031,37 @@ setup(struct oa__client *p, const oa_options *o)
 		return oa__fail(p->errmsg, OA_ERR_INVALID,
 		                "temperature out of range");
 	p->max_turns = o->max_turns > 0 ? o->max_turns : OA_DEFAULT_MAX_TURNS;
+	p->max_rounds = o->max_tool_iterations > 0
+	                    ? o->max_tool_iterations
+	                    : OA_DEFAULT_MAX_TOOL_ITERATIONS;
+	p->max_calls = o->max_tool_calls ? o->max_tool_calls
+	                                 : OA_MAX_TOOL_CALLS;
+	p->auto_tools = o->auto_execute_tools != 0;
+	p->no_stream = o->no_stream != 0;
+	if (o->ntools && o->tools == NULL)
+		return oa__fail(p->errmsg, OA_ERR_INVALID, "tools is NULL");
+	if ((r = oa__tools_init(&p->tools, &p->alloc, o->tools, o->ntools,
+	                        p->errmsg)) != 0)
+		return r;
+	if (o->nhooks) {
+		size_t i;
+		if (o->hooks == NULL)
+			return oa__fail(p->errmsg, OA_ERR_INVALID,
+			                "hooks is NULL");
+		p->hooks = oa__mallocarray(&p->alloc, o->nhooks,
+		                           sizeof *p->hooks);
+		if (p->hooks == NULL)
+			return oa__fail(p->errmsg, OA_ERR_NOMEM,
+			                "out of memory");
+		memcpy(p->hooks, o->hooks, o->nhooks * sizeof *p->hooks);
+		p->nhooks = o->nhooks;
+		for (i = 0; i < o->nhooks; i++)
+			if (o->hooks[i].fn == NULL)
+				return oa__fail(p->errmsg, OA_ERR_INVALID,
+				                "hook %zu has no function", i);
+	}
+	p->rng = (uint64_t)oa__now_ms() ^ ((uint64_t)(uintptr_t)p << 16) ^
+	         ((uint64_t)getpid() << 40) ^ 0x9e3779b97f4a7c15ULL;
 	p->max_response = o->max_response_bytes ? o->max_response_bytes
 	                                        : OA_MAX_RESPONSE_BYTES;
 
@@ -1042,17 +2084,16 @@ setup(struct oa__client *p, const oa_options *o)
 	if (p->headers.err)
 		return oa__fail(p->errmsg, OA_ERR_NOMEM, "out of memory");
 
-	p->http.connect_timeout_ms = pick(o->connect_timeout_ms,
-	                                  OA_DEFAULT_CONNECT_TIMEOUT_MS);
-	p->http.read_timeout_ms = pick(o->read_timeout_ms,
-	                               OA_DEFAULT_READ_TIMEOUT_MS);
-	p->http.max_header = o->max_header_bytes ? o->max_header_bytes
-	                                         : OA_MAX_HEADER_BYTES;
 	p->body.limit = o->max_history_bytes ? o->max_history_bytes
 	                                     : OA_MAX_HISTORY_BYTES;
 	p->text.limit = 0; /* bounded by max_response through count_response */
 	oa__sse_init(&p->sse, &p->alloc, o->max_event_bytes);
 	p->json.max_tokens = o->max_json_tokens;
+	p->json2.max_tokens = o->max_json_tokens;
+	if (o->extra && (r = take_extra(p, o->extra)) != 0)
+		return r;
+	if ((r = build_fields(p, o)) != 0)
+		return r;
 
 	/* The self-pipe that lets oa_interrupt() wake a blocked poll. */
 	if (pipe(p->wake) != 0)
@@ -1092,7 +2133,9 @@ oa_init(oa_client *c, const oa_options *o)
 	p->json.alloc = &p->alloc;
 	p->body.alloc = p->headers.alloc = p->text.alloc = &p->alloc;
 	p->held.alloc = p->scratch.alloc = p->ask.alloc = &p->alloc;
-	p->parts.alloc = &p->alloc;
+	p->parts.alloc = p->tmp.alloc = p->tmp2.alloc = &p->alloc;
+	p->fields.alloc = &p->alloc;
+	p->json2.alloc = &p->alloc;
 	c->p = p;
 	r = setup(p, o);
 	if (r != 0) {
@@ -1109,12 +2152,28 @@ void
 oa_free(oa_client *c)
 {
 	struct oa__client *p;
+	size_t i;
 
 	if (c == NULL || (p = c->p) == NULL)
 		return;
-	while (p->nmsgs)
-		pop_message(p);
+	cut_history(p, 0);
 	oa__free(&p->alloc, p->msgs);
+	for (i = 0; i < p->capcalls; i++) {
+		oa__buf_free(&p->calls[i].id);
+		oa__buf_free(&p->calls[i].name);
+		oa__buf_free(&p->calls[i].args);
+		oa__buf_free(&p->calls[i].input);
+		oa__buf_free(&p->calls[i].result);
+	}
+	oa__free(&p->alloc, p->calls);
+	oa__tools_free(&p->tools);
+	oa__free(&p->alloc, p->hooks);
+	oa__buf_free(&p->tmp);
+	oa__buf_free(&p->tmp2);
+	oa__buf_free(&p->fields);
+	oa__free(&p->alloc, p->extra);
+	oa__free(&p->alloc, p->extra_keys);
+	oa__json_free(&p->json2);
 	oa__free(&p->alloc, p->model);
 	oa__free(&p->alloc, p->api_key);
 	oa__free(&p->alloc, p->system_prompt);

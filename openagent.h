@@ -110,11 +110,130 @@ typedef enum oa_err {
 	/* A configuration file could not be read or has a malformed line. */
 	OA_ERR_CONFIG = -20,
 	/* max_turns requests were made for one query without reaching an end. */
-	OA_ERR_MAX_TURNS = -21
+	OA_ERR_MAX_TURNS = -21,
+	/* A file could not be read or written, or is not what it should be
+	 * (a saved history, an image). The detail names the file and why. */
+	OA_ERR_FILE = -22
 } oa_err;
 
 /* A static English name for an oa_err value; never NULL. */
 const char *oa_strerror(int err);
+
+/* ------------------------------------------------------------------------
+ * Tools
+ *
+ * A tool is a name, a description, a parameter schema and, optionally, a
+ * handler the library calls itself in auto mode (auto_execute_tools).
+ * The schema is either a full JSON Schema text (it starts with '{') sent
+ * as given, or a shorthand for flat objects whose members are all
+ * required: "a:number b:number op:string", types string, integer, number,
+ * boolean. NULL or "" means no parameters.
+ * ------------------------------------------------------------------------ */
+
+/* The parsed arguments of one tool call, lent to a handler or hook for the
+ * duration of the call. Opaque. */
+typedef struct oa_args oa_args;
+
+/* The whole arguments object as JSON text (NUL-terminated). */
+const char *oa_args_json(const oa_args *a, size_t *len);
+/* Member key of the arguments object. Each returns 0, or OA_ERR_INVALID
+ * when the member is absent or of another type. Strings are unescaped,
+ * NUL-terminated, and valid until the handler returns. */
+int oa_args_string(oa_args *a, const char *key, const char **s, size_t *len);
+int oa_args_number(oa_args *a, const char *key, double *v);
+int oa_args_int(oa_args *a, const char *key, long long *v);
+int oa_args_bool(oa_args *a, const char *key, int *v);
+/* Any member as raw JSON text (objects, arrays, strings with quotes),
+ * not NUL-terminated: use *len. */
+int oa_args_raw(oa_args *a, const char *key, const char **json, size_t *len);
+
+/* Where a handler writes its result: text, or a JSON value as text. It
+ * becomes the content of the tool message sent back to the model. */
+typedef struct oa_result oa_result;
+/* Append to the result. 0, OA_ERR_NOMEM or OA_ERR_LIMIT. */
+int oa_result_write(oa_result *r, const char *s, size_t n);
+int oa_result_puts(oa_result *r, const char *s);
+int oa_result_printf(oa_result *r, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+
+/*
+ * A tool handler. Called from oa_next() in auto mode, once per call, with
+ * arguments already checked against the schema. Return 0 with the result
+ * written to out (nothing written is an empty result), or non-zero with an
+ * error message written to out: the model then gets "error: <message>" as
+ * the tool result, so it can correct itself. A handler must not call the
+ * client's functions (they return OA_ERR_STATE); it may take as long as it
+ * needs, and oa_interrupt() takes effect once it returns.
+ */
+typedef int (*oa_tool_fn)(void *ctx, oa_args *args, oa_result *out);
+
+typedef struct oa_tool {
+	const char *name;        /* [A-Za-z0-9_-]{1,64}, unique */
+	const char *description;
+	const char *parameters;  /* shorthand or JSON Schema; see above */
+	oa_tool_fn handler;      /* NULL: never run by the library */
+	void *ctx;               /* handed to handler; the caller's memory */
+} oa_tool;
+
+/* ------------------------------------------------------------------------
+ * Hooks
+ *
+ * Functions the library calls at three moments, in registration order,
+ * in manual and in auto mode, exactly once per event:
+ *   OA_HOOK_USER_PROMPT_SUBMIT  in oa_query(), before the prompt is kept:
+ *       allow, block (oa_query() returns OA_ERR_HOOK, nothing is sent or
+ *       kept) or replace the prompt.
+ *   OA_HOOK_PRE_TOOL_USE  before a tool runs in auto mode, and before a
+ *       tool-use block is handed out in manual mode: allow, block (the
+ *       model gets "blocked: <reason>" as the tool result) or replace the
+ *       input (a JSON object text).
+ *   OA_HOOK_POST_TOOL_USE  after a tool ran (auto mode): observe only; the
+ *       decision is ignored.
+ * The first decision other than OA_HOOK_ALLOW wins and later hooks for that
+ * event do not run. A hook returning a value that is not a decision ends
+ * the turn with OA_ERR_HOOK.
+ * ------------------------------------------------------------------------ */
+typedef enum oa_hook_kind {
+	OA_HOOK_PRE_TOOL_USE = 1,
+	OA_HOOK_POST_TOOL_USE = 2,
+	OA_HOOK_USER_PROMPT_SUBMIT = 3
+} oa_hook_kind;
+
+typedef enum oa_hook_decision {
+	OA_HOOK_ALLOW = 0,
+	OA_HOOK_BLOCK = 1,   /* reply->text: the reason */
+	OA_HOOK_REPLACE = 2  /* reply->text: the new prompt or input */
+} oa_hook_decision;
+
+/* What the hook is told. Strings are valid while the hook runs. */
+typedef struct oa_hook_event {
+	oa_hook_kind kind;
+	const struct oa_client *client; /* read the history through it */
+	const char *prompt;      /* USER_PROMPT_SUBMIT */
+	const char *tool_id;     /* PRE and POST_TOOL_USE */
+	const char *tool_name;
+	const char *input;       /* the arguments, a JSON object text */
+	const char *result;      /* POST_TOOL_USE: the tool result */
+	int is_error;            /* POST_TOOL_USE: the handler failed */
+} oa_hook_event;
+
+/* What the hook answers besides its decision: text is copied as soon as
+ * the hook returns, so it may point into the hook's own memory. */
+typedef struct oa_hook_reply {
+	const char *text;
+} oa_hook_reply;
+
+typedef oa_hook_decision (*oa_hook_fn)(void *ctx, const oa_hook_event *ev,
+                                       oa_hook_reply *reply);
+
+typedef struct oa_hook {
+	oa_hook_kind kind;
+	oa_hook_fn fn;
+	void *ctx;
+} oa_hook;
 
 /* ------------------------------------------------------------------------
  * Options
@@ -148,6 +267,10 @@ const char *oa_strerror(int err);
 #define OA_MAX_HISTORY_BYTES (64 * 1024 * 1024)
 /* JSON tokens (values, keys) in one event. */
 #define OA_MAX_JSON_TOKENS 65536
+/* Tool calls in one reply. */
+#define OA_MAX_TOOL_CALLS 128
+#define OA_DEFAULT_MAX_TOOL_ITERATIONS 5
+#define OA_DEFAULT_MAX_RETRIES 2
 
 /* An allocator. All three functions or none; each gets ctx. realloc(ctx,
  * NULL, n) must behave as malloc. The library checks n * size overflow
@@ -187,8 +310,58 @@ typedef struct oa_options {
 	size_t max_response_bytes;
 	size_t max_history_bytes;
 	size_t max_json_tokens;
+	size_t max_tool_calls;
 	/* All zero: the C library's malloc, realloc and free. */
 	oa_allocator allocator;
+
+	/* Tools offered to the model; the array and its strings are copied. */
+	const oa_tool *tools;
+	size_t ntools;
+	/* Run tools with handlers and send their results back within one
+	 * oa_query(), up to max_tool_iterations rounds (0: default 5). */
+	int auto_execute_tools;
+	int max_tool_iterations;
+	/* Lifecycle hooks; the array is copied, ctx pointers are not. */
+	const oa_hook *hooks;
+	size_t nhooks;
+	/* Ask for a whole JSON reply instead of a stream ("stream": false), for
+	 * servers that cannot stream tool calls. The blocks are the same. */
+	int no_stream;
+
+	/* Network. ca_file: PEM trust anchors for https (NULL: SSL_CERT_FILE,
+	 * then /etc/ssl/certs/ca-certificates.crt). insecure: skip certificate
+	 * checks (also OPEN_AGENT_INSECURE=1). max_retries: attempts after the
+	 * first for a refused connection or HTTP 429/503 (0: default 2,
+	 * OA_OMIT: none). proxy: NULL takes http_proxy/https_proxy/no_proxy
+	 * from the environment, "" uses no proxy. debug: trace the HTTP
+	 * exchange to stderr, key redacted (also OA_DEBUG=1). */
+	const char *ca_file;
+	int insecure;
+	int max_retries;
+	const char *proxy;
+	int debug;
+
+	/* More request fields. Zero or NULL: not sent, so a server that
+	 * rejects a field never sees it (a seed of 0 is not sent either).
+	 * stop: nstop strings. tool_choice: "auto", "none", "required", or
+	 * the name of one tool to force. parallel_tool_calls: > 0 sends true,
+	 * < 0 sends false. */
+	double top_p;
+	long long seed;
+	const char *const *stop;
+	size_t nstop;
+	double presence_penalty;
+	double frequency_penalty;
+	const char *tool_choice;
+	int parallel_tool_calls;
+	/* A JSON object text whose members are added to every request body,
+	 * for server-specific fields: {"top_k":40,"min_p":0.05} (llama.cpp,
+	 * vLLM), {"options":{"num_ctx":8192}} (Ollama),
+	 * {"chat_template_kwargs":{"enable_thinking":false}} (vLLM, SGLang).
+	 * Checked by oa_init(): not an object, or a member the library
+	 * manages (model, messages, stream, stream_options, tools) is
+	 * OA_ERR_INVALID. A member that names a field set above replaces it. */
+	const char *extra;
 } oa_options;
 
 /* ------------------------------------------------------------------------
@@ -304,6 +477,63 @@ const char *oa_errmsg(const oa_client *c);
 
 /* The HTTP status of the last response, or 0 before any. */
 int oa_http_status(const oa_client *c);
+
+/*
+ * Manual tool execution. After a turn that ended with tool-use blocks,
+ * give each call its result (copied), then call oa_continue() to send
+ * them and stream the model's answer like a new turn. id is the block's id.
+ * oa_add_tool_result returns 0, OA_ERR_INVALID (no pending call has that
+ * id, or it already has a result) or OA_ERR_NOMEM. oa_continue returns 0,
+ * or OA_ERR_STATE when calls still lack results (the detail lists them).
+ */
+int oa_add_tool_result(oa_client *c, const char *id, const char *result);
+int oa_continue(oa_client *c);
+
+/* ------------------------------------------------------------------------
+ * History
+ * ------------------------------------------------------------------------ */
+typedef struct oa_message {
+	const char *role;          /* "user", "assistant" or "tool" */
+	const char *content;       /* "" when there is none */
+	size_t content_len;
+	const char *tool_calls;    /* assistant: a JSON array text, or NULL */
+	const char *tool_call_id;  /* tool: the call answered, or NULL */
+} oa_message;
+
+/* Messages kept (the system prompt is not one of them). */
+size_t oa_history_count(const oa_client *c);
+/* Message i, 0 oldest. Strings valid until the next call that changes the
+ * history. Returns 0 or OA_ERR_INVALID. May be called from a hook. */
+int oa_history_get(const oa_client *c, size_t i, oa_message *m);
+
+/* ------------------------------------------------------------------------
+ * Context: estimating, truncating, saving and loading the history
+ *
+ * Nothing here runs by itself: the caller decides when to measure, cut or
+ * save. Each function that changes the history needs the client between
+ * turns (not streaming, no tool calls waiting) and returns OA_ERR_STATE
+ * otherwise.
+ * ------------------------------------------------------------------------ */
+
+/* An estimate of the tokens in s[0..n) (see README.md for how close it
+ * gets on prose, code and non-Latin text). */
+size_t oa_estimate_text_tokens(const char *s, size_t n);
+/* An estimate of the tokens the next request's messages take: the system
+ * prompt and the whole history, with a per-message overhead. */
+size_t oa_estimate_tokens(const oa_client *c);
+/* Keep the system prompt and only the last keep messages. An assistant
+ * message with tool calls and the tool results after it are kept or
+ * dropped together: the cut moves earlier, never splitting them.
+ * Returns 0, OA_ERR_STATE. */
+int oa_truncate(oa_client *c, size_t keep);
+/* Write the history (not the system prompt) to path as JSON, atomically:
+ * a temporary file in the same directory, fsync, rename. A failure
+ * leaves the previous file as it was. Returns 0, OA_ERR_STATE or
+ * OA_ERR_FILE (with the path and the system's reason in the detail). */
+int oa_history_save(const oa_client *c, const char *path);
+/* Replace the history with the one saved at path. A missing, corrupt or
+ * foreign file is OA_ERR_FILE and leaves the history unchanged. */
+int oa_history_load(oa_client *c, const char *path);
 
 /*
  * One prompt in, the whole reply text out: oa_query() then oa_next() until

@@ -35,14 +35,37 @@
  *    "completion_tokens":N,"total_tokens":N}}     (usage only when sent)
  * Keys come in exactly this order, with no spaces; this format is a
  * contract, so change it only by adding new types.
+ *
+ * Tools. --tools-json FILE offers the model the tools of FILE, an
+ * OpenAI-format tools array exactly as a request carries it:
+ *   [{"type":"function","function":{"name":"get_weather",
+ *     "description":"...","parameters":{...a JSON Schema object...}}}]
+ * "type" may be left out but is otherwise "function"; "description" and
+ * "parameters" may be left out; other members are ignored. oa runs none
+ * of these tools: it prints the calls the model makes and the turn ends,
+ * which shows what a server does with tools. --demo-tools offers three
+ * built-in tools instead, and runs them: calculator (a op b), current_time
+ * (ISO 8601, UTC) and read_file (a text file of at most 64 KB inside the
+ * current directory; no absolute paths, no "..", no way out through a
+ * symbolic link). Without --jsonl, tool blocks print as lines of their own:
+ *   [tool_use ID] NAME INPUT
+ *   [tool_use_error ID] NAME: REASON
+ *   [tool_result ID] RESULT
  */
+/* realpath(), for read_file of --demo-tools, is an X/Open function. */
+#ifndef _XOPEN_SOURCE
+#define _XOPEN_SOURCE 700
+#endif
+#include <sys/stat.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "openagent.h"
@@ -63,7 +86,18 @@ static const char usage[] =
 	"  --temperature T    0 to 2\n"
 	"  --timeout MS       give up when the server is silent this long\n"
 	"                     (default 300000; negative: never)\n"
+	"  --ca-file FILE     trust the CA certificates (PEM) of FILE for "
+	"https://\n"
+	"  --insecure         skip https:// certificate checks (also\n"
+	"                     OPEN_AGENT_INSECURE=1); for test servers only\n"
 	"  --jsonl            one JSON object per block, one per line\n"
+	"  --tools-json FILE  offer the tools of FILE (an OpenAI-format "
+	"tools array);\n"
+	"                     oa runs none: it prints the calls and stops\n"
+	"  --demo-tools       offer and run built-in tools: calculator, "
+	"current_time,\n"
+	"                     read_file (a text file in the current "
+	"directory)\n"
 	"  --help, --version\n"
 	"\n"
 	"Settings not given come from OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL,\n"
@@ -244,6 +278,542 @@ read_all(FILE *f)
 	return p;
 }
 
+/* --------------------------------------------------------- --tools-json */
+
+/*
+ * The public API has no JSON parser, so oa carries a small one of its
+ * own: it checks the whole file is well-formed JSON, decodes the names
+ * and descriptions, and hands each "parameters" object on as its text
+ * (the library sends a schema that starts with '{' as given). Strings are
+ * decoded in place, which is safe because a decoded string is never longer
+ * than its JSON form; the tools point into the file's buffer.
+ */
+#define TOOLS_FILE_MAX (1024 * 1024)
+#define JSON_DEPTH_MAX 64
+
+struct reader {
+	char *s;          /* the whole text, NUL-terminated */
+	char *p;          /* the next byte to read */
+	const char *err;  /* what is wrong, once a function returned -1 */
+};
+
+static int
+fail(struct reader *r, const char *what)
+{
+	r->err = what;
+	return -1;
+}
+
+static void
+skip_ws(struct reader *r)
+{
+	while (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r')
+		r->p++;
+}
+
+static int
+hex4(const char *p, unsigned *v)
+{
+	int i;
+
+	for (*v = 0, i = 0; i < 4; i++, p++) {
+		*v <<= 4;
+		if (*p >= '0' && *p <= '9')
+			*v |= (unsigned)(*p - '0');
+		else if (*p >= 'a' && *p <= 'f')
+			*v |= (unsigned)(*p - 'a' + 10);
+		else if (*p >= 'A' && *p <= 'F')
+			*v |= (unsigned)(*p - 'A' + 10);
+		else
+			return -1; /* the NUL at the end stops here too */
+	}
+	return 0;
+}
+
+/* Code point u as UTF-8 at w; returns the byte after it. */
+static char *
+put_utf8(char *w, unsigned u)
+{
+	static const unsigned char lead[4] = {0x00, 0xc0, 0xe0, 0xf0};
+	int n = u < 0x80 ? 0 : u < 0x800 ? 1 : u < 0x10000 ? 2 : 3;
+
+	*w++ = (char)(lead[n] | u >> (6 * n));
+	while (n-- > 0)
+		*w++ = (char)(0x80 | (u >> (6 * n) & 0x3f));
+	return w;
+}
+
+/* The string at r->p (its opening quote). With out, it is decoded in
+ * place to UTF-8 and *out points at it; without, it is only checked. */
+static int
+read_string(struct reader *r, char **out)
+{
+	char *start = ++r->p, *w = start;
+	unsigned u, lo;
+	unsigned char ch;
+
+	while ((ch = (unsigned char)*r->p++) != '"') {
+		if (ch == '\0')
+			return fail(r, "a string without its closing quote");
+		if (ch < 0x20)
+			return fail(r, "a control character in a string");
+		if (ch == '\\') {
+			switch (ch = (unsigned char)*r->p++) {
+			case '"': case '\\': case '/': break;
+			case 'b': ch = '\b'; break;
+			case 'f': ch = '\f'; break;
+			case 'n': ch = '\n'; break;
+			case 'r': ch = '\r'; break;
+			case 't': ch = '\t'; break;
+			case 'u':
+				if (hex4(r->p, &u) != 0 || u == 0)
+					return fail(r, "a bad \\u escape");
+				r->p += 4;
+				if (u >= 0xdc00 && u <= 0xdfff)
+					return fail(r, "a lone \\u surrogate");
+				if (u >= 0xd800 && u <= 0xdbff) {
+					if (r->p[0] != '\\' || r->p[1] != 'u' ||
+					    hex4(r->p + 2, &lo) != 0 ||
+					    lo < 0xdc00 || lo > 0xdfff)
+						return fail(r, "a lone \\u "
+						            "surrogate");
+					r->p += 6;
+					u = 0x10000 + ((u - 0xd800) << 10) +
+					    (lo - 0xdc00);
+				}
+				if (out != NULL)
+					w = put_utf8(w, u);
+				continue;
+			default:
+				return fail(r, "a bad escape in a string");
+			}
+		}
+		if (out != NULL)
+			*w++ = (char)ch;
+	}
+	if (out != NULL) {
+		*w = '\0';
+		*out = start;
+	}
+	return 0;
+}
+
+/*
+ * Step through an object ('{') or array ('['): each call moves to the next
+ * member (an object's key is checked, and decoded into *key when key is
+ * not NULL) and leaves r->p at its value. *first starts at 1. Returns 1
+ * for a member, 0 after the closing bracket, -1 on an error.
+ */
+static int
+next_member(struct reader *r, int *first, char open, char **key)
+{
+	char close = open == '{' ? '}' : ']';
+
+	skip_ws(r);
+	if (*first) {
+		if (*r->p != open)
+			return fail(r, open == '{' ? "expected an object"
+			                           : "expected an array");
+		r->p++;
+		skip_ws(r);
+		*first = 0;
+		if (*r->p == close) {
+			r->p++;
+			return 0;
+		}
+	} else if (*r->p == close) {
+		r->p++;
+		return 0;
+	} else if (*r->p++ != ',') {
+		return fail(r, open == '{' ? "expected ',' or '}'"
+		                           : "expected ',' or ']'");
+	} else {
+		skip_ws(r);
+	}
+	if (open == '{') {
+		if (*r->p != '"')
+			return fail(r, "expected a member name in quotes");
+		if (read_string(r, key) != 0)
+			return -1;
+		skip_ws(r);
+		if (*r->p++ != ':')
+			return fail(r, "expected ':'");
+		skip_ws(r);
+	}
+	return 1;
+}
+
+/* Check one value of any kind and step over it. */
+static int
+skip_value(struct reader *r, int depth)
+{
+	const char *q;
+	int first = 1, k;
+
+	skip_ws(r);
+	if (depth > JSON_DEPTH_MAX)
+		return fail(r, "nested too deeply");
+	if (*r->p == '"')
+		return read_string(r, NULL);
+	if (*r->p == '{' || *r->p == '[') {
+		char open = *r->p;
+		while ((k = next_member(r, &first, open, NULL)) == 1)
+			if (skip_value(r, depth + 1) != 0)
+				return -1;
+		return k;
+	}
+	if (strncmp(r->p, "true", 4) == 0 || strncmp(r->p, "null", 4) == 0) {
+		r->p += 4;
+		return 0;
+	}
+	if (strncmp(r->p, "false", 5) == 0) {
+		r->p += 5;
+		return 0;
+	}
+	/* A number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+	q = r->p + (*r->p == '-');
+	if (*q < '0' || *q > '9')
+		return fail(r, "expected a value");
+	if (*q == '0')
+		q++;
+	else
+		while (*q >= '0' && *q <= '9')
+			q++;
+	if (*q == '.') {
+		if (*++q < '0' || *q > '9')
+			return fail(r, "a bad number");
+		while (*q >= '0' && *q <= '9')
+			q++;
+	}
+	if (*q == 'e' || *q == 'E') {
+		q += q[1] == '+' || q[1] == '-';
+		if (*++q < '0' || *q > '9')
+			return fail(r, "a bad number");
+		while (*q >= '0' && *q <= '9')
+			q++;
+	}
+	r->p += q - r->p;
+	return 0;
+}
+
+/* One element of the tools array into t; *end is where its parameters
+ * text ends (NULL when it has none). */
+static int
+read_tool(struct reader *r, oa_tool *t, char **end)
+{
+	int first = 1, inner, k, j;
+	char *key, *s;
+
+	while ((k = next_member(r, &first, '{', &key)) == 1) {
+		if (strcmp(key, "type") == 0) {
+			if (*r->p != '"' || read_string(r, &s) != 0 ||
+			    strcmp(s, "function") != 0)
+				return fail(r, "\"type\" must be \"function\"");
+			continue;
+		}
+		if (strcmp(key, "function") != 0) {
+			if (skip_value(r, 1) != 0)
+				return -1;
+			continue;
+		}
+		inner = 1;
+		while ((j = next_member(r, &inner, '{', &key)) == 1) {
+			if (strcmp(key, "name") == 0 ||
+			    strcmp(key, "description") == 0) {
+				if (*r->p != '"')
+					return fail(r, "name and description "
+					            "must be strings");
+				if (read_string(r, &s) != 0)
+					return -1;
+				if (key[0] == 'n')
+					t->name = s;
+				else
+					t->description = s;
+			} else if (strcmp(key, "parameters") == 0) {
+				if (*r->p != '{')
+					return fail(r, "\"parameters\" must be "
+					            "a JSON Schema object");
+				t->parameters = r->p;
+				if (skip_value(r, 2) != 0)
+					return -1;
+				*end = r->p;
+			} else if (skip_value(r, 2) != 0) {
+				return -1;
+			}
+		}
+		if (j < 0)
+			return -1;
+	}
+	if (k < 0)
+		return -1;
+	if (t->name == NULL)
+		return fail(r, "a tool without \"function\":{\"name\":...}");
+	return 0;
+}
+
+/* The tools of a --tools-json file, and the memory they point into. */
+struct toolfile {
+	char *buf;
+	oa_tool *v;
+	char **end;
+	size_t n;
+};
+
+static void
+toolfile_free(struct toolfile *tf)
+{
+	free(tf->buf);
+	free(tf->v);
+	free(tf->end);
+	memset(tf, 0, sizeof *tf);
+}
+
+/* Read path into tf. Returns 0, or -1 with a one-line message printed. */
+static int
+toolfile_load(struct toolfile *tf, const char *path)
+{
+	struct reader r;
+	size_t n, cap = 0, i;
+	int first = 1, k;
+	FILE *f;
+	void *v, *e;
+
+	memset(tf, 0, sizeof *tf);
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "oa: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if ((tf->buf = malloc(TOOLS_FILE_MAX + 2)) == NULL) {
+		fclose(f);
+		fprintf(stderr, "oa: %s: out of memory\n", path);
+		return -1;
+	}
+	n = fread(tf->buf, 1, TOOLS_FILE_MAX + 1, f);
+	k = ferror(f) ? errno : 0;
+	fclose(f);
+	r.err = NULL;
+	if (k != 0)
+		r.err = strerror(k);
+	else if (n > TOOLS_FILE_MAX)
+		r.err = "larger than 1 MB";
+	else if (memchr(tf->buf, '\0', n) != NULL)
+		r.err = "holds a NUL byte";
+	if (r.err != NULL) {
+		fprintf(stderr, "oa: %s: %s\n", path, r.err);
+		toolfile_free(tf);
+		return -1;
+	}
+	tf->buf[n] = '\0';
+
+	r.s = r.p = tf->buf;
+	while ((k = next_member(&r, &first, '[', NULL)) == 1) {
+		if (tf->n == cap) {
+			cap = cap ? cap * 2 : 8;
+			v = realloc(tf->v, cap * sizeof *tf->v);
+			if (v != NULL)
+				tf->v = v;
+			e = realloc(tf->end, cap * sizeof *tf->end);
+			if (e != NULL)
+				tf->end = e;
+			if (v == NULL || e == NULL) {
+				r.err = "out of memory";
+				break;
+			}
+		}
+		memset(&tf->v[tf->n], 0, sizeof tf->v[tf->n]);
+		tf->end[tf->n] = NULL;
+		if ((k = read_tool(&r, &tf->v[tf->n], &tf->end[tf->n])) != 0)
+			break;
+		tf->n++;
+	}
+	if (k == 0) {
+		skip_ws(&r);
+		if (*r.p != '\0')
+			k = fail(&r, "text after the tools array");
+	}
+	if (k != 0 || r.err != NULL) {
+		fprintf(stderr, "oa: %s: at byte %ld: %s\n", path,
+		        (long)(r.p - r.s), r.err);
+		toolfile_free(tf);
+		return -1;
+	}
+	/* Only now, with the parse done, end each parameters text. */
+	for (i = 0; i < tf->n; i++)
+		if (tf->end[i] != NULL)
+			*tf->end[i] = '\0';
+	return 0;
+}
+
+/* --------------------------------------------------------- --demo-tools */
+
+/* The handlers oa runs itself. Whatever goes wrong is written to out and
+ * returned as non-zero: the model gets "error: ..." and can try again. */
+
+static int
+demo_calculator(void *ctx, oa_args *args, oa_result *out)
+{
+	const char *op;
+	size_t n;
+	double a, b, v;
+
+	(void)ctx;
+	if (oa_args_number(args, "a", &a) != 0 ||
+	    oa_args_number(args, "b", &b) != 0 ||
+	    oa_args_string(args, "op", &op, &n) != 0 || n != 1 ||
+	    strchr("+-*/", op[0]) == NULL) {
+		oa_result_puts(out, "want numbers a and b and op one of "
+		                    "+ - * /");
+		return 1;
+	}
+	if (op[0] == '/' && b == 0) {
+		oa_result_puts(out, "division by zero");
+		return 1;
+	}
+	v = op[0] == '+' ? a + b : op[0] == '-' ? a - b :
+	    op[0] == '*' ? a * b : a / b;
+	return oa_result_printf(out, "%.15g", v) != 0;
+}
+
+static int
+demo_current_time(void *ctx, oa_args *args, oa_result *out)
+{
+	char s[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	(void)ctx;
+	(void)args;
+	if (t == (time_t)-1 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+		oa_result_puts(out, "the clock is not available");
+		return 1;
+	}
+	return oa_result_puts(out, s) != 0;
+}
+
+#define READ_FILE_MAX (64 * 1024)
+
+/* Whether a path component is "..". */
+static int
+has_dotdot(const char *p)
+{
+	size_t n;
+
+	for (;; p += n + 1) {
+		n = strcspn(p, "/");
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return 1;
+		if (p[n] == '\0')
+			return 0;
+	}
+}
+
+/* Whether the resolved path lies under the resolved directory dir. */
+static int
+is_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (strcmp(dir, "/") == 0)
+		return 1;
+	return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+/*
+ * read_file, confined to the current directory. The cheap checks on the
+ * text come first (absolute, ".."); then both the directory and the file
+ * are resolved with realpath(), which follows every symbolic link, and the
+ * file must lie under the directory. The file is opened by its resolved
+ * name, without following a link and without blocking (a FIFO would wait
+ * for a writer), and must be a regular file of at most 64 KB with no NUL
+ * byte. Nothing here starts a shell or any other program.
+ */
+static int
+demo_read_file(void *ctx, oa_args *args, oa_result *out)
+{
+	const char *path, *why = NULL;
+	char *here = NULL, *real = NULL, *buf = NULL;
+	size_t len, n = 0;
+	ssize_t got;
+	struct stat st;
+	int fd = -1;
+
+	(void)ctx;
+	if (oa_args_string(args, "path", &path, &len) != 0) {
+		oa_result_puts(out, "path must be a string");
+		return 1;
+	}
+	if (len == 0 || strlen(path) != len)
+		why = "not a file name";
+	else if (path[0] == '/')
+		why = "absolute paths are not allowed; give a path relative "
+		      "to the current directory";
+	else if (has_dotdot(path))
+		why = "\"..\" is not allowed";
+	else if ((here = realpath(".", NULL)) == NULL ||
+	         (real = realpath(path, NULL)) == NULL)
+		why = strerror(errno);
+	else if (!is_under(real, here))
+		why = "it lies outside the current directory";
+	else if ((fd = open(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)) < 0 ||
+	         fstat(fd, &st) != 0)
+		why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if (st.st_size > READ_FILE_MAX)
+		why = "larger than 64 KB";
+	else if ((buf = malloc(READ_FILE_MAX + 1)) == NULL)
+		why = "out of memory";
+	else {
+		/* Read to the end, in case the file grew since fstat(). */
+		while (n <= READ_FILE_MAX &&
+		       ((got = read(fd, buf + n, READ_FILE_MAX + 1 - n)) > 0 ||
+		        (got < 0 && errno == EINTR)))
+			n += got > 0 ? (size_t)got : 0;
+		if (got < 0)
+			why = strerror(errno);
+		else if (n > READ_FILE_MAX)
+			why = "larger than 64 KB";
+		else if (memchr(buf, '\0', n) != NULL)
+			why = "not a text file";
+	}
+	if (why != NULL)
+		oa_result_printf(out, "cannot read %s: %s", path, why);
+	else
+		oa_result_write(out, buf, n);
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	free(real);
+	free(here);
+	return why != NULL;
+}
+
+static const oa_tool demo_tools[] = {
+	{"calculator", "Arithmetic on two numbers: a op b.",
+	 "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"number\"},"
+	 "\"b\":{\"type\":\"number\"},\"op\":{\"type\":\"string\","
+	 "\"enum\":[\"+\",\"-\",\"*\",\"/\"]}},\"required\":[\"a\",\"b\","
+	 "\"op\"]}", demo_calculator, NULL},
+	{"current_time", "The current date and time in UTC, ISO 8601.", NULL,
+	 demo_current_time, NULL},
+	{"read_file", "Read a text file (at most 64 KB) in the current "
+	 "directory.", "path:string", demo_read_file, NULL},
+};
+
+/* A tool block as a line of its own, when the output is not --jsonl. */
+static void
+put_block_text(const oa_block *b)
+{
+	if (b->type == OA_BLOCK_TOOL_USE)
+		printf("[tool_use %s] %s %s\n", b->id, b->name, b->input);
+	else if (b->type == OA_BLOCK_TOOL_USE_ERROR)
+		printf("[tool_use_error %s] %s: %s\n", b->id, b->name,
+		       b->text);
+	else if (b->type == OA_BLOCK_TOOL_RESULT)
+		printf("[tool_result %s] %s\n", b->id, b->text);
+}
+
 /* --------------------------------------------------------------- Ctrl-C */
 
 /*
@@ -266,11 +836,12 @@ on_sigint(int sig)
 /* ----------------------------------------------------------------- main */
 
 enum { BASE_URL, PROVIDER, MODEL, API_KEY, SYSTEM, MAX_TOKENS, TEMPERATURE,
-       TIMEOUT, NOPTS };
+       TIMEOUT, TOOLS_JSON, CA_FILE, NOPTS };
 
 static const char *const names[NOPTS] = {
 	"--base-url", "--provider", "--model", "--api-key", "--system",
-	"--max-tokens", "--temperature", "--timeout",
+	"--max-tokens", "--temperature", "--timeout", "--tools-json",
+	"--ca-file",
 };
 
 int
@@ -279,8 +850,10 @@ main(int argc, char **argv)
 	const char *val[NOPTS] = {0};
 	const char *prompt = NULL, *fallback;
 	char *input = NULL;
-	int jsonl = 0, dashdash = 0, i, j, r, status;
+	int jsonl = 0, demo = 0, dashdash = 0, i, j, r, status;
+	int insecure = 0;
 	int text_open = 0, thinking_open = 0;
+	struct toolfile tf = {0};
 	int dim, out_errno = 0;
 	oa_options opt;
 	oa_config cfg;
@@ -325,6 +898,14 @@ main(int argc, char **argv)
 			jsonl = 1;
 			continue;
 		}
+		if (strcmp(a, "--demo-tools") == 0) {
+			demo = 1;
+			continue;
+		}
+		if (strcmp(a, "--insecure") == 0) {
+			insecure = 1;
+			continue;
+		}
 		for (j = 0; j < NOPTS; j++) {
 			size_t n = strlen(names[j]);
 			if (strncmp(a, names[j], n) != 0 ||
@@ -343,6 +924,9 @@ main(int argc, char **argv)
 	}
 	if (prompt == NULL)
 		return usage_error("no PROMPT given");
+	if (demo && val[TOOLS_JSON])
+		return usage_error("--tools-json and --demo-tools do not go "
+		                   "together");
 
 	memset(&opt, 0, sizeof opt);
 	if (val[MAX_TOKENS] &&
@@ -406,15 +990,41 @@ main(int argc, char **argv)
 		prompt = input;
 	}
 
+	/* 3b. The tools. Those of a file have no handlers, so the library
+	 * only announces the calls and ends the turn; the demo tools have
+	 * handlers and auto mode runs them, sends the results back and
+	 * streams the model's answer within this one turn. */
+	if (val[TOOLS_JSON]) {
+		if (toolfile_load(&tf, val[TOOLS_JSON]) != 0) {
+			free(input);
+			return 1;
+		}
+		opt.tools = tf.v;
+		opt.ntools = tf.n;
+	} else if (demo) {
+		opt.tools = demo_tools;
+		opt.ntools = sizeof demo_tools / sizeof demo_tools[0];
+		opt.auto_execute_tools = 1;
+	}
+
 	/* 4. The client. oa_init() copies every option, so the strings above
 	 * need not outlive it. Once it exists, Ctrl-C interrupts it; the
 	 * handler is reset after one use so a second Ctrl-C kills at once.
 	 * SA_RESTART keeps our own writes from failing with EINTR; the
 	 * library wakes through its own channel, not through EINTR. */
+	opt.ca_file = val[CA_FILE];
+	opt.insecure = insecure;
+	if (insecure || (getenv("OPEN_AGENT_INSECURE") &&
+	                 strcmp(getenv("OPEN_AGENT_INSECURE"), "") != 0 &&
+	                 strcmp(getenv("OPEN_AGENT_INSECURE"), "0") != 0))
+		fputs("oa: warning: TLS certificate checks are off; anyone "
+		      "on the network path can read and alter this "
+		      "conversation\n", stderr);
 	r = oa_init(&client, &opt);
 	if (r < 0) {
 		report(r, oa_errmsg(&client));
 		oa_free(&client);
+		toolfile_free(&tf);
 		free(input);
 		return 1;
 	}
@@ -445,9 +1055,15 @@ main(int argc, char **argv)
 			fwrite(b.text, 1, b.text_len, stderr);
 			fputs("\033[0m", stderr);
 			thinking_open = 1;
+		} else if (b.type != OA_BLOCK_TURN_END &&
+		           b.type != OA_BLOCK_THINKING) {
+			/* A tool block: a line of its own, after the text. */
+			if (text_open)
+				putchar('\n');
+			text_open = 0;
+			put_block_text(&b);
 		}
-		/* Other blocks need no output here: oa registers no tools,
-		 * and the turn-end block is followed by 0. */
+		/* The turn-end block needs no output here: 0 follows it. */
 
 		/* Flush after every block so the reply appears as it is
 		 * written. A failed write (EPIPE: the reader left) ends the
@@ -485,6 +1101,7 @@ main(int argc, char **argv)
 	if (interrupted)
 		status = 130;
 	oa_free(&client);
+	toolfile_free(&tf);
 	free(input);
 	return status;
 }

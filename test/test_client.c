@@ -1247,6 +1247,121 @@ test_ask(void)
 	oa_free(&c);
 }
 
+
+/* Sampling and server-specific fields: each sent exactly when set. */
+static void
+test_request_fields(void)
+{
+	static const char *const stop[] = {"END", "\n\n"};
+	static const oa_tool tool = {"calc", "", "a:number", NULL, NULL};
+	oa_options o;
+	oa_client c;
+	char log[256];
+
+	CHECK(start("[" OK "]") == 0);
+	options(&o);
+	o.top_p = 0.9;
+	o.seed = 42;
+	o.stop = stop;
+	o.nstop = 2;
+	o.presence_penalty = 0.5;
+	o.frequency_penalty = -0.25;
+	o.parallel_tool_calls = -1;
+	o.tool_choice = "required";
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	oa_free(&c);
+	CHECK(body_is(0, "{'model':'test','messages':[" MSG("user", "hi")
+	              "],'stream':true,'stream_options':{'include_usage':"
+	              "true},'max_tokens':4096,'temperature':0.7,"
+	              "'top_p':0.9,'seed':42,'stop':['END','\\n\\n'],"
+	              "'presence_penalty':0.5,'frequency_penalty':-0.25,"
+	              "'tool_choice':'required','parallel_tool_calls':false}"));
+
+	/* a tool's name forces that tool */
+	options(&o);
+	o.tools = &tool;
+	o.ntools = 1;
+	o.tool_choice = "calc";
+	o.parallel_tool_calls = 1;
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	oa_free(&c);
+	CHECK(body_is(1, "{'model':'test','messages':[" MSG("user", "hi")
+	              "],'tools':[{'type':'function','function':{'name':"
+	              "'calc','description':'','parameters':{'type':'object',"
+	              "'properties':{'a':{'type':'number'}},'required':['a']}"
+	              "}}],'stream':true,'stream_options':{'include_usage':"
+	              "true},'max_tokens':4096,'temperature':0.7,"
+	              "'tool_choice':{'type':'function','function':{'name':"
+	              "'calc'}},'parallel_tool_calls':true}"));
+}
+
+/* extra: merged at the top level; its members replace ours. */
+static void
+test_extra(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[256];
+
+	CHECK(start("[" OK "]") == 0);
+	options(&o);
+	o.top_p = 0.5;
+	o.extra = " { \"top_k\": 40, \"options\": {\"num_ctx\": 8192},"
+	          "\"temperature\":0.1, \"top_p\" :1 } ";
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	CHECK_INT(turn(&c, "again", log, sizeof log), 0);
+	oa_free(&c);
+	CHECK(body_is(1, "{'model':'test','messages':[" MSG("user", "hi") ","
+	              MSG("assistant", "ok") "," MSG("user", "again")
+	              "],'stream':true,'stream_options':{'include_usage':"
+	              "true},'max_tokens':4096,\"top_k\": 40, \"options\": "
+	              "{\"num_ctx\": 8192},\"temperature\":0.1, \"top_p\" :1}"));
+
+	/* an empty object adds nothing */
+	options(&o);
+	o.extra = "{}";
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	oa_free(&c);
+	CHECK(body_is(2, BODY(MSG("user", "hi"))));
+}
+
+static void
+test_extra_errors(void)
+{
+	oa_options o;
+	oa_client c;
+
+	memset(&o, 0, sizeof o);
+	o.base_url = "http://127.0.0.1:9/v1";
+	o.extra = "[1,2]";
+	CHECK_INT(oa_init(&c, &o), OA_ERR_INVALID);
+	CHECK_STR(oa_errmsg(&c), "extra is not a JSON object");
+	CHECK_INT(oa_query(&c, "hi"), OA_ERR_STATE);
+	oa_free(&c);
+	o.extra = "{\"top_k\":";
+	CHECK_INT(oa_init(&c, &o), OA_ERR_INVALID);
+	CHECK_STR(oa_errmsg(&c), "extra is not a JSON object");
+	oa_free(&c);
+	o.extra = "{\"top_k\":1,\"stream\":false}";
+	CHECK_INT(oa_init(&c, &o), OA_ERR_INVALID);
+	CHECK_STR(oa_errmsg(&c),
+	          "extra may not set \"stream\": the library manages it");
+	oa_free(&c);
+	o.extra = "{\"messages\":[]}";
+	CHECK_INT(oa_init(&c, &o), OA_ERR_INVALID);
+	CHECK_HAS(oa_errmsg(&c), "\"messages\"");
+	oa_free(&c);
+	o.extra = NULL;
+	o.tool_choice = "calc";
+	CHECK_INT(oa_init(&c, &o), OA_ERR_INVALID);
+	CHECK_HAS(oa_errmsg(&c), "tool_choice \"calc\"");
+	oa_free(&c);
+}
+
 static const struct test tests[] = {
 	{"llama_stream", test_llama_stream},
 	{"multi_turn", test_multi_turn},
@@ -1275,6 +1390,9 @@ static const struct test tests[] = {
 	{"api_key", test_api_key},
 	{"interrupt", test_interrupt},
 	{"ask", test_ask},
+	{"request_fields", test_request_fields},
+	{"extra", test_extra},
+	{"extra_errors", test_extra_errors},
 	{NULL, NULL}
 };
 

@@ -1,0 +1,697 @@
+#!/usr/bin/env python3
+"""test_examples.py -- the example programs and oa's tool options against
+the scripted server (server.py), so the examples never rot.
+
+Each test runs one program with a scenario and checks both sides: the
+program's exact output and the exact requests the server received. The
+programs run in empty temporary directories with no OPEN_AGENT_*
+variables, and get the server's URL and a model on the command line.
+
+    OA_EXAMPLES_DIR=build OA_BIN=build/oa OA_TEST_SERVER=test/server.py \\
+        test/test_examples.py [NAME...]
+
+The last line printed is "test_examples: N passed, N failed"; the exit
+status is non-zero when anything failed.
+"""
+import datetime
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BIN = os.path.abspath(os.environ.get("OA_EXAMPLES_DIR") or "build")
+OA = os.path.abspath(os.environ.get("OA_BIN") or os.path.join(BIN, "oa"))
+SERVER = os.path.abspath(os.environ.get("OA_TEST_SERVER") or
+                         os.path.join(HERE, "server.py"))
+TMP = tempfile.mkdtemp(prefix="oa_test_examples.")
+
+
+class Server:
+    """server.py with a scenario, recording to a file in TMP."""
+    count = 0
+
+    def __init__(self, responses):
+        Server.count += 1
+        scen = os.path.join(TMP, "scenario%d.json" % Server.count)
+        self.rec = os.path.join(TMP, "requests%d.jsonl" % Server.count)
+        with open(scen, "w", encoding="utf-8") as f:
+            json.dump(responses, f)
+        # stdin is a pipe: the server ends when this test does.
+        self.proc = subprocess.Popen(
+            [sys.executable, SERVER, scen, "--record", self.rec],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        port = int(self.proc.stdout.readline())
+        self.url = "http://127.0.0.1:%d/v1" % port
+
+    def requests(self):
+        if not os.path.exists(self.rec):
+            return []
+        with open(self.rec, encoding="utf-8") as f:
+            return [json.loads(line) for line in f]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()
+        self.proc.stdin.close()
+        self.proc.stdout.close()
+
+
+def run(prog, args, cwd=None):
+    """Run a program in an empty directory (or cwd); returns (status,
+    stdout, stderr)."""
+    home = tempfile.mkdtemp(dir=TMP)
+    e = {k: v for k, v in os.environ.items()
+         if not k.startswith("OPEN_AGENT_")}
+    e["HOME"] = home
+    p = subprocess.run([prog] + args, cwd=cwd or home, env=e,
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=30)
+    return p.returncode, p.stdout.decode("utf-8"), p.stderr.decode("utf-8")
+
+
+def example(name, args, cwd=None):
+    return run(os.path.join(BIN, name), args, cwd)
+
+
+def chunk(delta, finish=None, usage=None):
+    c = {"id": "chatcmpl-1", "object": "chat.completion.chunk",
+         "created": 1700000000, "model": "test",
+         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    if usage:
+        c["usage"] = usage
+    return c
+
+
+DONE = "data: [DONE]\n\n"
+ROLE = chunk({"role": "assistant", "content": None})
+
+
+def text(s):
+    return chunk({"content": s})
+
+
+def call(index, id=None, name=None, args=None):
+    """One tool-call fragment, OpenAI style."""
+    c = {"index": index}
+    if id is not None:
+        c["id"] = id
+        c["type"] = "function"
+    f = {}
+    if name is not None:
+        f["name"] = name
+    if args is not None:
+        f["arguments"] = args
+    c["function"] = f
+    return chunk({"tool_calls": [c]})
+
+
+def whole_call(id, name, args):
+    """A whole call in one chunk, arguments as an object (Ollama)."""
+    return chunk({"tool_calls": [{"id": id, "function": {
+        "name": name, "arguments": args}}]})
+
+
+def usage(n):
+    return {"prompt_tokens": n - 1, "completion_tokens": 1,
+            "total_tokens": n}
+
+
+def tool_call(id, name, args):
+    """A tool call as the assistant message in the history carries it."""
+    return {"id": id, "type": "function",
+            "function": {"name": name, "arguments": args}}
+
+
+def tool_msg(id, content):
+    return {"role": "tool", "tool_call_id": id, "content": content}
+
+
+def expect(got, want):
+    assert got == want, "got %r\n  want %r" % (got, want)
+
+
+def tools_of(req):
+    """The raw "tools" array of a request body, exactly as sent."""
+    raw = req["body_raw"]
+    start = raw.index('"tools":') + len('"tools":')
+    end = raw.index(',"stream":', start)
+    return raw[start:end]
+
+
+SHORT_AB = ('{"type":"object","properties":{"a":{"type":"number"},'
+            '"b":{"type":"number"}},"required":["a","b"]}')
+
+
+# ------------------------------------------------------------ calculator
+
+def test_calculator():
+    with Server([
+            {"events": [ROLE,
+                        call(0, "call_a", "add", ""),
+                        call(0, args='{"a":2,'), call(0, args='"b":3}'),
+                        call(1, "call_b", "divide", '{"a":1,"b":0}'),
+                        chunk({}, "tool_calls", usage(10)), DONE]},
+            {"events": [ROLE, call(0, "call_c", "multiply", '{"a":6}'),
+                        chunk({}, "tool_calls", usage(20)), DONE]},
+            {"events": [ROLE, text("2 + 3 = 5; "),
+                        text("1 / 0 is undefined."),
+                        chunk({}, "stop", usage(30)), DONE]}]) as s:
+        rc, out, err = example("calculator", [s.url, "m"])
+        reqs = s.requests()
+    expect((rc, err), (0, ""))
+    lines = out.split("\n")
+    expect(lines[:4], [
+        '[tool_use call_a] add {"a":2,"b":3}',
+        '[tool_result call_a] 5',
+        '[tool_use call_b] divide {"a":1,"b":0}',
+        '[tool_result call_b] error: division by zero'])
+    # the schema check stops multiply, which lacks b
+    assert lines[4].startswith('[tool_use_error call_c] multiply: '), out
+    assert '"b"' in lines[4], lines[4]
+    reason = lines[4][len('[tool_use_error call_c] multiply: '):]
+    # the library may or may not show the result it recorded itself
+    if lines[5].startswith("[tool_result call_c]"):
+        expect(lines[5], "[tool_result call_c] error: " + reason)
+        del lines[5]
+    expect(lines[5:], ["2 + 3 = 5; 1 / 0 is undefined.",
+                       "[turn_end] stop, 60 tokens", ""])
+
+    expect(len(reqs), 3)
+    tools = ",".join(
+        '{"type":"function","function":{"name":"%s","description":'
+        '"%s two numbers: a %s b.","parameters":%s}}'
+        % (name, verb, op, SHORT_AB) for name, verb, op in (
+            ("add", "Add", "+"), ("subtract", "Subtract", "-"),
+            ("multiply", "Multiply", "*"), ("divide", "Divide", "/")))
+    for r in reqs:
+        expect(tools_of(r), "[" + tools + "]")
+    first = [{"role": "system",
+              "content": "Use the tools for every calculation."},
+             {"role": "user",
+              "content": "What is 2 + 3, and what is 1 / 0?"}]
+    round1 = [{"role": "assistant", "content": "", "tool_calls": [
+                  tool_call("call_a", "add", '{"a":2,"b":3}'),
+                  tool_call("call_b", "divide", '{"a":1,"b":0}')]},
+              tool_msg("call_a", "5"),
+              tool_msg("call_b", "error: division by zero")]
+    round2 = [{"role": "assistant", "content": "", "tool_calls": [
+                  tool_call("call_c", "multiply", '{"a":6}')]},
+              tool_msg("call_c", "error: " + reason)]
+    expect(reqs[0]["body"]["messages"], first)
+    expect(reqs[1]["body"]["messages"], first + round1)
+    expect(reqs[2]["body"]["messages"], first + round1 + round2)
+
+
+def test_calculator_error():
+    # an HTTP error is reported on stderr with status 1
+    with Server([{"status": 500, "json": {"error": {"message": "boom"}}}
+                 ]) as s:
+        rc, out, err = example("calculator", [s.url, "m", "1+1?"])
+        reqs = s.requests()
+    expect((rc, out), (1, ""))
+    assert err.startswith("calculator: ") and "boom" in err, err
+    expect(reqs[0]["body"]["messages"][-1],
+           {"role": "user", "content": "1+1?"})
+
+
+# ---------------------------------------------------------- manual_tools
+
+MANUAL_TOOLS = ('[{"type":"function","function":{"name":"get_weather",'
+                '"description":"The current weather in a city.",'
+                '"parameters":{"type":"object","properties":{"city":'
+                '{"type":"string"}},"required":["city"]}}}]')
+
+
+def test_manual_tools():
+    # Ollama's shape: whole calls, no index, arguments as objects, and
+    # finish_reason "stop" although there are calls.
+    with Server([
+            {"events": [text("Let me check."),
+                        whole_call("call_1", "get_weather",
+                                   {"city": "Paris"}),
+                        whole_call("call_2", "get_weather",
+                                   {"city": "Tokyo"}),
+                        whole_call("call_3", "get_news", {}),
+                        chunk({}, "stop"), DONE]},
+            {"events": [call(0, "call_4", "get_weather",
+                             '{"city": "Oslo"}'),
+                        chunk({}, "tool_calls"), DONE]},
+            {"reply": ["Paris is cloudy, ", "Tokyo sunny."]}]) as s:
+        rc, out, err = example("manual_tools", [s.url, "m"])
+        reqs = s.requests()
+    expect((rc, err), (0, ""))
+    expect(out.split("\n"), [
+        "Let me check.",
+        '[tool_use call_1] get_weather {"city":"Paris"}',
+        '[tool_use call_2] get_weather {"city":"Tokyo"}',
+        '[tool_use_error call_3] get_news: unknown tool "get_news"',
+        "[turn_end] tool_calls",
+        "[result call_1] Paris: 18 C, cloudy",
+        "[result call_2] Tokyo: 24 C, sunny",
+        '[tool_use call_4] get_weather {"city": "Oslo"}',
+        "[turn_end] tool_calls",
+        "[result call_4] Oslo: 3 C, snow",
+        "Paris is cloudy, Tokyo sunny.",
+        "[turn_end] stop",
+        ""])
+
+    expect(len(reqs), 3)
+    expect(reqs[0]["body_raw"],
+           '{"model":"m","messages":[{"role":"user","content":'
+           '"What is the weather in Paris and in Tokyo?"}],"tools":' +
+           MANUAL_TOOLS + ',"stream":true,"stream_options":'
+           '{"include_usage":true},"max_tokens":4096,"temperature":0.7}')
+    user = {"role": "user",
+            "content": "What is the weather in Paris and in Tokyo?"}
+    round1 = [{"role": "assistant", "content": "Let me check.",
+               "tool_calls": [
+                   tool_call("call_1", "get_weather", '{"city":"Paris"}'),
+                   tool_call("call_2", "get_weather", '{"city":"Tokyo"}'),
+                   tool_call("call_3", "get_news", "{}")]},
+              tool_msg("call_1", "Paris: 18 C, cloudy"),
+              tool_msg("call_2", "Tokyo: 24 C, sunny"),
+              tool_msg("call_3", 'error: unknown tool "get_news"')]
+    round2 = [{"role": "assistant", "content": "", "tool_calls": [
+                  tool_call("call_4", "get_weather", '{"city": "Oslo"}')]},
+              tool_msg("call_4", "Oslo: 3 C, snow")]
+    expect(reqs[1]["body"]["messages"], [user] + round1)
+    expect(reqs[2]["body"]["messages"], [user] + round1 + round2)
+
+
+def test_manual_tools_only_errors():
+    # calls the library answered itself still go back to the model
+    with Server([{"events": [whole_call("c1", "get_news", {}),
+                             chunk({}, "tool_calls"), DONE]},
+                 {"reply": "Sorry."}]) as s:
+        rc, out, err = example("manual_tools", [s.url, "m", "news?"])
+        reqs = s.requests()
+    expect((rc, err), (0, ""))
+    expect(out, '[tool_use_error c1] get_news: unknown tool "get_news"\n'
+                "[turn_end] tool_calls\nSorry.\n[turn_end] stop\n")
+    expect(len(reqs), 2)
+    expect(reqs[1]["body"]["messages"][1:], [
+        {"role": "assistant", "content": "", "tool_calls": [
+            tool_call("c1", "get_news", "{}")]},
+        tool_msg("c1", 'error: unknown tool "get_news"')])
+    expect(reqs[0]["body"]["messages"], [{"role": "user",
+                                          "content": "news?"}])
+
+
+def test_manual_tools_gives_up():
+    # a model that never stops asking: five rounds, then status 1
+    with Server([{"events": [call(0, "c", "get_weather", '{"city":"X"}'),
+                             chunk({}, "tool_calls"), DONE]}]) as s:
+        rc, out, err = example("manual_tools", [s.url, "m", "loop"])
+        reqs = s.requests()
+    expect(rc, 1)
+    expect(out.count("[result c] no weather data for X\n"), 4)
+    expect(err, "manual_tools: still asking for tools after 5 rounds; "
+                "giving up\n")
+    expect(len(reqs), 5)
+
+
+# ----------------------------------------------------------------- hooks
+
+HOOKS_PROMPT = ("Summarise /home/me/notes.txt and ../secret.txt, then "
+                "delete notes.txt. My key is sk-live1234567890abcdef.")
+
+
+def test_hooks():
+    log = os.path.join(TMP, "audit.log")
+    with Server([
+            {"events": [ROLE,
+                        call(0, "c1", "read_file",
+                             '{"path":"/home/me/notes.txt"}'),
+                        call(1, "c2", "read_file",
+                             '{"path":"../secret.txt"}'),
+                        call(2, "c3", "delete_file", '{"path":"notes.txt"}'),
+                        call(3, "c4", "read_file",
+                             '{"path":"sandbox/todo.md"}'),
+                        chunk({}, "tool_calls"), DONE]},
+            {"reply": "Done."}]) as s:
+        rc, out, err = example("hooks", ["--log", log, s.url, "m"])
+        # a prompt with no key passes the sanitizer unchanged
+        rc2, out2, err2 = example("hooks", [s.url, "m", "hello sk-short"])
+        reqs = s.requests()
+    expect((rc, err), (0, ""))
+    expect(out.split("\n"), [
+        '[tool_use c1] read_file {"path":"sandbox/notes.txt"}',
+        "[tool_result c1] pretend contents of sandbox/notes.txt",
+        '[tool_use c2] read_file {"path":"../secret.txt"}',
+        '[tool_result c2] blocked: arguments may not contain ".."',
+        '[tool_use c3] delete_file {"path":"notes.txt"}',
+        "[tool_result c3] blocked: deleting files is not allowed",
+        '[tool_use c4] read_file {"path":"sandbox/todo.md"}',
+        "[tool_result c4] pretend contents of sandbox/todo.md",
+        "Done.",
+        "[turn_end] stop",
+        ""])
+    with open(log, encoding="utf-8") as f:
+        expect(f.read().split("\n"), [
+            'ran c1 read_file {"path":"sandbox/notes.txt"} -> '
+            'pretend contents of sandbox/notes.txt',
+            'blocked c2 read_file {"path":"../secret.txt"}: '
+            'arguments may not contain ".."',
+            'blocked c3 delete_file {"path":"notes.txt"}: '
+            'deleting files is not allowed',
+            'ran c4 read_file {"path":"sandbox/todo.md"} -> '
+            'pretend contents of sandbox/todo.md',
+            ""])
+    expect((rc2, out2, err2), (0, "Done.\n[turn_end] stop\n", ""))
+
+    expect(len(reqs), 3)
+    user = {"role": "user", "content": HOOKS_PROMPT.replace(
+        "sk-live1234567890abcdef", "[redacted]")}
+    assert "sk-live" not in reqs[0]["body_raw"], reqs[0]["body_raw"]
+    expect(reqs[0]["body"]["messages"], [user])
+    expect(reqs[1]["body"]["messages"], [
+        user,
+        # the history keeps the call as the model made it
+        {"role": "assistant", "content": "", "tool_calls": [
+            tool_call("c1", "read_file", '{"path":"/home/me/notes.txt"}'),
+            tool_call("c2", "read_file", '{"path":"../secret.txt"}'),
+            tool_call("c3", "delete_file", '{"path":"notes.txt"}'),
+            tool_call("c4", "read_file", '{"path":"sandbox/todo.md"}')]},
+        tool_msg("c1", "pretend contents of sandbox/notes.txt"),
+        tool_msg("c2", 'blocked: arguments may not contain ".."'),
+        tool_msg("c3", "blocked: deleting files is not allowed"),
+        tool_msg("c4", "pretend contents of sandbox/todo.md")])
+    expect(reqs[2]["body"]["messages"],
+           [{"role": "user", "content": "hello sk-short"}])
+
+
+def test_hooks_log_to_stderr():
+    with Server([
+            {"events": [call(0, "c1", "read_file", '{"path":"a/b.txt"}'),
+                        chunk({}, "tool_calls"), DONE]},
+            {"reply": "ok"}]) as s:
+        rc, out, err = example("hooks", [s.url, "m", "read a/b.txt"])
+    expect((rc, err), (0, 'ran c1 read_file {"path":"sandbox/b.txt"} -> '
+                          'pretend contents of sandbox/b.txt\n'))
+    expect(out, '[tool_use c1] read_file {"path":"sandbox/b.txt"}\n'
+                '[tool_result c1] pretend contents of sandbox/b.txt\n'
+                'ok\n[turn_end] stop\n')
+
+
+# ------------------------------------------------------------- interrupt
+
+def test_interrupt():
+    with Server([
+            # the watchdog's turn: some text, then silence
+            {"events": [ROLE, text("Once upon a time")],
+             "stall_after_events": 2},
+            {"reply": ["A keeper ", "kept the light."]},
+            # the stop word arrives split across two blocks; the server
+            # then stalls, so only the interrupt can end the turn
+            {"events": [text("Mercury, Venus, Ea"), text("rth, Mars"),
+                        text(", Jupiter")],
+             "stall_after_events": 2}]) as s:
+        rc, out, err = example("interrupt", ["--timeout", "300",
+                                             s.url, "m"])
+        reqs = s.requests()
+    expect((rc, err), (0, ""))
+    expect(out.split("\n"), [
+        "== a watchdog stops a reply after 300 ms",
+        "Once upon a time",
+        "[interrupted by the watchdog]",
+        "== retry on the same client",
+        "A keeper kept the light.",
+        "[turn_end] stop",
+        '== stop once the reply says "Earth"',
+        "Mercury, Venus, Earth, Mars",
+        '[stopped at "Earth"]',
+        ""])
+    story = {"role": "user",
+             "content": "Tell me a long story about a lighthouse keeper."}
+    retry = {"role": "user",
+             "content": "That takes too long: tell it in one sentence."}
+    expect(len(reqs), 3)
+    expect(reqs[0]["body"]["messages"], [story])
+    # the interrupted text stays in the history
+    expect(reqs[1]["body"]["messages"], [
+        story, {"role": "assistant", "content": "Once upon a time"}, retry])
+    expect(reqs[2]["body"]["messages"], [
+        story, {"role": "assistant", "content": "Once upon a time"}, retry,
+        {"role": "assistant", "content": "A keeper kept the light."},
+        {"role": "user",
+         "content": "Name the planets in order from the sun."}])
+
+
+def test_interrupt_fast_reply():
+    # replies that beat the watchdog: no interrupt, no retry
+    with Server([{"reply": "Short story."},
+                 {"reply": "Mercury and no more."}]) as s:
+        rc, out, err = example("interrupt", ["--timeout", "20000",
+                                             s.url, "m"])
+        reqs = s.requests()
+    expect((rc, err), (0, ""))
+    expect(out, "== a watchdog stops a reply after 20000 ms\n"
+                "Short story.\n[turn_end] stop\n"
+                '== stop once the reply says "Earth"\n'
+                "Mercury and no more.\n[turn_end] stop\n")
+    expect(len(reqs), 2)
+    for bad in ("0", "x", "5ms", "99999999999"):
+        rc, out, err = example("interrupt", ["--timeout", bad])
+        expect((rc, out), (2, ""))
+        assert err.startswith("interrupt: --timeout"), err
+
+
+# ------------------------------------------------------- oa --tools-json
+
+TOOLS_FILE = r'''[
+  {"type": "function", "function": {
+     "name": "get_weather",
+     "description": "Weather \"now\"\n caf\u00e9 \u20ac \ud83c\udf24 \/",
+     "parameters": {"type": "object",
+                    "properties": {"city": {"type": "string",
+                                            "enum": ["Paris", "Oslo"]}},
+                    "required": ["city"], "x": [1, -2.5e3, true, null]},
+     "strict": false}},
+  {"function": {"name": "ping"}, "extra": {"a": [{}]}}
+]
+'''
+
+
+def write(path, data):
+    mode = "wb" if isinstance(data, bytes) else "w"
+    with open(path, mode) as f:
+        f.write(data)
+
+
+def test_tools_json():
+    path = os.path.join(TMP, "tools.json")
+    write(path, TOOLS_FILE)
+    with Server([{"events": [ROLE,
+                             call(0, "call_1", "get_weather",
+                                  '{"city":"Oslo"}'),
+                             call(1, "call_2", "ping", ""),
+                             chunk({}, "tool_calls"), DONE]}]) as s:
+        rc, out, err = run(OA, ["--jsonl", "--tools-json", path,
+                                "--base-url", s.url, "--model", "m",
+                                "weather?"])
+        rc2, out2, err2 = run(OA, ["--tools-json", path, "--base-url",
+                                   s.url, "weather?"])
+        reqs = s.requests()
+    expect((rc, err), (0, ""))
+    expect(out, '{"type":"tool_use","id":"call_1","name":"get_weather",'
+                '"input":{"city":"Oslo"}}\n'
+                '{"type":"tool_use","id":"call_2","name":"ping",'
+                '"input":{}}\n'
+                '{"type":"turn_end","finish_reason":"tool_calls"}\n')
+    expect((rc2, err2), (0, ""))
+    expect(out2, '[tool_use call_1] get_weather {"city":"Oslo"}\n'
+                 '[tool_use call_2] ping {}\n')
+    expect(len(reqs), 2)
+    params = TOOLS_FILE[TOOLS_FILE.index('{"type": "object"'):
+                        TOOLS_FILE.index(',\n     "strict"')]
+    tools = json.loads(tools_of(reqs[0]))
+    expect(tools[0]["function"]["description"],
+           'Weather "now"\n caf\u00e9 \u20ac \U0001f324 /')
+    expect(tools[0]["function"]["parameters"], json.loads(params))
+    # the schema text goes out as it was written
+    assert params in reqs[0]["body_raw"], reqs[0]["body_raw"]
+    expect(tools[1], {"type": "function", "function": {
+        "name": "ping", "description": "",
+        "parameters": tools[1]["function"]["parameters"]}})
+    expect(tools[1]["function"]["parameters"]["type"], "object")
+
+
+def test_tools_json_errors():
+    deep = "[{\"function\":{\"name\":\"t\",\"parameters\":{\"a\":" + \
+           "[" * 70 + "]" * 70 + "}}}]"
+    cases = [
+        ("[", "at byte 1: expected an object"),
+        ("{}", "at byte 0: expected an array"),
+        ("[{}]", "a tool without"),
+        ('[{"function":{"name":"t"}}] x', "text after the tools array"),
+        ('[{"function":{"name":"t"}},]', "at byte 27: expected an object"),
+        ('[{"function":{"name":"t",}}]', "expected a member name"),
+        ('[{"function":{"name":"t","x":[1,]}}]', "expected a value"),
+        ('[{"function":{"name":"t","parameters":"x"}}]',
+         '"parameters" must be a JSON Schema object'),
+        ('[{"type":"tool","function":{"name":"t"}}]',
+         '"type" must be "function"'),
+        ('[{"function":{"name":7}}]', "must be strings"),
+        ('[{"function":{"name":"t\\q"}}]', "a bad escape"),
+        ('[{"function":{"name":"t\\ud800"}}]', "surrogate"),
+        ('[{"function":{"name":"t\\u00zz"}}]', "a bad \\u escape"),
+        ('[{"function":{"name":"t", "description":"a\nb"}}]',
+         "a control character"),
+        ('[{"function":{"name":"t","x":01}}]', "expected ',' or '}'"),
+        ('[{"function":{"name":"t","x":1.}}]', "a bad number"),
+        ('[{"function":{"name":"t","x":tru}}]', "expected a value"),
+        ('[{"function":{"name":"t', "closing quote"),
+        (deep, "nested too deeply"),
+        (b'[{"function":{"name":"t"}}]\x00', "holds a NUL byte"),
+    ]
+    path = os.path.join(TMP, "bad.json")
+    with Server([{"reply": "ok"}]) as s:
+        for data, want in cases:
+            write(path, data)
+            rc, out, err = run(OA, ["--tools-json", path, "--base-url",
+                                    s.url, "hi"])
+            assert rc == 1 and out == "", (data, rc, out, err)
+            assert err.startswith("oa: " + path + ": ") and want in err \
+                and err.count("\n") == 1, (data, err)
+        # a file that is not there, and one that is too large
+        rc, out, err = run(OA, ["--tools-json", path + ".none",
+                                "--base-url", s.url, "hi"])
+        expect((rc, out, err), (1, "", "oa: %s.none: No such file or "
+                                       "directory\n" % path))
+        write(path, "[" + " " * (1024 * 1024) + "]")
+        rc, out, err = run(OA, ["--tools-json", path, "--base-url",
+                                s.url, "hi"])
+        expect((rc, out, err), (1, "", "oa: %s: larger than 1 MB\n" % path))
+        # a name the library refuses
+        write(path, '[{"function":{"name":"two words"}}]')
+        rc, out, err = run(OA, ["--tools-json", path, "--base-url",
+                                s.url, "hi"])
+        assert rc == 1 and err.startswith("oa: ") and "two words" in err, \
+            err
+        rc, out, err = run(OA, ["--tools-json", path, "--demo-tools", "hi"])
+        expect((rc, out), (2, ""))
+        assert err.startswith("oa: --tools-json and --demo-tools"), err
+        expect(s.requests(), [])
+
+
+# ------------------------------------------------------- oa --demo-tools
+
+def test_demo_tools():
+    cwd = tempfile.mkdtemp(dir=TMP)
+    outside = os.path.join(TMP, "outside.txt")
+    write(outside, "secret")
+    write(os.path.join(cwd, "notes.txt"), "line 1\nline \"2\"\n")
+    os.mkdir(os.path.join(cwd, "sub"))
+    write(os.path.join(cwd, "sub", "deep.txt"), "deep")
+    os.symlink("notes.txt", os.path.join(cwd, "inlink"))
+    os.symlink(outside, os.path.join(cwd, "outlink"))
+    write(os.path.join(cwd, "big.txt"), "x" * (64 * 1024 + 1))
+    write(os.path.join(cwd, "limit.txt"), "y" * (64 * 1024))
+    write(os.path.join(cwd, "bin.dat"), b"a\x00b")
+    os.mkfifo(os.path.join(cwd, "fifo"))
+    reads = [("notes.txt", "line 1\nline \"2\"\n"),
+             ("sub/deep.txt", "deep"),
+             ("./sub/../notes.txt", 'error: cannot read ./sub/../notes.txt: '
+                                    '".." is not allowed'),
+             ("../outside.txt", 'error: cannot read ../outside.txt: '
+                                '".." is not allowed'),
+             (outside, "error: cannot read %s: absolute paths are not "
+                       "allowed; give a path relative to the current "
+                       "directory" % outside),
+             ("inlink", "line 1\nline \"2\"\n"),
+             ("outlink", "error: cannot read outlink: it lies outside "
+                         "the current directory"),
+             ("sub", "error: cannot read sub: not a regular file"),
+             ("fifo", "error: cannot read fifo: not a regular file"),
+             ("big.txt", "error: cannot read big.txt: larger than 64 KB"),
+             ("limit.txt", "y" * (64 * 1024)),
+             ("bin.dat", "error: cannot read bin.dat: not a text file"),
+             ("none.txt", "error: cannot read none.txt: No such file or "
+                          "directory"),
+             ("", "error: cannot read : not a file name")]
+    calls = [("calculator", {"a": 6, "b": 7, "op": "*"}, "42"),
+             ("calculator", {"a": 1, "b": 0, "op": "/"},
+              "error: division by zero"),
+             ("current_time", {}, None)]
+    calls += [("read_file", {"path": p}, want) for p, want in reads]
+    events = [ROLE]
+    for i, (name, args, _) in enumerate(calls):
+        events.append(call(i, "c%d" % i, name,
+                           json.dumps(args, separators=(",", ":"))))
+    events += [chunk({}, "tool_calls"), DONE]
+    with Server([{"events": events}, {"reply": "Done."}]) as s:
+        rc, out, err = run(OA, ["--jsonl", "--demo-tools", "--base-url",
+                                s.url, "go"], cwd=cwd)
+        reqs = s.requests()
+    expect((rc, err), (0, ""))
+    lines = [json.loads(line) for line in out.split("\n")[:-1]]
+    expect(len(lines), 2 * len(calls) + 2)
+    results = {}
+    for i, (name, args, want) in enumerate(calls):
+        expect(lines[2 * i], {"type": "tool_use", "id": "c%d" % i,
+                              "name": name, "input": args})
+        expect(lines[2 * i + 1]["type"], "tool_result")
+        expect(lines[2 * i + 1]["id"], "c%d" % i)
+        got = lines[2 * i + 1]["content"]
+        if want is None:  # the time: ISO 8601, UTC, about now
+            assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", got), got
+            t = datetime.datetime.strptime(got, "%Y-%m-%dT%H:%M:%SZ")
+            now = datetime.datetime.now(datetime.timezone.utc)
+            now = now.replace(tzinfo=None)
+            assert abs((now - t).total_seconds()) < 3600, got
+        else:
+            expect((name, args, got), (name, args, want))
+        results["c%d" % i] = got
+    expect(lines[-2], {"type": "text", "text": "Done."})
+    expect(lines[-1], {"type": "turn_end", "finish_reason": "stop"})
+
+    expect(len(reqs), 2)
+    tools = json.loads(tools_of(reqs[0]))
+    expect([t["function"]["name"] for t in tools],
+           ["calculator", "current_time", "read_file"])
+    expect(tools[0]["function"]["parameters"]["properties"]["op"],
+           {"type": "string", "enum": ["+", "-", "*", "/"]})
+    sent = [m for m in reqs[1]["body"]["messages"] if m["role"] == "tool"]
+    expect(sent, [tool_msg(k, v) for k, v in results.items()])
+
+
+TESTS = [(name[5:], fn) for name, fn in list(globals().items())
+         if name.startswith("test_") and callable(fn)]
+
+
+def main(argv):
+    passed = failed = 0
+    for name, fn in TESTS:
+        if len(argv) > 1 and name not in argv[1:]:
+            continue
+        try:
+            fn()
+            passed += 1
+            print("ok   " + name)
+        except Exception as e:  # a failure or a crash: report, go on
+            failed += 1
+            sys.stderr.write("%s: %s: %s\n" % (name, type(e).__name__, e))
+            print("FAIL " + name)
+        sys.stdout.flush()
+    for root, dirs, files in os.walk(TMP, topdown=False):
+        for f in files:
+            os.unlink(os.path.join(root, f))
+        for d in dirs:
+            path = os.path.join(root, d)
+            if os.path.islink(path):
+                os.unlink(path)
+            else:
+                os.rmdir(path)
+    os.rmdir(TMP)
+    print("test_examples: %d passed, %d failed" % (passed, failed))
+    return 1 if failed or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
