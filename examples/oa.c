@@ -84,6 +84,13 @@ static const char usage[] =
 	"  --system S         system prompt\n"
 	"  --max-tokens N     reply length limit (0: do not send one)\n"
 	"  --temperature T    0 to 2\n"
+	"  --top-p P          nucleus sampling, 0 to 1\n"
+	"  --seed N           a fixed seed, for repeatable replies\n"
+	"  --stop S           stop at S (may be given up to 16 times)\n"
+	"  --tool-choice C    auto, none, required, or a tool's name\n"
+	"  --extra-json JSON  more request fields, a JSON object, or @FILE\n"
+	"                     (e.g. '{\"top_k\":40}', Ollama's "
+	"'{\"options\":{...}}')\n"
 	"  --timeout MS       give up when the server is silent this long\n"
 	"                     (default 300000; negative: never)\n"
 	"  --ca-file FILE     trust the CA certificates (PEM) of FILE for "
@@ -836,18 +843,25 @@ on_sigint(int sig)
 /* ----------------------------------------------------------------- main */
 
 enum { BASE_URL, PROVIDER, MODEL, API_KEY, SYSTEM, MAX_TOKENS, TEMPERATURE,
-       TIMEOUT, TOOLS_JSON, CA_FILE, NOPTS };
+       TIMEOUT, TOOLS_JSON, CA_FILE, TOP_P, SEED, TOOL_CHOICE, EXTRA_JSON,
+       NOPTS };
 
 static const char *const names[NOPTS] = {
 	"--base-url", "--provider", "--model", "--api-key", "--system",
 	"--max-tokens", "--temperature", "--timeout", "--tools-json",
-	"--ca-file",
+	"--ca-file", "--top-p", "--seed", "--tool-choice", "--extra-json",
 };
+
+/* --stop may be given several times. */
+#define MAX_STOPS 16
 
 int
 main(int argc, char **argv)
 {
 	const char *val[NOPTS] = {0};
+	const char *stops[MAX_STOPS];
+	size_t nstops = 0;
+	char *extra = NULL;
 	const char *prompt = NULL, *fallback;
 	char *input = NULL;
 	int jsonl = 0, demo = 0, dashdash = 0, i, j, r, status;
@@ -906,6 +920,19 @@ main(int argc, char **argv)
 			insecure = 1;
 			continue;
 		}
+		if (strncmp(a, "--stop", 6) == 0 &&
+		    (a[6] == '\0' || a[6] == '=')) {
+			if (nstops == MAX_STOPS)
+				return usage_error("at most %d --stop",
+				                   MAX_STOPS);
+			if (a[6] == '=')
+				stops[nstops++] = a + 7;
+			else if (i + 1 < argc)
+				stops[nstops++] = argv[++i];
+			else
+				return usage_error("--stop needs a value");
+			continue;
+		}
 		for (j = 0; j < NOPTS; j++) {
 			size_t n = strlen(names[j]);
 			if (strncmp(a, names[j], n) != 0 ||
@@ -946,6 +973,26 @@ main(int argc, char **argv)
 			                   "0 to 2, not '%s'",
 			                   val[TEMPERATURE]);
 	}
+	if (val[TOP_P]) {
+		char *end;
+		opt.top_p = strtod(val[TOP_P], &end);
+		if (end == val[TOP_P] || *end != '\0' ||
+		    !(opt.top_p > 0 && opt.top_p <= 1))
+			return usage_error("--top-p wants a number above 0 and "
+			                   "at most 1, not '%s'", val[TOP_P]);
+	}
+	if (val[SEED]) {
+		char *end;
+		errno = 0;
+		opt.seed = strtoll(val[SEED], &end, 10);
+		if (end == val[SEED] || *end != '\0' || errno != 0 ||
+		    opt.seed == 0)
+			return usage_error("--seed wants a non-zero integer, "
+			                   "not '%s'", val[SEED]);
+	}
+	opt.stop = stops;
+	opt.nstop = nstops;
+	opt.tool_choice = val[TOOL_CHOICE];
 	if (val[PROVIDER] && oa_provider_url(val[PROVIDER]) == NULL)
 		return usage_error("unknown provider '%s' (lmstudio, ollama, "
 		                   "llamacpp, vllm)", val[PROVIDER]);
@@ -1020,7 +1067,23 @@ main(int argc, char **argv)
 		fputs("oa: warning: TLS certificate checks are off; anyone "
 		      "on the network path can read and alter this "
 		      "conversation\n", stderr);
+	opt.extra = val[EXTRA_JSON];
+	if (opt.extra && opt.extra[0] == '@') {
+		FILE *f = fopen(opt.extra + 1, "rb");
+		if (f == NULL || (extra = read_all(f)) == NULL) {
+			fprintf(stderr, "oa: %s: %s\n", opt.extra + 1,
+			        strerror(errno));
+			if (f)
+				fclose(f);
+			toolfile_free(&tf);
+			free(input);
+			return 1;
+		}
+		fclose(f);
+		opt.extra = extra;
+	}
 	r = oa_init(&client, &opt);
+	free(extra); /* copied by oa_init, like every option */
 	if (r < 0) {
 		report(r, oa_errmsg(&client));
 		oa_free(&client);

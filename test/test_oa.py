@@ -157,6 +157,43 @@ def test_request_body():
            '{"include_usage":true},"max_tokens":50,"temperature":0.5}')
 
 
+def test_request_fields():
+    with Server([{"reply": "ok"}]) as s:
+        rc, out, err = oa(["--base-url", s.url, "--model", "m",
+                           "--top-p", "0.5", "--seed", "7", "--stop", "END",
+                           "--stop=\n\n", "--tool-choice", "none",
+                           "--extra-json", '{"top_k":40}', "hi"])
+        expect((rc, out, err), (0, "ok\n", ""))
+        path = os.path.join(TMP, "extra.json")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write('{"options": {"num_ctx": 8192}}\n')
+        rc, out, err = oa(["--base-url", s.url, "--model", "m",
+                           "--extra-json", "@" + path, "hi"])
+        expect((rc, out, err), (0, "ok\n", ""))
+        reqs = s.requests()
+    head = '{"model":"m","messages":[{"role":"user","content":"hi"}],' \
+           '"stream":true,"stream_options":{"include_usage":true},' \
+           '"max_tokens":4096,"temperature":0.7'
+    expect(body_of(reqs[0]), head + ',"top_p":0.5,"seed":7,'
+           '"stop":["END","\\n\\n"],"tool_choice":"none","top_k":40}')
+    expect(body_of(reqs[1]), head + ',"options": {"num_ctx": 8192}}')
+
+
+def test_request_field_errors():
+    rc, out, err = oa(["--base-url", "http://127.0.0.1:9/v1",
+                       "--extra-json", '{"stream":false}', "hi"])
+    expect((rc, out), (1, ""))
+    expect(err, 'oa: invalid argument: extra may not set "stream": the '
+                'library manages it\n')
+    rc, out, err = oa(["--base-url", "http://127.0.0.1:9/v1",
+                       "--extra-json", "[1]", "hi"])
+    expect((rc, err), (1, "oa: invalid argument: extra is not a JSON "
+                          "object\n"))
+    for args in (["--top-p", "2"], ["--seed", "x"], ["--seed", "0"]):
+        rc, out, err = oa(args + ["hi"])
+        expect((args, rc), (args, 2))
+
+
 def test_stdin_prompt():
     big = ("line %d \u00e9 \"quoted\"\n" % i for i in range(5000))
     big = "".join(big) + "end"
