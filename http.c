@@ -72,6 +72,8 @@
 
 /* A read told not to wait found nothing (read_some and below). */
 #define AGAIN 2
+/* sock_write: the server answered before taking the whole request. */
+#define EARLY 3
 /* Most bytes of an unread body taken in before the next request, and of
  * a 429/503 body thrown away before a retry; more closes the connection. */
 #define DISCARD_MAX (256 * 1024)
@@ -458,6 +460,15 @@ io_fail(const oa__http *h, const char *what, char *err)
 }
 
 /*
+ * "Without waiting" reads, used to drain the end of a body the caller
+ * stopped reading at [DONE], still wait this long: the final chunk usually
+ * follows [DONE] within microseconds but may miss an immediate check, and
+ * a short wait for it saves a new connection (and a TLS handshake) per
+ * request. A server that keeps the body open costs this once per request.
+ */
+#define DRAIN_WAIT_MS 20
+
+/*
  * The socket's own reads and writes. Each blocks (through wait_fd) until
  * it moved at least one byte. sock_read: *got == 0 means the peer closed;
  * with nowait it returns AGAIN instead of waiting.
@@ -479,7 +490,8 @@ sock_read(oa__http *h, void *dst, size_t room, size_t *got, int nowait,
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return io_fail(h, "receive from", err);
-		r = wait_fd(h, POLLIN, nowait ? 0 : h->read_timeout_ms, err);
+		r = wait_fd(h, POLLIN, nowait ? DRAIN_WAIT_MS
+		                              : h->read_timeout_ms, err);
 		if (r == 1 && nowait)
 			return AGAIN;
 		if (r == 1)
@@ -489,6 +501,18 @@ sock_read(oa__http *h, void *dst, size_t room, size_t *got, int nowait,
 		if (r)
 			return r;
 	}
+}
+
+/* Something (an answer, or the end of the connection) waits to be read. */
+static int
+readable(oa__http *h)
+{
+	struct pollfd pf;
+
+	pf.fd = h->fd;
+	pf.events = POLLIN;
+	pf.revents = 0;
+	return poll(&pf, 1, 0) == 1;
 }
 
 static int
@@ -505,15 +529,24 @@ sock_write(oa__http *h, const void *src, size_t n, size_t *put, char *err)
 		}
 		if (errno == EINTR)
 			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			/* A server that refuses a request (413) may answer
+			 * and close before reading it all: its answer is
+			 * worth more than our send error. */
+			if (h->early_ok && readable(h))
+				return EARLY;
 			return io_fail(h, "send to", err);
-		r = wait_fd(h, POLLOUT, h->read_timeout_ms, err);
+		}
+		r = wait_fd(h, h->early_ok ? POLLOUT | POLLIN : POLLOUT,
+		            h->read_timeout_ms, err);
 		if (r == 1)
 			return oa__fail(err, OA_ERR_READ_TIMEOUT, "the server "
 			                "took no data for %d ms",
 			                h->read_timeout_ms);
 		if (r)
 			return r;
+		if (h->early_ok && readable(h))
+			return EARLY;
 	}
 }
 
@@ -1362,6 +1395,12 @@ parse_head(oa__http *h, const char *p, size_t n, int is_head, char *err)
 			                    RETRY_AFTER_MAX_MS : (int)x * 1000;
 		} else if (ieq(line, len, "connection")) {
 			conn_close |= has_token(v, vlen, "close");
+		} else if (ieq(line, len, "location")) {
+			/* kept only to say where a redirect pointed */
+			for (i = 0; i < vlen && i + 1 < sizeof h->location &&
+			            v[i] >= ' ' && v[i] < 0x7f; i++)
+				h->location[i] = v[i];
+			h->location[i] = '\0';
 		} else if (ieq(line, len, "content-type")) {
 			char *ct = h->content_type;
 
@@ -1422,6 +1461,7 @@ read_head(oa__http *h, int is_head, size_t *seen, char *err)
 			h->head_len -= end;
 			memmove(h->head, h->head + end, h->head_len);
 			h->content_type[0] = '\0';
+			h->location[0] = '\0';
 			from = 0;
 			continue;
 		}
@@ -1852,6 +1892,7 @@ attempt(oa__http *h, const oa__buf *req, const char *body, size_t body_len,
 			return r;
 		h->status = 0;
 		h->content_type[0] = '\0';
+		h->location[0] = '\0';
 		h->body = OA__BODY_NONE;
 		h->keep_alive = 0;
 		h->left = h->length = 0;
@@ -1861,11 +1902,24 @@ attempt(oa__http *h, const oa__buf *req, const char *body, size_t body_len,
 		seen = 0;
 		trace(h, '>', req->p, req->len, 1);
 		trace(h, '>', body, body_len, 0);
+		/* While a plain request is sent, an early answer stops the
+		 * sending; TLS records interleave, so not there. */
+#ifdef OA_NO_TLS
+		h->early_ok = 1;
+#else
+		h->early_ok = h->tls == NULL || !h->tls->on;
+#endif
 		r = write_all(h, req->p, req->len, err);
 		if (r == 0)
 			r = write_all(h, body, body_len, err);
-		if (r == 0)
+		h->early_ok = 0;
+		if (r == EARLY) {
 			r = read_head(h, is_head, &seen, err);
+			/* the rest of our body was never sent */
+			h->keep_alive = 0;
+		} else if (r == 0) {
+			r = read_head(h, is_head, &seen, err);
+		}
 		if (r == 0)
 			return 0;
 		oa__http_close(h);

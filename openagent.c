@@ -47,7 +47,6 @@ enum { ROLE_USER, ROLE_ASSISTANT, ROLE_TOOL };
 /* How content deltas relate to each other; see add_content(). */
 enum { TEXT_UNKNOWN, TEXT_SUSPECT, TEXT_DELTA, TEXT_CUMULATIVE };
 
-#define PENDING_MAX 8
 #define ERRBODY_MAX (64 * 1024)
 
 struct message {
@@ -69,12 +68,16 @@ struct call {
 	int error;                   /* cannot run; result says why */
 	int has_result;
 	int args_ok;                 /* args parse as a JSON object */
+	int repaired;                /* args were repaired (lenient) */
+	const char *why;             /* from the text filter: unreadable */
 };
 
 struct pending {
 	int type;
-	const char *text;
+	const char *text;            /* or, with in_segs, an offset in segs */
 	size_t len;
+	size_t off;
+	int in_segs;
 	struct call *call;           /* tool blocks */
 };
 
@@ -124,8 +127,13 @@ struct oa__client {
 	uint64_t rng;                /* for generated call ids */
 	size_t response_bytes;
 	int text_mode;
-	struct pending pend[PENDING_MAX];
-	int npend, ipend;
+	struct pending *pend;        /* grows to the most one step queues */
+	size_t npend, ipend, cappend;
+	oa__buf segs;                /* text filter output behind pend */
+	oa__tf tf;
+	int tf_on;                   /* a text filter flag is set */
+	oa__buf seen;                /* raw content, when tf_on */
+	int lenient;
 
 	/* the reply's tool calls */
 	struct call *calls;
@@ -544,6 +552,35 @@ build_fields(struct oa__client *p, const oa_options *o)
 			                "none, required nor a tool's name", t);
 		}
 	}
+	if (o->response_format && !extra_has(p, "response_format")) {
+		const char *f = o->response_format;
+		size_t n;
+		if (strcmp(f, "json_object") == 0) {
+			oa__buf_puts(b, ",\"response_format\":{\"type\":"
+			                "\"json_object\"}");
+		} else {
+			oa__buf_reset(&p->tmp);
+			oa__buf_puts(&p->tmp, f);
+			if (p->tmp.err || oa__json_parse(&p->json, p->tmp.p,
+			                                 p->tmp.len, NULL) != 0 ||
+			    oa__json_type(&p->json, 0) != OA__JSON_OBJECT)
+				return oa__fail(p->errmsg, OA_ERR_INVALID,
+				                "response_format is neither "
+				                "\"json_object\" nor a JSON "
+				                "Schema object");
+			/* the schema as given, without surrounding blanks */
+			while (*f == ' ' || *f == '\t' || *f == '\r' || *f == '\n')
+				f++;
+			n = strlen(f);
+			while (n > 0 && strchr(" \t\r\n", f[n - 1]))
+				n--;
+			oa__buf_puts(b, ",\"response_format\":{\"type\":"
+			                "\"json_schema\",\"json_schema\":{\"name\":"
+			                "\"response\",\"schema\":");
+			oa__buf_append(b, f, n);
+			oa__buf_puts(b, "}}");
+		}
+	}
 	if (o->parallel_tool_calls && !extra_has(p, "parallel_tool_calls"))
 		oa__buf_printf(b, ",\"parallel_tool_calls\":%s",
 		               o->parallel_tool_calls > 0 ? "true" : "false");
@@ -625,25 +662,51 @@ fail(struct oa__client *p, int code, const char *fmt, const char *arg)
 	return fail_turn(p, code);
 }
 
-static void
+/* Queue a block. The queue grows to the most blocks one step produces
+ * and stays that size. Failing to grow ends the turn. */
+static int
 queue(struct oa__client *p, int type, const char *s, size_t n)
 {
 	struct pending *q;
 
-	if (p->npend == PENDING_MAX)
-		return; /* cannot happen: one step queues at most five */
+	if (p->npend == p->cappend) {
+		size_t cap = p->cappend ? p->cappend * 2 : 8;
+		q = oa__realloc(&p->alloc, p->pend, cap * sizeof *q);
+		if (q == NULL)
+			return fail(p, OA_ERR_NOMEM, "%s", "out of memory");
+		p->pend = q;
+		p->cappend = cap;
+	}
 	q = &p->pend[p->npend++];
+	memset(q, 0, sizeof *q);
 	q->type = type;
 	q->text = s;
 	q->len = n;
-	q->call = NULL;
+	return 0;
+}
+
+/* Queue a block whose text the filter lends only until its next call:
+ * keep a copy in segs, NUL-terminated, and refer to it by offset. */
+static int
+queue_copy(struct oa__client *p, int type, const char *s, size_t n)
+{
+	size_t off = p->segs.len;
+
+	if (oa__buf_append(&p->segs, s, n) ||
+	    oa__buf_append(&p->segs, "", 1))
+		return fail(p, p->segs.err, "%s", "out of memory");
+	if (queue(p, type, NULL, n) != 0)
+		return p->err;
+	p->pend[p->npend - 1].in_segs = 1;
+	p->pend[p->npend - 1].off = off;
+	return 0;
 }
 
 static void
 queue_call(struct oa__client *p, int type, struct call *k)
 {
-	queue(p, type, NULL, 0);
-	p->pend[p->npend - 1].call = k;
+	if (queue(p, type, NULL, 0) == 0)
+		p->pend[p->npend - 1].call = k;
 }
 
 static int
@@ -659,6 +722,57 @@ count_response(struct oa__client *p, size_t n)
 	return 0;
 }
 
+static struct call *new_call(struct oa__client *p, long long index);
+
+/* What the text filter releases: text, thinking, or a tool call the model
+ * wrote as text. */
+static int
+drain_filter(struct oa__client *p)
+{
+	oa__tf_seg seg;
+	struct call *k;
+	long long next = 0;
+	size_t i;
+	int r;
+
+	while ((r = oa__tf_next(&p->tf, &seg, p->errmsg)) > 0) {
+		if (seg.type == OA__TF_TEXT) {
+			if (oa__buf_append(&p->text, seg.text, seg.len))
+				return fail(p, p->text.err, "%s",
+				            "out of memory");
+			if (queue_copy(p, OA_BLOCK_TEXT, seg.text, seg.len))
+				return p->err;
+			continue;
+		}
+		if (seg.type == OA__TF_THINKING) {
+			if (queue_copy(p, OA_BLOCK_THINKING, seg.text, seg.len))
+				return p->err;
+			continue;
+		}
+		for (i = 0; i < p->ncalls; i++)
+			if (p->calls[i].index >= next)
+				next = p->calls[i].index + 1;
+		if ((k = new_call(p, next)) == NULL) {
+			snprintf(p->errmsg, sizeof p->errmsg,
+			         "more than max_tool_calls (%zu) tool calls "
+			         "in one reply", p->max_calls);
+			return fail_turn(p, p->ncalls >= p->max_calls
+			                        ? OA_ERR_LIMIT
+			                        : OA_ERR_NOMEM);
+		}
+		oa__buf_append(&k->name, seg.name, seg.name_len);
+		oa__buf_append(&k->args, seg.args, seg.args_len);
+		k->args_whole = 1;
+		k->repaired = seg.repaired;
+		k->why = seg.error;
+		if (k->name.err || k->args.err)
+			return fail(p, OA_ERR_NOMEM, "%s", "out of memory");
+	}
+	return r < 0 ? fail_turn(p, r) : 0;
+}
+
+/* New text of the reply: to the caller as a block and to the history,
+ * through the text filter when one is on. */
 static int
 emit_text(struct oa__client *p, const char *s, size_t n)
 {
@@ -668,12 +782,18 @@ emit_text(struct oa__client *p, const char *s, size_t n)
 		return 0;
 	if ((r = count_response(p, n)) != 0)
 		return r;
+	p->got_output = 1;
+	if (p->tf_on) {
+		if (oa__buf_append(&p->seen, s, n))
+			return fail(p, p->seen.err, "%s", "out of memory");
+		if ((r = oa__tf_feed(&p->tf, s, n, p->errmsg)) != 0)
+			return fail_turn(p, r);
+		return drain_filter(p);
+	}
 	if (oa__buf_append(&p->text, s, n))
 		return fail(p, p->text.err, "%s",
 			    "no memory to keep the reply text");
-	p->got_output = 1;
-	queue(p, OA_BLOCK_TEXT, s, n);
-	return 0;
+	return queue(p, OA_BLOCK_TEXT, s, n);
 }
 
 /*
@@ -688,7 +808,7 @@ emit_text(struct oa__client *p, const char *s, size_t n)
 static int
 add_content(struct oa__client *p, const char *s, size_t n)
 {
-	oa__buf *t = &p->text, *h = &p->held;
+	oa__buf *t = p->tf_on ? &p->seen : &p->text, *h = &p->held;
 	int r;
 
 	if (n == 0)
@@ -1202,6 +1322,13 @@ http_error(struct oa__client *p)
 			n = m;
 		}
 	}
+	if (st >= 300 && st < 400 && p->http.location[0]) {
+		/* redirects are not followed: a base URL should not move */
+		snprintf(p->errmsg, sizeof p->errmsg, "HTTP %d: redirected to "
+		         "%.160s (redirects are not followed)", st,
+		         p->http.location);
+		return fail_turn(p, OA_ERR_HTTP);
+	}
 	set_server_message(p, prefix, s, n);
 	if (n == 0)
 		snprintf(p->errmsg, sizeof p->errmsg, "HTTP %d", st);
@@ -1264,11 +1391,15 @@ read_more(struct oa__client *p)
 	r = oa__sse_space(&p->sse, &dst, &room, p->errmsg);
 	if (r == 0)
 		r = oa__http_read(&p->http, dst, room, &got, p->errmsg);
-	if (r == OA_ERR_TRUNCATED && p->finished) {
+	if ((r == OA_ERR_TRUNCATED || r == OA_ERR_IO) && p->finished) {
 		/* everything that matters arrived; the framing did not */
 		p->state = ENDING;
 		return 0;
 	}
+	/* A reset in the middle of the body cuts the reply short, like an
+	 * early close; the detail still says "reset". */
+	if (r == OA_ERR_IO)
+		r = OA_ERR_TRUNCATED;
 	if (r != 0)
 		return fail_turn(p, r);
 	if (got > 0) {
@@ -1309,6 +1440,9 @@ reset_reply(struct oa__client *p)
 	p->text_mode = TEXT_UNKNOWN;
 	oa__buf_reset(&p->text);
 	oa__buf_reset(&p->held);
+	oa__buf_reset(&p->seen);
+	if (p->tf_on)
+		oa__tf_reset(&p->tf);
 }
 
 static int
@@ -1403,7 +1537,19 @@ prepare_calls(struct oa__client *p)
 		if (k->id.err || k->name.err || k->args.err)
 			return fail(p, OA_ERR_NOMEM, "%s", "out of memory");
 		k->args_ok = parse_args(p, k->args.p, k->args.len, msg) == 0;
-		if (!k->args_ok)
+		if (!k->args_ok && p->lenient && k->why == NULL &&
+		    oa__json_repair(k->args.p, k->args.len, &p->tmp2, &p->json,
+		                    msg) == 1 &&
+		    oa__json_type(&p->json, 0) == OA__JSON_OBJECT) {
+			/* small models' almost-JSON, mended */
+			oa__buf_reset(&k->args);
+			oa__buf_append(&k->args, p->tmp2.p, p->tmp2.len);
+			k->repaired = 1;
+			k->args_ok = k->args.err == 0;
+		}
+		if (k->why)
+			call_error(k, "%s", k->why);
+		else if (!k->args_ok)
 			call_error(k, "arguments are not valid JSON: %s",
 			           strncmp(msg, "invalid JSON: ", 14) ? msg
 			                                              : msg + 14);
@@ -1453,6 +1599,11 @@ finish_reply(struct oa__client *p)
 	if (p->text_mode == TEXT_SUSPECT) {
 		p->text_mode = TEXT_DELTA;
 		if (emit_text(p, p->held.p, p->held.len) != 0)
+			return;
+	}
+	if (p->tf_on) {
+		oa__tf_finish(&p->tf);
+		if (drain_filter(p) != 0)
 			return;
 	}
 	add_usage(p);
@@ -1689,7 +1840,7 @@ fill_block(struct oa__client *p, const struct pending *q, oa_block *b)
 
 	memset(b, 0, sizeof *b);
 	b->type = (oa_block_type)q->type;
-	b->text = q->text;
+	b->text = q->in_segs ? p->segs.p + q->off : q->text;
 	b->text_len = q->len;
 	if (q->type == OA_BLOCK_TURN_END) {
 		b->finish_reason = p->finish;
@@ -1704,6 +1855,7 @@ fill_block(struct oa__client *p, const struct pending *q, oa_block *b)
 	if (q->type == OA_BLOCK_TOOL_USE) {
 		b->input = call_input(k);
 		b->input_len = strlen(b->input);
+		b->repaired = k->repaired;
 	} else if (q->type == OA_BLOCK_TOOL_USE_ERROR) {
 		b->text = k->result.p + 7; /* past "error: " */
 		b->text_len = k->result.len - 7;
@@ -1738,6 +1890,7 @@ oa_next(oa_client *c, oa_block *b)
 			return b->type;
 		}
 		p->npend = p->ipend = 0;
+		oa__buf_reset(&p->segs);
 		if (p->interrupted && p->state != DONE && p->state != IDLE) {
 			snprintf(p->errmsg, sizeof p->errmsg,
 			         "oa_interrupt() was called");
@@ -2037,6 +2190,20 @@ setup(struct oa__client *p, const oa_options *o)
 	p->max_calls = o->max_tool_calls ? o->max_tool_calls
 	                                 : OA_MAX_TOOL_CALLS;
 	p->auto_tools = o->auto_execute_tools != 0;
+	p->lenient = o->lenient_tool_args != 0;
+	if (o->parse_text_tools || o->think_tags || o->lenient_tool_args) {
+		unsigned f = 0;
+		if (o->parse_text_tools && o->ntools)
+			f |= OA__TF_TOOLS;
+		if (o->think_tags)
+			f |= o->think_tags == 2 ? OA__TF_THINK_OPEN
+			                        : OA__TF_THINK;
+		if (o->lenient_tool_args)
+			f |= OA__TF_LENIENT;
+		/* lenient alone mends server tool calls; no text filter */
+		p->tf_on = (f & ~OA__TF_LENIENT) != 0;
+		oa__tf_init(&p->tf, &p->alloc, f, p->max_response);
+	}
 	p->no_stream = o->no_stream != 0;
 	if (o->ntools && o->tools == NULL)
 		return oa__fail(p->errmsg, OA_ERR_INVALID, "tools is NULL");
@@ -2134,7 +2301,7 @@ oa_init(oa_client *c, const oa_options *o)
 	p->body.alloc = p->headers.alloc = p->text.alloc = &p->alloc;
 	p->held.alloc = p->scratch.alloc = p->ask.alloc = &p->alloc;
 	p->parts.alloc = p->tmp.alloc = p->tmp2.alloc = &p->alloc;
-	p->fields.alloc = &p->alloc;
+	p->fields.alloc = p->segs.alloc = p->seen.alloc = &p->alloc;
 	p->json2.alloc = &p->alloc;
 	c->p = p;
 	r = setup(p, o);
@@ -2171,6 +2338,10 @@ oa_free(oa_client *c)
 	oa__buf_free(&p->tmp);
 	oa__buf_free(&p->tmp2);
 	oa__buf_free(&p->fields);
+	oa__buf_free(&p->segs);
+	oa__buf_free(&p->seen);
+	oa__free(&p->alloc, p->pend);
+	oa__tf_free(&p->tf);
 	oa__free(&p->alloc, p->extra);
 	oa__free(&p->alloc, p->extra_keys);
 	oa__json_free(&p->json2);

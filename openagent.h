@@ -362,6 +362,31 @@ typedef struct oa_options {
 	 * manages (model, messages, stream, stream_options, tools) is
 	 * OA_ERR_INVALID. A member that names a field set above replaces it. */
 	const char *extra;
+
+	/* Structured output: "json_object", or a JSON Schema object text,
+	 * sent as response_format (json_schema). NULL: not sent. */
+	const char *response_format;
+
+	/* For servers that run without a tool or reasoning parser and leave
+	 * the markup in the text (llama.cpp without --jinja, vLLM without
+	 * --enable-auto-tool-choice, some Ollama models). All off by default;
+	 * turn on only for such servers.
+	 * parse_text_tools: <tool_call>{...}</tool_call> (Hermes, Qwen),
+	 *   [TOOL_CALLS] [...] (Mistral), and a reply that is exactly one
+	 *   {"name":...,"arguments":...} object become tool calls; the text
+	 *   around them stays text. Text is held back only while it could be
+	 *   the start of a tag (and, when tools are offered, while a reply
+	 *   that starts with '{' could still be a lone call).
+	 * think_tags: 1: <think>...</think> at the start of the content
+	 *   becomes thinking blocks; 2: the reply starts inside thinking
+	 *   (the chat template opened the tag) and ends it with </think>.
+	 * lenient_tool_args: repair almost-JSON arguments (a code fence,
+	 *   trailing commas, single quotes, unquoted keys, Python literals, a
+	 *   cut-off end) instead of reporting a tool-use error; the tool-use
+	 *   block says so in its repaired field. */
+	int parse_text_tools;
+	int think_tags;
+	int lenient_tool_args;
 } oa_options;
 
 /* ------------------------------------------------------------------------
@@ -412,6 +437,8 @@ typedef struct oa_block {
 	 * "stop" when it said nothing before [DONE]. */
 	const char *finish_reason;
 	oa_usage usage;
+	/* TOOL_USE: the arguments were repaired (lenient_tool_args). */
+	int repaired;
 } oa_block;
 
 /* ------------------------------------------------------------------------
@@ -464,9 +491,16 @@ int oa_query(oa_client *c, const char *prompt);
 int oa_next(oa_client *c, oa_block *b);
 
 /*
- * Ask the running turn to stop. Safe from another thread and from a signal
- * handler; the blocked oa_next() returns OA_ERR_INTERRUPTED promptly. The
- * partial text stays in history.
+ * Ask the running turn to stop. It only sets a flag and write()s one byte
+ * to the client's wake-up pipe, so it is async-signal-safe and may be
+ * called from a signal handler, another thread, a tool handler or a hook
+ * -- the only function of the library that may. The oa_next() blocked in
+ * a read (or about to send, or between tools in auto mode) returns
+ * OA_ERR_INTERRUPTED promptly; the partial text stays in history,
+ * half-received tool calls are dropped, and calls already in history get
+ * "error: not run: interrupted" as their result. Calling it again, or
+ * between turns, changes nothing: the next oa_query() starts afresh. The
+ * client must stay alive (no oa_free()) while another thread may call it.
  */
 void oa_interrupt(oa_client *c);
 

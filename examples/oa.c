@@ -51,6 +51,13 @@
  *   [tool_use ID] NAME INPUT
  *   [tool_use_error ID] NAME: REASON
  *   [tool_result ID] RESULT
+ *
+ * Conversations. Each run is one turn; --save FILE keeps the conversation
+ * once the turn ends cleanly, and --resume FILE puts it back before the
+ * prompt, so a chat can go on over several runs:
+ *   oa --save chat.json "My name is Ada."
+ *   oa --resume chat.json --save chat.json "What is my name?"
+ * The system prompt is not saved: give --system again on every run.
  */
 /* realpath(), for read_file of --demo-tools, is an X/Open function. */
 #ifndef _XOPEN_SOURCE
@@ -89,6 +96,15 @@ static const char usage[] =
 	"  --stop S           stop at S (may be given up to 16 times)\n"
 	"  --tool-choice C    auto, none, required, or a tool's name\n"
 	"  --extra-json JSON  more request fields, a JSON object, or @FILE\n"
+	"  --json-schema FILE ask for JSON following the schema in FILE\n"
+	"                     (\"json_object\": any JSON object)\n"
+	"  --parse-text-tools tool calls written as text (<tool_call>, "
+	"[TOOL_CALLS])\n"
+	"                     become tool calls, for servers without a "
+	"tool parser\n"
+	"  --think-tags       <think>...</think> in the text becomes "
+	"thinking\n"
+	"  --lenient-args     repair almost-JSON tool arguments\n"
 	"                     (e.g. '{\"top_k\":40}', Ollama's "
 	"'{\"options\":{...}}')\n"
 	"  --timeout MS       give up when the server is silent this long\n"
@@ -105,6 +121,11 @@ static const char usage[] =
 	"current_time,\n"
 	"                     read_file (a text file in the current "
 	"directory)\n"
+	"  --resume FILE      continue the conversation saved in FILE\n"
+	"  --save FILE        once the reply is complete, save the "
+	"conversation\n"
+	"                     to FILE (the same FILE as --resume carries "
+	"it on)\n"
 	"  --help, --version\n"
 	"\n"
 	"Settings not given come from OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL,\n"
@@ -844,12 +865,13 @@ on_sigint(int sig)
 
 enum { BASE_URL, PROVIDER, MODEL, API_KEY, SYSTEM, MAX_TOKENS, TEMPERATURE,
        TIMEOUT, TOOLS_JSON, CA_FILE, TOP_P, SEED, TOOL_CHOICE, EXTRA_JSON,
-       NOPTS };
+       SAVE, RESUME, JSON_SCHEMA, NOPTS };
 
 static const char *const names[NOPTS] = {
 	"--base-url", "--provider", "--model", "--api-key", "--system",
 	"--max-tokens", "--temperature", "--timeout", "--tools-json",
 	"--ca-file", "--top-p", "--seed", "--tool-choice", "--extra-json",
+	"--save", "--resume", "--json-schema",
 };
 
 /* --stop may be given several times. */
@@ -861,7 +883,8 @@ main(int argc, char **argv)
 	const char *val[NOPTS] = {0};
 	const char *stops[MAX_STOPS];
 	size_t nstops = 0;
-	char *extra = NULL;
+	char *extra = NULL, *schema = NULL;
+	int text_tools = 0, think_tags = 0, lenient = 0;
 	const char *prompt = NULL, *fallback;
 	char *input = NULL;
 	int jsonl = 0, demo = 0, dashdash = 0, i, j, r, status;
@@ -918,6 +941,18 @@ main(int argc, char **argv)
 		}
 		if (strcmp(a, "--insecure") == 0) {
 			insecure = 1;
+			continue;
+		}
+		if (strcmp(a, "--parse-text-tools") == 0) {
+			text_tools = 1;
+			continue;
+		}
+		if (strcmp(a, "--think-tags") == 0) {
+			think_tags = 1;
+			continue;
+		}
+		if (strcmp(a, "--lenient-args") == 0) {
+			lenient = 1;
 			continue;
 		}
 		if (strncmp(a, "--stop", 6) == 0 &&
@@ -1082,9 +1117,40 @@ main(int argc, char **argv)
 		fclose(f);
 		opt.extra = extra;
 	}
+	opt.response_format = val[JSON_SCHEMA];
+	if (opt.response_format &&
+	    strcmp(opt.response_format, "json_object") != 0) {
+		FILE *f = fopen(opt.response_format, "rb");
+		if (f == NULL || (schema = read_all(f)) == NULL) {
+			fprintf(stderr, "oa: %s: %s\n", opt.response_format,
+			        strerror(errno));
+			if (f)
+				fclose(f);
+			free(extra);
+			toolfile_free(&tf);
+			free(input);
+			return 1;
+		}
+		fclose(f);
+		opt.response_format = schema;
+	}
+	opt.parse_text_tools = text_tools;
+	opt.think_tags = think_tags;
+	opt.lenient_tool_args = lenient;
 	r = oa_init(&client, &opt);
 	free(extra); /* copied by oa_init, like every option */
+	free(schema);
 	if (r < 0) {
+		report(r, oa_errmsg(&client));
+		oa_free(&client);
+		toolfile_free(&tf);
+		free(input);
+		return 1;
+	}
+	/* 4b. A conversation saved by an earlier run goes back into the
+	 * history, so the prompt continues it. A missing, corrupt or foreign
+	 * file is an error: better than silently starting afresh. */
+	if (val[RESUME] && (r = oa_history_load(&client, val[RESUME])) < 0) {
 		report(r, oa_errmsg(&client));
 		oa_free(&client);
 		toolfile_free(&tf);
@@ -1158,6 +1224,12 @@ main(int argc, char **argv)
 			        "%s\n", strerror(out_errno));
 		status = 1;
 	} else if (r < 0) {
+		report(r, oa_errmsg(&client));
+		status = 1;
+	} else if (val[SAVE] &&
+	           (r = oa_history_save(&client, val[SAVE])) < 0) {
+		/* Only a complete turn is saved; the save is atomic, so a
+		 * failure leaves the file of the last good run. */
 		report(r, oa_errmsg(&client));
 		status = 1;
 	}

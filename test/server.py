@@ -65,6 +65,18 @@ response is an object; every key is optional:
   stall_before_headers   send nothing at all, as above.
   no_final_chunk         chunked: never send the terminating 0-size chunk;
                          hold the connection open as in a stall.
+  reset_before_headers   reset the connection as soon as the request is in.
+  early_response S       answer as soon as the request head is in, before
+                         reading its body; then read nothing for S seconds
+                         and close.
+  raw                    a string written as the whole response, head and
+                         body, each character as one byte (latin-1: "\u00ff"
+                         is the byte 0xff); the connection is then closed,
+                         or with "keep": true serves the next request.
+
+Each record line also has "conn": the number of the connection (from 0)
+the request came on, so a test can tell a reused connection from a new
+one.
 """
 import json
 import os
@@ -79,7 +91,7 @@ from http import HTTPStatus
 
 STALL_SECONDS = 30
 lock = threading.Lock()
-state = {"next": 0, "responses": [], "record": None}
+state = {"next": 0, "responses": [], "record": None, "conns": 0}
 
 
 def compact(obj, ascii_only=False):
@@ -126,9 +138,10 @@ def events_of(resp):
     return out
 
 
-def read_request(conn, buf):
+def read_request(conn, buf, with_body=True):
     """Read one request; returns (method, path, headers, body, rest) or
-    None when the client closed the connection."""
+    None when the client closed the connection. Without with_body only
+    the head is read (body b"")."""
     while b"\r\n\r\n" not in buf:
         data = conn.recv(65536)
         if not data:
@@ -142,6 +155,8 @@ def read_request(conn, buf):
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
     size = int(headers.get("content-length", "0"))
+    if not with_body:
+        return method, path, headers, b"", b""
     while len(buf) < size:
         data = conn.recv(65536)
         if not data:
@@ -150,14 +165,15 @@ def read_request(conn, buf):
     return method, path, headers, buf[:size], buf[size:]
 
 
-def record(n, method, path, headers, body):
+def record(n, method, path, headers, body, conn_no=0):
     raw = body.decode("utf-8", "replace")
     try:
         parsed = json.loads(raw)
     except ValueError:
         parsed = raw
     line = compact({"n": n, "method": method, "path": path,
-                    "headers": headers, "body": parsed, "body_raw": raw})
+                    "headers": headers, "body": parsed, "body_raw": raw,
+                    "conn": conn_no})
     if state["record"] is not None:
         with open(state["record"], "a", encoding="utf-8") as f:
             f.write(line + "\n")
@@ -204,6 +220,12 @@ def respond(conn, resp):
     if resp.get("stall_before_headers"):
         hold(conn)
         return False
+    if resp.get("reset_before_headers"):
+        reset(conn)
+        return False
+    if "raw" in resp:
+        conn.sendall(resp["raw"].encode("latin-1"))
+        return bool(resp.get("keep"))
     status = int(resp.get("status", 200))
     framing = resp.get("framing", "chunked")
     ctype = resp.get("content_type",
@@ -251,18 +273,28 @@ def respond(conn, resp):
 def serve(conn):
     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     buf = b""
+    with lock:
+        conn_no = state["conns"]
+        state["conns"] += 1
     try:
         while True:
-            req = read_request(conn, buf)
+            with lock:
+                responses = state["responses"]
+                early = responses[min(state["next"], len(responses) - 1)
+                                  ].get("early_response")
+            req = read_request(conn, buf, with_body=early is None)
             if req is None:
                 break
             method, path, headers, body, buf = req
             with lock:
                 n = state["next"]
                 state["next"] += 1
-                responses = state["responses"]
                 resp = responses[min(n, len(responses) - 1)]
-                record(n, method, path, headers, body)
+                record(n, method, path, headers, body, conn_no)
+            if early is not None:
+                respond(conn, resp)
+                time.sleep(float(early))
+                break
             if not respond(conn, resp):
                 break
     except OSError:

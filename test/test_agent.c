@@ -1796,7 +1796,109 @@ test_no_stream(void)
 	      RESULT("call_n1", "3") "," RESULT("call_n2", "rain")), 0)));
 }
 
+
+/* A server without a tool parser: the call arrives as Hermes markup in
+ * the text, split across chunks. It becomes a tool call; the text around
+ * it stays text, and the history carries the text without the markup. */
+static void
+test_text_tools(void)
+{
+	char log[4096], expect[1024];
+	oa_options o;
+	oa_client c;
+
+	CHECK(start("[{'events':[" ROLE "," TEXT("Let me add.<tool") ","
+	            TEXT("_call>{\\'name\\': \\'add\\', ") ","
+	            TEXT("\\'arguments\\': {\\'a\\': 2, \\'b\\': 3}}</to")
+	            "," TEXT("ol_call>") "," FINISH("stop") "," DONE "]},"
+	            "{'events':[" ROLE "," TEXT("The sum is 5.") ","
+	            FINISH("stop") "," DONE "]}," OK "]") == 0);
+	automatic(&o);
+	o.parse_text_tools = 1;
+	CHECK_INT(oa_init(&c, &o), 0);
+	nuses = 0;
+	CHECK_INT(turn(&c, "What is 2 + 3?", log, sizeof log), 0);
+	CHECK_INT(nuses, 1);
+	CHECK(strncmp(uses[0], "call_", 5) == 0 && strlen(uses[0]) == 29);
+	snprintf(expect, sizeof expect,
+	         "[text:Let me add.][use:%s add {\"a\": 2, \"b\": 3}]"
+	         "[result:%s 5][text:The sum is 5.][end:stop]", uses[0],
+	         uses[0]);
+	CHECK_STR(log, expect);
+	oa_free(&c);
+	CHECK_INT(counts.live, 0);
+	CHECK_HAS(request_body(1), "{\"role\":\"assistant\",\"content\":"
+	                           "\"Let me add.\",\"tool_calls\":[{\"id\":");
+	CHECK_HAS(request_body(1), "\"name\":\"add\",\"arguments\":"
+	                           "\"{\\\"a\\\": 2, \\\"b\\\": 3}\"}}]}");
+	CHECK_HAS(request_body(1), "{\"role\":\"tool\",\"tool_call_id\":");
+}
+
+/* <think>...</think> in the content, split across chunks, becomes
+ * thinking; only the rest is the reply. */
+static void
+test_think_tags(void)
+{
+	char log[1024];
+	oa_options o;
+	oa_client c;
+
+	CHECK(start("[{'events':[" ROLE "," TEXT("<thi") "," TEXT("nk>Hm")
+	            "," TEXT("m</th") "," TEXT("ink>Hello") ","
+	            FINISH("stop") "," DONE "]}," OK "]") == 0);
+	manual(&o);
+	o.think_tags = 1;
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	CHECK_STR(log, "[think:Hm][think:m][text:Hello][end:stop]");
+	CHECK_INT(turn(&c, "again", log, sizeof log), 0);
+	oa_free(&c);
+	CHECK_INT(counts.live, 0);
+	CHECK(body_eq(1, want(TOOLS_M, q(MSG("user", "hi") ","
+	      MSG("assistant", "Hello") "," MSG("user", "again")), 1)));
+}
+
+/* Almost-JSON arguments: a tool-use error by default, mended with
+ * lenient_tool_args (and the block says so). */
+static void
+test_lenient_args(void)
+{
+	char log[4096];
+	oa_options o;
+	oa_client c;
+	oa_block b;
+	int r, repaired = -1;
+
+	CHECK(start("[" CALL_REPLY(WHOLE(0, "call_1", "add",
+	                                 "{a: 2, \\u0027b\\u0027: 3,}")) ","
+	            CALL_REPLY(WHOLE(0, "call_1", "add",
+	                             "{a: 2, \\u0027b\\u0027: 3,}")) ","
+	            OK "]") == 0);
+	manual(&o);
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "add", log, sizeof log), 0);
+	CHECK_HAS(log, "[err:call_1 add arguments are not valid JSON: ");
+	oa_free(&c);
+
+	manual(&o);
+	o.lenient_tool_args = 1;
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(oa_query(&c, "add"), 0);
+	while ((r = oa_next(&c, &b)) > 0)
+		if (b.type == OA_BLOCK_TOOL_USE) {
+			repaired = b.repaired;
+			CHECK_STR(b.input, "{\"a\": 2, \"b\": 3}");
+		}
+	CHECK_INT(r, 0);
+	CHECK_INT(repaired, 1);
+	oa_free(&c);
+	CHECK_INT(counts.live, 0);
+}
+
 static const struct test tests[] = {
+	{"text_tools", test_text_tools},
+	{"think_tags", test_think_tags},
+	{"lenient_args", test_lenient_args},
 	{"openai_fragments", test_openai_fragments},
 	{"ollama_whole", test_ollama_whole},
 	{"ollama_several", test_ollama_several},

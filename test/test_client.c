@@ -903,7 +903,7 @@ test_connect_refused(void)
 	CHECK(body_is(0, BODY(MSG("user", "again"))));
 }
 
-/* The peer resets the connection mid-stream: OA_ERR_IO; the partial text
+/* The peer resets the connection mid-stream: OA_ERR_TRUNCATED; the partial text
  * stays in history. */
 static void
 test_reset(void)
@@ -917,7 +917,7 @@ test_reset(void)
 	            OK "]") == 0);
 	options(&o);
 	CHECK_INT(oa_init(&c, &o), 0);
-	CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_IO);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_TRUNCATED);
 	CHECK_STR(log, "[text:Hel][text:lo]");
 	CHECK_INT(turn(&c, "again", log, sizeof log), 0);
 	CHECK_STR(log, "[text:ok][end:stop]");
@@ -1362,6 +1362,43 @@ test_extra_errors(void)
 	oa_free(&c);
 }
 
+
+/* Structured output: json_object, or a schema sent as json_schema. */
+static void
+test_response_format(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[256];
+
+	CHECK(start("[" OK "]") == 0);
+	options(&o);
+	o.response_format = "json_object";
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	oa_free(&c);
+	CHECK(body_is(0, "{'model':'test','messages':[" MSG("user", "hi")
+	              "],'stream':true,'stream_options':{'include_usage':"
+	              "true},'max_tokens':4096,'temperature':0.7,"
+	              "'response_format':{'type':'json_object'}}"));
+	options(&o);
+	o.response_format = " {\"type\":\"object\",\"properties\":{}}\n";
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	oa_free(&c);
+	CHECK(body_is(1, "{'model':'test','messages':[" MSG("user", "hi")
+	              "],'stream':true,'stream_options':{'include_usage':"
+	              "true},'max_tokens':4096,'temperature':0.7,"
+	              "'response_format':{'type':'json_schema','json_schema':"
+	              "{'name':'response','schema':{'type':'object',"
+	              "'properties':{}}}}}"));
+	options(&o);
+	o.response_format = "json";
+	CHECK_INT(oa_init(&c, &o), OA_ERR_INVALID);
+	CHECK_HAS(oa_errmsg(&c), "response_format");
+	oa_free(&c);
+}
+
 static const struct test tests[] = {
 	{"llama_stream", test_llama_stream},
 	{"multi_turn", test_multi_turn},
@@ -1393,6 +1430,7 @@ static const struct test tests[] = {
 	{"request_fields", test_request_fields},
 	{"extra", test_extra},
 	{"extra_errors", test_extra_errors},
+	{"response_format", test_response_format},
 	{NULL, NULL}
 };
 

@@ -462,6 +462,140 @@ def test_interrupt_fast_reply():
         assert err.startswith("interrupt: --timeout"), err
 
 
+# --------------------------------------------------------------- context
+
+LIGHTHOUSE = ("The lighthouse on the point was built of granite in the "
+              "last century. Its keeper climbed one hundred and twelve "
+              "steps every evening to light the lamp, wound the clockwork "
+              "that turned the lens every four hours, and wrote the "
+              "weather in a logbook that is now kept in the town museum.")
+
+
+def user(text):
+    return {"role": "user", "content": text}
+
+
+def assistant(text):
+    return {"role": "assistant", "content": text}
+
+
+def test_context():
+    state = os.path.join(TMP, "context-history.json")
+    with Server([{"reply": "Nice to meet you, Ada.", "usage": usage(20)},
+                 {"reply": LIGHTHOUSE},
+                 {"reply": "Blue, you said."}]) as s:
+        rc, out, err = example("context", ["--state", state, s.url, "m",
+                                           "My name is Ada.",
+                                           "Tell me about the lighthouse."])
+        # a budget that holds the last exchange but not the first: the
+        # second run drops the first exchange, whole
+        rc2, out2, err2 = example("context", ["--budget", "100", "--state",
+                                              state, s.url, "m",
+                                              "What colour is it?"])
+        reqs = s.requests()
+    expect((rc, err), (0, ""))
+    lines = out.split("\n")
+    expect(lines[0:3], ["> My name is Ada.", "Nice to meet you, Ada.",
+                        lines[2]])
+    assert re.match(r"^\[context: ~\d+ tokens estimated, 19 counted by "
+                    r"the server\]$", lines[2]), lines[2]
+    expect(lines[3:5], ["> Tell me about the lighthouse.", LIGHTHOUSE])
+    assert re.match(r"^\[context: ~\d+ tokens estimated\]$", lines[5]), \
+        lines[5]
+    expect(lines[6:], ["[saved 4 messages to %s]" % state, ""])
+
+    expect((rc2, err2), (0, ""))
+    lines = out2.split("\n")
+    expect(lines[0], "[resumed 4 messages from %s]" % state)
+    assert re.match(r"^\[dropped the oldest 2 messages: ~\d+ tokens "
+                    r"left\]$", lines[1]), lines[1]
+    expect(lines[2:4], ["> What colour is it?", "Blue, you said."])
+    expect(lines[5:], ["[saved 4 messages to %s]" % state, ""])
+
+    first = [user("My name is Ada."), assistant("Nice to meet you, Ada."),
+             user("Tell me about the lighthouse.")]
+    expect([r["body"]["messages"] for r in reqs], [
+        first[:1], first,
+        [user("Tell me about the lighthouse."), assistant(LIGHTHOUSE),
+         user("What colour is it?")]])
+    with open(state, encoding="utf-8") as f:
+        saved = json.load(f)
+    expect(saved, {"format": "openagent-history", "version": 1,
+                   "messages": [user("Tell me about the lighthouse."),
+                                assistant(LIGHTHOUSE),
+                                user("What colour is it?"),
+                                assistant("Blue, you said.")]})
+
+
+def test_context_bad_state():
+    state = os.path.join(TMP, "context-bad.json")
+    write(state, '{"messages": []}')
+    with Server([{"reply": "ok"}]) as s:
+        rc, out, err = example("context", ["--state", state, s.url, "m",
+                                           "hi"])
+        expect(s.requests(), [])
+    expect((rc, out), (1, ""))
+    expect(err, "context: file error: %s: not an openagent history (no "
+                '"format":"openagent-history")\n' % state)
+    rc, out, err = example("context", ["--budget", "0", "x", "m", "hi"])
+    expect((rc, out, err), (2, "", "context: bad option --budget\n"))
+    rc, out, err = example("context", ["x", "m"])
+    expect((rc, out), (2, ""))
+    assert err.startswith("usage: context "), err
+
+
+# ------------------------------------------------- oa --save and --resume
+
+def test_save_resume():
+    chat = os.path.join(TMP, "chat.json")
+    with Server([{"reply": "Hello Ada."}, {"reply": "You are Ada."}]) as s:
+        rc, out, err = run(OA, ["--base-url", s.url, "--model", "m",
+                                "--save", chat, "I am Ada."])
+        rc2, out2, err2 = run(OA, ["--base-url", s.url, "--model", "m",
+                                   "--system", "Be brief.", "--resume",
+                                   chat, "--save", chat, "Who am I?"])
+        reqs = s.requests()
+    expect((rc, out, err), (0, "Hello Ada.\n", ""))
+    expect((rc2, out2, err2), (0, "You are Ada.\n", ""))
+    expect([r["body"]["messages"] for r in reqs], [
+        [user("I am Ada.")],
+        [{"role": "system", "content": "Be brief."}, user("I am Ada."),
+         assistant("Hello Ada."), user("Who am I?")]])
+    with open(chat, encoding="utf-8") as f:
+        expect(json.load(f)["messages"], [
+            user("I am Ada."), assistant("Hello Ada."), user("Who am I?"),
+            assistant("You are Ada.")])
+
+
+def test_save_resume_errors():
+    chat = os.path.join(TMP, "chat-errors.json")
+    with Server([{"reply": "ok"},
+                 {"status": 500, "json": {"error": {"message": "boom"}}},
+                 {"reply": "ok"}]) as s:
+        # no file to resume: nothing is sent
+        rc, out, err = run(OA, ["--base-url", s.url, "--resume", chat,
+                                "hi"])
+        expect((rc, out, err), (1, "", "oa: file error: %s: No such file "
+                                       "or directory\n" % chat))
+        expect(s.requests(), [])
+        rc, out, err = run(OA, ["--base-url", s.url, "--save", chat, "hi"])
+        expect((rc, out, err), (0, "ok\n", ""))
+        with open(chat, encoding="utf-8") as f:
+            good = f.read()
+        # a failed turn saves nothing: the file stays as it was
+        rc, out, err = run(OA, ["--base-url", s.url, "--resume", chat,
+                                "--save", chat, "again"])
+        assert rc == 1 and out == "" and "boom" in err, (rc, out, err)
+        with open(chat, encoding="utf-8") as f:
+            expect(f.read(), good)
+        # a save that cannot be written
+        rc, out, err = run(OA, ["--base-url", s.url, "--save",
+                                os.path.join(TMP, "none", "c.json"), "hi"])
+        expect((rc, out), (1, "ok\n"))
+        assert err.startswith("oa: file error: cannot create a temporary "
+                              "file for "), err
+
+
 # ------------------------------------------------------- oa --tools-json
 
 TOOLS_FILE = r'''[

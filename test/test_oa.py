@@ -194,6 +194,26 @@ def test_request_field_errors():
         expect((args, rc), (args, 2))
 
 
+def test_text_markup_options():
+    with Server([{"reply": ["<think>Hm</think>Hi"]},
+                 {"reply": ["{\"a\": 1}"]}]) as s:
+        rc, out, err = oa(["--jsonl", "--think-tags", "--base-url", s.url,
+                           "hi"])
+        expect((rc, err), (0, ""))
+        expect(out.split("\n")[:2], ['{"type":"thinking","text":"Hm"}',
+                                     '{"type":"text","text":"Hi"}'])
+        path = os.path.join(TMP, "schema.json")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write('{"type":"object","properties":{"a":{"type":"integer"}}}')
+        rc, out, err = oa(["--json-schema", path, "--base-url", s.url, "hi"])
+        expect((rc, out, err), (0, '{"a": 1}\n', ""))
+        reqs = s.requests()
+    assert body_of(reqs[1]).endswith(
+        '"response_format":{"type":"json_schema","json_schema":{"name":'
+        '"response","schema":{"type":"object","properties":{"a":{"type":'
+        '"integer"}}}}}}'), body_of(reqs[1])
+
+
 def test_stdin_prompt():
     big = ("line %d \u00e9 \"quoted\"\n" % i for i in range(5000))
     big = "".join(big) + "end"

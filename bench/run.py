@@ -1,0 +1,681 @@
+"""The benchmark driver behind `make bench`: start the loopback server, run
+every client on every workload several times, check each output byte for
+byte, and write bench/RESULTS.md.
+
+    python3 bench/run.py [--build DIR] [--runs N] [--big-runs N] [--quick]
+
+Each client runs as a child process reaped with os.wait4(), which gives
+its CPU time (user + sys) and peak RSS; wall time is taken around it.
+Figures are medians with min-max over the runs, and each is also given
+as a ratio to curl's figure from the same run.
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+PEERS = os.path.join(HERE, "peers")
+sys.path.insert(0, HERE)
+import loc  # noqa: E402
+
+RUNSTAT = None  # build/bench_runstat, set by main()
+MODEL = "qwen2.5-7b-instruct-q4_k_m"
+PROMPT = "Write a long answer."
+CHUNKS = {"text100k": 100000, "text1m": 1000000, "args100k": 100000,
+          "tools1000": 1000, "empty": 1}
+KIND = {"text100k": "text", "text1m": "text", "args100k": "args",
+        "tools1000": "tools", "empty": "text"}
+TOOLS_JSON = [{"type": "function", "function": {
+    "name": "write_file", "description": "Write a text file.",
+    "parameters": {"type": "object", "properties": {
+        "path": {"type": "string"}, "content": {"type": "string"}},
+        "required": ["path", "content"]}}}]
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def sh(cmd):
+    """First line of a command's output, or "" when it fails."""
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        return (r.stdout or r.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return ""
+
+
+# --------------------------------------------------------------- the peers
+
+def ensure_curl():
+    if shutil.which("curl"):
+        return None
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        log("bench: installing curl: apt-get install -y curl")
+        subprocess.run(["apt-get", "install", "-y", "curl"],
+                       stdout=subprocess.DEVNULL)
+        if shutil.which("curl"):
+            return None
+    return "skipped: curl not found (apt-get install -y curl)"
+
+
+def ensure_node_sdk():
+    if not shutil.which("node") or not shutil.which("npm"):
+        return "skipped: npm not found"
+    if not os.path.isdir(os.path.join(PEERS, "node_modules", "openai")):
+        log("bench: npm install (openai SDK) into bench/peers")
+        r = subprocess.run(["npm", "install", "--prefix", PEERS,
+                            "--no-audit", "--no-fund", "--no-package-lock"],
+                           cwd=PEERS, stdout=subprocess.DEVNULL)
+        if r.returncode != 0:
+            return "skipped: npm install openai failed"
+    return None
+
+
+def sdk_version():
+    try:
+        with open(os.path.join(PEERS, "node_modules", "openai",
+                               "package.json")) as f:
+            return json.load(f)["version"]
+    except (OSError, ValueError, KeyError):
+        return "?"
+
+
+# ---------------------------------------------------------------- clients
+
+class Client:
+    """How to run one client on a workload, and how to read its output
+    back into the canonical form the server's expected files hold."""
+
+    def __init__(self, name, skip=None):
+        self.name, self.skip = name, skip
+
+    def cmd(self, base, workload, tmp):
+        raise NotImplementedError
+
+    def canon(self, out, workload):
+        return out
+
+
+class Curl(Client):
+    """curl -sN (unbuffered, as one streams); with buffered set, curl -s,
+    which writes its output in large pieces: the floor of the floor."""
+
+    def __init__(self, name, skip=None, buffered=False):
+        super().__init__(name, skip)
+        self.buffered = buffered
+
+    def cmd(self, base, workload, tmp):
+        url = base + "/chat/completions"
+        body = json.dumps({"model": MODEL, "stream": True, "messages": [
+            {"role": "user", "content": PROMPT}]})
+        if workload != "tools1000":
+            return ["curl", "-s" if self.buffered else "-sN",
+                    "-o", "/dev/null", "-w",
+                    "%{size_download}\n", "-H",
+                    "Content-Type: application/json", "-d", body, url]
+        # curl cannot run tools: it asks for each round by header, over
+        # one connection (curl reuses it across --next transfers).
+        cfg = os.path.join(tmp, "curl_rounds.cfg")
+        with open(cfg, "w") as f:
+            for r in range(CHUNKS["tools1000"] + 1):
+                f.write('url = "%s"\nsilent\n%soutput = "/dev/null"\n'
+                        'write-out = "%%{size_download}\\n"\n'
+                        'header = "Content-Type: application/json"\n'
+                        'header = "X-Round: %d"\ndata = %s\n'
+                        % (url, "" if self.buffered else "no-buffer\n", r,
+                           json.dumps(body)))
+                if r < CHUNKS["tools1000"]:
+                    f.write("next\n")
+        return ["curl", "-K", cfg]
+
+    def canon(self, out, workload):
+        # curl's output is the body size; compared with WORKLOAD.bytes.
+        return str(sum(int(x) for x in out.split())).encode() + b"\n"
+
+
+class Node(Client):
+    def cmd(self, base, workload, tmp):
+        return ["node", os.path.join(PEERS, "node_client.mjs"),
+                KIND[workload], base]
+
+
+class Python(Client):
+    def cmd(self, base, workload, tmp):
+        return [sys.executable, os.path.join(PEERS, "py_client.py"),
+                KIND[workload], base]
+
+
+class Oa(Client):
+    def __init__(self, name, path):
+        super().__init__(name)
+        self.path = path
+
+    def cmd(self, base, workload, tmp):
+        if workload == "tools1000":
+            return None
+        c = [self.path, "--jsonl", "--base-url", base, "--model", MODEL]
+        if workload == "args100k":
+            tj = os.path.join(tmp, "tools.json")
+            with open(tj, "w") as f:
+                json.dump(TOOLS_JSON, f)
+            c += ["--tools-json", tj]
+        return c + [PROMPT]
+
+    def canon(self, out, workload):
+        text = []
+        for line in out.splitlines():
+            if line.startswith(b'{"type":"text"'):
+                text.append(json.loads(line)["text"].encode())
+            elif line.startswith(b'{"type":"tool_use"'):
+                # The input is copied raw: take it as it stands.
+                text.append(line[line.index(b',"input":') + 9:-1])
+        return b"".join(text)
+
+
+class Consumer(Client):
+    def __init__(self, name, path):
+        super().__init__(name)
+        self.path = path
+
+    def cmd(self, base, workload, tmp):
+        return [self.path, KIND[workload], base]
+
+
+# ------------------------------------------------------------- measuring
+
+def clean_env(tmp):
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": tmp,
+           "LANG": "C.UTF-8", "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    return env
+
+
+def run_once(cmd, env, cwd, tmp):
+    """Run cmd under runstat; return (status, cpu s, wall s, peak RSS KB,
+    stdout, stderr)."""
+    out_path, err_path = os.path.join(tmp, "out"), os.path.join(tmp, "err")
+    stat_path = os.path.join(tmp, "stat")
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        subprocess.run([RUNSTAT, stat_path] + cmd, stdout=out, stderr=err,
+                       env=env, cwd=cwd)
+    with open(stat_path) as f:
+        code, cpu, wall, rss = f.read().split()
+    with open(out_path, "rb") as f:
+        stdout = f.read()
+    with open(err_path, "rb") as f:
+        stderr = f.read()
+    return int(code), float(cpu), float(wall), int(rss), stdout, stderr
+
+
+def summary(xs):
+    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs)}
+
+
+def measure(client, workload, mode, runs, port, expected, tmp):
+    """Runs of one client on one workload. Returns a result dict, or one
+    with "skip" set."""
+    if client.skip:
+        return {"skip": client.skip}
+    base = "http://127.0.0.1:%d/%s/%s/v1" % (port, workload, mode)
+    cmd = client.cmd(base, workload, tmp)
+    if cmd is None:
+        return {"skip": "skipped: oa has no option for max_tool_iterations "
+                        "(the library default is 5 rounds)"}
+    want = expected[workload + (".bytes" if isinstance(client, Curl)
+                                else "")]
+    cpu, wall, rss, stats, wrong = [], [], [], [], 0
+    for _ in range(runs):
+        rc, c, w, m, out, err = run_once(cmd, clean_env(tmp), tmp, tmp)
+        ok = rc == 0 and client.canon(out, workload) == want
+        if not ok:
+            wrong += 1
+            log("bench: %s on %s/%s: WRONG OUTPUT (exit %d): %s" % (
+                client.name, workload, mode, rc, err[-300:].decode(
+                    "utf-8", "replace")))
+        cpu.append(c)
+        wall.append(w)
+        rss.append(m)
+        s = re.search(rb"stats (.*)", err)
+        if s:
+            stats.append(dict(kv.split("=") for kv in
+                              s.group(1).decode().split()))
+    log("bench: %-8s %-9s %-3s cpu %.3fs wall %.3fs rss %d KB%s" % (
+        client.name, workload, mode, statistics.median(cpu),
+        statistics.median(wall), statistics.median(rss),
+        "  WRONG x%d" % wrong if wrong else ""))
+    return {"cpu": summary(cpu), "wall": summary(wall), "rss": summary(rss),
+            "wrong": wrong, "runs": runs, "stats": stats}
+
+
+def latency(consumer, port, tmp, runs):
+    """Nanoseconds from the server writing an event to the client having
+    it: oa_next() in consumer, and curl's output read through a pipe."""
+    base = "http://127.0.0.1:%d/lat/lat/v1" % port
+    env = clean_env(tmp)
+    oa_ns, curl_ns = [], []
+    for _ in range(runs):
+        r = subprocess.run([consumer, "lat", base], capture_output=True,
+                           env=env, cwd=tmp)
+        oa_ns += [int(x) for x in r.stdout.split()]
+        if shutil.which("curl"):
+            c = subprocess.Popen(["curl", "-sN", "-H",
+                                  "Content-Type: application/json", "-d",
+                                  "{}", base + "/chat/completions"],
+                                 stdout=subprocess.PIPE, env=env)
+            r = subprocess.run([consumer, "stdin-lat"], stdin=c.stdout,
+                               capture_output=True)
+            c.stdout.close()
+            c.wait()
+            curl_ns += [int(x) for x in r.stdout.split()]
+    return oa_ns, curl_ns
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def callgrind(consumer, port, tmp):
+    """Self-cost shares of the hottest functions of the C consumer on
+    text100k, from callgrind; [] when valgrind is missing."""
+    if not shutil.which("valgrind") or not shutil.which("callgrind_annotate"):
+        return [], 0
+    out = os.path.join(tmp, "callgrind.out")
+    subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" +
+                    out, consumer, "text",
+                    "http://127.0.0.1:%d/text100k/ev/v1" % port],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   cwd=tmp)
+    r = subprocess.run(["callgrind_annotate", "--threshold=99", out],
+                       capture_output=True, text=True)
+    total, rows = 0, []
+    for line in r.stdout.splitlines():
+        m = re.match(r"\s*([\d,]+) .*PROGRAM TOTALS", line)
+        if m:
+            total = int(m.group(1).replace(",", ""))
+        m = re.match(r"\s*([\d,]+) \(\s*([\d.]+)%\)\s+(\S+?):(\S+)", line)
+        if m and "PROGRAM TOTALS" not in line:
+            rows.append((float(m.group(2)), m.group(3), m.group(4)))
+    return rows[:12], total
+
+
+def curl_footprint():
+    """Stripped bytes of the curl program and the libcurl it loads."""
+    total, parts = 0, []
+    path = shutil.which("curl")
+    if not path:
+        return 0, ""
+    libs = [path]
+    ldd = subprocess.run(["ldd", path], capture_output=True, text=True).stdout
+    m = re.search(r"libcurl\S*\s+=>\s+(\S+)", ldd)
+    if m:
+        libs.append(os.path.realpath(m.group(1)))
+    for p in libs:
+        total += stripped_size(p)
+        parts.append(os.path.basename(p))
+    return total, " + ".join(parts)
+
+
+def stripped_size(path):
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "x")
+        r = subprocess.run(["strip", "-o", out, path], capture_output=True)
+        return os.path.getsize(out if r.returncode == 0 else path)
+
+
+# ----------------------------------------------------------------- report
+
+def fmt_s(s):
+    return "%.3f s (%.3f–%.3f)" % (s["median"], s["min"], s["max"])
+
+
+def fmt_kb(s):
+    return "%.1f MB (%.1f–%.1f)" % (s["median"] / 1024, s["min"] / 1024,
+                                     s["max"] / 1024)
+
+
+def ratio(a, b):
+    return "%.2f×" % (a / b) if b else "n/a"
+
+
+def table(res, clients, workload, mode):
+    rows = ["| client | CPU user+sys | × curl | wall | × curl | peak RSS | "
+            "× curl | output |", "|---|---|---|---|---|---|---|---|"]
+    base = res.get(("curl", workload, mode), {})
+    for c in clients:
+        r = res.get((c.name, workload, mode))
+        if r is None:
+            continue
+        if "skip" in r:
+            rows.append("| %s | %s | | | | | | |" % (c.name, r["skip"]))
+            continue
+        cur = lambda k: base[k]["median"] if k in base else 0  # noqa: E731
+        rows.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            c.name, fmt_s(r["cpu"]), ratio(r["cpu"]["median"], cur("cpu")),
+            fmt_s(r["wall"]), ratio(r["wall"]["median"], cur("wall")),
+            fmt_kb(r["rss"]), ratio(r["rss"]["median"], cur("rss")),
+            "**WRONG in %d of %d runs**" % (r["wrong"], r["runs"])
+            if r["wrong"] else "identical, %d runs" % r["runs"]))
+    return "\n".join(rows)
+
+
+def per_chunk_us(res, name, workload, mode="ev"):
+    """Median CPU per chunk in microseconds, start-up (the empty workload)
+    subtracted; None when either is missing."""
+    r, e = res.get((name, workload, mode)), res.get((name, "empty", "ev"))
+    if not r or not e or "skip" in r or "skip" in e:
+        return None
+    return (r["cpu"]["median"] - e["cpu"]["median"]) / CHUNKS[workload] * 1e6
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(REPO, "build"))
+    ap.add_argument("--runs", type=int, default=5,
+                    help="runs per client on the 100k workloads")
+    ap.add_argument("--big-runs", type=int, default=3,
+                    help="runs per client on text1m and tools1000")
+    ap.add_argument("--quick", action="store_true",
+                    help="one run each, no profile: check the bench works")
+    ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
+    args = ap.parse_args()
+    if args.quick:
+        args.runs = args.big_runs = 1
+    build = os.path.abspath(args.build)
+    global RUNSTAT
+    RUNSTAT = os.path.join(build, "bench_runstat")
+    # Stopped with SIGTERM: still stop the server (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    started = time.time()
+
+    curl_skip = ensure_curl()
+    node_skip = ensure_node_sdk()
+    clients = [Curl("curl", curl_skip),
+               Curl("curl -s", curl_skip, buffered=True), Node("node-openai", node_skip),
+               Python("python-stdlib"), Oa("oa --jsonl", os.path.join(
+                   build, "oa")), Consumer("C oa_next",
+                                           os.path.join(build,
+                                                        "bench_consumer"))]
+    for c in clients:
+        if c.skip:
+            log("bench: %s: %s" % (c.name, c.skip))
+
+    tmp = tempfile.mkdtemp(prefix="oa-bench-")
+    exp_dir = os.path.join(tmp, "expected")
+    srv_log = open(os.path.join(tmp, "server.log"), "w+")
+    server = subprocess.Popen([os.path.join(build, "bench_server"), "-x",
+                               exp_dir, "-d", "50"], stdout=subprocess.PIPE,
+                              stderr=srv_log, text=True)
+    try:
+        port = int(server.stdout.readline().split()[1])
+        expected = {}
+        for w in CHUNKS:
+            with open(os.path.join(exp_dir, w + ".txt"), "rb") as f:
+                expected[w] = f.read()
+            with open(os.path.join(exp_dir, w + ".bytes"), "rb") as f:
+                expected[w + ".bytes"] = f.read()
+
+        plan = [("empty", "ev", args.runs), ("text100k", "ev", args.runs),
+                ("text100k", "big", args.runs),
+                ("args100k", "ev", args.runs),
+                ("tools1000", "ev", args.big_runs),
+                ("text1m", "ev", args.big_runs)]
+        res = {}
+        conns = {}
+        for workload, mode, runs in plan:
+            for c in clients:
+                srv_log.seek(0, os.SEEK_END)
+                mark = srv_log.tell()
+                res[(c.name, workload, mode)] = measure(
+                    c, workload, mode, runs, port, expected, tmp)
+                if workload == "tools1000":
+                    time.sleep(0.2)  # the server child logs as it exits
+                    srv_log.seek(mark)
+                    conns[c.name] = [int(x) for x in re.findall(
+                        r"requests (\d+)", srv_log.read())]
+        log("bench: latency (40 events, 50 ms apart)")
+        lat_oa, lat_curl = latency(os.path.join(build, "bench_consumer"),
+                                   port, tmp, 1 if args.quick else 3)
+        prof, prof_total = ([], 0) if args.quick else callgrind(
+            os.path.join(build, "bench_consumer"), port, tmp)
+    finally:
+        server.kill()
+        server.wait()
+    srv_log.close()
+
+    oa_size = stripped_size(os.path.join(build, "oa"))
+    curl_size, curl_parts = curl_footprint()
+    lines = loc.count(REPO)
+    elapsed = time.time() - started
+    report = render(args, clients, res, conns, lat_oa, lat_curl, prof,
+                    prof_total, oa_size, curl_size, curl_parts, lines,
+                    elapsed, {"text1m": len(expected["text1m"]),
+                              "text1m.bytes": int(expected["text1m.bytes"])})
+    with open(args.out, "w") as f:
+        f.write(report)
+    shutil.rmtree(tmp, ignore_errors=True)
+    log("bench: wrote %s in %.0f s" % (os.path.relpath(args.out), elapsed))
+    wrong = [k for k, r in res.items() if r.get("wrong")]
+    return 1 if wrong else 0
+
+
+def render(args, clients, res, conns, lat_oa, lat_curl, prof, prof_total,
+           oa_size, curl_size, curl_parts, lines, elapsed, sizes):
+    cpu_model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"model name\s*:\s*(.*)", f.read())
+            cpu_model = m.group(1) if m else "?"
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    C = "C oa_next"
+    o = []
+    w = o.append
+    w("# openagent benchmark results\n")
+    w("Written by `bench/run.py` (run by `make bench`); every figure below "
+      "comes from this one run. Do not edit by hand: run it again.\n")
+    w("- Date: %s" % time.strftime("%Y-%m-%d %H:%M:%S %Z"))
+    w("- Command: `make bench`, which ran `%s`" % " ".join(
+        ["python3", os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]))
+    w("- Machine: %s, %d CPUs, %.1f GB RAM; %s %s" % (
+        cpu_model, os.cpu_count(), mem, platform.system(),
+        platform.release()))
+    w("- Compiler: %s; library built with the Makefile's flags (-O2 -g)"
+      % sh(["cc", "--version"]))
+    w("- Peers: %s; Node %s with openai SDK %s; %s" % (
+        sh(["curl", "--version"]) or "curl: none",
+        sh(["node", "--version"]) or "none", sdk_version(),
+        "Python " + platform.python_version()))
+    w("- Runs: %d per client on the 100k workloads and the empty one; %d on "
+      "text1m and tools1000 (fewer repetitions, to keep `make bench` "
+      "within ~10 minutes on 2 cores; the 1,000,000-delta stream itself "
+      "is not shortened). Whole run: %.0f s." % (
+          args.runs, args.big_runs, elapsed))
+    w("- Figures: median (min–max); \"× curl\" divides by curl's median "
+      "in the same run. CPU (user+sys) and peak RSS come from "
+      "getrusage(RUSAGE_CHILDREN) after waitpid() in bench/runstat.c, a "
+      "small launcher (a child forked by Python would inherit Python's "
+      "peak RSS); the server is another process, on the other core.\n")
+
+    w("## Clients\n")
+    w("- **curl** `curl -sN` to /dev/null: the transport floor, and the "
+      "base of every ratio. Checked by body size; on tools1000 it fetches "
+      "the same 1,001 responses, asking for each round by header, over one "
+      "connection (its request bodies stay small, unlike the others').")
+    w("- **curl -s**: the same without -N, so curl writes its output in "
+      "large pieces instead of once per received piece; shown because -N "
+      "costs curl a write() per chunk.")
+    w("- **node-openai**: the official openai Node SDK, "
+      "`chat.completions.create({stream: true})` and `for await` "
+      "(bench/peers/node_client.mjs).")
+    w("- **python-stdlib**: http.client with one json.loads per event, "
+      "a lower bound on any Python SDK (bench/peers/py_client.py).")
+    w("- **oa --jsonl**: the command-line client, one JSON line per block, "
+      "flushed after each block as oa does.")
+    w("- **C oa_next**: bench/consumer.c, the minimal oa_next() loop with a "
+      "counting allocator.\n")
+    w("Every output is compared byte for byte with what the server "
+      "generated (text, arguments, tool calls); a wrong output is marked "
+      "in the table and the whole bench exits non-zero.\n")
+
+    w("## Workloads\n")
+    w("Realistic chunks (id, model, system_fingerprint, logprobs: null) "
+      "whose deltas mix ASCII words, escapes (\\n, \\\", \\\\, \\t, \\/), "
+      "raw UTF-8 and \\u escapes with a surrogate pair. One SSE event per "
+      "HTTP chunk (`ev`) unless marked `big` (64 KB HTTP chunks).\n")
+    for wl, mode, title in [
+            ("text100k", "ev", "100,000 content deltas"),
+            ("text100k", "big", "100,000 content deltas, 64 KB HTTP chunks"),
+            ("text1m", "ev", "1,000,000 content deltas"),
+            ("args100k", "ev", "one tool call, arguments in 100,000 "
+             "fragments"),
+            ("tools1000", "ev", "1,000 tool round trips in auto mode, "
+             "one kept-alive connection"),
+            ("empty", "ev", "one delta: start-up cost, subtracted below")]:
+        w("### %s `%s` — %s\n" % (wl, mode, title))
+        w(table(res, clients, wl, mode) + "\n")
+        if wl == "tools1000":
+            w("Connections the server saw per client (requests on each): "
+              + "; ".join("%s %s" % (k, v) for k, v in conns.items()) + "\n")
+
+    w("## Targets\n")
+    cu = {wl: per_chunk_us(res, "curl", wl) for wl in ("text100k", "text1m")}
+    for wl in ("text100k", "text1m"):
+        w("CPU per streamed chunk on %s, start-up subtracted:\n" % wl)
+        w("| client | µs per chunk | × curl | × C oa_next |")
+        w("|---|---|---|---|")
+        me = per_chunk_us(res, C, wl)
+        for c in clients:
+            v = per_chunk_us(res, c.name, wl)
+            if v is not None:
+                w("| %s | %.3f | %s | %s |" % (c.name, v, ratio(v, cu[wl]),
+                                               ratio(v, me or 0)))
+        w("")
+    me = per_chunk_us(res, C, "text1m")
+    node = per_chunk_us(res, "node-openai", "text1m")
+    if me is not None and cu["text1m"]:
+        w("- **CPU within 2× of curl**: C oa_next is at %s of curl per chunk "
+          "(text1m) — %s." % (ratio(me, cu["text1m"]),
+                               "met" if me <= 2 * cu["text1m"] else
+                               "missed by %s" % ratio(me, 2 * cu["text1m"])))
+    if me is not None and node is not None:
+        w("- **At least 20× below the openai Node SDK**: the SDK spends %s "
+          "of oa_next's CPU per chunk — %s." % (
+              ratio(node, me), "met" if node >= 20 * me else "missed"))
+    r1 = res.get((C, "text100k", "ev"), {})
+    r2 = res.get((C, "text1m", "ev"), {})
+    o1 = res.get(("oa --jsonl", "text100k", "ev"), {})
+    o2 = res.get(("oa --jsonl", "text1m", "ev"), {})
+    if "rss" in r1 and "rss" in r2:
+        w("- **Peak RSS under 2 MB on 1,000,000 chunks, constant in "
+          "length**: C oa_next %.2f MB at 100k and %.2f MB at 1M; oa --jsonl "
+          "%.2f MB and %.2f MB — %s." % (
+              r1["rss"]["median"] / 1024, r2["rss"]["median"] / 1024,
+              o1.get("rss", {}).get("median", 0) / 1024,
+              o2.get("rss", {}).get("median", 0) / 1024,
+              "met" if r2["rss"]["median"] < 2048 and
+              r2["rss"]["median"] <= 1.1 * r1["rss"]["median"] else
+              "missed; see the heap figures below"))
+    stats = {}
+    for wl in ("text100k", "text1m", "args100k", "tools1000"):
+        s = res.get((C, wl, "ev"), {}).get("stats")
+        if s:
+            stats[wl] = s[0]
+    if stats:
+        w("- **Zero allocations per chunk in steady state** (counting "
+          "allocator, C oa_next, first 1,000 blocks excluded):")
+        for wl, s in stats.items():
+            n, sb = int(s["allocs"]), int(s["steady_blocks"])
+            if wl.startswith("text"):
+                w("  - %s: %d allocation calls in all; %s from block 1,000 "
+                  "to the last content block (%d blocks) = %.6f per chunk;"
+                  " heap high-water %.2f MB" % (
+                      wl, n, s["steady_allocs"], sb,
+                      int(s["steady_allocs"]) / sb if sb else 0,
+                      int(s["heap_peak"]) / 2**20))
+            else:
+                w("  - %s: %d allocation calls in all = %.4f per %s; heap "
+                  "high-water %.2f MB" % (
+                      wl, n, n / CHUNKS[wl], "fragment" if wl == "args100k"
+                      else "round trip", int(s["heap_peak"]) / 2**20))
+        if "text1m" in stats:
+            w("  - The reply text itself (%.2f MB for text1m) is kept: the "
+              "reply grows in one doubling buffer and becomes a history "
+              "message at the end of the turn, so the heap grows with the "
+              "reply, not with the chunk count." % (
+                  sizes["text1m"] / 2**20))
+    if lat_oa:
+        w("- **First-block latency under 1 ms beyond the transport** (%d "
+          "events, 50 ms apart; server stamp CLOCK_MONOTONIC at write → "
+          "client stamp when it has the event):" % len(lat_oa))
+        w("  - oa_next(): median %.1f µs, p99 %.1f µs" % (
+            pct(lat_oa, 50) / 1e3, pct(lat_oa, 99) / 1e3))
+        if lat_curl:
+            w("  - curl -sN piped to a reader (transport floor): median "
+              "%.1f µs, p99 %.1f µs" % (pct(lat_curl, 50) / 1e3,
+                                        pct(lat_curl, 99) / 1e3))
+            d50 = (pct(lat_oa, 50) - pct(lat_curl, 50)) / 1e3
+            d99 = (pct(lat_oa, 99) - pct(lat_curl, 99)) / 1e3
+            w("  - beyond curl: median %+.1f µs, p99 %+.1f µs (%s median "
+              "and %s p99 of curl's) — %s." % (
+                  d50, d99, ratio(pct(lat_oa, 50), pct(lat_curl, 50)),
+                  ratio(pct(lat_oa, 99), pct(lat_curl, 99)),
+                  "met" if d99 < 1000 else "missed"))
+    w("")
+
+    w("## Size and code\n")
+    w("- Stripped `build/oa`: %d bytes (%s of curl's %d bytes for %s, "
+      "stripped)." % (oa_size, ratio(oa_size, curl_size), curl_size,
+                      curl_parts))
+    w("- Core library: %d lines of code (non-blank, non-comment; "
+      "bench/loc.py): %s. No curl figure to compare: its source is not "
+      "on this machine.\n" % (sum(lines.values()), ", ".join(
+          "%s %d" % kv for kv in lines.items())))
+
+    w("## Is the server the bottleneck?\n")
+    cw = res.get(("curl", "text1m", "ev"), {})
+    if "wall" in cw:
+        fastest = min((r["wall"]["median"], k[0]) for k, r in res.items()
+                      if k[1:] == ("text1m", "ev") and "wall" in r and
+                      not k[0].startswith("curl"))
+        w("curl drains the 1,000,000-event stream (%.0f MB of body) in "
+          "%.3f s of wall time, %.0f MB/s (curl -s: %.3f s); the fastest "
+          "parsing client (%s) takes %.3f s (%s), the SDKs %s and %s. Where "
+          "a client is within a small factor of curl, its wall time is an "
+          "upper bound on its cost; its CPU time is not affected.\n" % (
+              sizes["text1m.bytes"] / 1e6, cw["wall"]["median"],
+              sizes["text1m.bytes"] / 1e6 / cw["wall"]["median"],
+              res.get(("curl -s", "text1m", "ev"), {}).get(
+                  "wall", {}).get("median", 0),
+              fastest[1], fastest[0], ratio(fastest[0],
+                                            cw["wall"]["median"]),
+              ratio(res.get(("node-openai", "text1m", "ev"), {}).get(
+                  "wall", {}).get("median", 0), cw["wall"]["median"]),
+              ratio(res.get(("python-stdlib", "text1m", "ev"), {}).get(
+                  "wall", {}).get("median", 0), cw["wall"]["median"])))
+
+    if prof:
+        w("## Where oa_next's instructions go\n")
+        w("callgrind on C oa_next, text100k `ev`, %s instructions in all "
+          "(self cost, top functions):\n" % format(prof_total, ","))
+        w("| share | file | function |")
+        w("|---|---|---|")
+        for share, f, fn in prof:
+            w("| %.2f%% | %s | %s |" % (share, os.path.basename(f), fn))
+        w("")
+    return "\n".join(o) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
