@@ -119,7 +119,7 @@ is_digit(unsigned char c)
 }
 
 static int
-is_space(unsigned char c)
+context_is_space(unsigned char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
 	       c == '\v' || c == '\f';
@@ -211,12 +211,12 @@ oa_estimate_text_tokens(const char *text, size_t n)
 			cost += (j - i + 2) / 3 * W_DIGITS;
 			cost += i > 0 && s[i - 1] == ' ' ? W_SPACE : 0;
 			i = j;
-		} else if (is_space(s[i])) {
+		} else if (context_is_space(s[i])) {
 			/* one blank joins the next word; line breaks are a
 			 * token, unless they end a punctuation run, and so is
 			 * the indentation after them but for its last blank */
 			brk = 0;
-			for (j = k = i; j < n && is_space(s[j]); j++)
+			for (j = k = i; j < n && context_is_space(s[j]); j++)
 				if (s[j] == '\n' || s[j] == '\r') {
 					brk |= j > k || !punct;
 					k = j + 1;
@@ -226,7 +226,7 @@ oa_estimate_text_tokens(const char *text, size_t n)
 			i = j;
 		} else if (s[i] < 0x80) {
 			for (j = i + 1; j < n && s[j] < 0x80 && !is_alpha(s[j]) &&
-			     !is_digit(s[j]) && !is_space(s[j]); j++)
+			     !is_digit(s[j]) && !context_is_space(s[j]); j++)
 				;
 			/* one mark before a word tends to merge with it,
 			 * unless a blank took it first */
@@ -336,6 +336,11 @@ put_history(const oa_client *c, oa__buf *b)
 			/* a JSON array already: it goes in as it is */
 			oa__buf_puts(b, ",\"tool_calls\":");
 			oa__buf_puts(b, m.tool_calls);
+		}
+		if (m.parts) {
+			/* a message with images: its parts as sent */
+			oa__buf_puts(b, ",\"parts\":");
+			oa__buf_puts(b, m.parts);
 		}
 		oa__buf_puts(b, "}");
 	}
@@ -610,6 +615,17 @@ check_file(oa__json *j, const char *path, oa__buf *calls, char *err)
 			if (!calls_ok(j, t))
 				goto bad;
 		}
+		t = oa__json_get(j, m, "parts");
+		if (t >= 0) {
+			what = "has parts but is not a user message with an "
+			       "array of them";
+			if (strcmp(role, "user") != 0 ||
+			    oa__json_type(j, t) != OA__JSON_ARRAY)
+				goto bad;
+			s = oa__json_raw(j, t, &n);
+			oa__buf_append(calls, s, n);
+			oa__buf_append(calls, "", 1);
+		}
 		if (strcmp(role, "user") == 0 ||
 		    strcmp(role, "assistant") == 0) {
 			what = "has a tool_call_id but is not a tool result";
@@ -649,6 +665,13 @@ append_all(oa_client *c, oa__json *j, const char *calls)
 			calls += strlen(calls) + 1;
 		}
 		content = oa__json_str(j, oa__json_get(j, m, "content"), &n);
+		if (oa__json_get(j, m, "parts") >= 0) {
+			r = oa__history_append_parts(c, content, n, calls);
+			calls += strlen(calls) + 1;
+			if (r != 0)
+				return r;
+			continue;
+		}
 		r = oa__history_append(c, name(j, oa__json_get(j, m, "role")),
 		                       content, n, tc,
 		                       name(j, oa__json_get(j, m,

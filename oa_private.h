@@ -440,6 +440,9 @@ OA_PRIVATE int oa__history_append(oa_client *c, const char *role,
                                   const char *content, size_t len,
                                   const char *tool_calls,
                                   const char *tool_call_id);
+/* The same for a user message with content parts (a JSON array text). */
+OA_PRIVATE int oa__history_append_parts(oa_client *c, const char *content,
+                                        size_t len, const char *parts);
 
 /* ========================================================================
  * textfilter.c -- tool calls and thinking inside the reply text

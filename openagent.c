@@ -35,6 +35,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,7 @@ struct message {
 	size_t len;
 	char *tool_calls;            /* assistant: JSON array text, or NULL */
 	char *tool_call_id;          /* tool: the call answered, or NULL */
+	char *parts;                 /* user with images: content parts */
 };
 
 /* One tool call of a reply, assembled from stream fragments. Slots are
@@ -98,6 +100,7 @@ struct oa__client {
 	int auto_tools;
 	int max_rounds;              /* max_tool_iterations */
 	size_t max_calls;
+	size_t max_image;
 	oa__tools tools;
 	oa_hook *hooks;
 	size_t nhooks;
@@ -256,6 +259,7 @@ cut_history(struct oa__client *p, size_t n)
 		oa__free(&p->alloc, m->content);
 		oa__free(&p->alloc, m->tool_calls);
 		oa__free(&p->alloc, m->tool_call_id);
+		oa__free(&p->alloc, m->parts);
 	}
 }
 
@@ -282,6 +286,7 @@ oa_history_get(const oa_client *c, size_t i, oa_message *m)
 	m->content_len = h->len;
 	m->tool_calls = h->tool_calls;
 	m->tool_call_id = h->tool_call_id;
+	m->parts = h->parts;
 	return 0;
 }
 
@@ -327,6 +332,7 @@ oa__history_remove(oa_client *c, size_t from, size_t n)
 		oa__free(&p->alloc, p->msgs[i].content);
 		oa__free(&p->alloc, p->msgs[i].tool_calls);
 		oa__free(&p->alloc, p->msgs[i].tool_call_id);
+		oa__free(&p->alloc, p->msgs[i].parts);
 	}
 	memmove(p->msgs + from, p->msgs + from + n,
 	        (p->nmsgs - from - n) * sizeof *p->msgs);
@@ -355,6 +361,24 @@ oa__history_append(oa_client *c, const char *role, const char *content,
 	                    r == ROLE_TOOL ? tool_call_id : tool_calls);
 }
 
+OA_PRIVATE int
+oa__history_append_parts(oa_client *c, const char *content, size_t len,
+                         const char *parts)
+{
+	struct oa__client *p = c->p;
+	char *q = oa__strndup(&p->alloc, parts, strlen(parts));
+	int r;
+
+	if (q == NULL)
+		return OA_ERR_NOMEM;
+	if ((r = push_message(p, ROLE_USER, content, len, NULL)) != 0) {
+		oa__free(&p->alloc, q);
+		return r;
+	}
+	p->msgs[p->nmsgs - 1].parts = q;
+	return 0;
+}
+
 /* ================================================================ request */
 
 static void
@@ -369,7 +393,10 @@ put_message(oa__buf *b, const struct message *m)
 		oa__buf_puts(b, ",");
 	}
 	oa__buf_puts(b, "\"content\":");
-	oa__json_put_str(b, m->content, m->len);
+	if (m->parts)
+		oa__buf_puts(b, m->parts);
+	else
+		oa__json_put_str(b, m->content, m->len);
 	if (m->tool_calls) {
 		oa__buf_puts(b, ",\"tool_calls\":");
 		oa__buf_puts(b, m->tool_calls);
@@ -1958,15 +1985,121 @@ begin_turn(struct oa__client *p)
 	return 0;
 }
 
-/* see openagent.h */
-int
-oa_query(oa_client *c, const char *prompt)
+/* ---------------------------------------------------------------- images */
+
+static void
+put_base64(oa__buf *b, const unsigned char *s, size_t n)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                        "0123456789+/";
+	char q[4];
+	size_t i;
+
+	if (oa__buf_reserve(b, (n + 2) / 3 * 4))
+		return;
+	for (i = 0; i + 2 < n; i += 3) {
+		q[0] = a[s[i] >> 2];
+		q[1] = a[(s[i] & 3) << 4 | s[i + 1] >> 4];
+		q[2] = a[(s[i + 1] & 15) << 2 | s[i + 2] >> 6];
+		q[3] = a[s[i + 2] & 63];
+		oa__buf_append(b, q, 4);
+	}
+	if (i < n) {
+		q[0] = a[s[i] >> 2];
+		q[1] = a[(s[i] & 3) << 4 | (i + 1 < n ? s[i + 1] >> 4 : 0)];
+		q[2] = i + 1 < n ? a[(s[i + 1] & 15) << 2] : '=';
+		q[3] = '=';
+		oa__buf_append(b, q, 4);
+	}
+}
+
+/* The MIME type of an image by its first bytes, or NULL. */
+static const char *
+image_type(const unsigned char *s, size_t n)
+{
+	if (n >= 8 && memcmp(s, "\x89PNG\r\n\x1a\n", 8) == 0)
+		return "image/png";
+	if (n >= 3 && s[0] == 0xff && s[1] == 0xd8 && s[2] == 0xff)
+		return "image/jpeg";
+	if (n >= 6 && (memcmp(s, "GIF87a", 6) == 0 ||
+	               memcmp(s, "GIF89a", 6) == 0))
+		return "image/gif";
+	if (n >= 12 && memcmp(s, "RIFF", 4) == 0 &&
+	    memcmp(s + 8, "WEBP", 4) == 0)
+		return "image/webp";
+	return NULL;
+}
+
+/* Append one image part: a URL as it is, a file as a data: URL. */
+static int
+put_image(struct oa__client *p, oa__buf *b, oa__buf *file, const char *img)
+{
+	const char *type;
+	struct stat st;
+	size_t got;
+	ssize_t n = 0;
+	int fd;
+
+	oa__buf_puts(b, ",{\"type\":\"image_url\",\"image_url\":{\"url\":");
+	if (strncmp(img, "http://", 7) == 0 || strncmp(img, "https://", 8) == 0
+	    || strncmp(img, "data:", 5) == 0) {
+		oa__json_put_str(b, img, strlen(img));
+		oa__buf_puts(b, "}}");
+		return 0;
+	}
+	if ((fd = open(img, O_RDONLY | O_CLOEXEC)) < 0)
+		return oa__fail(p->errmsg, OA_ERR_FILE, "%.150s: %s", img,
+		                strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return oa__fail(p->errmsg, OA_ERR_FILE, "%.150s: not a regular "
+		                "file", img);
+	}
+	if ((size_t)st.st_size > p->max_image) {
+		close(fd);
+		return oa__fail(p->errmsg, OA_ERR_FILE, "%.150s: %lld bytes, "
+		                "more than max_image_bytes (%zu)", img,
+		                (long long)st.st_size, p->max_image);
+	}
+	oa__buf_reset(file);
+	if (oa__buf_reserve(file, (size_t)st.st_size + 1)) {
+		close(fd);
+		return oa__fail(p->errmsg, OA_ERR_NOMEM, "out of memory");
+	}
+	/* read up to one byte more than fits: a file that grew is refused */
+	for (got = 0; got <= p->max_image && got < file->cap - 1; got += n) {
+		n = read(fd, file->p + got, file->cap - 1 - got);
+		if (n < 0 && errno == EINTR)
+			n = 0;
+		else if (n <= 0)
+			break;
+	}
+	close(fd);
+	file->len = got;
+	if (n < 0)
+		return oa__fail(p->errmsg, OA_ERR_FILE, "%.150s: %s", img,
+		                strerror(errno));
+	type = image_type((const unsigned char *)file->p, file->len);
+	if (type == NULL)
+		return oa__fail(p->errmsg, OA_ERR_FILE, "%.150s: not a PNG, "
+		                "JPEG, GIF or WebP image", img);
+	oa__buf_printf(b, "\"data:%s;base64,", type);
+	put_base64(b, (const unsigned char *)file->p, file->len);
+	oa__buf_puts(b, "\"}}");
+	return 0;
+}
+
+static int
+query(oa_client *c, const char *prompt, const char *const *images,
+      size_t nimages)
 {
 	struct oa__client *p;
 	oa_hook_event ev;
+	oa__buf parts, file;
+	size_t i;
 	int r;
 
-	if (c == NULL || prompt == NULL)
+	if (c == NULL || prompt == NULL || (nimages && images == NULL))
 		return OA_ERR_INVALID;
 	p = c->p;
 	if (p == NULL || !p->ready)
@@ -1992,8 +2125,44 @@ oa_query(oa_client *c, const char *prompt)
 		prompt = p->tmp2.p ? p->tmp2.p : "";
 
 	p->turn_base = p->nmsgs;
-	if ((r = push_message(p, ROLE_USER, prompt, strlen(prompt), NULL)))
-		return oa__fail(p->errmsg, r, "out of memory");
+	if (nimages == 0) {
+		r = push_message(p, ROLE_USER, prompt, strlen(prompt), NULL);
+		if (r)
+			return oa__fail(p->errmsg, r, "out of memory");
+	} else {
+		memset(&parts, 0, sizeof parts);
+		memset(&file, 0, sizeof file);
+		parts.alloc = file.alloc = &p->alloc;
+		file.limit = p->max_image + 1;
+		parts.limit = p->body.limit;
+		oa__buf_puts(&parts, "[{\"type\":\"text\",\"text\":");
+		oa__json_put_str(&parts, prompt, strlen(prompt));
+		oa__buf_puts(&parts, "}");
+		for (i = r = 0; i < nimages && r == 0; i++)
+			r = images[i] ? put_image(p, &parts, &file, images[i])
+			              : OA_ERR_INVALID;
+		oa__buf_puts(&parts, "]");
+		if (r == 0 && parts.err)
+			r = oa__fail(p->errmsg, parts.err, parts.err ==
+			             OA_ERR_LIMIT ? "the images exceed "
+			             "max_history_bytes" : "out of memory");
+		if (r == 0) {
+			r = push_message(p, ROLE_USER, prompt, strlen(prompt),
+			                 NULL);
+			if (r == 0 && (p->msgs[p->nmsgs - 1].parts =
+			               oa__strndup(&p->alloc, parts.p,
+			                           parts.len)) == NULL)
+				r = OA_ERR_NOMEM;
+			if (r)
+				oa__fail(p->errmsg, r, "out of memory");
+		}
+		oa__buf_free(&parts);
+		oa__buf_free(&file);
+		if (r) {
+			cut_history(p, p->turn_base);
+			return r;
+		}
+	}
 	if ((r = build_request(p)) != 0) {
 		cut_history(p, p->turn_base);
 		p->state = DONE;
@@ -2001,6 +2170,21 @@ oa_query(oa_client *c, const char *prompt)
 	}
 	p->state = SEND;
 	return 0;
+}
+
+/* see openagent.h */
+int
+oa_query(oa_client *c, const char *prompt)
+{
+	return query(c, prompt, NULL, 0);
+}
+
+/* see openagent.h */
+int
+oa_query_images(oa_client *c, const char *prompt, const char *const *images,
+                size_t n)
+{
+	return query(c, prompt, images, n);
 }
 
 /* see openagent.h */
@@ -2189,6 +2373,8 @@ setup(struct oa__client *p, const oa_options *o)
 	                    : OA_DEFAULT_MAX_TOOL_ITERATIONS;
 	p->max_calls = o->max_tool_calls ? o->max_tool_calls
 	                                 : OA_MAX_TOOL_CALLS;
+	p->max_image = o->max_image_bytes ? o->max_image_bytes
+	                                  : OA_MAX_IMAGE_BYTES;
 	p->auto_tools = o->auto_execute_tools != 0;
 	p->lenient = o->lenient_tool_args != 0;
 	if (o->parse_text_tools || o->think_tags || o->lenient_tool_args) {

@@ -269,6 +269,8 @@ typedef struct oa_hook {
 #define OA_MAX_JSON_TOKENS 65536
 /* Tool calls in one reply. */
 #define OA_MAX_TOOL_CALLS 128
+/* One image file given to oa_query_images(), before base64. */
+#define OA_MAX_IMAGE_BYTES (20 * 1024 * 1024)
 #define OA_DEFAULT_MAX_TOOL_ITERATIONS 5
 #define OA_DEFAULT_MAX_RETRIES 2
 
@@ -311,6 +313,7 @@ typedef struct oa_options {
 	size_t max_history_bytes;
 	size_t max_json_tokens;
 	size_t max_tool_calls;
+	size_t max_image_bytes;
 	/* All zero: the C library's malloc, realloc and free. */
 	oa_allocator allocator;
 
@@ -513,6 +516,19 @@ const char *oa_errmsg(const oa_client *c);
 int oa_http_status(const oa_client *c);
 
 /*
+ * oa_query() with images, for vision models (LLaVA, Qwen-VL, Gemma 3 on
+ * Ollama, LM Studio, llama.cpp with a projector). Each of the n images is
+ * an http(s):// or data: URL, sent as it is, or the path of a local PNG,
+ * JPEG, GIF or WebP file, sent as a base64 data: URL with its MIME type.
+ * The message goes out as content parts: the text, then the images.
+ * Returns what oa_query() does, or OA_ERR_FILE (a file that cannot be
+ * read, is not one of those formats, or is larger than max_image_bytes),
+ * with the history unchanged.
+ */
+int oa_query_images(oa_client *c, const char *prompt,
+                    const char *const *images, size_t n);
+
+/*
  * Manual tool execution. After a turn that ended with tool-use blocks,
  * give each call its result (copied), then call oa_continue() to send
  * them and stream the model's answer like a new turn. id is the block's id.
@@ -532,6 +548,9 @@ typedef struct oa_message {
 	size_t content_len;
 	const char *tool_calls;    /* assistant: a JSON array text, or NULL */
 	const char *tool_call_id;  /* tool: the call answered, or NULL */
+	const char *parts;         /* user with images: the content as sent,
+	                              a JSON array of text and image_url
+	                              parts; content is then its text */
 } oa_message;
 
 /* Messages kept (the system prompt is not one of them). */

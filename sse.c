@@ -47,7 +47,7 @@ is(const char *s, size_t n, const char *name)
 /* Too long a value is cut to fit: neither field matters to the caller
  * beyond its first few bytes. */
 static void
-set(char *dst, size_t size, const char *v, size_t n)
+sse_set(char *dst, size_t size, const char *v, size_t n)
 {
 	if (n > size - 1)
 		n = size - 1;
@@ -77,14 +77,14 @@ line(oa__sse *p, size_t at, size_t end)
 	 * line; it reaches the client as an event of type "error". */
 	if (is(s, fn, "data") || is(s, fn, "error")) {
 		if (fn == 5)
-			set(p->type, sizeof p->type, "error", 5);
+			sse_set(p->type, sizeof p->type, "error", 5);
 		memmove(p->buf + p->out, v, vn);
 		p->out += vn;
 		p->buf[p->out++] = '\n';
 	} else if (is(s, fn, "event")) {
-		set(p->type, sizeof p->type, v, vn);
+		sse_set(p->type, sizeof p->type, v, vn);
 	} else if (is(s, fn, "id") && memchr(v, '\0', vn) == NULL) {
-		set(p->id, sizeof p->id, v, vn);
+		sse_set(p->id, sizeof p->id, v, vn);
 	}
 	/* retry: we never reconnect; other fields: ignored, as specified */
 	return 0;

@@ -80,7 +80,7 @@ static const char *const end_call[] = { "</tool_call>", NULL };
 /* ---------------------------------------------------------------- bytes */
 
 static int
-blank(char c)
+tf_blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
@@ -104,9 +104,9 @@ unfence(const char **s, size_t *n)
 {
 	const char *p = *s, *e = *s + *n;
 
-	while (p < e && blank(*p))
+	while (p < e && tf_blank(*p))
 		p++;
-	while (e > p && blank(e[-1]))
+	while (e > p && tf_blank(e[-1]))
 		e--;
 	if (e - p >= 3 && memcmp(p, "```", 3) == 0) {
 		p += 3;
@@ -114,9 +114,9 @@ unfence(const char **s, size_t *n)
 			p++;
 		if (e - p >= 3 && memcmp(e - 3, "```", 3) == 0)
 			e -= 3;
-		while (p < e && blank(*p))
+		while (p < e && tf_blank(*p))
 			p++;
-		while (e > p && blank(e[-1]))
+		while (e > p && tf_blank(e[-1]))
 			e--;
 	}
 	*s = p;
@@ -135,7 +135,7 @@ drop_comma(oa__buf *o)
 {
 	size_t i = o->len;
 
-	while (i > 0 && blank(o->p[i - 1]))
+	while (i > 0 && tf_blank(o->p[i - 1]))
 		i--;
 	if (i == 0 || o->p[i - 1] != ',')
 		return;
@@ -446,7 +446,9 @@ load(oa__tf *f, const char *s, size_t n, char *err)
 		f->repaired = r == 1;
 		r = r == 1 ? 0 : r;
 	}
-	if (r == OA_ERR_STREAM)
+	/* Too deep or too many tokens is the model's text being odd, not a
+	 * reason to end the turn: the call is unreadable, like bad JSON. */
+	if (r == OA_ERR_STREAM || r == OA_ERR_LIMIT)
 		return 1;
 	if (r == OA_ERR_NOMEM)
 		return failed(f, r, err);
@@ -474,8 +476,8 @@ give_call(oa__tf *f, oa__tf_seg *seg, size_t at, char *err)
 
 /* A call that cannot be read: its raw text and why. */
 static int
-bad(oa__tf *f, oa__tf_seg *seg, const char *s, size_t n, const char *why,
-    char *err)
+tf_bad(oa__tf *f, oa__tf_seg *seg, const char *s, size_t n,
+       const char *why, char *err)
 {
 	oa__buf_reset(&f->out);
 	if (oa__buf_append(&f->out, s, n))
@@ -520,7 +522,7 @@ call(oa__tf *f, int t, oa__tf_seg *seg, char *err)
 
 	if (k < 0) {
 		s = oa__json_raw(j, t, &n);
-		return bad(f, seg, s, n, "the tool call has no name", err);
+		return tf_bad(f, seg, s, n, "the tool call has no name", err);
 	}
 	if (type == OA__JSON_STRING)
 		s = oa__json_str(j, a, &n);
@@ -557,7 +559,7 @@ calls(oa__tf *f, const char *s, size_t n, int soft, oa__tf_seg *seg,
 	}
 	if (soft)
 		return 0;
-	return bad(f, seg, s, n, "the tool call is not valid JSON", err);
+	return tf_bad(f, seg, s, n, "the tool call is not valid JSON", err);
 }
 
 /* The reply ended inside a call whose JSON starts at body: the calls if
@@ -586,7 +588,7 @@ start(oa__tf *f)
 	int k;
 	char c;
 
-	while (p < f->hold.len && blank(f->hold.p[p]))
+	while (p < f->hold.len && tf_blank(f->hold.p[p]))
 		p++;
 	if (p == f->hold.len && !f->finished)
 		return 0;
@@ -704,7 +706,7 @@ mistral(oa__tf *f, oa__tf_seg *seg, char *err)
 		c = f->hold.p[f->scan];
 		switch (f->sub) {
 		case M_BEGIN:
-			if (blank(c))
+			if (tf_blank(c))
 				continue;
 			f->mark = f->scan;
 			if (name_char(c)) {
@@ -773,7 +775,7 @@ lone(oa__tf *f, oa__tf_seg *seg, char *err)
 }
 
 static int
-whole(oa__tf *f, oa__tf_seg *seg, char *err)
+tf_whole(oa__tf *f, oa__tf_seg *seg, char *err)
 {
 	char c;
 
@@ -795,7 +797,7 @@ whole(oa__tf *f, oa__tf_seg *seg, char *err)
 			f->sub = W_BLANK;
 			continue;
 		case W_BLANK:
-			if (blank(c))
+			if (tf_blank(c))
 				break;
 			if (c != '{')
 				return to_text(f);
@@ -806,7 +808,7 @@ whole(oa__tf *f, oa__tf_seg *seg, char *err)
 				f->sub = W_AFTER;
 			break;
 		default:
-			if (!blank(c) && c != '`')
+			if (!tf_blank(c) && c != '`')
 				return to_text(f);
 		}
 		f->scan++;
@@ -918,7 +920,7 @@ oa__tf_next(oa__tf *f, oa__tf_seg *seg, char *err)
 			r = each(f, seg, err);
 			break;
 		default:
-			r = whole(f, seg, err);
+			r = tf_whole(f, seg, err);
 		}
 	} while (r == AGAIN);
 	return r;

@@ -96,6 +96,9 @@ static const char usage[] =
 	"  --stop S           stop at S (may be given up to 16 times)\n"
 	"  --tool-choice C    auto, none, required, or a tool's name\n"
 	"  --extra-json JSON  more request fields, a JSON object, or @FILE\n"
+	"  --image FILE|URL   send an image with the prompt, for vision "
+	"models\n"
+	"                     (PNG, JPEG, GIF, WebP; up to 8)\n"
 	"  --json-schema FILE ask for JSON following the schema in FILE\n"
 	"                     (\"json_object\": any JSON object)\n"
 	"  --parse-text-tools tool calls written as text (<tool_call>, "
@@ -874,8 +877,9 @@ static const char *const names[NOPTS] = {
 	"--save", "--resume", "--json-schema",
 };
 
-/* --stop may be given several times. */
+/* --stop and --image may be given several times. */
 #define MAX_STOPS 16
+#define MAX_IMAGES 8
 
 int
 main(int argc, char **argv)
@@ -883,6 +887,8 @@ main(int argc, char **argv)
 	const char *val[NOPTS] = {0};
 	const char *stops[MAX_STOPS];
 	size_t nstops = 0;
+	const char *images[MAX_IMAGES];
+	size_t nimages = 0;
 	char *extra = NULL, *schema = NULL;
 	int text_tools = 0, think_tags = 0, lenient = 0;
 	const char *prompt = NULL, *fallback;
@@ -953,6 +959,19 @@ main(int argc, char **argv)
 		}
 		if (strcmp(a, "--lenient-args") == 0) {
 			lenient = 1;
+			continue;
+		}
+		if (strncmp(a, "--image", 7) == 0 &&
+		    (a[7] == '\0' || a[7] == '=')) {
+			if (nimages == MAX_IMAGES)
+				return usage_error("at most %d --image",
+				                   MAX_IMAGES);
+			if (a[7] == '=')
+				images[nimages++] = a + 8;
+			else if (i + 1 < argc)
+				images[nimages++] = argv[++i];
+			else
+				return usage_error("--image needs a value");
 			continue;
 		}
 		if (strncmp(a, "--stop", 6) == 0 &&
@@ -1167,7 +1186,8 @@ main(int argc, char **argv)
 	 * each oa_next() reads as far as the next block and returns its type
 	 * (> 0), 0 after the turn-end block, or an error (< 0). */
 	dim = !jsonl && isatty(STDERR_FILENO);
-	r = oa_query(&client, prompt);
+	r = nimages ? oa_query_images(&client, prompt, images, nimages)
+	            : oa_query(&client, prompt);
 	while (r >= 0 && (r = oa_next(&client, &b)) > 0) {
 		if (jsonl) {
 			put_block_json(&b);

@@ -1399,6 +1399,86 @@ test_response_format(void)
 	oa_free(&c);
 }
 
+
+/* Every block of the current turn into log; 1 when it ended cleanly. */
+static int
+drain_ok(oa_client *c, char *log, size_t cap)
+{
+	oa_block b;
+	int r;
+
+	log[0] = '\0';
+	while ((r = oa_next(c, &b)) > 0)
+		render(log, cap, &b);
+	return r == 0;
+}
+
+/* Images: a file goes out as a base64 data: URL with its type, a URL as
+ * it is; a bad file is OA_ERR_FILE and leaves the history as it was. */
+static void
+test_images(void)
+{
+	static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n',
+	                                    0x1a, '\n', 0, 0, 0, 13, 'I'};
+	const char *imgs[2];
+	char path[128], bad[128], log[256];
+	oa_options o;
+	oa_client c;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/pic.png", tmpdir);
+	snprintf(bad, sizeof bad, "%s/notes.txt", tmpdir);
+	f = fopen(path, "wb");
+	CHECK(f != NULL);
+	fwrite(png, 1, sizeof png, f);
+	fclose(f);
+	f = fopen(bad, "wb");
+	CHECK(f != NULL);
+	fputs("just text, not an image", f);
+	fclose(f);
+
+	CHECK(start("[" OK "]") == 0);
+	options(&o);
+	o.max_image_bytes = 64;
+	CHECK_INT(oa_init(&c, &o), 0);
+	imgs[0] = path;
+	imgs[1] = "https://example.invalid/cat.jpg";
+	CHECK_INT(oa_query_images(&c, "What is this?", imgs, 2), 0);
+	CHECK(drain_ok(&c, log, sizeof log));
+	CHECK_STR(log, "[text:ok][end:stop]");
+
+	imgs[0] = bad;
+	CHECK_INT(oa_query_images(&c, "and this?", imgs, 1), OA_ERR_FILE);
+	CHECK_HAS(oa_errmsg(&c), "not a PNG, JPEG, GIF or WebP image");
+	imgs[0] = "/nonexistent/x.png";
+	CHECK_INT(oa_query_images(&c, "and this?", imgs, 1), OA_ERR_FILE);
+	CHECK_HAS(oa_errmsg(&c), "No such file");
+	o.max_image_bytes = 8;
+	oa_free(&c);
+
+	options(&o);
+	o.max_image_bytes = 8;
+	CHECK_INT(oa_init(&c, &o), 0);
+	imgs[0] = path;
+	CHECK_INT(oa_query_images(&c, "big", imgs, 1), OA_ERR_FILE);
+	CHECK_HAS(oa_errmsg(&c), "13 bytes, more than max_image_bytes (8)");
+	CHECK_INT(oa_history_count(&c), 0);
+	CHECK_INT(turn(&c, "plain", log, sizeof log), 0);
+	oa_free(&c);
+
+	CHECK(body_is(0, "{'model':'test','messages':[{'role':'user',"
+	              "'content':[{'type':'text','text':'What is this?'},"
+	              "{'type':'image_url','image_url':{'url':"
+	              "'data:image/png;base64,iVBORw0KGgoAAAANSQ=='}},"
+	              "{'type':'image_url','image_url':{'url':"
+	              "'https://example.invalid/cat.jpg'}}]}],'stream':true,"
+	              "'stream_options':{'include_usage':true},"
+	              "'max_tokens':4096,'temperature':0.7}"));
+	CHECK(body_is(1, BODY(MSG("user", "plain"))));
+	unlink(path);
+	unlink(bad);
+}
+
 static const struct test tests[] = {
 	{"llama_stream", test_llama_stream},
 	{"multi_turn", test_multi_turn},
@@ -1431,6 +1511,7 @@ static const struct test tests[] = {
 	{"extra", test_extra},
 	{"extra_errors", test_extra_errors},
 	{"response_format", test_response_format},
+	{"images", test_images},
 	{NULL, NULL}
 };
 

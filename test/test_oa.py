@@ -214,6 +214,25 @@ def test_text_markup_options():
         '"integer"}}}}}}'), body_of(reqs[1])
 
 
+def test_image():
+    path = os.path.join(TMP, "dot.gif")
+    with open(path, "wb") as f:
+        f.write(b"GIF89a\x01\x00")
+    with Server([{"reply": "a dot"}]) as s:
+        rc, out, err = oa(["--image", path, "--base-url", s.url, "what?"])
+        expect((rc, out, err), (0, "a dot\n", ""))
+        rc, out, err = oa(["--image", path + ".missing", "--base-url",
+                           s.url, "what?"])
+        expect(rc, 1)
+        assert err.startswith("oa: file error: ") and "No such file" in err, err
+        reqs = s.requests()
+    expect(len(reqs), 1)
+    expect(reqs[0]["body"]["messages"][0]["content"],
+           [{"type": "text", "text": "what?"},
+            {"type": "image_url",
+             "image_url": {"url": "data:image/gif;base64,R0lGODlhAQA="}}])
+
+
 def test_stdin_prompt():
     big = ("line %d \u00e9 \"quoted\"\n" % i for i in range(5000))
     big = "".join(big) + "end"
