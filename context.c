@@ -576,7 +576,7 @@ check_file(oa__json *j, const char *path, oa__buf *calls, char *err)
 {
 	int msgs = oa__json_get(j, 0, "messages"), v = oa__json_get(j, 0,
 	                                                          "version");
-	int m, t, group = -1, i = 0;
+	int m, t, pt, group = -1, i = 0;
 	const char *role, *s, *what;
 	long long version;
 	size_t n;
@@ -615,14 +615,14 @@ check_file(oa__json *j, const char *path, oa__buf *calls, char *err)
 			if (!calls_ok(j, t))
 				goto bad;
 		}
-		t = oa__json_get(j, m, "parts");
-		if (t >= 0) {
+		pt = oa__json_get(j, m, "parts");
+		if (pt >= 0) {
 			what = "has parts but is not a user message with an "
 			       "array of them";
 			if (strcmp(role, "user") != 0 ||
-			    oa__json_type(j, t) != OA__JSON_ARRAY)
+			    oa__json_type(j, pt) != OA__JSON_ARRAY)
 				goto bad;
-			s = oa__json_raw(j, t, &n);
+			s = oa__json_raw(j, pt, &n);
 			oa__buf_append(calls, s, n);
 			oa__buf_append(calls, "", 1);
 		}

@@ -1446,6 +1446,21 @@ test_images(void)
 	CHECK_INT(oa_query_images(&c, "What is this?", imgs, 2), 0);
 	CHECK(drain_ok(&c, log, sizeof log));
 	CHECK_STR(log, "[text:ok][end:stop]");
+	{
+		/* the parts survive a save and a load */
+		char saved[160];
+		oa_client d;
+		oa_message m;
+		snprintf(saved, sizeof saved, "%s/history.json", tmpdir);
+		CHECK_INT(oa_history_save(&c, saved), 0);
+		CHECK_INT(oa_init(&d, &o), 0);
+		CHECK_INT(oa_history_load(&d, saved), 0);
+		CHECK_INT(oa_history_get(&d, 0, &m), 0);
+		CHECK_STR(m.content, "What is this?");
+		CHECK_HAS(m.parts, "data:image/png;base64,iVBORw0KGgoAAAANSQ==");
+		oa_free(&d);
+		unlink(saved);
+	}
 
 	imgs[0] = bad;
 	CHECK_INT(oa_query_images(&c, "and this?", imgs, 1), OA_ERR_FILE);
