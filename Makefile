@@ -4,8 +4,18 @@
 #   make test       every test, plain build only
 #   make asan       every test under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make demo       oa against the scripted server, no LLM needed
+#   make docs       rewrite docs/api.md from openagent.h
 #   make fuzz       each fuzz target for FUZZ_TIME seconds (clang, libFuzzer)
 #   make tsan       the load test under ThreadSanitizer (clang)
+#   make amalgamation  dist/openagent.h and dist/openagent.c, for vendoring
+#   make static     build/static/oa, fully static (musl, BearSSL linked in)
+#   make shared     build/libopenagent.so.VERSION, exporting only oa_*
+#   make install    header, libraries, openagent.pc, oa, oa.1 under
+#                   DESTDIR/PREFIX (/usr/local); make uninstall removes them
+#   make symbols    fail on any exported symbol not named oa_*
+#   make lint       cppcheck and clang-tidy (.clang-tidy) on the library
+#   make portable   library and examples with gcc and clang, c99 and c11
+#   make fmt        clang-format a file in place: make fmt FILES=x.c
 #   make clean
 
 VERSION := $(shell sed -n 's/^\#define OA_VERSION "\(.*\)"/\1/p' openagent.h)
@@ -21,14 +31,16 @@ ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L $(OPT) $(WARN) $(SAN) $(CFLAGS) 
              $(if $(OA_NO_TLS),-DOA_NO_TLS)
 LDLIBS  = $(if $(OA_NO_TLS),,-lbearssl)
 
-LIB_SRC = util.c json.c sse.c http.c config.c tools.c hooks.c openagent.c \
-          textfilter.c context.c
+# In dependency order, which the amalgamation keeps.
+LIB_SRC = util.c json.c sse.c http.c config.c tools.c hooks.c textfilter.c \
+          openagent.c context.c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB     = $(BUILD)/libopenagent.a
 
 EXAMPLES = $(BUILD)/oa $(BUILD)/calculator $(BUILD)/manual_tools \
            $(BUILD)/hooks $(BUILD)/interrupt $(BUILD)/context \
-           $(BUILD)/log_analyzer_agent $(BUILD)/git_commit_agent
+           $(BUILD)/log_analyzer_agent $(BUILD)/git_commit_agent \
+           $(BUILD)/simple_query $(BUILD)/config_env $(BUILD)/chat
 TESTS    = $(BUILD)/test_json $(BUILD)/test_sse $(BUILD)/test_http \
            $(BUILD)/test_config $(BUILD)/test_tools $(BUILD)/test_client \
            $(BUILD)/test_agent $(BUILD)/test_net $(BUILD)/test_textfilter \
@@ -54,7 +66,8 @@ $(BUILD)/oa: examples/oa.c $(LIB)
 	$(CC) $(ALL_CFLAGS) examples/oa.c $(LIB) $(LDLIBS) -o $@
 
 $(BUILD)/calculator $(BUILD)/manual_tools $(BUILD)/hooks $(BUILD)/context \
-$(BUILD)/log_analyzer_agent $(BUILD)/git_commit_agent: \
+$(BUILD)/log_analyzer_agent $(BUILD)/git_commit_agent \
+$(BUILD)/simple_query $(BUILD)/config_env $(BUILD)/chat: \
 $(BUILD)/%: examples/%.c $(LIB)
 	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
@@ -65,12 +78,21 @@ $(BUILD)/test_%: test/test_%.c test/test.h $(LIB)
 	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -pthread -o $@
 
 # The integration tests start test/server.py and run oa and the examples;
-# they find them through these variables.
+# they find them through these variables. test_package builds and runs
+# each packaged form (make amalgamation, install, static), so it runs in
+# the plain build only.
 test: $(TESTS) $(REPLAY) $(EXAMPLES)
 	OA_TEST_SERVER=test/server.py OA_BIN=$(BUILD)/oa \
 	    OA_EXAMPLES_DIR=$(BUILD) \
 	    test/run.sh $(TESTS) $(REPLAY) test/test_oa.py test/test_examples.py \
-	    test/test_log_agent.py test/test_git_agent.py
+	    test/test_log_agent.py test/test_git_agent.py test/test_docs.py \
+	    $(if $(SAN),,test/test_package.py)
+
+# make docs: rewrite docs/api.md from openagent.h (test_docs fails while
+# it is stale).
+.PHONY: docs
+docs:
+	python3 docs/gen_api.py
 
 $(BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(LIB_SRC) openagent.h oa_private.h
 	@mkdir -p $(BUILD)
@@ -87,18 +109,20 @@ build/fuzz/%: fuzz/fuzz_%.c fuzz/fuzz.h $(LIB_SRC) openagent.h oa_private.h
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(FUZZ_SRC_$*) $(LDLIBS) -pthread -o $@
 
-fuzz: $(FUZZ:%=build/fuzz/%)
-	@st=0; for t in $(FUZZ); do \
-	    mkdir -p build/fuzz/corpus-$$t build/fuzz/crash-$$t; \
-	    build/fuzz/$$t -max_total_time=$(FUZZ_TIME) -max_len=16384 \
-	        -print_final_stats=1 -artifact_prefix=build/fuzz/crash-$$t/ \
-	        build/fuzz/corpus-$$t fuzz/corpus/$$t >build/fuzz/$$t.log 2>&1; \
-	    rc=$$?; \
-	    n=$$(sed -n 's/^stat::number_of_executed_units: *//p' \
-	        build/fuzz/$$t.log); \
-	    echo "fuzz $$t: $${n:-0} executions in $(FUZZ_TIME) s, exit $$rc"; \
-	    if [ $$rc -ne 0 ]; then tail -n 40 build/fuzz/$$t.log; st=1; fi; \
-	done; exit $$st
+# One rule per target, so make -j2 -k fuzz runs two at once, each on a
+# core, and reports every target even when one fails.
+.PHONY: $(FUZZ:%=fuzz-%)
+fuzz: $(FUZZ:%=fuzz-%)
+$(FUZZ:%=fuzz-%): fuzz-%: build/fuzz/%
+	@mkdir -p build/fuzz/corpus-$* build/fuzz/crash-$*
+	@build/fuzz/$* -max_total_time=$(FUZZ_TIME) -max_len=16384 \
+	    -print_final_stats=1 -artifact_prefix=build/fuzz/crash-$*/ \
+	    build/fuzz/corpus-$* fuzz/corpus/$* >build/fuzz/$*.log 2>&1; \
+	rc=$$?; \
+	n=$$(sed -n 's/^stat::number_of_executed_units: *//p' \
+	    build/fuzz/$*.log); \
+	echo "fuzz $*: $${n:-0} executions in $(FUZZ_TIME) s, exit $$rc"; \
+	if [ $$rc -ne 0 ]; then tail -n 40 build/fuzz/$*.log; exit 1; fi
 
 # make tsan: the load test, shorter, under ThreadSanitizer.
 TSAN_CONVERSATIONS ?= 20
@@ -118,7 +142,129 @@ demo: $(BUILD)/oa
 	sh test/demo.sh $(BUILD)/oa
 
 clean:
-	rm -rf build
+	rm -rf build dist
+
+# ------------------------------------------------------------- packaging
+
+# make amalgamation: the two files to vendor (see tools/amalgamate.sh).
+.PHONY: amalgamation static shared install uninstall symbols lint portable \
+        fmt
+amalgamation: dist/openagent.c
+dist/openagent.c: tools/amalgamate.sh openagent.h oa_private.h $(LIB_SRC)
+	sh tools/amalgamate.sh dist $(LIB_SRC)
+
+# make static: build/static/oa, one static, stripped binary that needs no
+# shared library at all; make static OA_NO_TLS=1: build/static-notls/oa.
+# musl-gcc searches only musl's headers, so jsmn.h and BearSSL's come in
+# through a directory holding just them (adding -I/usr/include would
+# mix glibc's headers in). Debian's libbearssl.a is built for glibc with
+# _FORTIFY_SOURCE: tools/musl_fortify.c supplies the three checks it
+# calls that musl lacks.
+STATIC_CC ?= musl-gcc
+SYSINC    ?= /usr/include
+STATIC     = build/static$(if $(OA_NO_TLS),-notls)
+STATIC_LD  = -static -s -Wl,--gc-sections -Wl,--build-id=none \
+             -Wl,-z,norelro -Wl,-z,noseparate-code
+static:
+	@mkdir -p $(STATIC)/include
+	ln -sf $(SYSINC)/jsmn.h $(if $(OA_NO_TLS),,$(SYSINC)/bearssl.h \
+	    $(SYSINC)/bearssl) $(STATIC)/include/
+	$(MAKE) BUILD=$(STATIC) CC=$(STATIC_CC) \
+	    OPT="-Os -fno-asynchronous-unwind-tables" \
+	    CFLAGS="-I$(STATIC)/include -ffunction-sections -fdata-sections" \
+	    LDLIBS="$(if $(OA_NO_TLS),,tools/musl_fortify.c \
+	        $$($(CC) -print-file-name=libbearssl.a)) $(STATIC_LD)" \
+	    $(STATIC)/oa
+	@echo "$(STATIC)/oa: $$(wc -c <$(STATIC)/oa) bytes"
+
+# make shared: the shared library, named for the version, with the major
+# version as its SONAME. OA_PRIVATE, which the amalgamation turns into
+# static, here makes the oa__ internals hidden, so only the oa_ functions
+# of openagent.h are exported (make symbols checks it). That keeps the
+# public header free of export macros and needs no list to maintain.
+SONAME   = libopenagent.so.$(firstword $(subst ., ,$(VERSION)))
+SHLIB    = $(BUILD)/libopenagent.so.$(VERSION)
+PIC_OBJ  = $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+shared: $(SHLIB)
+$(BUILD)/pic/%.o: %.c openagent.h oa_private.h
+	@mkdir -p $(BUILD)/pic
+	$(CC) $(ALL_CFLAGS) -fPIC \
+	    -D'OA_PRIVATE=__attribute__((visibility("hidden")))' -c $< -o $@
+$(SHLIB): $(PIC_OBJ)
+	$(CC) -shared -Wl,-soname,$(SONAME) $(LDFLAGS) $(PIC_OBJ) $(LDLIBS) \
+	    -o $@
+
+# make symbols: the objects of the static library define no global name
+# outside oa_ (the oa__ internals included), and the shared library
+# exports only the public oa_ names.
+symbols: $(LIB) $(SHLIB)
+	@bad=$$(nm -g --defined-only $(LIB_OBJ) | \
+	    awk 'NF == 3 && $$3 !~ /^oa_/ { print $$3 }'; \
+	    nm -D --defined-only $(SHLIB) | \
+	    awk 'NF == 3 && ($$3 !~ /^oa_/ || $$3 ~ /^oa__/) { print $$3 }'); \
+	if [ -n "$$bad" ]; then echo "symbols: exported:" $$bad; exit 1; fi; \
+	echo "symbols: $$(nm -D --defined-only $(SHLIB) | grep -c ' T oa_') \
+	exported, all oa_"
+
+# make install / uninstall. DESTDIR is prepended to every path, for
+# staging and packaging; PREFIX is what openagent.pc records.
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+install: $(LIB) $(SHLIB) $(BUILD)/oa
+	mkdir -p $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+	    $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	cp openagent.h $(DESTDIR)$(INCDIR)/
+	cp $(LIB) $(DESTDIR)$(LIBDIR)/
+	cp $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libopenagent.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libopenagent.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@LIBS_PRIVATE@|$(LDLIBS)|' openagent.pc.in \
+	    >$(DESTDIR)$(LIBDIR)/pkgconfig/openagent.pc
+	cp $(BUILD)/oa $(DESTDIR)$(BINDIR)/
+	cp oa.1 $(DESTDIR)$(MANDIR)/man1/
+uninstall:
+	rm -f $(DESTDIR)$(INCDIR)/openagent.h \
+	    $(DESTDIR)$(LIBDIR)/libopenagent.a \
+	    $(DESTDIR)$(LIBDIR)/libopenagent.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libopenagent.so \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/openagent.pc \
+	    $(DESTDIR)$(BINDIR)/oa $(DESTDIR)$(MANDIR)/man1/oa.1
+
+# make lint: cppcheck, then the clang-tidy checks listed in .clang-tidy,
+# on the library sources, two files at a time; any finding fails.
+# autoVariables is off for openagent.c, whose run_hooks lends a hook the
+# address of a local oa_client only for the duration of the call.
+lint:
+	cppcheck --quiet --error-exitcode=1 --std=c99 \
+	    --enable=warning,portability --suppress=autoVariables:openagent.c \
+	    -D_POSIX_C_SOURCE=200809L -I. $(LIB_SRC)
+	printf '%s\n' $(LIB_SRC) | xargs -P2 -I{} clang-tidy --quiet {} -- \
+	    -std=c99 -D_POSIX_C_SOURCE=200809L -I.
+
+# make portable: the library, the shared library, the examples and the
+# amalgamation with gcc and clang, as C99 and C11, -Wpedantic on top of
+# the usual warnings; each in its own build directory.
+portable: dist/openagent.c
+	@for cc in gcc clang; do for std in c99 c11; do \
+	    b=build/$$cc-$$std; echo "portable: $$cc -std=$$std"; \
+	    $(MAKE) -s BUILD=$$b CC=$$cc CFLAGS="-std=$$std -Wpedantic" \
+	        all shared || exit 1; \
+	    for d in '' -DOA_NO_TLS; do \
+	        $$cc -std=$$std -pedantic -Wall -Wextra -Werror $$d \
+	            -c dist/openagent.c -o $$b/amalgamation.o || exit 1; \
+	    done; \
+	done; done
+
+# make fmt FILES="a.c b.h": apply .clang-format to those files.
+FILES ?=
+fmt:
+	@[ -n "$(FILES)" ] || { echo "make fmt FILES=\"file.c ...\""; exit 2; }
+	clang-format -i $(FILES)
 
 # make bench: the benchmark (bench/run.py writes bench/RESULTS.md; about
 # ten minutes on 2 cores). Never part of test or check.

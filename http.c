@@ -1444,7 +1444,7 @@ parse_head(oa__http *h, const char *p, size_t n, int is_head, char *err)
 static int
 read_head(oa__http *h, int is_head, size_t *seen, char *err)
 {
-	size_t end, from = 0, n;
+	size_t end, from = 0, n = 0;
 	const char *nl;
 	int r;
 

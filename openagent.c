@@ -137,6 +137,7 @@ struct oa__client {
 	int tf_on;                   /* a text filter flag is set */
 	oa__buf seen;                /* raw content, when tf_on */
 	int lenient;
+	int stateless;
 
 	/* the reply's tool calls */
 	struct call *calls;
@@ -677,6 +678,8 @@ fail_turn(struct oa__client *p, int code)
 		                    : "not run: the turn failed");
 		break;
 	}
+	if (p->stateless)
+		cut_history(p, 0);
 	p->state = DONE;
 	return code;
 }
@@ -817,7 +820,10 @@ emit_text(struct oa__client *p, const char *s, size_t n)
 			return fail_turn(p, r);
 		return drain_filter(p);
 	}
-	if (oa__buf_append(&p->text, s, n))
+	/* Stateless without tools: once the chunks are known to be deltas
+	 * nothing needs the text, so it is not gathered. */
+	if (!(p->stateless && p->tools.n == 0 && p->text_mode == TEXT_DELTA) &&
+	    oa__buf_append(&p->text, s, n))
 		return fail(p, p->text.err, "%s",
 			    "no memory to keep the reply text");
 	return queue(p, OA_BLOCK_TEXT, s, n);
@@ -1411,8 +1417,10 @@ static int
 read_more(struct oa__client *p)
 {
 	oa__sse_event ev;
-	char *dst;
-	size_t room, got;
+	/* dst and room are set by oa__sse_space; gcc -O2, inlining it in the
+	 * amalgamation, cannot see that and warns without the zeros. */
+	char *dst = NULL;
+	size_t room = 0, got;
 	int r;
 
 	r = oa__sse_space(&p->sse, &dst, &room, p->errmsg);
@@ -1634,6 +1642,11 @@ finish_reply(struct oa__client *p)
 			return;
 	}
 	add_usage(p);
+	if (p->ncalls == 0 && p->stateless) {
+		cut_history(p, 0);
+		end_turn(p, p->finish[0] ? p->finish : "stop");
+		return;
+	}
 	if (p->ncalls == 0) {
 		if (push_message(p, ROLE_ASSISTANT, p->text.p, p->text.len,
 		                 NULL) != 0) {
@@ -2110,6 +2123,8 @@ query(oa_client *c, const char *prompt, const char *const *images,
 	 * stays one a server accepts. */
 	if (p->waiting && settle_calls(p, "no result was given") != 0)
 		return oa__fail(p->errmsg, OA_ERR_NOMEM, "out of memory");
+	if (p->stateless)
+		cut_history(p, 0);
 
 	memset(&ev, 0, sizeof ev);
 	ev.kind = OA_HOOK_USER_PROMPT_SUBMIT;
@@ -2302,7 +2317,7 @@ int
 oa_ask(oa_client *c, const char *prompt, const char **text, size_t *len)
 {
 	struct oa__client *p;
-	oa_block b;
+	oa_block b = {0};
 	int r;
 
 	if (text == NULL)
@@ -2377,6 +2392,7 @@ setup(struct oa__client *p, const oa_options *o)
 	                                  : OA_MAX_IMAGE_BYTES;
 	p->auto_tools = o->auto_execute_tools != 0;
 	p->lenient = o->lenient_tool_args != 0;
+	p->stateless = o->stateless != 0;
 	if (o->parse_text_tools || o->think_tags || o->lenient_tool_args) {
 		unsigned f = 0;
 		if (o->parse_text_tools && o->ntools)

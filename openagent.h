@@ -390,6 +390,14 @@ typedef struct oa_options {
 	int parse_text_tools;
 	int think_tags;
 	int lenient_tool_args;
+
+	/* Keep no history: every oa_query() sends the system prompt and its
+	 * own prompt only (the tool rounds of one query still carry their
+	 * calls and results), and between turns the history is empty. Without
+	 * tools the reply text is not even gathered, so memory stays the same
+	 * however long the replies; max_response_bytes still applies and may
+	 * be raised at no cost. For one-shot agents and long streams. */
+	int stateless;
 } oa_options;
 
 /* ------------------------------------------------------------------------

@@ -203,6 +203,12 @@ main(int argc, char **argv)
 	} else if (strcmp(mode, "args") == 0) {
 		opt.tools = tools + 1;
 		opt.ntools = 1;
+	} else {
+		/* A stream consumer needs no history: with stateless the
+		 * reply text is not gathered, so memory is flat however
+		 * long the stream (the text still goes to stdout). */
+		opt.stateless = 1;
+		opt.max_response_bytes = (size_t)1 << 40;
 	}
 	if ((r = oa_init(&c, &opt)) == 0)
 		r = oa_query(&c, "Write a long answer.");

@@ -523,7 +523,8 @@ def render(args, clients, res, conns, lat_oa, lat_curl, prof, prof_total,
       "a lower bound on any Python SDK (bench/peers/py_client.py).")
     w("- **oa --jsonl**: the command-line client, one JSON line per block, "
       "flushed after each block as oa does.")
-    w("- **C oa_next**: bench/consumer.c, the minimal oa_next() loop with a "
+    w("- **C oa_next**: bench/consumer.c, the minimal oa_next() loop (with "
+      "`stateless` on for the text streams, so no history is kept) with a "
       "counting allocator.\n")
     w("Every output is compared byte for byte with what the server "
       "generated (text, arguments, tool calls); a wrong output is marked "
@@ -610,10 +611,13 @@ def render(args, clients, res, conns, lat_oa, lat_curl, prof, prof_total,
                       wl, n, n / CHUNKS[wl], "fragment" if wl == "args100k"
                       else "round trip", int(s["heap_peak"]) / 2**20))
         if "text1m" in stats:
-            w("  - The reply text itself (%.2f MB for text1m) is kept: the "
-              "reply grows in one doubling buffer and becomes a history "
-              "message at the end of the turn, so the heap grows with the "
-              "reply, not with the chunk count." % (
+            w("  - The C consumer runs with `stateless` (no history), so the "
+              "reply text (%.2f MB for text1m) is never gathered and the "
+              "heap stays flat; with history kept (`oa --jsonl`) the reply "
+              "grows in one doubling buffer and becomes a history message, "
+              "so the heap grows with the reply, not with the chunk "
+              "count. The rest of the C consumer's RSS is the process "
+              "itself (libc, its 1 MB stdout buffer, stack)." % (
                   sizes["text1m"] / 2**20))
     if lat_oa:
         w("- **First-block latency under 1 ms beyond the transport** (%d "

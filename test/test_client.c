@@ -1494,6 +1494,42 @@ test_images(void)
 	unlink(bad);
 }
 
+
+/* stateless: each query stands alone, nothing is kept, and without tools
+ * a long reply costs no more memory than a short one. */
+static void
+test_stateless(void)
+{
+	oa_options o;
+	oa_client c;
+	char log[256];
+	long few, many;
+
+	CHECK(start("[{'events':[" ROLE "," TEXT("Hello") ",{'send':"
+	            TEXT(" ab") ",'repeat':9}," FINISH("stop") "," DONE "]},"
+	            "{'events':[" ROLE "," TEXT("Hello") ",{'send':"
+	            TEXT(" ab") ",'repeat':9999}," FINISH("stop") "," DONE
+	            "]}," OK "]") == 0);
+	options(&o);
+	o.stateless = 1;
+	few = count_turn(10, &o);
+	many = count_turn(10000, &o);
+	CHECK(few > 0);
+	if (many != few)
+		fprintf(stderr, "allocator calls: %ld for 10 chunks, %ld for "
+		        "10000\n", few, many);
+	CHECK(many == few);
+
+	/* count_turn's allocator counted into its own frame: drop it */
+	memset(&o.allocator, 0, sizeof o.allocator);
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "first", log, sizeof log), 0);
+	CHECK_INT(oa_history_count(&c), 0);
+	CHECK_INT(turn(&c, "second", log, sizeof log), 0);
+	oa_free(&c);
+	CHECK(body_is(3, BODY(MSG("user", "second"))));
+}
+
 static const struct test tests[] = {
 	{"llama_stream", test_llama_stream},
 	{"multi_turn", test_multi_turn},
@@ -1527,6 +1563,7 @@ static const struct test tests[] = {
 	{"extra_errors", test_extra_errors},
 	{"response_format", test_response_format},
 	{"images", test_images},
+	{"stateless", test_stateless},
 	{NULL, NULL}
 };
 

@@ -62,21 +62,24 @@ class Server:
         self.proc.stdout.close()
 
 
-def run(prog, args, cwd=None):
-    """Run a program in an empty directory (or cwd); returns (status,
-    stdout, stderr)."""
+def run(prog, args, cwd=None, env=None, input=None):
+    """Run a program in an empty directory (or cwd), with env's variables
+    added and input (text) on standard input; returns (status, stdout,
+    stderr)."""
     home = tempfile.mkdtemp(dir=TMP)
     e = {k: v for k, v in os.environ.items()
          if not k.startswith("OPEN_AGENT_")}
     e["HOME"] = home
+    e.update(env or {})
+    stdin = {"stdin": subprocess.DEVNULL} if input is None else \
+        {"input": input.encode("utf-8")}
     p = subprocess.run([prog] + args, cwd=cwd or home, env=e,
-                       stdin=subprocess.DEVNULL, capture_output=True,
-                       timeout=30)
+                       capture_output=True, timeout=30, **stdin)
     return p.returncode, p.stdout.decode("utf-8"), p.stderr.decode("utf-8")
 
 
-def example(name, args, cwd=None):
-    return run(os.path.join(BIN, name), args, cwd)
+def example(name, args, cwd=None, env=None, input=None):
+    return run(os.path.join(BIN, name), args, cwd, env, input)
 
 
 def chunk(delta, finish=None, usage=None):
@@ -793,6 +796,223 @@ def test_demo_tools():
            {"type": "string", "enum": ["+", "-", "*", "/"]})
     sent = [m for m in reqs[1]["body"]["messages"] if m["role"] == "tool"]
     expect(sent, [tool_msg(k, v) for k, v in results.items()])
+
+
+# ---------------------------------------------------------- simple_query
+
+def test_simple_query():
+    with Server([{"reply": ["Use ", '"fewer".'],
+                  "usage": {"prompt_tokens": 30, "completion_tokens": 4,
+                            "total_tokens": 34}},
+                 {"events": [ROLE, text("Half an"), chunk({}, None)],
+                  "close_after_events": 3}]) as s:
+        rc, out, err = example("simple_query", [s.url])
+        rc2, out2, err2 = example("simple_query", [s.url, "m", "Cut?"])
+        reqs = s.requests()
+    expect((rc, out, err), (0, 'Use "fewer".\n',
+                            "[stop, 30 prompt + 4 completion tokens]\n"))
+    # a reply cut short: the partial line ends, then the error
+    expect((rc2, out2), (1, "Half an\n"))
+    assert err2.startswith("simple_query: stream cut short: "), err2
+    expect(len(reqs), 2)
+    expect(reqs[0]["body"]["model"], "qwen2.5-7b-instruct")
+    expect(reqs[0]["body"]["messages"], [
+        {"role": "system", "content": "You are a professional copy "
+                                      "editor. Answer in one short "
+                                      "paragraph."},
+        {"role": "user", "content": "Is \"less\" or \"fewer\" right in "
+                                    "'ten items or less'?"}])
+    expect(reqs[1]["body"]["model"], "m")
+    expect(reqs[1]["body"]["messages"][1],
+           {"role": "user", "content": "Cut?"})
+    # nothing listens on LM Studio's port here: a clear error
+    rc, out, err = example("simple_query", ["http://127.0.0.1:1/v1"])
+    expect((rc, out), (1, ""))
+    assert err.startswith("simple_query: connection failed: "), err
+
+
+# ------------------------------------------------------------ config_env
+
+def test_config_env_defaults():
+    # no environment, no file, no flags: LM Studio and the built-in model
+    rc, out, err = example("config_env", [])
+    expect((rc, err), (0, ""))
+    expect(out, "base_url: http://localhost:1234/v1 (LM Studio's default)\n"
+                "model:    qwen2.5-7b-instruct (the program's default)\n"
+                "api_key:  none (local servers need none)\n")
+    # a provider shortcut is the URL's last resort...
+    rc, out, err = example("config_env", ["--provider", "OLLAMA"])
+    expect((rc, out.split("\n")[0]),
+           (0, "base_url: http://localhost:11434/v1 (--provider)"))
+    # ...so the environment still wins over it, and a flag over both
+    env = {"OPEN_AGENT_BASE_URL": "http://gpu:8000/v1",
+           "OPEN_AGENT_MODEL": "env-model"}
+    rc, out, err = example("config_env", ["--provider", "vllm"], env=env)
+    expect((rc, out.split("\n")[:2]), (0, [
+        "base_url: http://gpu:8000/v1 (OPEN_AGENT_BASE_URL)",
+        "model:    env-model (OPEN_AGENT_MODEL)"]))
+    rc, out, err = example("config_env", ["--base-url", "http://x:1/v1",
+                                          "--model", "flag-model"], env=env)
+    expect((rc, out.split("\n")[:2]), (0, [
+        "base_url: http://x:1/v1 (--base-url)",
+        "model:    flag-model (--model)"]))
+    rc, out, err = example("config_env", ["--provider", "openai"])
+    expect((rc, out), (2, ""))
+    assert err.startswith("config_env: unknown provider 'openai'\n"
+                          "usage: config_env "), err
+    rc, out, err = example("config_env", ["--model"])
+    expect((rc, out), (2, ""))
+
+
+def test_config_env_file():
+    cwd = tempfile.mkdtemp(dir=TMP)
+    with Server([{"reply": "Hi from the file's server."}]) as s:
+        write(os.path.join(cwd, "open-agent.yaml"),
+              "# settings\nbase_url: %s\nmodel: file-model\n"
+              "temperature: 0.2\nmax_tokens: 99\nunknown: kept\n" % s.url)
+        env = {"OPEN_AGENT_MODEL": "env-model",
+               "OPEN_AGENT_API_KEY": "sk-test-123"}
+        rc, out, err = example("config_env", ["--provider", "ollama",
+                                              "hello"], cwd=cwd, env=env)
+        reqs = s.requests()
+    expect((rc, err), (0, ""))
+    expect(out, "base_url: %s (./open-agent.yaml)\n"
+                "model:    env-model (OPEN_AGENT_MODEL)\n"
+                "api_key:  set (OPEN_AGENT_API_KEY)\n"
+                "temperature: 0.2 (./open-agent.yaml)\n"
+                "max_tokens: 99 (./open-agent.yaml)\n"
+                "\nHi from the file's server.\n" % s.url)
+    assert "sk-test" not in out
+    expect(len(reqs), 1)
+    expect(reqs[0]["headers"]["authorization"], "Bearer sk-test-123")
+    body = reqs[0]["body"]
+    expect((body["model"], body["temperature"], body["max_tokens"],
+            body["messages"]),
+           ("env-model", 0.2, 99, [{"role": "user", "content": "hello"}]))
+    # a broken file is an error, with the file and the line
+    write(os.path.join(cwd, "open-agent.yaml"), "model: a\nno colon\n")
+    rc, out, err = example("config_env", [], cwd=cwd)
+    expect((rc, out), (1, ""))
+    assert err.startswith("config_env: bad configuration: "
+                          "./open-agent.yaml:2: "), err
+    # the file in $HOME/.config/open-agent is found too (run() makes HOME)
+    home = tempfile.mkdtemp(dir=TMP)
+    os.makedirs(os.path.join(home, ".config", "open-agent"))
+    write(os.path.join(home, ".config", "open-agent", "config.yaml"),
+          "model: home-model\n")
+    rc, out, err = example("config_env", [], env={"HOME": home})
+    expect((rc, out.split("\n")[1]), (0, "model:    home-model (%s)" %
+                                      os.path.join(home, ".config",
+                                                   "open-agent",
+                                                   "config.yaml")))
+
+
+# ------------------------------------------------------------------ chat
+
+def test_chat():
+    # Ollama's shapes: reasoning in "reasoning", a whole call in one
+    # chunk with its arguments as an object, finish_reason "stop" even
+    # with a call, no usage.
+    ollama = {"id": "chatcmpl-9", "object": "chat.completion.chunk",
+              "model": "llama3.2"}
+    think = dict(ollama, choices=[{"index": 0, "delta": {
+        "role": "assistant", "content": "", "reasoning": "Count the r."},
+        "finish_reason": None}])
+    with Server([
+            {"events": [think,
+                        whole_call("call_x", "count_letters",
+                                   {"word": "Strawberry", "letter": "R"}),
+                        chunk({}, "stop"), DONE]},
+            {"reply": ["There are ", "3."]},
+            {"status": 500, "json": {"error": {"message": "model crashed"}}},
+            {"events": [whole_call("call_y", "count_letters",
+                                   {"word": "kiwi", "letter": "ki"}),
+                        chunk({}, "stop"), DONE]},
+            {"reply": "Still here."}]) as s:
+        rc, out, err = example(
+            "chat", [s.url, "llama3.2"],
+            input="How many r in strawberry?\n/history\n\nAgain?\r\n"
+                  "And k?\n/history\n/quit\nnever sent\n")
+        reqs = s.requests()
+    expect(rc, 1)  # one turn failed
+    lines = out.split("\n")
+    expect(lines[:3], [
+        '[tool_use call_x] count_letters {"word":"Strawberry",'
+        '"letter":"R"}',
+        "[tool_result call_x] 3",
+        "There are 3."])
+    assert re.match(r"^\[history: 4 messages, about \d+ tokens\]$",
+                    lines[3]), lines[3]
+    expect(lines[4:7], [
+        '[tool_use call_y] count_letters {"word":"kiwi","letter":"ki"}',
+        "[tool_result call_y] error: letter must be one character",
+        "Still here."])
+    assert re.match(r"^\[history: 8 messages, about \d+ tokens\]$",
+                    lines[7]), lines[7]
+    expect(lines[8:], [""])
+    expect(err, "Count the r.\n"
+                "chat: HTTP error status: HTTP 500: model crashed\n")
+
+    expect(len(reqs), 5)
+    expect(reqs[0]["body"]["model"], "llama3.2")
+    expect([t["function"]["name"] for t in json.loads(tools_of(reqs[0]))],
+           ["count_letters"])
+    system = {"role": "system", "content": "You are a friendly assistant. "
+              "To count letters, always use the count_letters tool."}
+    turn1 = [user("How many r in strawberry?"),
+             {"role": "assistant", "content": "", "tool_calls": [
+                 tool_call("call_x", "count_letters",
+                           '{"word":"Strawberry","letter":"R"}')]},
+             tool_msg("call_x", "3"), assistant("There are 3.")]
+    expect(reqs[1]["body"]["messages"], [system] + turn1[:3])
+    expect(reqs[2]["body"]["messages"], [system] + turn1 + [user("Again?")])
+    # the failed turn left no trace: the next one follows turn 1
+    expect(reqs[3]["body"]["messages"], [system] + turn1 + [user("And k?")])
+    expect(reqs[4]["body"]["messages"][-2:], [
+        {"role": "assistant", "content": "", "tool_calls": [
+            tool_call("call_y", "count_letters",
+                      '{"word":"kiwi","letter":"ki"}')]},
+        tool_msg("call_y", "error: letter must be one character")])
+
+
+def test_webui_parse_text_tools():
+    # text-generation-webui streams the call's markup as text and sends
+    # the parsed call in its final chunk (CRLF events, no [DONE]), as
+    # docs/provider-compatibility.md says: with --parse-text-tools the
+    # markup leaves the text and the call comes out once.
+    path = os.path.join(TMP, "webui-tools.json")
+    write(path, '[{"type":"function","function":{"name":"add"}}]')
+    markup = '{"name": "add", "arguments": {"a": 1, "b": 2}}'
+    final = {"choices": [{"index": 0, "finish_reason": "tool_calls",
+                          "delta": {"tool_calls": [{
+                              "index": "0", "id": "call_w1",
+                              "type": "function", "function": {
+                                  "name": "add",
+                                  "arguments": '{"a": 1, "b": 2}'}}]}}]}
+    use = ('{"type":"tool_use","id":"call_w1","name":"add",'
+           '"input":{"a": 1, "b": 2}}\n'
+           '{"type":"turn_end","finish_reason":"tool_calls"}\n')
+    with Server([{"sep": "\r\n\r\n", "events": [
+            ROLE, text("<tool_call>"), text(markup), text("</tool_call>"),
+            final]}]) as s:
+        args = ["--jsonl", "--tools-json", path, "--base-url", s.url]
+        plain = run(OA, args + ["hi"])
+        parsed = run(OA, args + ["--parse-text-tools", "hi"])
+    expect(plain, (0, "".join('{"type":"text","text":%s}\n' % json.dumps(
+        t, separators=(",", ":")) for t in ("<tool_call>", markup,
+                                            "</tool_call>")) + use, ""))
+    expect(parsed, (0, use, ""))
+
+
+def test_chat_no_server():
+    # every turn fails on its own; the chat still reads to the end
+    rc, out, err = example("chat", ["http://127.0.0.1:1/v1"],
+                           input="one\ntwo\n")
+    expect((rc, out), (1, ""))
+    errs = err.split("\n")
+    expect(len(errs), 3)
+    for e in errs[:2]:
+        assert e.startswith("chat: connection failed: "), err
 
 
 TESTS = [(name[5:], fn) for name, fn in list(globals().items())

@@ -181,6 +181,7 @@ static const struct vector {
 	  "[T]x<tool_call>{\"name\":\"f\",\"argu" },
 	{ T | L, "x<tool_call>{\"name\":\"f\",\"argu", "[T]x[C* f]{}" },
 	{ T | L, "<tool_call>hello", "[T]<tool_call>hello" },
+	{ T | L, "<tool_call>{'name':'f','a':'\001\001\001", "[C* f]{}" },
 	{ T, "a <tool_call", "[T]a <tool_call" },
 
 	/* Mistral */
@@ -642,6 +643,17 @@ test_limit(void)
 	CHECK_INT(seg.repaired, 0);
 	CHECK(seg.error == NULL);
 	CHECK_INT(oa__tf_next(&f, &seg, err), 0);
+
+	/* max bounds the repaired copy too: this call fits in 35 bytes but
+	 * its repair does not, so it reads as not JSON, here at the end of
+	 * the reply as text (with no limit it is "[C* f]{}", see vectors) */
+	oa__tf_reset(&f);
+	CHECK_INT(feed(&f, "<tool_call>{'name':'f','a':'\001\001\001"), 0);
+	CHECK_INT(oa__tf_next(&f, &seg, err), 0);
+	oa__tf_finish(&f);
+	CHECK(next_is(&f, OA__TF_TEXT,
+	              "<tool_call>{'name':'f','a':'\001\001\001"));
+	CHECK(drained(&f));
 
 	/* a whole reply of more than max is an error too */
 	oa__tf_reset(&f);
