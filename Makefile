@@ -270,8 +270,9 @@ fmt:
 # ten minutes on 2 cores). Never part of test or check.
 .PHONY: bench
 bench: $(BUILD)/oa $(BUILD)/bench_server $(BUILD)/bench_runstat \
-       $(BUILD)/bench_consumer
+       $(BUILD)/bench_consumer $(BUILD)/log_analyzer_agent
 	python3 bench/run.py --build $(BUILD)
+	python3 bench/logmem.py --build $(BUILD)
 
 $(BUILD)/bench_server $(BUILD)/bench_runstat: $(BUILD)/bench_%: bench/%.c
 	@mkdir -p $(BUILD)
