@@ -752,7 +752,8 @@ count_response(struct oa__client *p, size_t n)
 	return 0;
 }
 
-static struct call *new_call(struct oa__client *p, long long index);
+static struct call *next_call(struct oa__client *p);
+static int calls_failed(struct oa__client *p);
 
 /* What the text filter releases: text, thinking, or a tool call the model
  * wrote as text. */
@@ -761,8 +762,6 @@ drain_filter(struct oa__client *p)
 {
 	oa__tf_seg seg;
 	struct call *k;
-	long long next = 0;
-	size_t i;
 	int r;
 
 	while ((r = oa__tf_next(&p->tf, &seg, p->errmsg)) > 0) {
@@ -779,17 +778,8 @@ drain_filter(struct oa__client *p)
 				return p->err;
 			continue;
 		}
-		for (i = 0; i < p->ncalls; i++)
-			if (p->calls[i].index >= next)
-				next = p->calls[i].index + 1;
-		if ((k = new_call(p, next)) == NULL) {
-			snprintf(p->errmsg, sizeof p->errmsg,
-			         "more than max_tool_calls (%zu) tool calls "
-			         "in one reply", p->max_calls);
-			return fail_turn(p, p->ncalls >= p->max_calls
-			                        ? OA_ERR_LIMIT
-			                        : OA_ERR_NOMEM);
-		}
+		if ((k = next_call(p)) == NULL)
+			return calls_failed(p);
 		oa__buf_append(&k->name, seg.name, seg.name_len);
 		oa__buf_append(&k->args, seg.args, seg.args_len);
 		k->args_whole = 1;
@@ -991,13 +981,36 @@ new_call(struct oa__client *p, long long index)
 	return k;
 }
 
+/* A new slot at the next free index. */
+static struct call *
+next_call(struct oa__client *p)
+{
+	long long next = 0;
+	size_t i;
+
+	for (i = 0; i < p->ncalls; i++)
+		if (p->calls[i].index >= next)
+			next = p->calls[i].index + 1;
+	return new_call(p, next);
+}
+
+/* new_call() returned NULL: the limit, or no memory. */
+static int
+calls_failed(struct oa__client *p)
+{
+	if (p->ncalls < p->max_calls)
+		return fail(p, OA_ERR_NOMEM, "%s", "out of memory");
+	snprintf(p->errmsg, sizeof p->errmsg, "more than max_tool_calls "
+	         "(%zu) tool calls in one reply", p->max_calls);
+	return fail_turn(p, OA_ERR_LIMIT);
+}
+
 /* Which slot a fragment belongs to (WIRE.md rules 13-14). */
 static struct call *
 find_slot(struct oa__client *p, int has_index, long long index,
           const char *id, size_t nid, size_t nname)
 {
 	struct call *k = NULL;
-	long long next = 0;
 	size_t i;
 
 	if (has_index) {
@@ -1019,10 +1032,7 @@ find_slot(struct oa__client *p, int has_index, long long index,
 		    (nid && k->id.len == nid && memcmp(k->id.p, id, nid) == 0))
 			return k;
 	}
-	for (i = 0; i < p->ncalls; i++)
-		if (p->calls[i].index >= next)
-			next = p->calls[i].index + 1;
-	return new_call(p, next);
+	return next_call(p);
 }
 
 /* One tool_calls element (or TGI's single object). */
@@ -1055,13 +1065,8 @@ take_fragment(struct oa__client *p, int f)
 	    NULL)
 		nname = 0;
 	k = find_slot(p, has_index, index, id, nid, nname);
-	if (k == NULL) {
-		snprintf(p->errmsg, sizeof p->errmsg,
-		         "more than max_tool_calls (%zu) tool calls in one "
-		         "reply", p->max_calls);
-		return fail_turn(p, p->ncalls >= p->max_calls ? OA_ERR_LIMIT
-		                                              : OA_ERR_NOMEM);
-	}
+	if (k == NULL)
+		return calls_failed(p);
 	p->lastcall = (size_t)(k - p->calls);
 	/* id and name are set once, never appended (rules 15-16) */
 	if (nid && k->id.len == 0)
