@@ -31,9 +31,16 @@ ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L $(OPT) $(WARN) $(SAN) $(CFLAGS) 
              $(if $(OA_NO_TLS),-DOA_NO_TLS)
 LDLIBS  = $(if $(OA_NO_TLS),,-lbearssl)
 
-# In dependency order, which the amalgamation keeps.
-LIB_SRC = util.c json.c sse.c http.c config.c tools.c hooks.c textfilter.c \
-          openagent.c context.c
+# The core: what one streamed turn with tools needs, in dependency order
+# (the amalgamation keeps it). The modules are optional; the core reaches
+# the first four through the table in modules.c, which comes last.
+# make OA_NO_TLS=1 leaves tls.c (and BearSSL) out.
+CORE_SRC = util.c json.c sse.c net.c http.c tools.c hooks.c request.c \
+           stream.c toolcalls.c openagent.c
+MOD_SRC  = $(if $(OA_NO_TLS),,tls.c) proxy.c trace.c textfilter.c \
+           context.c config.c images.c
+LIB_SRC  = $(CORE_SRC) $(MOD_SRC) modules.c
+HEADERS  = openagent.h oa_private.h oa_modules.h
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB     = $(BUILD)/libopenagent.a
 
@@ -54,7 +61,7 @@ REPLAY   = $(FUZZ:%=$(BUILD)/fuzz_%)
 .PHONY: all test check asan demo clean fuzz tsan
 all: $(LIB) $(EXAMPLES)
 
-$(BUILD)/%.o: %.c openagent.h oa_private.h
+$(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(BUILD)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -94,7 +101,7 @@ test: $(TESTS) $(REPLAY) $(EXAMPLES)
 docs:
 	python3 docs/gen_api.py
 
-$(BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(LIB_SRC) openagent.h oa_private.h
+$(BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(LIB_SRC) $(HEADERS)
 	@mkdir -p $(BUILD)
 	$(CC) $(ALL_CFLAGS) -DMAIN $< $(FUZZ_SRC_$*) $(LDLIBS) -pthread -o $@
 
@@ -105,7 +112,7 @@ FUZZ_CC   ?= clang
 FUZZ_TIME ?= 60
 FUZZ_FLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -O1 -g $(WARN) -I. \
              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-build/fuzz/%: fuzz/fuzz_%.c fuzz/fuzz.h $(LIB_SRC) openagent.h oa_private.h
+build/fuzz/%: fuzz/fuzz_%.c fuzz/fuzz.h $(LIB_SRC) $(HEADERS)
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(FUZZ_SRC_$*) $(LDLIBS) -pthread -o $@
 
@@ -150,8 +157,9 @@ clean:
 .PHONY: amalgamation static shared install uninstall symbols lint portable \
         fmt
 amalgamation: dist/openagent.c
-dist/openagent.c: tools/amalgamate.sh openagent.h oa_private.h $(LIB_SRC)
-	sh tools/amalgamate.sh dist $(LIB_SRC)
+dist/openagent.c: tools/amalgamate.sh $(HEADERS) $(LIB_SRC)
+	sh tools/amalgamate.sh dist $(CORE_SRC) -- $(MOD_SRC) modules.c
+	sh tools/amalgamate.sh dist/core $(CORE_SRC)
 
 # make static: build/static/oa, one static, stripped binary that needs no
 # shared library at all; make static OA_NO_TLS=1: build/static-notls/oa.
@@ -186,7 +194,7 @@ SONAME   = libopenagent.so.$(firstword $(subst ., ,$(VERSION)))
 SHLIB    = $(BUILD)/libopenagent.so.$(VERSION)
 PIC_OBJ  = $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
 shared: $(SHLIB)
-$(BUILD)/pic/%.o: %.c openagent.h oa_private.h
+$(BUILD)/pic/%.o: %.c $(HEADERS)
 	@mkdir -p $(BUILD)/pic
 	$(CC) $(ALL_CFLAGS) -fPIC \
 	    -D'OA_PRIVATE=__attribute__((visibility("hidden")))' -c $< -o $@

@@ -37,7 +37,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "oa_private.h"
+#include "oa_modules.h"
 
 /* The file format: {"format":FORMAT,"version":VERSION,"messages":[...]}. */
 #define FORMAT "openagent-history"
@@ -54,18 +54,74 @@
 #define PER_MESSAGE 4
 #define PER_REQUEST 3
 
+/* ================================================================ history */
+
+static const char *const roles[] = {"user", "assistant", "tool"};
+
+/* see oa_modules.h */
+OA_PRIVATE int
+oa__client_idle(const oa_client *c)
+{
+	const struct oa__client *p = c ? c->p : NULL;
+
+	return p && p->ready && !p->busy &&
+	       (p->state == OA__IDLE || p->state == OA__DONE);
+}
+
+/* see oa_modules.h */
+OA_PRIVATE void
+oa__history_remove(oa_client *c, size_t from, size_t n)
+{
+	struct oa__client *p = c->p;
+	size_t i;
+
+	if (from > p->nmsgs)
+		return;
+	if (n > p->nmsgs - from)
+		n = p->nmsgs - from;
+	for (i = from; i < from + n; i++)
+		oa__message_free(p, &p->msgs[i]);
+	memmove(p->msgs + from, p->msgs + from + n,
+	        (p->nmsgs - from - n) * sizeof *p->msgs);
+	p->nmsgs -= n;
+}
+
+/* see oa_modules.h */
+OA_PRIVATE int
+oa__history_append(oa_client *c, const char *role, const char *content,
+                   size_t len, const char *tool_calls,
+                   const char *tool_call_id, const char *parts)
+{
+	struct oa__client *p = c->p;
+	char *q = NULL;
+	int r;
+
+	for (r = 0; r < 3 && strcmp(role, roles[r]) != 0; r++)
+		;
+	if (r == 3 || (r == OA__TOOL) != (tool_call_id != NULL) ||
+	    (tool_calls != NULL && r != OA__ASSISTANT) ||
+	    (parts != NULL && r != OA__USER))
+		return OA_ERR_INVALID;
+	if (parts && (q = oa__strndup(&p->alloc, parts, strlen(parts))) == NULL)
+		return OA_ERR_NOMEM;
+	if ((r = oa__push(p, r, content, len,
+	                  r == OA__TOOL ? tool_call_id : tool_calls)) != 0) {
+		oa__free(&p->alloc, q);
+		return r;
+	}
+	p->msgs[p->nmsgs - 1].parts = q;
+	return 0;
+}
+
 /* ================================================================ helpers */
 
 /* OA_ERR_STATE with a message, when the client has a message buffer. */
 static int
 not_idle(const oa_client *c)
 {
-	oa_client w;
-
 	if (c->p == NULL)
 		return OA_ERR_STATE;
-	w = *c;   /* the same client: a non-const handle on its errmsg */
-	return oa__fail(oa__client_errmsg(&w), OA_ERR_STATE, "%s",
+	return oa__fail(c->p->errmsg, OA_ERR_STATE, "%s",
 	                "the history can be changed or saved only between "
 	                "turns: read the turn to its end, or send the tool "
 	                "results first");
@@ -75,8 +131,7 @@ not_idle(const oa_client *c)
 static char *
 fresh_errmsg(const oa_client *c)
 {
-	oa_client w = *c;
-	char *err = oa__client_errmsg(&w);
+	char *err = c->p->errmsg;
 
 	err[0] = '\0';
 	return err;
@@ -264,7 +319,7 @@ oa_estimate_tokens(const oa_client *c)
 
 	if (c == NULL || c->p == NULL)
 		return 0;
-	if ((sys = oa__client_system(c)) != NULL)
+	if ((sys = c->p->system_prompt) != NULL)
 		total += PER_MESSAGE + oa_estimate_text_tokens(sys, strlen(sys));
 	n = oa_history_count(c);
 	for (i = 0; i < n && oa_history_get(c, i, &m) == 0; i++) {
@@ -461,7 +516,7 @@ oa_history_save(const oa_client *c, const char *path)
 	if (path[0] == '\0')
 		return oa__fail(err, OA_ERR_FILE, "%s", "an empty file name");
 	memset(&b, 0, sizeof b);
-	b.alloc = oa__client_alloc(c);
+	b.alloc = &c->p->alloc;
 	put_history(c, &b);
 	if (b.err)
 		r = oa__fail(err, b.err, "%s", "out of memory");
@@ -666,7 +721,8 @@ append_all(oa_client *c, oa__json *j, const char *calls)
 		}
 		content = oa__json_str(j, oa__json_get(j, m, "content"), &n);
 		if (oa__json_get(j, m, "parts") >= 0) {
-			r = oa__history_append_parts(c, content, n, calls);
+			r = oa__history_append(c, "user", content, n, NULL,
+			                       NULL, calls);
 			calls += strlen(calls) + 1;
 			if (r != 0)
 				return r;
@@ -675,7 +731,8 @@ append_all(oa_client *c, oa__json *j, const char *calls)
 		r = oa__history_append(c, name(j, oa__json_get(j, m, "role")),
 		                       content, n, tc,
 		                       name(j, oa__json_get(j, m,
-		                                            "tool_call_id")));
+		                                            "tool_call_id")),
+		                       NULL);
 		if (r != 0)
 			return r;
 	}
@@ -700,7 +757,7 @@ oa_history_load(oa_client *c, const char *path)
 	memset(&text, 0, sizeof text);
 	memset(&calls, 0, sizeof calls);
 	memset(&j, 0, sizeof j);
-	text.alloc = calls.alloc = j.alloc = oa__client_alloc(c);
+	text.alloc = calls.alloc = j.alloc = &c->p->alloc;
 	j.max_tokens = FILE_TOKENS;
 	if ((r = read_all(path, &text, err)) != 0)
 		goto out;

@@ -1,5 +1,6 @@
 /*
- * hooks.c -- running the caller's lifecycle hooks for one event.
+ * hooks.c -- running the caller's lifecycle hooks: for one event
+ * (oa__hooks_run), and at the client's three moments (oa__hook_*).
  *
  * The hooks are the caller's table (copied by the client; their ctx
  * pointers are not), run in registration order, skipping those of another
@@ -65,4 +66,103 @@ oa__hooks_run(const oa_hook *hooks, size_t n, const oa_hook_event *ev,
 		return d;
 	}
 	return OA_HOOK_ALLOW;
+}
+
+/* ---------------------------------------------------------------- the client's events */
+
+/* Run the hooks of one event. Returns the decision, with its text in
+ * p->hooktext, or a negative oa_err with the message in p->errmsg. */
+static int
+run(struct oa__client *p, oa_hook_event *ev)
+{
+	oa_client self;
+	int r;
+
+	if (p->nhooks == 0)
+		return OA_HOOK_ALLOW;
+	self.p = p;
+	ev->client = &self;
+	p->busy = 1;
+	r = oa__hooks_run(p->hooks, p->nhooks, ev, &p->hooktext, p->errmsg);
+	p->busy = 0;
+	return r;
+}
+
+/* see oa_private.h */
+OA_PRIVATE int
+oa__hook_prompt(struct oa__client *p, const char **prompt)
+{
+	oa_hook_event ev;
+	int r;
+
+	memset(&ev, 0, sizeof ev);
+	ev.kind = OA_HOOK_USER_PROMPT_SUBMIT;
+	ev.prompt = *prompt;
+	r = run(p, &ev);
+	if (r == OA_HOOK_BLOCK)
+		return oa__fail(p->errmsg, OA_ERR_HOOK, "blocked by a hook: %s",
+		                p->hooktext.len ? p->hooktext.p
+		                                : "no reason given");
+	if (r == OA_HOOK_REPLACE)
+		*prompt = p->hooktext.p;
+	return r < 0 ? r : 0;
+}
+
+/* see oa_private.h */
+OA_PRIVATE int
+oa__hook_pre_tool(struct oa__client *p, oa__call *k)
+{
+	oa_hook_event ev;
+	oa__json *j = &p->json2;
+	int r;
+
+	memset(&ev, 0, sizeof ev);
+	ev.kind = OA_HOOK_PRE_TOOL_USE;
+	ev.tool_id = k->id.p;
+	ev.tool_name = k->name.p;
+	ev.input = k->args.p;
+	r = run(p, &ev);
+	if (r == OA_HOOK_BLOCK) {
+		oa__buf_reset(&k->result);
+		oa__buf_printf(&k->result, "blocked: %s",
+		               p->hooktext.len ? p->hooktext.p : "by a hook");
+		k->has_result = k->blocked = 1;
+	} else if (r == OA_HOOK_REPLACE) {
+		oa__buf_reset(&k->input);
+		if (oa__buf_append(&k->input, p->hooktext.p, p->hooktext.len))
+			return k->input.err;
+		/* a replacement must be an object, like the model's input;
+		 * p->argtext's parse is not needed then (the call runs
+		 * later and parses its input again) */
+		oa__buf_reset(&p->argtext);
+		oa__buf_append(&p->argtext, k->input.p, k->input.len);
+		if (p->argtext.err ||
+		    oa__json_parse(j, p->argtext.p, p->argtext.len, NULL) ||
+		    oa__json_type(j, 0) != OA__JSON_OBJECT) {
+			oa__buf_reset(&k->result);
+			oa__buf_puts(&k->result, "error: hook replaced the "
+			                         "input with invalid JSON");
+			k->has_result = 1;
+		}
+	}
+	return r < 0 ? r : k->result.err;
+}
+
+/* see oa_private.h */
+OA_PRIVATE int
+oa__hook_post_tool(struct oa__client *p, const oa__call *k,
+                   const char *input, int failed)
+{
+	oa_hook_event ev;
+	int r;
+
+	memset(&ev, 0, sizeof ev);
+	ev.kind = OA_HOOK_POST_TOOL_USE;
+	ev.tool_id = k->id.p;
+	ev.tool_name = k->name.p;
+	ev.input = input;
+	ev.result = k->result.p;
+	ev.is_error = failed;
+	r = run(p, &ev);
+	return r < 0 ? r : 0;
 }

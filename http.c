@@ -1,9 +1,10 @@
 /*
- * http.c -- just enough HTTP/1.1 (and TLS) to post a request and stream
- * the answer.
+ * http.c -- just enough HTTP/1.1 to post a request and stream the answer.
  *
  * One job: turn (method, path, headers, body) into a response head and a
- * stream of body bytes. Nothing here knows what the bytes mean.
+ * stream of body bytes. Nothing here knows what the bytes mean; net.c
+ * moves them, and the TLS and proxy modules, when the build has them and
+ * the URL asks for them, sit between (see oa__modules).
  *
  * A connection goes through these states:
  *   closed (fd < 0) -> connected [-> CONNECT tunnel] [-> TLS] -> request
@@ -27,53 +28,16 @@
  * request and kept). The head is read into it; body bytes that arrived
  * with the head stay there and are handed out first. After that the body
  * is received straight into the caller's memory and de-chunked in place,
- * so streaming copies nothing and allocates nothing. With TLS, BearSSL's
- * record buffer (BR_SSL_BUFSIZE_BIDI) and the trust anchors are allocated
- * once per client by oa__http_configure.
- *
- * The socket is non-blocking from the start. Every wait -- connect, send,
- * receive -- goes through wait_fd(), which polls the socket together with
- * the cancel pipe and enforces the idle timeout and the request deadline.
- * read_some() and write_some() are the only functions that move bytes;
- * with TLS they drive the BearSSL engine, whose records travel through
- * sock_read() and sock_write(), so timeouts and cancellation work the
- * same with and without TLS.
- *
- * Tracing (debug) writes the exchange to stderr as it happens: "oa: > "
- * for what is sent, "oa: < " for what is received, the Authorization
- * value replaced, so the key never reaches a log.
+ * so streaming copies nothing and allocates nothing.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <sys/types.h>
 #include <unistd.h>
-
-#ifndef OA_NO_TLS
-#include <bearssl.h>
-#endif
 
 #include "oa_private.h"
 
-#ifndef MSG_NOSIGNAL
-#define MSG_NOSIGNAL 0 /* where it is missing, SO_NOSIGPIPE is set instead */
-#endif
-
-/* A read told not to wait found nothing (read_some and below). */
-#define AGAIN 2
-/* sock_write: the server answered before taking the whole request. */
-#define EARLY 3
 /* Most bytes of an unread body taken in before the next request, and of
  * a 429/503 body thrown away before a retry; more closes the connection. */
 #define DISCARD_MAX (256 * 1024)
@@ -82,144 +46,6 @@
 #define BACKOFF_BASE_MS 500
 #define BACKOFF_MAX_MS 8000
 #define RETRY_AFTER_MAX_MS 30000
-
-/* ---------------------------------------------------------------- URLs */
-
-/* Does s[0..n) consist only of bytes from set? */
-static int
-all_in(const char *s, size_t n, const char *set)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (s[i] == '\0' || strchr(set, s[i]) == NULL)
-			return 0;
-	return 1;
-}
-
-#define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
-                   "0123456789-._"
-
-/* see oa_private.h */
-OA_PRIVATE int
-oa__url_parse(oa__url *u, const char *url, char *err)
-{
-	const char *s, *p, *end, *host, *hend;
-	char q[80] = "";
-	unsigned long port = 0;
-	size_t n;
-
-	memset(u, 0, sizeof *u);
-	if (url == NULL || url[0] == '\0')
-		return oa__fail(err, OA_ERR_URL, "the URL is empty");
-	/* Checked once up front, so every later message may quote the URL. */
-	for (s = url; *s; s++) {
-		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f) {
-			oa__quote(q, sizeof q, s, 1, 1);
-			return oa__fail(err, OA_ERR_URL, "the URL has a "
-			                "space, control or non-ASCII byte (%s) "
-			                "at offset %zu", q, (size_t)(s - url));
-		}
-		if (*s == '?' || *s == '#')
-			return oa__fail(err, OA_ERR_URL, "the base URL may "
-			                "not have a query or fragment ('%c' at "
-			                "offset %zu)", *s, (size_t)(s - url));
-	}
-	oa__quote(q, sizeof q, url, strlen(url), 48);
-	if (strncasecmp(url, "http://", 7) == 0) {
-		p = url + 7;
-	} else if (strncasecmp(url, "https://", 8) == 0) {
-		p = url + 8;
-		u->tls = 1;
-	} else if (strstr(url, "://") != NULL) {
-		q[0] = '\0';
-		oa__quote(q, sizeof q, url, (size_t)(strstr(url, "://") - url),
-		          16);
-		return oa__fail(err, OA_ERR_URL, "unsupported URL scheme "
-		                "\"%s\": use http:// or https://", q);
-	} else {
-		return oa__fail(err, OA_ERR_URL, "no scheme in URL \"%s\": "
-		                "expected http://host[:port][/path]", q);
-	}
-
-	end = p + strcspn(p, "/");
-	if (memchr(p, '@', (size_t)(end - p)) != NULL)
-		return oa__fail(err, OA_ERR_URL, "user:password@ in the URL is "
-		                "not supported (pass the key as api_key)");
-	if (*p == '[') {
-		host = p + 1;
-		hend = memchr(host, ']', (size_t)(end - host));
-		if (hend == NULL)
-			return oa__fail(err, OA_ERR_URL, "unterminated '[' in "
-			                "URL \"%s\"", q);
-		n = (size_t)(hend - host);
-		if (n > 0 && (!all_in(host, n, "0123456789abcdefABCDEF:.") ||
-		              memchr(host, ':', n) == NULL))
-			return oa__fail(err, OA_ERR_URL, "bad IPv6 address in "
-			                "URL \"%s\"", q);
-		s = hend + 1;
-		if (s < end && *s != ':')
-			return oa__fail(err, OA_ERR_URL, "unexpected text "
-			                "after ']' in URL \"%s\"", q);
-		u->ipv6 = 1;
-	} else {
-		host = p;
-		hend = p + strcspn(p, ":/");
-		s = hend;
-		if (s < end && memchr(s + 1, ':', (size_t)(end - s - 1)))
-			return oa__fail(err, OA_ERR_URL, "an IPv6 address in "
-			                "a URL must be in brackets, as in "
-			                "http://[::1]:8080/v1");
-		if (!all_in(host, (size_t)(hend - host), NAME_CHARS))
-			return oa__fail(err, OA_ERR_URL, "bad character in the "
-			                "host of URL \"%s\"", q);
-	}
-	n = (size_t)(hend - host);
-	if (n == 0)
-		return oa__fail(err, OA_ERR_URL, "no host in URL \"%s\"", q);
-	if (n >= sizeof u->host)
-		return oa__fail(err, OA_ERR_URL, "the URL's host is too long "
-		                "(at most %zu bytes)", sizeof u->host - 1);
-	memcpy(u->host, host, n);
-
-	if (s < end) { /* at ':' */
-		for (p = s + 1; p < end && *p >= '0' && *p <= '9' &&
-		                port <= 65535; p++)
-			port = port * 10 + (unsigned long)(*p - '0');
-		n = (size_t)(end - s - 1);
-		if (n == 0 || p < end || port == 0 || port > 65535)
-			return oa__fail(err, OA_ERR_URL, "bad port \"%.*s\" "
-			                "in URL: expected a number from 1 to "
-			                "65535", (int)(n > 16 ? 16 : n), s + 1);
-		snprintf(u->port, sizeof u->port, "%lu", port);
-	} else {
-		strcpy(u->port, u->tls ? "443" : "80");
-	}
-
-	n = strlen(end);
-	while (n > 0 && end[n - 1] == '/')
-		n--;
-	if (n >= sizeof u->path)
-		return oa__fail(err, OA_ERR_URL, "the URL's path is too long "
-		                "(at most %zu bytes)", sizeof u->path - 1);
-	memcpy(u->path, end, n);
-	return 0;
-}
-
-/* "host:port" with an IPv6 literal in brackets; the port is left out when
- * it is the scheme's default and omit_default is set (the Host header). */
-static void
-host_port(const oa__url *u, int omit_default, char *out, size_t size)
-{
-	const char *l = u->ipv6 ? "[" : "", *r = u->ipv6 ? "]" : "";
-
-	if (omit_default && strcmp(u->port, u->tls ? "443" : "80") == 0)
-		snprintf(out, size, "%s%s%s", l, u->host, r);
-	else
-		snprintf(out, size, "%s%s%s:%s", l, u->host, r, u->port);
-}
-
-/* ---------------------------------------------------------------- chunked */
 
 /* Decoder states. The size line, the data and the CRLF after it repeat;
  * the last (zero-size) chunk leads into trailer lines, which end at an
@@ -352,923 +178,53 @@ oa__chunked_decode(oa__chunked *d, char *buf, size_t *len, size_t *rest,
 
 /* ---------------------------------------------------------------- tracing */
 
-/* Case-insensitive: is s[0..n) exactly lit? */
-static int
-ieq(const char *s, size_t n, const char *lit)
-{
-	return strlen(lit) == n && strncasecmp(s, lit, n) == 0;
-}
 
-/*
- * Write s[0..n) to stderr as whole lines, each after "oa: > " (dir '>',
- * sent) or "oa: < " (received); a line left open at the end is closed.
- * In a head (head set), the value of an Authorization or
- * Proxy-Authorization header is never written.
- */
+
+/* The exchange on stderr, when tracing is on (trace.c). */
 static void
 trace(const oa__http *h, char dir, const char *s, size_t n, int head)
 {
-	const char *eol, *colon;
-	size_t len, k;
-
-	if (!h->debug)
-		return;
-	while (n > 0) {
-		eol = memchr(s, '\n', n);
-		len = eol ? (size_t)(eol - s) + 1 : n;
-		k = len;
-		while (k > 0 && (s[k - 1] == '\n' || s[k - 1] == '\r'))
-			k--;
-		colon = head ? memchr(s, ':', k) : NULL;
-		if (colon && (ieq(s, (size_t)(colon - s), "authorization") ||
-		              ieq(s, (size_t)(colon - s),
-		                  "proxy-authorization")))
-			fprintf(stderr, "oa: %c %.*s Bearer [redacted]\n", dir,
-			        (int)(colon - s + 1), s);
-		else
-			fprintf(stderr, "oa: %c %.*s\n", dir, (int)k, s);
-		s += len;
-		n -= len;
-	}
+	if (h->debug)
+		oa__modules.trace(dir, s, n, head);
 }
-
-/* ---------------------------------------------------------------- waiting */
-
-/*
- * Wait until the socket is ready for events. Returns 0 when it is (or has
- * an error or hang-up for the next call to report), 1 when timeout_ms
- * (< 0: none; 0: just look) passed without that -- the caller words the
- * message -- or OA_ERR_INTERRUPTED / OA_ERR_DEADLINE / OA_ERR_IO.
- */
-static int
-wait_fd(oa__http *h, short events, int timeout_ms, char *err)
-{
-	struct pollfd pf[2];
-	int64_t now, until = 0, t;
-	int r;
-
-	if (timeout_ms >= 0)
-		until = oa__now_ms() + timeout_ms;
-	for (;;) {
-		if (h->cancelled != NULL && *h->cancelled)
-			return oa__fail(err, OA_ERR_INTERRUPTED, "interrupted");
-		now = oa__now_ms();
-		t = -1;
-		if (h->deadline) {
-			if (now >= h->deadline)
-				return oa__fail(err, OA_ERR_DEADLINE, "the "
-				                "request ran past its time "
-				                "limit (%d ms)",
-				                h->request_timeout_ms);
-			t = h->deadline - now;
-		}
-		if (timeout_ms >= 0 && (t < 0 || until - now < t))
-			t = until > now ? until - now : 0;
-		if (t > INT_MAX)
-			t = INT_MAX;
-		pf[0].fd = h->fd;
-		pf[0].events = events;
-		pf[0].revents = 0;
-		pf[1].fd = h->cancel_fd;
-		pf[1].events = POLLIN;
-		pf[1].revents = 0;
-		r = poll(pf, h->cancel_fd >= 0 ? 2 : 1, (int)t);
-		if (r < 0 && errno != EINTR)
-			return oa__fail(err, OA_ERR_IO, "poll: %s",
-			                strerror(errno));
-		if (r > 0 && pf[1].revents)
-			return oa__fail(err, OA_ERR_INTERRUPTED, "interrupted");
-		if (r > 0 && pf[0].revents)
-			return 0;
-		/* Polled at least once, so a zero timeout means "look". */
-		if (r == 0 && timeout_ms >= 0 && oa__now_ms() >= until)
-			return 1;
-	}
-}
-
-/* ---------------------------------------------------------------- sockets */
-
-/* A failed send or receive, naming the peer. */
-static int
-io_fail(const oa__http *h, const char *what, char *err)
-{
-	char hp[280];
-	int e = errno;
-
-	host_port(&h->url, 0, hp, sizeof hp);
-	return oa__fail(err, OA_ERR_IO, "%s %s: %s", what, hp, strerror(e));
-}
-
-/*
- * "Without waiting" reads, used to drain the end of a body the caller
- * stopped reading at [DONE], still wait this long: the final chunk usually
- * follows [DONE] within microseconds but may miss an immediate check, and
- * a short wait for it saves a new connection (and a TLS handshake) per
- * request. A server that keeps the body open costs this once per request.
- */
-#define DRAIN_WAIT_MS 20
-
-/*
- * The socket's own reads and writes. Each blocks (through wait_fd) until
- * it moved at least one byte. sock_read: *got == 0 means the peer closed;
- * with nowait it returns AGAIN instead of waiting.
- */
-static int
-sock_read(oa__http *h, void *dst, size_t room, size_t *got, int nowait,
-          char *err)
-{
-	ssize_t n;
-	int r;
-
-	for (;;) {
-		n = recv(h->fd, dst, room, 0);
-		if (n >= 0) {
-			*got = (size_t)n;
-			return 0;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return io_fail(h, "receive from", err);
-		r = wait_fd(h, POLLIN, nowait ? DRAIN_WAIT_MS
-		                              : h->read_timeout_ms, err);
-		if (r == 1 && nowait)
-			return AGAIN;
-		if (r == 1)
-			return oa__fail(err, OA_ERR_READ_TIMEOUT, "no data "
-			                "from the server for %d ms",
-			                h->read_timeout_ms);
-		if (r)
-			return r;
-	}
-}
-
-/* Something (an answer, or the end of the connection) waits to be read. */
-static int
-readable(oa__http *h)
-{
-	struct pollfd pf;
-
-	pf.fd = h->fd;
-	pf.events = POLLIN;
-	pf.revents = 0;
-	return poll(&pf, 1, 0) == 1;
-}
-
-static int
-sock_write(oa__http *h, const void *src, size_t n, size_t *put, char *err)
-{
-	ssize_t w;
-	int r;
-
-	for (;;) {
-		w = send(h->fd, src, n, MSG_NOSIGNAL);
-		if (w >= 0) {
-			*put = (size_t)w;
-			return 0;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			/* A server that refuses a request (413) may answer
-			 * and close before reading it all: its answer is
-			 * worth more than our send error. */
-			if (h->early_ok && readable(h))
-				return EARLY;
-			return io_fail(h, "send to", err);
-		}
-		r = wait_fd(h, h->early_ok ? POLLOUT | POLLIN : POLLOUT,
-		            h->read_timeout_ms, err);
-		if (r == 1)
-			return oa__fail(err, OA_ERR_READ_TIMEOUT, "the server "
-			                "took no data for %d ms",
-			                h->read_timeout_ms);
-		if (r)
-			return r;
-		if (h->early_ok && readable(h))
-			return EARLY;
-	}
-}
-
-/* ---------------------------------------------------------------- TLS */
-#ifndef OA_NO_TLS
-
-/*
- * BearSSL does the TLS; we give it bytes. The client context, the X.509
- * validator and the record buffer live in one allocation per client, and
- * the engine is reset for every new connection. Chain validation is
- * br_x509_minimal's, wrapped by a small class of ours (struct check) for
- * two things it cannot do: accept anything when insecure is on, and
- * match a host given as an IP address against the certificate's
- * iPAddress names (BearSSL matches dNSName only; an IP literal is not sent
- * as SNI either, as RFC 6066 says).
- */
-
-/* The server's certificate is kept this far for the iPAddress check; a
- * larger one cannot match an IP literal host. */
-#define EE_MAX 8192
-
-struct check {
-	const br_x509_class *vtable;  /* first: BearSSL calls through it */
-	struct oa__tls *t;
-};
-
-struct oa__tls {
-	br_ssl_client_context sc;
-	br_x509_minimal_context xc;   /* the real validation */
-	struct check chk;             /* ours, around xc */
-	br_x509_decoder_context dec;  /* insecure: the server's key */
-	br_x509_trust_anchor *ta;     /* each ta's dn.data is its allocation */
-	size_t nta, cap;
-	int insecure;
-	int on;                       /* the connection is in TLS */
-	int ncert;                    /* certificates of the chain so far */
-	unsigned char ip[16];         /* the host as an address */
-	size_t iplen;                 /* 4, 16, or 0 for a name */
-	unsigned char ee[EE_MAX];     /* the server's certificate (DER) */
-	size_t ee_len;                /* > EE_MAX: too large, not kept */
-	unsigned char io[BR_SSL_BUFSIZE_BIDI];
-};
-
-/* BearSSL's error codes in words, with the number kept for searching. */
-static int
-tls_fail(const oa__http *h, int e, char *err)
-{
-	char hp[280];
-	const char *why;
-
-	host_port(&h->url, 0, hp, sizeof hp);
-	switch (e) {
-	case BR_ERR_X509_NOT_TRUSTED:
-		why = "certificate signed by an unknown authority (give its CA "
-		      "with ca_file or SSL_CERT_FILE)";
-		break;
-	case BR_ERR_X509_EXPIRED:
-		why = "certificate expired or not yet valid";
-		break;
-	case BR_ERR_X509_BAD_SERVER_NAME:
-		why = "certificate name mismatch: it is not for this host";
-		break;
-	case BR_ERR_X509_EMPTY_CHAIN:
-		why = "the server sent no certificate";
-		break;
-	case BR_ERR_X509_TIME_UNKNOWN:
-		why = "the current time is unknown, so the certificate "
-		      "cannot be checked";
-		break;
-	case BR_ERR_UNSUPPORTED_VERSION:
-	case BR_ERR_BAD_VERSION:
-		why = "handshake failure: no TLS version in common, or the "
-		      "server does not speak TLS on this port";
-		break;
-	case BR_ERR_NO_RANDOM:
-		why = "no random source for TLS";
-		break;
-	case BR_ERR_RECV_FATAL_ALERT + 70:
-		why = "handshake failure: the server wants a TLS version "
-		      "BearSSL lacks (it speaks 1.0 to 1.2)";
-		break;
-	default:
-		if (e >= BR_ERR_SEND_FATAL_ALERT)
-			why = "handshake failure (alert sent)";
-		else if (e >= BR_ERR_RECV_FATAL_ALERT)
-			why = "handshake failure: the server sent a fatal "
-			      "alert";
-		else if (e >= BR_ERR_X509_OK && e < BR_ERR_X509_OK + 32)
-			why = "the certificate chain is invalid";
-		else
-			why = "handshake or record failure";
-	}
-	return oa__fail(err, OA_ERR_TLS, "TLS with %s: %s (BearSSL error %d)",
-	                hp, why, e);
-}
-
-/* ------------------------------------------- the certificate check class */
-
-static struct oa__tls *
-chk_tls(const br_x509_class *const *ctx)
-{
-	return ((const struct check *)(const void *)ctx)->t;
-}
-
-/* One DER element at *p: its tag and contents [*v, *v + *n); *p moves past
- * it. -1, changing nothing, when it does not fit before end. */
-static int
-der_next(const unsigned char **p, const unsigned char *end, int *tag,
-         const unsigned char **v, size_t *n)
-{
-	const unsigned char *s = *p;
-	size_t len, k;
-	int t;
-
-	if (end - s < 2)
-		return -1;
-	t = *s++;
-	len = *s++;
-	if (len & 0x80) {
-		k = len & 0x7f;
-		if (k == 0 || k > 3 || (size_t)(end - s) < k)
-			return -1;
-		for (len = 0; k > 0; k--)
-			len = len << 8 | *s++;
-	}
-	if ((size_t)(end - s) < len)
-		return -1;
-	*tag = t;
-	*v = s;
-	*n = len;
-	*p = s + len;
-	return 0;
-}
-
-/* Step into the element at *p, which must have tag want: [*p, *end)
- * becomes its contents. */
-static int
-der_in(const unsigned char **p, const unsigned char **end, int want)
-{
-	const unsigned char *v;
-	size_t n;
-	int tag;
-
-	if (der_next(p, *end, &tag, &v, &n) != 0 || tag != want)
-		return -1;
-	*p = v;
-	*end = v + n;
-	return 0;
-}
-
-/* Does the kept certificate list the host's address among its
- * subjectAltName iPAddress entries ([7])? The path is Certificate ->
- * tbsCertificate -> [3] extensions -> the Extension with OID 2.5.29.17
- * -> its OCTET STRING -> GeneralNames. */
-static int
-ee_has_ip(const struct oa__tls *t)
-{
-	static const unsigned char san[] = { 0x55, 0x1d, 0x11 };
-	const unsigned char *p = t->ee, *end = t->ee + t->ee_len, *v, *e;
-	const unsigned char *eend;
-	size_t n;
-	int tag = 0;
-
-	if (t->ee_len > EE_MAX || der_in(&p, &end, 0x30) != 0 ||
-	    der_in(&p, &end, 0x30) != 0)
-		return 0;
-	while (tag != 0xa3)
-		if (der_next(&p, end, &tag, &v, &n) != 0)
-			return 0;
-	p = v;
-	end = v + n;
-	if (der_in(&p, &end, 0x30) != 0)
-		return 0;
-	while (der_next(&p, end, &tag, &v, &n) == 0) {
-		/* Extension: OID, [critical BOOLEAN], OCTET STRING */
-		e = v;
-		eend = v + n;
-		if (der_next(&e, eend, &tag, &v, &n) != 0 || tag != 0x06 ||
-		    n != sizeof san || memcmp(v, san, n) != 0)
-			continue;
-		if (der_next(&e, eend, &tag, &v, &n) != 0 ||
-		    (tag == 0x01 && der_next(&e, eend, &tag, &v, &n) != 0) ||
-		    tag != 0x04)
-			return 0;
-		e = v;
-		eend = v + n;
-		if (der_in(&e, &eend, 0x30) != 0)
-			return 0;
-		while (der_next(&e, eend, &tag, &v, &n) == 0)
-			if (tag == 0x87 && n == t->iplen &&
-			    memcmp(v, t->ip, n) == 0)
-				return 1;
-		return 0;
-	}
-	return 0;
-}
-
-static void
-chk_start_chain(const br_x509_class **ctx, const char *server_name)
-{
-	struct oa__tls *t = chk_tls(ctx);
-
-	t->ncert = 0;
-	t->ee_len = 0;
-	if (!t->insecure)
-		t->xc.vtable->start_chain(&t->xc.vtable,
-		                          t->iplen ? NULL : server_name);
-}
-
-static void
-chk_start_cert(const br_x509_class **ctx, uint32_t length)
-{
-	struct oa__tls *t = chk_tls(ctx);
-
-	if (t->ncert == 0 && t->insecure)
-		br_x509_decoder_init(&t->dec, 0, 0);
-	if (!t->insecure)
-		t->xc.vtable->start_cert(&t->xc.vtable, length);
-}
-
-static void
-chk_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
-{
-	struct oa__tls *t = chk_tls(ctx);
-
-	if (t->ncert == 0) {
-		if (t->insecure)
-			br_x509_decoder_push(&t->dec, buf, len);
-		if (t->ee_len <= EE_MAX && len <= EE_MAX - t->ee_len) {
-			memcpy(t->ee + t->ee_len, buf, len);
-			t->ee_len += len;
-		} else {
-			t->ee_len = EE_MAX + 1;
-		}
-	}
-	if (!t->insecure)
-		t->xc.vtable->append(&t->xc.vtable, buf, len);
-}
-
-static void
-chk_end_cert(const br_x509_class **ctx)
-{
-	struct oa__tls *t = chk_tls(ctx);
-
-	if (!t->insecure)
-		t->xc.vtable->end_cert(&t->xc.vtable);
-	t->ncert++;
-}
-
-/* insecure: whatever the chain, the server's key is taken as it is -- no
- * signature, date, name or trust is checked. That is the whole point of
- * the option, and why it is off unless asked for. */
-static unsigned
-chk_end_chain(const br_x509_class **ctx)
-{
-	struct oa__tls *t = chk_tls(ctx);
-	unsigned r;
-
-	if (t->insecure)
-		return t->ncert == 0 ? BR_ERR_X509_EMPTY_CHAIN :
-		       (unsigned)br_x509_decoder_last_error(&t->dec);
-	r = t->xc.vtable->end_chain(&t->xc.vtable);
-	if (r == 0 && t->iplen != 0 && !ee_has_ip(t))
-		r = BR_ERR_X509_BAD_SERVER_NAME;
-	return r;
-}
-
-static const br_x509_pkey *
-chk_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
-{
-	struct oa__tls *t = chk_tls(ctx);
-
-	if (!t->insecure)
-		return t->xc.vtable->get_pkey(&t->xc.vtable, usages);
-	if (usages != NULL)
-		*usages = BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN;
-	return br_x509_decoder_get_pkey(&t->dec);
-}
-
-static const br_x509_class check_class = {
-	sizeof(struct check), chk_start_chain, chk_start_cert, chk_append,
-	chk_end_cert, chk_end_chain, chk_get_pkey
-};
-
-/* ------------------------------------------------------- trust anchors */
-
-static void
-to_buf(void *ctx, const void *data, size_t len)
-{
-	oa__buf_append(ctx, data, len);
-}
-
-/* Make a trust anchor of one certificate: its subject DN and public key,
- * copied into one allocation. A certificate BearSSL cannot use (an
- * unsupported key type) is skipped. */
-static int
-add_anchor(const oa__http *h, struct oa__tls *t, const oa__buf *der,
-           oa__buf *dn)
-{
-	br_x509_decoder_context d;
-	const br_x509_pkey *pk;
-	br_x509_trust_anchor *ta;
-	unsigned char *mem;
-	size_t a, b;
-
-	oa__buf_reset(dn);
-	br_x509_decoder_init(&d, to_buf, dn);
-	br_x509_decoder_push(&d, der->p, der->len);
-	if (dn->err)
-		return OA_ERR_NOMEM;
-	if ((pk = br_x509_decoder_get_pkey(&d)) == NULL)
-		return 0;
-	if (t->nta == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-
-		if (cap > (size_t)-1 / sizeof *ta)
-			return OA_ERR_NOMEM;
-		ta = oa__realloc(h->alloc, t->ta, cap * sizeof *ta);
-		if (ta == NULL)
-			return OA_ERR_NOMEM;
-		t->ta = ta;
-		t->cap = cap;
-	}
-	if (pk->key_type == BR_KEYTYPE_RSA) {
-		a = pk->key.rsa.nlen;
-		b = pk->key.rsa.elen;
-	} else {
-		a = pk->key.ec.qlen;
-		b = 0;
-	}
-	if ((mem = oa__malloc(h->alloc, dn->len + a + b)) == NULL)
-		return OA_ERR_NOMEM;
-	ta = &t->ta[t->nta++];
-	memset(ta, 0, sizeof *ta);
-	memcpy(mem, dn->p, dn->len);
-	ta->dn.data = mem;
-	ta->dn.len = dn->len;
-	ta->flags = br_x509_decoder_isCA(&d) ? BR_X509_TA_CA : 0;
-	ta->pkey.key_type = pk->key_type;
-	if (pk->key_type == BR_KEYTYPE_RSA) {
-		memcpy(mem + dn->len, pk->key.rsa.n, a);
-		memcpy(mem + dn->len + a, pk->key.rsa.e, b);
-		ta->pkey.key.rsa.n = mem + dn->len;
-		ta->pkey.key.rsa.nlen = a;
-		ta->pkey.key.rsa.e = mem + dn->len + a;
-		ta->pkey.key.rsa.elen = b;
-	} else {
-		memcpy(mem + dn->len, pk->key.ec.q, a);
-		ta->pkey.key.ec.curve = pk->key.ec.curve;
-		ta->pkey.key.ec.q = mem + dn->len;
-		ta->pkey.key.ec.qlen = a;
-	}
-	return 0;
-}
-
-/* Read every CERTIFICATE of a PEM file as a trust anchor. The file
- * streams through the PEM decoder; only one certificate is held at a
- * time. */
-static int
-load_anchors(const oa__http *h, struct oa__tls *t, const char *path,
-             char *err)
-{
-	br_pem_decoder_context pem;
-	oa__buf der, dn;
-	char chunk[4096], q[200] = "";
-	const char *name;
-	size_t n, k;
-	int r = 0, in_cert = 0, last = 0;
-	FILE *f;
-
-	oa__quote(q, sizeof q, path, strlen(path), 160);
-	if ((f = fopen(path, "rb")) == NULL)
-		return oa__fail(err, OA_ERR_TLS, "cannot read the CA file "
-		                "%s: %s", q, strerror(errno));
-	memset(&der, 0, sizeof der);
-	memset(&dn, 0, sizeof dn);
-	der.alloc = dn.alloc = h->alloc;
-	der.limit = dn.limit = 1024 * 1024;
-	br_pem_decoder_init(&pem);
-	while (r == 0 && !last) {
-		n = fread(chunk, 1, sizeof chunk, f);
-		if (n == 0) {
-			/* A file that ends right after the END line still
-			 * ends that line. */
-			last = 1;
-			chunk[0] = '\n';
-			n = 1;
-		}
-		for (k = 0; r == 0 && k < n;) {
-			k += br_pem_decoder_push(&pem, chunk + k, n - k);
-			switch (br_pem_decoder_event(&pem)) {
-			case BR_PEM_BEGIN_OBJ:
-				name = br_pem_decoder_name(&pem);
-				in_cert = strcmp(name, "CERTIFICATE") == 0 ||
-				          strcmp(name, "X509 CERTIFICATE") == 0;
-				oa__buf_reset(&der);
-				br_pem_decoder_setdest(&pem, in_cert ? to_buf :
-				                       NULL, &der);
-				break;
-			case BR_PEM_END_OBJ:
-				if (in_cert && der.err)
-					r = der.err;
-				else if (in_cert)
-					r = add_anchor(h, t, &der, &dn);
-				in_cert = 0;
-				break;
-			case BR_PEM_ERROR:
-				r = oa__fail(err, OA_ERR_TLS, "the CA file %s "
-				             "is not valid PEM", q);
-				break;
-			}
-		}
-	}
-	if (r == 0 && ferror(f))
-		r = oa__fail(err, OA_ERR_TLS, "cannot read the CA file %s: "
-		             "%s", q, strerror(errno));
-	fclose(f);
-	oa__buf_free(&der);
-	oa__buf_free(&dn);
-	if (r == OA_ERR_NOMEM)
-		return oa__fail(err, r, "out of memory for the trust anchors");
-	if (r == OA_ERR_LIMIT)
-		return oa__fail(err, OA_ERR_TLS, "a certificate in the CA "
-		                "file %s is larger than 1 MB", q);
-	if (r == 0 && t->nta == 0)
-		r = oa__fail(err, OA_ERR_TLS, "the CA file %s holds no "
-		             "certificate", q);
-	return r;
-}
-
-static void
-tls_free(oa__http *h)
-{
-	size_t i;
-
-	if (h->tls == NULL)
-		return;
-	for (i = 0; i < h->tls->nta; i++)
-		oa__free(h->alloc, h->tls->ta[i].dn.data);
-	oa__free(h->alloc, h->tls->ta);
-	oa__free(h->alloc, h->tls);
-	h->tls = NULL;
-}
-
-/* Once per client: the engine's memory and the trust anchors. */
-static int
-tls_setup(oa__http *h, const char *ca_file, char *err)
-{
-	struct oa__tls *t;
-
-	tls_free(h);
-	if ((t = oa__malloc(h->alloc, sizeof *t)) == NULL)
-		return oa__fail(err, OA_ERR_NOMEM, "out of memory for TLS");
-	memset(t, 0, sizeof *t);
-	h->tls = t;
-	t->chk.vtable = &check_class;
-	t->chk.t = t;
-	t->insecure = h->insecure;
-	if (inet_pton(AF_INET, h->url.host, t->ip) == 1)
-		t->iplen = 4;
-	else if (inet_pton(AF_INET6, h->url.host, t->ip) == 1)
-		t->iplen = 16;
-	if (t->insecure)
-		return 0;
-	if (ca_file == NULL || ca_file[0] == '\0')
-		ca_file = getenv("SSL_CERT_FILE");
-	if (ca_file == NULL || ca_file[0] == '\0')
-		ca_file = "/etc/ssl/certs/ca-certificates.crt";
-	return load_anchors(h, t, ca_file, err);
-}
-
-/* A new connection: a fresh handshake (BearSSL seeds its generator from
- * the system on its own). SNI and the name check use the URL's host. */
-static int
-tls_start(oa__http *h, char *err)
-{
-	struct oa__tls *t = h->tls;
-
-	br_ssl_client_init_full(&t->sc, &t->xc, t->ta, t->nta);
-	br_ssl_engine_set_x509(&t->sc.eng, &t->chk.vtable);
-	br_ssl_engine_set_buffer(&t->sc.eng, t->io, sizeof t->io, 1);
-	if (!br_ssl_client_reset(&t->sc, t->iplen ? NULL : h->url.host, 0))
-		return tls_fail(h, br_ssl_engine_last_error(&t->sc.eng), err);
-	t->on = 1;
-	return 0;
-}
-
-/*
- * Run the engine until its state has want (BR_SSL_SENDAPP or
- * BR_SSL_RECVAPP): records waiting to go out are sent first, then records
- * are received. Returns 0; 1 when the connection has ended (close_notify
- * or a plain close); AGAIN when nowait and nothing had arrived; or a
- * negative oa_err.
- */
-static int
-tls_run(oa__http *h, unsigned want, int nowait, char *err)
-{
-	br_ssl_engine_context *e = &h->tls->sc.eng;
-	unsigned char *buf;
-	unsigned st;
-	size_t len, n;
-	int r, flushed = 0;
-
-	for (;;) {
-		st = br_ssl_engine_current_state(e);
-		if (st & BR_SSL_CLOSED) {
-			r = br_ssl_engine_last_error(e);
-			return r == BR_ERR_OK ? 1 : tls_fail(h, r, err);
-		}
-		if (st & BR_SSL_SENDREC) {
-			buf = br_ssl_engine_sendrec_buf(e, &len);
-			if ((r = sock_write(h, buf, len, &n, err)) != 0)
-				return r;
-			br_ssl_engine_sendrec_ack(e, n);
-			continue;
-		}
-		if (st & want)
-			return 0;
-		if (st & BR_SSL_RECVAPP)
-			return oa__fail(err, OA_ERR_PROTOCOL, "the server sent "
-			                "data before the request was sent");
-		if (st & BR_SSL_RECVREC) {
-			buf = br_ssl_engine_recvrec_buf(e, &len);
-			r = sock_read(h, buf, len, &n, nowait, err);
-			if (r != 0)
-				return r;
-			if (n == 0)
-				return 1;
-			br_ssl_engine_recvrec_ack(e, n);
-			continue;
-		}
-		/* Payload waits in the engine for a record to be closed. */
-		if (flushed++)
-			return oa__fail(err, OA_ERR_TLS, "the TLS engine is "
-			                "stuck (state %u)", st);
-		br_ssl_engine_flush(e, 0);
-	}
-}
-
-#endif /* OA_NO_TLS */
 
 /* ---------------------------------------------------------------- bytes */
 
 /*
  * The two functions that move payload bytes, through TLS when it is on.
  * Each blocks until it moved at least one byte. read_some: *got == 0
- * means the peer closed; with nowait it returns AGAIN instead of waiting.
+ * means the peer closed; with nowait it returns OA__AGAIN instead of
+ * waiting.
  */
 static int
 read_some(oa__http *h, char *dst, size_t room, size_t *got, int nowait,
           char *err)
 {
-#ifndef OA_NO_TLS
-	if (h->tls != NULL && h->tls->on) {
-		br_ssl_engine_context *e = &h->tls->sc.eng;
-		unsigned char *buf;
-		size_t len;
-		int r = tls_run(h, BR_SSL_RECVAPP, nowait, err);
-
-		*got = 0;
-		if (r == 1)
-			return 0;
-		if (r != 0)
-			return r;
-		buf = br_ssl_engine_recvapp_buf(e, &len);
-		if (len > room)
-			len = room;
-		memcpy(dst, buf, len);
-		br_ssl_engine_recvapp_ack(e, len);
-		*got = len;
-		return 0;
-	}
-#endif
-	return sock_read(h, dst, room, got, nowait, err);
+	if (h->tls_on)
+		return oa__modules.tls->read(h, dst, room, got, nowait, err);
+	return oa__net_read(h, dst, room, got, nowait, err);
 }
 
-static int
-write_some(oa__http *h, const char *src, size_t n, size_t *put, char *err)
-{
-#ifndef OA_NO_TLS
-	if (h->tls != NULL && h->tls->on) {
-		br_ssl_engine_context *e = &h->tls->sc.eng;
-		unsigned char *buf;
-		size_t len;
-		int r = tls_run(h, BR_SSL_SENDAPP, 0, err);
-
-		if (r == 1) {
-			errno = ECONNRESET;
-			return io_fail(h, "send to", err);
-		}
-		if (r != 0)
-			return r;
-		buf = br_ssl_engine_sendapp_buf(e, &len);
-		if (len > n)
-			len = n;
-		memcpy(buf, src, len);
-		br_ssl_engine_sendapp_ack(e, len);
-		*put = len;
-		return 0;
-	}
-#endif
-	return sock_write(h, src, n, put, err);
-}
-
-static int
-write_all(oa__http *h, const char *src, size_t n, char *err)
+/* see oa_private.h */
+OA_PRIVATE int
+oa__http_send(oa__http *h, const char *src, size_t n, char *err)
 {
 	size_t put = 0;
 	int r;
 
 	while (n > 0) {
-		if ((r = write_some(h, src, n, &put, err)) != 0)
+		r = h->tls_on ? oa__modules.tls->write(h, src, n, &put, err)
+		              : oa__net_write(h, src, n, &put, err);
+		if (r != 0)
 			return r;
 		src += put;
 		n -= put;
 	}
-#ifndef OA_NO_TLS
 	/* Close the record; the next engine run sends it. */
-	if (h->tls != NULL && h->tls->on)
-		br_ssl_engine_flush(&h->tls->sc.eng, 0);
-#endif
+	if (h->tls_on)
+		oa__modules.tls->flush(h);
 	return 0;
 }
-
-/* ---------------------------------------------------------------- connect */
-
-/* Connect to one address. Returns 0 (h->fd open), an errno value (> 0, no
- * message written; the caller tries the next address), or a negative
- * oa_err that ends the attempt (interrupted, deadline). */
-static int
-dial_one(oa__http *h, const struct addrinfo *ai, char *err)
-{
-	int fd, fl, e, one = 1;
-	socklen_t len = sizeof e;
-
-	fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-	if (fd < 0)
-		return errno;
-	h->fd = fd;
-	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
-	    (fl = fcntl(fd, F_GETFL)) < 0 ||
-	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		goto fail;
-	/* Requests are written whole; do not hold the last segment back. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-#ifdef SO_NOSIGPIPE
-	setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
-#endif
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-		return 0;
-	if (errno != EINPROGRESS && errno != EINTR)
-		goto fail;
-	e = wait_fd(h, POLLOUT, h->connect_timeout_ms, err);
-	if (e < 0) {
-		oa__http_close(h);
-		return e;
-	}
-	if (e == 1) {
-		errno = ETIMEDOUT;
-	} else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) == 0) {
-		if (e == 0)
-			return 0;
-		errno = e;
-	}
-fail:
-	e = errno;
-	oa__http_close(h);
-	return e ? e : EIO;
-}
-
-/* Resolve to (the server or the proxy) and connect to the first address
- * that answers. *refused: the last address refused the connection, which
- * is worth retrying (a server still starting). */
-static int
-dial(oa__http *h, const oa__url *to, int *refused, char *err)
-{
-	struct addrinfo hints, *res, *ai;
-	const char *what = to == &h->proxy ? "the proxy " : "";
-	char hp[280];
-	int r, e = 0;
-
-	*refused = 0;
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	r = getaddrinfo(to->host, to->port, &hints, &res);
-	if (r != 0)
-		return oa__fail(err, OA_ERR_RESOLVE, "cannot resolve %s%s: %s",
-		                what, to->host, r == EAI_SYSTEM ?
-		                strerror(errno) : gai_strerror(r));
-	for (ai = res; ai != NULL; ai = ai->ai_next)
-		if ((e = dial_one(h, ai, err)) <= 0)
-			break;
-	freeaddrinfo(res);
-	if (e <= 0)
-		return e;
-	host_port(to, 0, hp, sizeof hp);
-	if (e == ETIMEDOUT && h->connect_timeout_ms >= 0)
-		return oa__fail(err, OA_ERR_CONNECT_TIMEOUT, "no connection to "
-		                "%s%s within %d ms", what, hp,
-		                h->connect_timeout_ms);
-	*refused = e == ECONNREFUSED;
-	return oa__fail(err, OA_ERR_CONNECT, "connect to %s%s: %s", what, hp,
-	                strerror(e));
-}
-
-/* An idle keep-alive connection is fit to reuse when nothing is waiting on
- * it: a readable socket means the server closed it or sent stray bytes
- * (a 408, say) that would be taken for the next response. */
-static int
-idle_ok(const oa__http *h)
-{
-	struct pollfd pf;
-
-	pf.fd = h->fd;
-	pf.events = POLLIN;
-	pf.revents = 0;
-	return poll(&pf, 1, 0) == 0;
-}
-
-/* ---------------------------------------------------------------- head */
 
 /* Is tok one of the comma-separated tokens of v[0..n)? */
 static int
@@ -1285,7 +241,7 @@ has_token(const char *v, size_t n, const char *tok)
 		b = i;
 		while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
 			b--;
-		if (b > a && ieq(v + a, b - a, tok))
+		if (b > a && oa__ieq(v + a, b - a, tok))
 			return 1;
 	}
 	return 0;
@@ -1363,7 +319,7 @@ parse_head(oa__http *h, const char *p, size_t n, int is_head, char *err)
 			vlen--;
 		len = (size_t)(colon - line);
 
-		if (ieq(line, len, "content-length")) {
+		if (oa__ieq(line, len, "content-length")) {
 			for (i = 0, x = 0; i < vlen; i++) {
 				if (v[i] < '0' || v[i] > '9' ||
 				    x > (UINT64_MAX - 9) / 10)
@@ -1379,29 +335,29 @@ parse_head(oa__http *h, const char *p, size_t n, int is_head, char *err)
 				                "values");
 			clen = x;
 			has_len = 1;
-		} else if (ieq(line, len, "transfer-encoding")) {
+		} else if (oa__ieq(line, len, "transfer-encoding")) {
 			/* Only the last coding frames the message. */
 			te = 1;
 			chunked = vlen >= 7 &&
-			          ieq(v + vlen - 7, 7, "chunked") &&
+			          oa__ieq(v + vlen - 7, 7, "chunked") &&
 			          (vlen == 7 || v[vlen - 8] == ',' ||
 			           v[vlen - 8] == ' ' || v[vlen - 8] == '\t');
-		} else if (ieq(line, len, "retry-after") && vlen > 0 &&
-		           all_in(v, vlen, "0123456789")) {
+		} else if (oa__ieq(line, len, "retry-after") && vlen > 0 &&
+		           strspn(v, "0123456789") >= vlen) {
 			/* Seconds; the HTTP-date form is ignored. */
 			for (i = 0, x = 0; i < vlen && x <= 30; i++)
 				x = x * 10 + (uint64_t)(v[i] - '0');
 			h->retry_after_ms = x > RETRY_AFTER_MAX_MS / 1000 ?
 			                    RETRY_AFTER_MAX_MS : (int)x * 1000;
-		} else if (ieq(line, len, "connection")) {
+		} else if (oa__ieq(line, len, "connection")) {
 			conn_close |= has_token(v, vlen, "close");
-		} else if (ieq(line, len, "location")) {
+		} else if (oa__ieq(line, len, "location")) {
 			/* kept only to say where a redirect pointed */
 			for (i = 0; i < vlen && i + 1 < sizeof h->location &&
 			            v[i] >= ' ' && v[i] < 0x7f; i++)
 				h->location[i] = v[i];
 			h->location[i] = '\0';
-		} else if (ieq(line, len, "content-type")) {
+		} else if (oa__ieq(line, len, "content-type")) {
 			char *ct = h->content_type;
 
 			for (i = 0; i < vlen && v[i] != ';' &&
@@ -1441,8 +397,9 @@ parse_head(oa__http *h, const char *p, size_t n, int is_head, char *err)
 /* Read and parse response heads until a final (non-1xx) one. *seen counts
  * the response bytes received, so the caller knows whether a failed reused
  * connection may be retried. */
-static int
-read_head(oa__http *h, int is_head, size_t *seen, char *err)
+/* see oa_private.h */
+OA_PRIVATE int
+oa__http_head(oa__http *h, int is_head, size_t *seen, char *err)
 {
 	size_t end, from = 0, n = 0;
 	const char *nl;
@@ -1497,140 +454,26 @@ read_head(oa__http *h, int is_head, size_t *seen, char *err)
 
 /* ---------------------------------------------------------------- proxies */
 
-/* Loopback names and addresses never go through a proxy. */
-static int
-is_loopback(const char *host)
-{
-	struct in6_addr a6;
-
-	if (strcasecmp(host, "localhost") == 0)
-		return 1;
-	if (strncmp(host, "127.", 4) == 0 && inet_pton(AF_INET, host, &a6) == 1)
-		return 1;
-	return inet_pton(AF_INET6, host, &a6) == 1 &&
-	       memcmp(&a6, &in6addr_loopback, sizeof a6) == 0;
-}
-
-/* Does host match the no_proxy list? As curl reads it: comma-separated
- * names, each matching itself and its subdomains, a leading dot optional,
- * a ":port" ignored; "*" matches every host. */
-static int
-no_proxy_match(const char *list, const char *host)
-{
-	const char *s = list, *e, *c;
-	size_t n, hn = strlen(host);
-
-	while (s != NULL && *s != '\0') {
-		s += strspn(s, " \t,");
-		n = strcspn(s, ",");
-		e = s;
-		s += n;
-		while (n > 0 && (e[n - 1] == ' ' || e[n - 1] == '\t'))
-			n--;
-		if (n == 1 && e[0] == '*')
-			return 1;
-		if (n > 0 && e[0] == '[' && (c = memchr(e, ']', n)) != NULL) {
-			e++;
-			n = (size_t)(c - e);
-		} else if ((c = memchr(e, ':', n)) != NULL &&
-		           !memchr(c + 1, ':', n - (size_t)(c + 1 - e))) {
-			n = (size_t)(c - e);
-		}
-		if (n > 0 && e[0] == '.')
-			e++, n--;
-		if (n > 0 && n <= hn &&
-		    strncasecmp(host + hn - n, e, n) == 0 &&
-		    (n == hn || host[hn - n - 1] == '.'))
-			return 1;
-	}
-	return 0;
-}
-
-/* Choose the proxy as curl does: the option, else http_proxy or
- * https_proxy by the URL's scheme (lower case first), unless the host is
- * loopback or matches no_proxy. Only http://host[:port] proxies. */
-static int
-pick_proxy(oa__http *h, const char *proxy, char *err)
-{
-	const char *np = NULL;
-	char url[600], msg[OA__ERRLEN] = "", q[80] = "";
-
-	h->use_proxy = 0;
-	if (proxy == NULL) {
-		proxy = getenv(h->url.tls ? "https_proxy" : "http_proxy");
-		if (proxy == NULL || proxy[0] == '\0')
-			proxy = getenv(h->url.tls ? "HTTPS_PROXY" :
-			               "HTTP_PROXY");
-		np = getenv("no_proxy");
-		if (np == NULL || np[0] == '\0')
-			np = getenv("NO_PROXY");
-	}
-	if (proxy == NULL || proxy[0] == '\0' || is_loopback(h->url.host) ||
-	    no_proxy_match(np, h->url.host))
-		return 0;
-	oa__quote(q, sizeof q, proxy, strlen(proxy), 60);
-	if (snprintf(url, sizeof url, "%s%s", strstr(proxy, "://") ? "" :
-	             "http://", proxy) >= (int)sizeof url)
-		return oa__fail(err, OA_ERR_URL, "the proxy URL is too long");
-	if (oa__url_parse(&h->proxy, url, msg) != 0)
-		return oa__fail(err, OA_ERR_URL, "bad proxy \"%s\": %s", q,
-		                msg);
-	if (h->proxy.tls || h->proxy.path[0] != '\0')
-		return oa__fail(err, OA_ERR_URL, "unsupported proxy \"%s\": "
-		                "only http://host:port proxies are", q);
-	h->use_proxy = 1;
-	return 0;
-}
-
-#ifndef OA_NO_TLS
-/* Ask the proxy for a tunnel to the server; TLS then runs inside it. */
-static int
-tunnel(oa__http *h, char *err)
-{
-	char hp[280], px[280], line[640];
-	size_t seen = 0;
-	int r, n;
-
-	host_port(&h->url, 0, hp, sizeof hp);
-	host_port(&h->proxy, 0, px, sizeof px);
-	n = snprintf(line, sizeof line, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n"
-	             "User-Agent: openagent/" OA_VERSION "\r\n\r\n", hp, hp);
-	trace(h, '>', line, (size_t)n, 1);
-	h->head_len = h->head_off = 0;
-	if ((r = write_all(h, line, (size_t)n, err)) != 0 ||
-	    (r = read_head(h, 1, &seen, err)) != 0)
-		return r;
-	if (h->status < 200 || h->status > 299)
-		return oa__fail(err, OA_ERR_CONNECT, "the proxy %s refused a "
-		                "tunnel to %s: HTTP %d", px, hp, h->status);
-	if (h->head_off < h->head_len)
-		return oa__fail(err, OA_ERR_PROTOCOL, "the proxy %s sent bytes "
-		                "after its answer to CONNECT", px);
-	return 0;
-}
-#endif
 
 /* A new connection, ready for the request: to the server or the proxy,
  * through a tunnel and TLS as configured. */
 static int
 open_conn(oa__http *h, int *refused, char *err)
 {
-	int r = dial(h, h->use_proxy ? &h->proxy : &h->url, refused, err);
+	int r = oa__net_dial(h, h->use_proxy ? &h->proxy : &h->url, refused,
+	                     err);
 
-#ifndef OA_NO_TLS
 	if (r == 0 && h->tls != NULL) {
 		if (h->use_proxy)
-			r = tunnel(h, err);
-		if (r == 0)
-			r = tls_start(h, err);
+			r = oa__modules.proxy->tunnel(h, err);
+		if (r == 0 && (r = oa__modules.tls->start(h, err)) == 0)
+			h->tls_on = 1;
 		if (r != 0)
 			oa__http_close(h);
 	}
-#endif
 	return r;
 }
 
-/* ---------------------------------------------------------------- set-up */
 
 static int
 env_on(const char *name)
@@ -1675,18 +518,29 @@ oa__http_configure(oa__http *h, const oa_options *o, char *err)
 	h->debug = o->debug || env_on("OA_DEBUG");
 	h->insecure = o->insecure || env_on("OPEN_AGENT_INSECURE");
 	/* Jitter differs between clients started in the same millisecond. */
-	h->rng = (uint32_t)oa__now_ms() ^ (uint32_t)(uintptr_t)h ^ 0x9e3779b9u;
-	if (h->rng == 0)
-		h->rng = 1;
-	if ((r = pick_proxy(h, o->proxy, err)) != 0)
-		return r;
+	h->rng = oa__seed(h);
+	/* Tracing, proxies and TLS are modules: an option that needs one the
+	 * build lacks is refused rather than silently ignored. */
+	if (h->debug && oa__modules.trace == NULL) {
+		if (o->debug)
+			return oa__fail(err, OA_ERR_INVALID, "debug needs "
+			                "trace.c, which this build leaves out");
+		h->debug = 0;
+	}
+	if (oa__modules.proxy != NULL) {
+		if ((r = oa__modules.proxy->pick(h, o->proxy, err)) != 0)
+			return r;
+	} else if (o->proxy != NULL && o->proxy[0] != '\0') {
+		return oa__fail(err, OA_ERR_INVALID, "proxy needs proxy.c, "
+		                "which this build leaves out");
+	}
 	if (!h->url.tls)
 		return 0;
-#ifdef OA_NO_TLS
-	return oa__fail(err, OA_ERR_URL, "https:// needs a build with TLS");
-#else
-	return tls_setup(h, o->ca_file, err);
-#endif
+	if (oa__modules.tls == NULL)
+		return oa__fail(err, OA_ERR_URL, "https:// needs TLS, which "
+		                "this build leaves out (tls.c and BearSSL); "
+		                "use http:// or a build with TLS");
+	return oa__modules.tls->setup(h, o->ca_file, err);
 }
 
 /* see oa_private.h */
@@ -1696,10 +550,7 @@ oa__http_close(oa__http *h)
 	if (h->fd >= 0)
 		close(h->fd);
 	h->fd = -1;
-#ifndef OA_NO_TLS
-	if (h->tls != NULL)
-		h->tls->on = 0;
-#endif
+	h->tls_on = 0;
 }
 
 /* see oa_private.h */
@@ -1710,11 +561,9 @@ oa__http_free(oa__http *h)
 	oa__free(h->alloc, h->head);
 	h->head = NULL;
 	h->head_cap = h->head_len = h->head_off = 0;
-#ifndef OA_NO_TLS
-	tls_free(h);
-#endif
+	if (h->tls != NULL)
+		oa__modules.tls->free(h);
 }
-
 /* ---------------------------------------------------------------- body */
 
 /* The body ended where its framing says it does. */
@@ -1728,7 +577,7 @@ body_end(oa__http *h, size_t stray)
 		oa__http_close(h);
 }
 
-/* oa__http_read, and with nowait the same without waiting: AGAIN when no
+/* oa__http_read, and with nowait the same without waiting: OA__AGAIN when no
  * byte of the body had arrived. */
 static int
 body_read(oa__http *h, char *dst, size_t room, size_t *got, int nowait,
@@ -1754,7 +603,7 @@ body_read(oa__http *h, char *dst, size_t room, size_t *got, int nowait,
 			memcpy(dst, h->head + h->head_off, n);
 			h->head_off += n;
 		} else if ((r = read_some(h, dst, n, &n, nowait, err)) != 0) {
-			if (r != AGAIN)
+			if (r != OA__AGAIN)
 				oa__http_close(h);
 			return r;
 		} else if (n == 0) {
@@ -1837,36 +686,9 @@ backoff(oa__http *h, int tries)
 
 	if (base > BACKOFF_MAX_MS)
 		base = BACKOFF_MAX_MS;
-	h->rng ^= h->rng << 13;
-	h->rng ^= h->rng >> 17;
-	h->rng ^= h->rng << 5;
-	return base / 2 + (int)(h->rng % (uint32_t)(base / 2 + 1));
+	return base / 2 + (int)(oa__random(&h->rng) % (uint64_t)(base / 2 + 1));
 }
 
-/* Sleep ms, waking early for oa_interrupt(). */
-static int
-pause_ms(oa__http *h, int ms, char *err)
-{
-	struct pollfd pf;
-	int64_t until = oa__now_ms() + ms, now;
-	int r;
-
-	for (;;) {
-		if (h->cancelled != NULL && *h->cancelled)
-			return oa__fail(err, OA_ERR_INTERRUPTED, "interrupted");
-		if ((now = oa__now_ms()) >= until)
-			return 0;
-		pf.fd = h->cancel_fd;
-		pf.events = POLLIN;
-		pf.revents = 0;
-		r = poll(&pf, h->cancel_fd >= 0 ? 1 : 0, (int)(until - now));
-		if (r > 0)
-			return oa__fail(err, OA_ERR_INTERRUPTED, "interrupted");
-		if (r < 0 && errno != EINTR)
-			return oa__fail(err, OA_ERR_IO, "poll: %s",
-			                strerror(errno));
-	}
-}
 
 /*
  * One exchange: connect or reuse, send, read the head. A pooled
@@ -1884,7 +706,7 @@ attempt(oa__http *h, const oa__buf *req, const char *body, size_t body_len,
 
 	*retry = 0;
 	h->status = 0; /* no stale 429 if this attempt fails to connect */
-	if (h->fd >= 0 && !(h->keep_alive && h->body_done && idle_ok(h)))
+	if (h->fd >= 0 && !(h->keep_alive && h->body_done && oa__net_idle_ok(h)))
 		oa__http_close(h);
 	for (;;) {
 		reused = h->fd >= 0;
@@ -1904,21 +726,17 @@ attempt(oa__http *h, const oa__buf *req, const char *body, size_t body_len,
 		trace(h, '>', body, body_len, 0);
 		/* While a plain request is sent, an early answer stops the
 		 * sending; TLS records interleave, so not there. */
-#ifdef OA_NO_TLS
-		h->early_ok = 1;
-#else
-		h->early_ok = h->tls == NULL || !h->tls->on;
-#endif
-		r = write_all(h, req->p, req->len, err);
+		h->early_ok = !h->tls_on;
+		r = oa__http_send(h, req->p, req->len, err);
 		if (r == 0)
-			r = write_all(h, body, body_len, err);
+			r = oa__http_send(h, body, body_len, err);
 		h->early_ok = 0;
-		if (r == EARLY) {
-			r = read_head(h, is_head, &seen, err);
+		if (r == OA__EARLY) {
+			r = oa__http_head(h, is_head, &seen, err);
 			/* the rest of our body was never sent */
 			h->keep_alive = 0;
 		} else if (r == 0) {
-			r = read_head(h, is_head, &seen, err);
+			r = oa__http_head(h, is_head, &seen, err);
 		}
 		if (r == 0)
 			return 0;
@@ -1971,7 +789,7 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 
 	memset(&req, 0, sizeof req);
 	req.alloc = h->alloc;
-	host_port(&h->url, 1, hp, sizeof hp);
+	oa__host_port(&h->url, 1, hp, sizeof hp);
 	/* Through a plain proxy the request line names the whole URL. */
 	oa__buf_printf(&req, "%s %s%s%s HTTP/1.1\r\nHost: %s\r\n"
 	               "User-Agent: openagent/" OA_VERSION "\r\n"
@@ -2008,7 +826,7 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 			        tries + 1, h->max_retries, delay, r == 0 ?
 			        (h->status == 429 ? "HTTP 429" : "HTTP 503") :
 			        err ? err : "");
-		if ((r = pause_ms(h, delay, err)) != 0)
+		if ((r = oa__net_pause(h, delay, err)) != 0)
 			break;
 		if (clean)
 			err[0] = '\0';

@@ -20,6 +20,10 @@
 #ifndef OA_PRIVATE
 #define OA_PRIVATE
 #endif
+/* The same for data: extern here, static in the amalgamation. */
+#ifndef OA_PRIVATE_DATA
+#define OA_PRIVATE_DATA extern
+#endif
 
 #define OA__ERRLEN 256
 
@@ -81,6 +85,22 @@ OA_PRIVATE void oa__quote(char *out, size_t outlen, const char *s, size_t n,
 
 /* Monotonic milliseconds. */
 OA_PRIVATE int64_t oa__now_ms(void);
+
+/* Make *v (an array of *cap elements of size bytes) hold at least need,
+ * doubling. 0 or OA_ERR_NOMEM (*v unchanged). */
+OA_PRIVATE int oa__grow(const oa_allocator *a, void **v, size_t *cap,
+                        size_t need, size_t size);
+/* JSON's whitespace (space, tab, CR, LF; not NUL), and trimming it from
+ * both ends of s[0..*n). */
+OA_PRIVATE int oa__blank(int c);
+OA_PRIVATE void oa__trim(const char **s, size_t *n);
+/* Is s[0..n) the text lit, ignoring ASCII case? */
+OA_PRIVATE int oa__ieq(const char *s, size_t n, const char *lit);
+/* A pseudo-random number (xorshift64) for retry jitter and call ids,
+ * which need only differ, never be secret; and a seed that differs
+ * between clients and processes. */
+OA_PRIVATE uint64_t oa__random(uint64_t *state);
+OA_PRIVATE uint64_t oa__seed(const void *p);
 
 /* ========================================================================
  * json.c -- reading JSON with jsmn, writing JSON
@@ -227,7 +247,7 @@ OA_PRIVATE int oa__sse_next(oa__sse *p, oa__sse_event *ev, char *err);
 OA_PRIVATE int oa__sse_finish(oa__sse *p, oa__sse_event *ev);
 
 /* ========================================================================
- * http.c -- URLs, connections, HTTP/1.1 requests and response bodies
+ * net.c -- URLs and sockets; http.c -- HTTP/1.1 requests and bodies
  * ======================================================================== */
 
 typedef struct oa__url {
@@ -238,8 +258,8 @@ typedef struct oa__url {
 	int tls;          /* https */
 } oa__url;
 
-/* Parse "http[s]://host[:port][/path]" (https sets tls; an OA_NO_TLS
- * build refuses it in oa__http_configure). Returns 0 or OA_ERR_URL with
+/* Parse "http[s]://host[:port][/path]" (https sets tls; a build without
+ * tls.c refuses it in oa__http_configure). Returns 0 or OA_ERR_URL with
  * a message. */
 OA_PRIVATE int oa__url_parse(oa__url *u, const char *url, char *err);
 
@@ -299,9 +319,10 @@ typedef struct oa__http {
 	size_t head_cap;          /* its size, fixed at the first request */
 	size_t head_len, head_off; /* bytes in head, body bytes start at off */
 	int retry_after_ms;       /* Retry-After of this response; -1: none */
-	uint32_t rng;             /* xorshift state for retry jitter */
-	struct oa__tls *tls;      /* trust anchors, engine, buffers; NULL
-	                             for http:// and in OA_NO_TLS builds */
+	uint64_t rng;             /* oa__random state for retry jitter */
+	struct oa__tls *tls;      /* tls.c's state (trust anchors, engine,
+	                             buffers); NULL for http:// */
+	int tls_on;               /* this connection runs through TLS */
 } oa__http;
 
 OA_PRIVATE void oa__http_init(oa__http *h);
@@ -312,8 +333,7 @@ OA_PRIVATE void oa__http_init(oa__http *h);
  * none), proxy (NULL: the environment, "": none), debug (or OA_DEBUG=1),
  * insecure (or OPEN_AGENT_INSECURE=1) and ca_file (NULL: SSL_CERT_FILE,
  * then the system bundle). For https the trust anchors are loaded here,
- * once. Returns 0, OA_ERR_URL (https:// in an OA_NO_TLS build, a bad
- * proxy URL), OA_ERR_INVALID (an option out of range), OA_ERR_TLS (the CA
+ * once. Returns 0, OA_ERR_URL (https:// without tls.c, a bad proxy URL), OA_ERR_INVALID (an option out of range), OA_ERR_TLS (the CA
  * file cannot be read or holds no certificate) or OA_ERR_NOMEM.
  */
 OA_PRIVATE int oa__http_configure(oa__http *h, const oa_options *o,
@@ -343,6 +363,38 @@ OA_PRIVATE int oa__http_read(oa__http *h, char *dst, size_t room,
 /* Close the connection (if any); settings stay. */
 OA_PRIVATE void oa__http_close(oa__http *h);
 OA_PRIVATE void oa__http_free(oa__http *h);
+/* For proxy.c's CONNECT: write all of src (through TLS when on), and read
+ * a response head (is_head: no body follows; *seen counts bytes). */
+OA_PRIVATE int oa__http_send(oa__http *h, const char *src, size_t n,
+                             char *err);
+OA_PRIVATE int oa__http_head(oa__http *h, int is_head, size_t *seen,
+                             char *err);
+
+/* net.c. "host:port", an IPv6 literal in brackets; the port left out when
+ * it is the scheme's default and omit_default is set (the Host header). */
+OA_PRIVATE void oa__host_port(const oa__url *u, int omit_default, char *out,
+                              size_t size);
+/* A read told not to wait found nothing. */
+#define OA__AGAIN 2
+/* oa__net_write: the server answered before taking the whole request. */
+#define OA__EARLY 3
+/* Resolve to (the server or the proxy) and connect to the first address
+ * that answers, within connect_timeout_ms. *refused: the last address
+ * refused, which is worth retrying (a server still starting). */
+OA_PRIVATE int oa__net_dial(oa__http *h, const oa__url *to, int *refused,
+                            char *err);
+/* The socket's own reads and writes; each blocks until it moved at least
+ * one byte. read: *got == 0 means the peer closed; with nowait it waits
+ * only briefly and returns OA__AGAIN. write returns OA__EARLY while
+ * h->early_ok when an answer arrived before the request was all sent. */
+OA_PRIVATE int oa__net_read(oa__http *h, void *dst, size_t room, size_t *got,
+                            int nowait, char *err);
+OA_PRIVATE int oa__net_write(oa__http *h, const void *src, size_t n,
+                             size_t *put, char *err);
+/* An idle kept-alive connection is fit to reuse: nothing to read on it. */
+OA_PRIVATE int oa__net_idle_ok(const oa__http *h);
+/* Sleep ms, waking early for oa_interrupt(). */
+OA_PRIVATE int oa__net_pause(oa__http *h, int ms, char *err);
 
 
 /* ========================================================================
@@ -420,35 +472,251 @@ OA_PRIVATE int oa__hooks_run(const oa_hook *hooks, size_t n,
 
 
 /* ========================================================================
- * openagent.c -- what context.c may use of the client
+ * The client's state, shared by the files that make up the client:
+ *   openagent.c  the turn state machine behind oa_next()
+ *   request.c    options, history and the request body
+ *   stream.c     one event or completion of the response into blocks
+ *   toolcalls.c  a reply's tool calls: assembled, checked, run
+ *   hooks.c      running hooks for the client's events
  * ======================================================================== */
 
-/* Between turns (no turn running, no tool calls waiting): the history may
- * be read and changed. */
-OA_PRIVATE int oa__client_idle(const oa_client *c);
-OA_PRIVATE const oa_allocator *oa__client_alloc(const oa_client *c);
-/* The system prompt, or NULL. */
-OA_PRIVATE const char *oa__client_system(const oa_client *c);
-/* The client's detail message buffer (OA__ERRLEN bytes), for oa__fail. */
-OA_PRIVATE char *oa__client_errmsg(oa_client *c);
-/* Remove messages [from, from + n); out-of-range parts are ignored. */
-OA_PRIVATE void oa__history_remove(oa_client *c, size_t from, size_t n);
-/* Append a message. role "user", "assistant" or "tool"; tool_calls (a
- * JSON array text) only for assistant; tool_call_id exactly for tool.
- * Everything is copied. 0, OA_ERR_INVALID or OA_ERR_NOMEM. */
-OA_PRIVATE int oa__history_append(oa_client *c, const char *role,
-                                  const char *content, size_t len,
-                                  const char *tool_calls,
-                                  const char *tool_call_id);
-/* The same for a user message with content parts (a JSON array text). */
-OA_PRIVATE int oa__history_append_parts(oa_client *c, const char *content,
-                                        size_t len, const char *parts);
+/* The states of a turn; openagent.c's opening comment describes each. */
+enum {
+	OA__IDLE, OA__SEND, OA__STREAM, OA__ENDING, OA__TOOLS, OA__RUN,
+	OA__WAITING, OA__DONE
+};
+enum { OA__USER, OA__ASSISTANT, OA__TOOL };
+/* How content deltas relate to each other; see stream.c. */
+enum { OA__TEXT_UNKNOWN, OA__TEXT_SUSPECT, OA__TEXT_DELTA,
+       OA__TEXT_CUMULATIVE };
+
+typedef struct oa__message {
+	int role;                    /* OA__USER, OA__ASSISTANT, OA__TOOL */
+	char *content;
+	size_t len;
+	char *tool_calls;            /* assistant: JSON array text, or NULL */
+	char *tool_call_id;          /* tool: the call answered, or NULL */
+	char *parts;                 /* user with images: content parts */
+} oa__message;
+
+/* One tool call of a reply, assembled from stream fragments. Slots are
+ * reused from reply to reply: their buffers are reset, not freed. */
+typedef struct oa__call {
+	long long index;             /* the server's index */
+	oa__buf id, name, args;      /* args: as received */
+	oa__buf input;               /* what a hook replaced args with */
+	oa__buf result;              /* the tool message content */
+	size_t why;                  /* error: where the reason starts in
+	                                result (past "error: ") */
+	int args_whole;              /* args came as a JSON value, not text */
+	int error;                   /* cannot run; result says why */
+	int blocked;                 /* a hook refused it; result says why */
+	int has_result;
+	int args_ok;                 /* args parse as a JSON object */
+	int repaired;                /* args were repaired (lenient) */
+	const char *unreadable;      /* from the text filter: why */
+} oa__call;
+
+/* A block waiting to be handed out by oa_next(). */
+typedef struct oa__pending {
+	int type;
+	const char *text;            /* or, with in_segs, an offset in segs */
+	size_t len;
+	size_t off;
+	int in_segs;
+	oa__call *call;              /* tool blocks */
+} oa__pending;
+
+struct oa__filter;
+
+struct oa__client {
+	oa_allocator alloc;
+	int ready;                   /* oa_init() succeeded */
+
+	/* settings, copied from oa_options (request.c) */
+	char *model, *api_key, *system_prompt;
+	char path[1100];             /* base path + "/chat/completions" */
+	int max_turns;
+	size_t max_response;
+	int no_stream_options;       /* the server rejected stream_options */
+	int no_stream;
+	int auto_tools;
+	int max_rounds;              /* max_tool_iterations */
+	size_t max_calls;
+	oa__tools tools;
+	oa_hook *hooks;
+	size_t nhooks;
+	oa__buf fields;              /* optional request fields, ",..." */
+	int lenient;
+	int stateless;
+	size_t max_image;            /* for images.c */
+
+	/* history */
+	oa__message *msgs;
+	size_t nmsgs, capmsgs;
+
+	/* the turn (openagent.c) */
+	int state;                   /* OA__IDLE ... OA__DONE */
+	int err;                     /* the first error; sticks */
+	char errmsg[OA__ERRLEN];
+	int requests;                /* sent for this query */
+	int rounds;                  /* tool rounds run for this query */
+	size_t turn_base;            /* history length before this turn */
+	int busy;                    /* inside a handler or hook */
+	oa__pending *pend;           /* grows to the most one step queues */
+	size_t npend, ipend, cappend;
+	oa__buf segs;                /* filter output behind pend */
+	oa_usage total;              /* this turn's usage, summed */
+	uint64_t rng;                /* for generated call ids */
+
+	/* the reply in flight (stream.c) */
+	int finished;                /* a finish_reason arrived */
+	char finish[32];
+	oa_usage usage;              /* this request's */
+	size_t response_bytes;
+	int text_mode;               /* OA__TEXT_* */
+	struct oa__filter *filter;   /* textfilter.c, when a flag is on */
+	oa__buf seen;                /* raw content, when filtering */
+
+	/* the reply's tool calls (toolcalls.c) */
+	oa__call *calls;
+	size_t ncalls, capcalls;
+	size_t icall;                /* TOOLS, RUN: the call handed out */
+	int manual;                  /* the caller runs this reply's tools */
+	size_t lastcall;             /* the slot of the last fragment */
+
+	/* buffers, reused from turn to turn */
+	oa__buf body;                /* the request body */
+	oa__buf headers;             /* extra request headers, built once */
+	oa__buf text;                /* the reply so far */
+	oa__buf held;                /* a chunk held back, TEXT_SUSPECT */
+	oa__buf scratch;             /* non-streamed bodies */
+	oa__buf parts;               /* joined content parts */
+	oa__buf ask;                 /* oa_ask()'s result */
+	oa__buf argtext;             /* arguments being parsed (in place) */
+	oa__buf argcopy;             /* the handler's untouched copy */
+	oa__buf hooktext;            /* the deciding hook's text */
+	oa__buf repaired;            /* arguments mended by the filter */
+	oa__buf schema;              /* a tool's schema, being checked */
+	oa__http http;
+	oa__sse sse;
+	oa__json json;
+	oa__json json2;              /* schemas, while json holds arguments */
+
+	/* oa_interrupt() writes a byte to wake[1]; http polls wake[0] */
+	int wake[2];
+	volatile int interrupted;
+};
+
+/* openagent.c: end the turn with an error. The message (printf-style; may
+ * be NULL when a leaf already wrote one into errmsg) is kept only if none
+ * is there yet: the first error wins. Returns code. */
+OA_PRIVATE int oa__fail_turn(struct oa__client *p, int code,
+                             const char *fmt, ...) OA__PRINTF(3, 4);
+/* openagent.c: queue a block for oa_next(); text s[0..n) must live until
+ * it is handed out. queue_copy keeps a copy (for text the filter lends).
+ * 0, or the turn's error. */
+OA_PRIVATE int oa__queue(struct oa__client *p, int type, const char *s,
+                         size_t n, oa__call *call);
+OA_PRIVATE int oa__queue_copy(struct oa__client *p, int type, const char *s,
+                              size_t n);
+/* openagent.c: start a turn with prompt; parts (a JSON array text of
+ * content parts, copied) or NULL. Used by images.c. */
+OA_PRIVATE int oa__query(oa_client *c, const char *prompt, const char *parts);
+
+/* request.c */
+OA_PRIVATE int oa__setup(struct oa__client *p, const oa_options *o);
+OA_PRIVATE void oa__teardown(struct oa__client *p);
+/* Append a message; s (n bytes) and extra are copied. extra is the
+ * tool_calls text of an assistant message or the tool_call_id of a tool
+ * message. 0 or OA_ERR_NOMEM. */
+OA_PRIVATE int oa__push(struct oa__client *p, int role, const char *s,
+                        size_t n, const char *extra);
+/* Drop messages until n are left. */
+OA_PRIVATE void oa__cut(struct oa__client *p, size_t n);
+/* Free one message's strings. */
+OA_PRIVATE void oa__message_free(struct oa__client *p, oa__message *m);
+/* The request body from the history, into p->body. 0 or an error with
+ * its message. */
+OA_PRIVATE int oa__build_request(struct oa__client *p);
+
+/* stream.c */
+/* Count n more bytes of the reply against max_response_bytes. */
+OA_PRIVATE int oa__count(struct oa__client *p, size_t n);
+/* Start of a new reply: forget the last one's text, usage and finish. */
+OA_PRIVATE void oa__reply_reset(struct oa__client *p);
+/* One server-sent event. Sets state ENDING at [DONE]. */
+OA_PRIVATE int oa__take_event(struct oa__client *p, oa__sse_event *ev);
+/* A 200 answer in JSON rather than a stream: the whole completion. */
+OA_PRIVATE int oa__take_completion(struct oa__client *p);
+/* A non-2xx answer: its message, or (returning 0, state SEND) a retry
+ * without stream_options. */
+OA_PRIVATE int oa__take_http_error(struct oa__client *p);
+/* The reply ended: release what the cumulative check and the filter
+ * hold. 0 or the turn's error. */
+OA_PRIVATE int oa__reply_flush(struct oa__client *p);
+
+/* toolcalls.c */
+/* One tool_calls value of a delta (an array, or TGI's single object). */
+OA_PRIVATE int oa__take_tool_calls(struct oa__client *p, int t);
+/* A call the model wrote as text (the filter found it). */
+OA_PRIVATE int oa__add_text_call(struct oa__client *p, const char *name,
+                                 size_t nname, const char *args,
+                                 size_t nargs, int repaired,
+                                 const char *unreadable);
+/* The reply is complete and has calls: give them unique ids, parse and
+ * check their arguments, decide manual or auto, and keep the assistant
+ * message with its tool_calls in history. */
+OA_PRIVATE int oa__calls_prepare(struct oa__client *p);
+/* Run call k's handler (auto mode) and its POST_TOOL_USE hooks; queue
+ * its result block. */
+OA_PRIVATE int oa__call_run(struct oa__client *p, oa__call *k);
+/* Give every call without a result "error: <why>", then put all results
+ * in history in call order, so no tool call dangles. */
+OA_PRIVATE int oa__calls_settle(struct oa__client *p, const char *why);
+/* What a tool-use block shows as the input: a hook's or the model's. */
+OA_PRIVATE const char *oa__call_input(const oa__call *k);
+OA_PRIVATE void oa__calls_free(struct oa__client *p);
+
+/* hooks.c */
+OA_PRIVATE int oa__hook_prompt(struct oa__client *p, const char **prompt);
+OA_PRIVATE int oa__hook_pre_tool(struct oa__client *p, oa__call *k);
+OA_PRIVATE int oa__hook_post_tool(struct oa__client *p, const oa__call *k,
+                                  const char *input, int failed);
 
 /* ========================================================================
- * textfilter.c -- tool calls and thinking inside the reply text
+ * The seam to the optional modules
+ *
+ * The core reaches a module only through this table, which modules.c
+ * fills with what the build has (as Lua's linit.c lists its libraries);
+ * the core alone has it all NULL. An option that needs a missing module
+ * makes oa_init() fail with a message naming the module's file.
  * ======================================================================== */
 
-/* Filter flags. */
+/* tls.c: TLS (BearSSL) between http.c and the socket. */
+typedef struct oa__tls_ops {
+	/* once per client: trust anchors, buffers (h->tls) */
+	int (*setup)(oa__http *h, const char *ca_file, char *err);
+	/* a new connection: the handshake's start */
+	int (*start)(oa__http *h, char *err);
+	/* as oa__net_read / oa__net_write, through TLS */
+	int (*read)(oa__http *h, char *dst, size_t room, size_t *got,
+	            int nowait, char *err);
+	int (*write)(oa__http *h, const char *src, size_t n, size_t *put,
+	             char *err);
+	void (*flush)(oa__http *h);  /* close the record being written */
+	void (*free)(oa__http *h);
+} oa__tls_ops;
+
+/* proxy.c: HTTP proxies from the option or the environment. */
+typedef struct oa__proxy_ops {
+	/* sets h->proxy and h->use_proxy when one applies */
+	int (*pick)(oa__http *h, const char *proxy, char *err);
+	/* CONNECT through the proxy (for TLS) */
+	int (*tunnel)(oa__http *h, char *err);
+} oa__proxy_ops;
+
+/* textfilter.c: tool calls and thinking written inside the reply text. */
 #define OA__TF_TOOLS 1u      /* <tool_call>, [TOOL_CALLS], a lone JSON call */
 #define OA__TF_THINK 2u      /* <think>...</think> at the start */
 #define OA__TF_THINK_OPEN 4u /* the template opened <think> itself: the
@@ -476,68 +744,29 @@ typedef struct oa__tf_seg {
 	                        read (a static string) */
 } oa__tf_seg;
 
-typedef struct oa__tf {
-	/* private */
-	unsigned flags;
-	int state, sub;           /* see textfilter.c */
-	oa__buf hold;             /* [off, hold.len): fed, not yet released */
-	size_t off;
-	size_t scan;              /* first held byte not yet examined */
-	size_t mark, mark2;       /* [TOOL_CALLS]: JSON or name start, args */
-	int depth, esc;           /* brackets open, after a backslash */
-	char quote;               /* the quote of the string being skipped */
-	char saved;               /* the byte under the last segment's NUL */
-	int loaned;               /* ... which sits at hold.p[loan] */
-	size_t loan;
-	int ticks;                /* backticks of a fence */
-	int thought;              /* a think block has ended */
-	int finished;             /* oa__tf_finish was called */
-	int repaired;             /* the calls being handed out were repaired */
-	int el;                   /* the next call's token in json, or -1 */
-	int fail;                 /* sticky error */
-	oa__buf work;             /* call JSON text, parsed by json */
-	oa__buf out;              /* a call's arguments and name */
-	oa__json json;
-} oa__tf;
+typedef struct oa__filter_ops {
+	/* A filter with these OA__TF_* flags (see textfilter.c), holding at
+	 * most max bytes; NULL when out of memory. */
+	struct oa__filter *(*open)(const oa_allocator *a, unsigned flags,
+	                           size_t max);
+	int (*feed)(struct oa__filter *f, const char *s, size_t n, char *err);
+	int (*next)(struct oa__filter *f, oa__tf_seg *seg, char *err);
+	void (*finish)(struct oa__filter *f);
+	void (*reset)(struct oa__filter *f);
+	void (*close)(struct oa__filter *f);
+	/* lenient_tool_args: mend almost-JSON (see oa__json_repair) */
+	int (*repair)(const char *in, size_t n, oa__buf *out, oa__json *j,
+	              char *err);
+} oa__filter_ops;
 
-/* max bounds the bytes held (waiting for a tag to complete, a call body,
- * a possible lone JSON reply) plus one feed; each copy made of a call is
- * bounded by it too (0: OA_MAX_RESPONSE_BYTES). Allocates nothing. With no
- * flags the filter passes text through. */
-OA_PRIVATE void oa__tf_init(oa__tf *f, const oa_allocator *a, unsigned flags,
-                            size_t max);
-/*
- * Append content bytes, then call oa__tf_next until it returns 0:
- *     oa__tf_feed(f, s, n, err);
- *     while ((r = oa__tf_next(f, &seg, err)) > 0) use seg;
- * and at the end of the reply:
- *     oa__tf_finish(f);
- *     while ((r = oa__tf_next(f, &seg, err)) > 0) use seg;
- * feed returns 0, OA_ERR_LIMIT (more than max bytes held), OA_ERR_NOMEM
- * or OA_ERR_STATE (after finish). next returns 1 with *seg, 0 when
- * nothing more can be released yet, or OA_ERR_LIMIT / OA_ERR_NOMEM. Errors
- * stick until oa__tf_reset; each writes a message into err.
- */
-OA_PRIVATE int oa__tf_feed(oa__tf *f, const char *s, size_t n, char *err);
-OA_PRIVATE int oa__tf_next(oa__tf *f, oa__tf_seg *seg, char *err);
-OA_PRIVATE void oa__tf_finish(oa__tf *f);
-/* Ready for a new reply; keeps the memory and the flags. */
-OA_PRIVATE void oa__tf_reset(oa__tf *f);
-OA_PRIVATE void oa__tf_free(oa__tf *f);
+struct oa__modules {
+	const oa__tls_ops *tls;
+	const oa__proxy_ops *proxy;
+	/* trace.c: the HTTP exchange on stderr (oa_options.debug) */
+	void (*trace)(char dir, const char *s, size_t n, int head);
+	const oa__filter_ops *filter;
+};
 
-/*
- * Repair the almost-JSON small models write: a ``` fence around it, a
- * trailing comma before } or ], single-quoted strings, unquoted keys, raw
- * control bytes in strings, Python True/False/None, and a truncated end
- * (the string, then the open containers, closed in order; a dangling key
- * or colon gets null). out (reset first) receives the text and j its
- * parse (root 0). Returns 0 when in already was a JSON object or array
- * (out holds a copy), 1 when the repaired text is one, OA_ERR_STREAM when
- * not even that parses, OA_ERR_LIMIT (out's limit, the token limit, or
- * nesting deeper than 64) or OA_ERR_NOMEM, with a message in err. Callers
- * that need an object check the root's type.
- */
-OA_PRIVATE int oa__json_repair(const char *in, size_t n, oa__buf *out,
-                               oa__json *j, char *err);
+OA_PRIVATE_DATA const struct oa__modules oa__modules;
 
 #endif

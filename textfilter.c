@@ -62,7 +62,7 @@
  */
 #include <string.h>
 
-#include "oa_private.h"
+#include "oa_modules.h"
 
 enum { S_START, S_TEXT, S_THINK, S_HERMES, S_MISTRAL, S_CALLS, S_WHOLE };
 enum { M_BEGIN, M_JSON, M_NAME, M_ARGS };             /* in S_MISTRAL */
@@ -240,7 +240,7 @@ out_failed(const oa__buf *o, char *err)
 	return oa__fail(err, OA_ERR_NOMEM, "no memory to repair JSON");
 }
 
-/* see oa_private.h */
+/* see oa_modules.h */
 OA_PRIVATE int
 oa__json_repair(const char *in, size_t n, oa__buf *out, oa__json *j,
                 char *err)
@@ -818,7 +818,7 @@ tf_whole(oa__tf *f, oa__tf_seg *seg, char *err)
 
 /* ---------------------------------------------------------------- API */
 
-/* see oa_private.h */
+/* see oa_modules.h */
 OA_PRIVATE void
 oa__tf_init(oa__tf *f, const oa_allocator *a, unsigned flags, size_t max)
 {
@@ -833,7 +833,7 @@ oa__tf_init(oa__tf *f, const oa_allocator *a, unsigned flags, size_t max)
 	oa__tf_reset(f);
 }
 
-/* see oa_private.h */
+/* see oa_modules.h */
 OA_PRIVATE void
 oa__tf_reset(oa__tf *f)
 {
@@ -847,7 +847,7 @@ oa__tf_reset(oa__tf *f)
 	f->el = -1;
 }
 
-/* see oa_private.h */
+/* see oa_modules.h */
 OA_PRIVATE void
 oa__tf_free(oa__tf *f)
 {
@@ -864,7 +864,7 @@ down(size_t x, size_t by)
 	return x > by ? x - by : 0;
 }
 
-/* see oa_private.h */
+/* see oa_modules.h */
 OA_PRIVATE int
 oa__tf_feed(oa__tf *f, const char *s, size_t n, char *err)
 {
@@ -889,7 +889,7 @@ oa__tf_feed(oa__tf *f, const char *s, size_t n, char *err)
 	return 0;
 }
 
-/* see oa_private.h */
+/* see oa_modules.h */
 OA_PRIVATE int
 oa__tf_next(oa__tf *f, oa__tf_seg *seg, char *err)
 {
@@ -926,9 +926,38 @@ oa__tf_next(oa__tf *f, oa__tf_seg *seg, char *err)
 	return r;
 }
 
-/* see oa_private.h */
+/* see oa_modules.h */
 OA_PRIVATE void
 oa__tf_finish(oa__tf *f)
 {
 	f->finished = 1;
 }
+
+/* The filter as the client holds it: allocated, behind oa__modules. */
+static struct oa__filter *
+tf_open(const oa_allocator *a, unsigned flags, size_t max)
+{
+	oa__tf *f = oa__malloc(a, sizeof *f);
+
+	if (f != NULL)
+		oa__tf_init(f, a, flags, max);
+	return f;
+}
+
+static void
+tf_close(struct oa__filter *f)
+{
+	const oa_allocator *a;
+
+	if (f == NULL)
+		return;
+	a = f->hold.alloc;
+	oa__tf_free(f);
+	oa__free(a, f);
+}
+
+/* see modules.c */
+OA_PRIVATE const oa__filter_ops oa__filter = {
+	tf_open, oa__tf_feed, oa__tf_next, oa__tf_finish, oa__tf_reset,
+	tf_close, oa__json_repair
+};

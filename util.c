@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "oa_private.h"
 
@@ -216,4 +218,69 @@ oa__now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* see oa_private.h */
+OA_PRIVATE int
+oa__blank(int c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* see oa_private.h */
+OA_PRIVATE int
+oa__grow(const oa_allocator *a, void **v, size_t *cap, size_t need,
+         size_t size)
+{
+	size_t n = *cap ? *cap : 4;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n = n <= (size_t)-1 / 2 ? n * 2 : need;
+	if ((q = oa__realloc(a, *v, n <= (size_t)-1 / size ? n * size
+	                                                  : (size_t)-1)) == NULL)
+		return OA_ERR_NOMEM;
+	*v = q;
+	*cap = n;
+	return 0;
+}
+
+/* see oa_private.h */
+OA_PRIVATE int
+oa__ieq(const char *s, size_t n, const char *lit)
+{
+	return strlen(lit) == n && strncasecmp(s, lit, n) == 0;
+}
+
+/* see oa_private.h */
+OA_PRIVATE void
+oa__trim(const char **s, size_t *n)
+{
+	while (*n > 0 && oa__blank((*s)[0]))
+		(*s)++, (*n)--;
+	while (*n > 0 && oa__blank((*s)[*n - 1]))
+		(*n)--;
+}
+
+/* see oa_private.h */
+OA_PRIVATE uint64_t
+oa__random(uint64_t *state)
+{
+	/* xorshift64: for jitter and call ids, which need only differ */
+	uint64_t x = *state ? *state : 0x9e3779b97f4a7c15ULL;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *state = x;
+}
+
+/* see oa_private.h */
+OA_PRIVATE uint64_t
+oa__seed(const void *p)
+{
+	return (uint64_t)oa__now_ms() ^ ((uint64_t)(uintptr_t)p << 16) ^
+	       ((uint64_t)getpid() << 40) ^ 0x9e3779b97f4a7c15ULL;
 }

@@ -1,6 +1,6 @@
 /*
  * fuzz_config.c -- the two parsers of user-supplied settings: base URLs
- * (oa__url_parse in http.c) and configuration files (config.c).
+ * (oa__url_parse in net.c) and configuration files (config.c).
  *
  * Input: byte 0 even: the rest, up to its first NUL, is a URL; odd: the
  * rest is a configuration file, read through fmemopen() by the same
@@ -9,7 +9,7 @@
  * path that is empty or starts with '/', and every failure says why.
  */
 #include "../util.c"
-#include "../http.c"
+#include "../net.c"
 #include "../config.c"
 
 #define FUZZ_NAME "config"

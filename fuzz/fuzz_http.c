@@ -7,18 +7,23 @@
  * split points; the rest is what the server sends. Three parts:
  *   - the chunked decoder fed whole and fed in pieces must give the same
  *     bytes and the same verdict (its documented promise);
- *   - the head scanner resumed after each piece, as read_head does while
+ *   - the head scanner resumed after each piece, as oa__http_head does while
  *     bytes trickle in, must find the same end as one scan of everything;
  *   - the real read path: the bytes are written to one end of a
- *     socketpair and read_head() then body_read() take them from the
+ *     socketpair and oa__http_head() then body_read() take them from the
  *     other through recv() and poll(), exactly as from a server. When the
  *     input is one head and a chunked body, what body_read() hands out
  *     must be what the decoder makes of the bytes after the head.
  */
+#include <fcntl.h>
 #include <sys/socket.h>
 
 #include "../util.c"
+#include "../net.c"
 #include "../http.c"
+
+/* Plain sockets only: no module. */
+const struct oa__modules oa__modules = {NULL, NULL, NULL, NULL};
 
 #define FUZZ_NAME "http"
 #include "fuzz.h"
@@ -123,7 +128,7 @@ respond(const char *s, size_t n, size_t head_cap, size_t room, int flags)
 	h.head = oa__malloc(&a, head_cap);
 	FUZZ_CHECK(h.head != NULL);
 
-	r = read_head(&h, flags & 1, &seen, err);
+	r = oa__http_head(&h, flags & 1, &seen, err);
 	if (r != 0) {
 		FUZZ_CHECK(err[0] != '\0');
 		FUZZ_CHECK(r == OA_ERR_PROTOCOL || r == OA_ERR_LIMIT ||

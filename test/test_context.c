@@ -119,7 +119,7 @@ add(oa_client *c, const char *role, const char *content,
     const char *tool_calls, const char *id)
 {
 	return oa__history_append(c, role, content, strlen(content),
-	                          tool_calls, id);
+	                          tool_calls, id, NULL);
 }
 
 #define CALLS2                                                               \
@@ -309,7 +309,7 @@ test_truncate(void)
 		CHECK_INT(oa_truncate(&c, cases[i].keep), 0);
 		CHECK_STR(render(&c), cases[i].left);
 		/* the system prompt is an option, never cut */
-		CHECK_STR(oa__client_system(&c), "sys");
+		CHECK_STR(c.p->system_prompt, "sys");
 		oa_free(&c);
 	}
 	/* a history that starts with tool results (a group already cut
@@ -380,7 +380,7 @@ odd_conversation(oa_client *c)
 	static const char nul[] = "a\0b\x01\x1f\x7f \"\\/ \xc3\xa9\xe2\x98\x83"
 	                          "\xf0\x9f\x8d\x8e \xff";
 	return oa__history_append(c, "user", nul, sizeof nul - 1, NULL,
-	                          NULL) ||
+	                          NULL, NULL) ||
 	       add(c, "assistant", "line 1\nline 2\r\n\ttab", NULL, NULL) ||
 	       add(c, "user", "", NULL, NULL) ||
 	       add(c, "assistant", "let me look", ODD_CALLS, NULL) ||
@@ -431,7 +431,7 @@ test_round_trip(void)
 	CHECK_INT(m.content_len, 22);
 	CHECK_INT(oa_history_get(&b, 3, &m), 0);
 	CHECK_STR(m.tool_calls, ODD_CALLS);
-	CHECK(oa__client_system(&b) == NULL);
+	CHECK(b.p->system_prompt == NULL);
 	/* saved again, the file is the same */
 	{
 		char first[4096];

@@ -94,8 +94,9 @@ def test_configuration_md_options():
 
 def test_configuration_md_environment():
     names = set()
-    for f in ("config.c", "http.c", "openagent.c", "context.c",
-              "examples/oa.c"):
+    root = os.path.join(os.path.dirname(__file__), "..")
+    for f in sorted(n for n in os.listdir(root) if n.endswith(".c")) + \
+            ["examples/oa.c"]:
         names |= set(re.findall(r'(?:getenv|env_on|resolve)\("(\w+)"',
                                 read(f)))
     names = {n for n in names if not n.startswith("OA_TEST")}

@@ -201,7 +201,57 @@ def test_amalgamation_no_tls():
         expect(ask(oa, s.url)[:2], (0, "Hello, world\n"))
     rc, out, err = ask(oa, "https://127.0.0.1:1/v1")
     expect((rc, out), (1, ""))
-    assert "https:// needs a build with TLS" in err, err
+    assert "https:// needs TLS, which this build leaves out" in err, err
+
+
+TOOL_ROUND = [
+    {"events": [
+        {"choices": [{"index": 0, "delta": {"role": "assistant"}}]},
+        {"choices": [{"index": 0, "delta": {"tool_calls": [
+            {"index": 0, "id": "call_1", "type": "function",
+             "function": {"name": "add", "arguments": ""}}]}}]},
+        {"choices": [{"index": 0, "delta": {"tool_calls": [
+            {"index": 0, "function": {"arguments": "{\"a\": 2, "}}]}}]},
+        {"choices": [{"index": 0, "delta": {"tool_calls": [
+            {"index": 0, "function": {"arguments": "\"b\": 3}"}}]}}]},
+        {"choices": [{"index": 0, "delta": {},
+                      "finish_reason": "tool_calls"}]},
+        "data: [DONE]\n\n"]},
+    {"reply": ["The sum", " is 5."]},
+]
+
+
+def test_amalgamation_core():
+    """dist/core: the core alone builds with libc, POSIX and jsmn.h, and
+    a program on the public API streams text and runs a tool with it."""
+    make("amalgamation")
+    d = tempfile.mkdtemp(dir=TMP)
+    for n in ("openagent.h", "openagent.c"):
+        shutil.copy(os.path.join(TOP, "dist", "core", n), d)
+    shutil.copy(os.path.join(HERE, "core_agent.c"), d)
+    with open(os.path.join(d, "openagent.h"), "rb") as f, \
+            open(os.path.join(TOP, "openagent.h"), "rb") as g:
+        expect(f.read(), g.read())
+    # the exact compile line of the reading guide, no other -D flag
+    run([CC, "-std=c99", "-D_POSIX_C_SOURCE=200809L", "-pedantic", "-Wall",
+         "-Wextra", "-Werror", "-c", "openagent.c"], cwd=d)
+    _, out, _ = run(["nm", "-u", "openagent.o"], cwd=d)
+    expect([s for s in out.split() if s.startswith("br_")], [])
+    run([CC, "-std=c99", "core_agent.c", "openagent.o", "-o", "agent"],
+        cwd=d)
+    agent = os.path.join(d, "agent")
+    with Server(TOOL_ROUND) as s:
+        rc, out, err = run([agent, s.url], ok=False, timeout=60)
+    expect((rc, err), (0, ""))
+    expect(out, '[tool_use add {"a": 2, "b": 3}]\n[tool_result 5]\n'
+                "The sum is 5.\n")
+    rc, out, err = run([agent, "https://127.0.0.1:1/v1"], ok=False)
+    expect(rc, 1)
+    assert "bad base URL: https:// needs TLS" in err, err
+    # the modules' public functions are not there
+    _, out, _ = run(["nm", "--defined-only", "openagent.o"], cwd=d)
+    for name in ("oa_history_save", "oa_config_load", "oa_query_images"):
+        assert name not in out, name
 
 
 # ----------------------------------------------------------------- install

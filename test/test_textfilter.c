@@ -8,7 +8,7 @@
  *     [T]text   [K]thinking   [C name]args   [C* name]args (repaired)
  *     [E why]raw (a call that cannot be read)
  */
-#include "oa_private.h"
+#include "oa_modules.h"
 #include "test.h"
 
 #define T OA__TF_TOOLS
