@@ -37,8 +37,8 @@ LDLIBS  = $(if $(OA_NO_TLS),,-lbearssl)
 # make OA_NO_TLS=1 leaves tls.c (and BearSSL) out.
 CORE_SRC = util.c json.c sse.c net.c http.c tools.c hooks.c request.c \
            stream.c toolcalls.c openagent.c
-MOD_SRC  = $(if $(OA_NO_TLS),,tls.c) proxy.c trace.c textfilter.c \
-           context.c config.c images.c
+MOD_SRC  = $(if $(OA_NO_TLS),,tls.c) proxy.c trace.c textfilter.c fields.c \
+           retry.c context.c config.c images.c
 LIB_SRC  = $(CORE_SRC) $(MOD_SRC) modules.c
 HEADERS  = openagent.h oa_private.h oa_modules.h
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -41,10 +41,7 @@
 /* Most bytes of an unread body taken in before the next request, and of
  * a 429/503 body thrown away before a retry; more closes the connection. */
 #define DISCARD_MAX (256 * 1024)
-/* Retry pauses: base, doubling per attempt up to the cap; Retry-After is
- * honoured up to its own cap. */
-#define BACKOFF_BASE_MS 500
-#define BACKOFF_MAX_MS 8000
+/* Retry-After is honoured up to this (retry.c). */
 #define RETRY_AFTER_MAX_MS 30000
 
 /* Decoder states. The size line, the data and the CRLF after it repeat;
@@ -534,6 +531,9 @@ oa__http_configure(oa__http *h, const oa_options *o, char *err)
 		return oa__fail(err, OA_ERR_INVALID, "proxy needs proxy.c, "
 		                "which this build leaves out");
 	}
+	if (o->max_retries > 0 && oa__modules.retry == NULL)
+		return oa__fail(err, OA_ERR_INVALID, "max_retries needs "
+		                "retry.c, which this build leaves out");
 	if (!h->url.tls)
 		return 0;
 	if (oa__modules.tls == NULL)
@@ -656,8 +656,9 @@ oa__http_read(oa__http *h, char *dst, size_t room, size_t *got, char *err)
  * nowait: only what has already arrived. Afterwards either the body is
  * done or the connection is closed. Returns 0 or an oa_err that should
  * end the request (interrupted, deadline); other failures just close. */
-static int
-discard(oa__http *h, int nowait)
+/* see oa_private.h */
+OA_PRIVATE int
+oa__http_discard(oa__http *h, int nowait)
 {
 	char tmp[4096], e[OA__ERRLEN];
 	size_t got, total = 0;
@@ -677,17 +678,6 @@ discard(oa__http *h, int nowait)
 
 /* ---------------------------------------------------------------- request */
 
-/* The pause before retry number tries + 1: exponential, with "equal
- * jitter" (half fixed, half random) so clients do not retry in step. */
-static int
-backoff(oa__http *h, int tries)
-{
-	int base = BACKOFF_BASE_MS << (tries < 5 ? tries : 5);
-
-	if (base > BACKOFF_MAX_MS)
-		base = BACKOFF_MAX_MS;
-	return base / 2 + (int)(oa__random(&h->rng) % (uint64_t)(base / 2 + 1));
-}
 
 
 /*
@@ -761,7 +751,7 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 	oa__buf req;
 	char hp[280];
 	const char *s;
-	int r, tries, delay, retry, clean = err != NULL && err[0] == '\0';
+	int r, tries, retry, clean = err != NULL && err[0] == '\0';
 
 	if (method == NULL || path == NULL || path[0] != '/')
 		return oa__fail(err, OA_ERR_INVALID, "bad request method or "
@@ -785,7 +775,7 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 		h->deadline = oa__now_ms() + h->request_timeout_ms;
 	/* The caller stopped at [DONE]; the end of the body may be here. */
 	if (h->fd >= 0 && h->keep_alive && !h->body_done)
-		discard(h, 1);
+		oa__http_discard(h, 1);
 
 	memset(&req, 0, sizeof req);
 	req.alloc = h->alloc;
@@ -804,29 +794,13 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 		                "request head");
 	}
 
+	/* Retries (retry.c) decide, pause and discard the answer that
+	 * will not be used; the core makes one attempt. */
 	for (tries = 0;; tries++) {
 		r = attempt(h, &req, body, body_len,
 		            strcmp(method, "HEAD") == 0, &retry, err);
-		if (tries >= h->max_retries)
-			break;
-		if (r == 0 && (h->status == 429 || h->status == 503))
-			delay = h->retry_after_ms >= 0 ? h->retry_after_ms :
-			        backoff(h, tries);
-		else if (r != 0 && retry)
-			delay = backoff(h, tries);
-		else
-			break;
-		/* No time left to wait: the caller gets this answer. */
-		if (h->deadline && oa__now_ms() + delay >= h->deadline)
-			break;
-		if (r == 0 && (r = discard(h, 0)) != 0)
-			break;
-		if (h->debug)
-			fprintf(stderr, "oa: retry %d of %d in %d ms (%s)\n",
-			        tries + 1, h->max_retries, delay, r == 0 ?
-			        (h->status == 429 ? "HTTP 429" : "HTTP 503") :
-			        err ? err : "");
-		if ((r = oa__net_pause(h, delay, err)) != 0)
+		if (oa__modules.retry == NULL ||
+		    !oa__modules.retry(h, tries, &r, retry, err))
 			break;
 		if (clean)
 			err[0] = '\0';

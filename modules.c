@@ -9,6 +9,10 @@
  *   -DOA_NO_TRACE       trace.c: OA_DEBUG and oa_options.debug
  *   -DOA_NO_TEXTFILTER  textfilter.c: parse_text_tools, think_tags,
  *                       lenient_tool_args
+ *   -DOA_NO_FIELDS      fields.c: top_p, seed, stop, penalties,
+ *                       tool_choice, response_format, extra
+ *   -DOA_NO_RETRY       retry.c: retries of refused connections and of
+ *                       HTTP 429 and 503
  * The modules that sit on top of the client (context.c, config.c,
  * images.c) need no entry here: leaving one out only removes its public
  * functions. The core alone (dist/core/openagent.c) has no modules.c at
@@ -46,5 +50,24 @@ OA_PRIVATE_DATA const oa__filter_ops oa__filter;
 #define FILTER NULL
 #endif
 
+#ifndef OA_NO_FIELDS
+OA_PRIVATE int oa__fields(struct oa__client *p, const oa_options *o,
+                          int max_tokens, int send_temperature,
+                          double temperature);
+#define FIELDS oa__fields
+#else
+#define FIELDS NULL
+#endif
+
+#ifndef OA_NO_RETRY
+OA_PRIVATE int oa__retry(oa__http *h, int tries, int *r, int retryable,
+                         char *err);
+#define RETRY oa__retry
+#else
+#define RETRY NULL
+#endif
+
 /* see oa_private.h */
-OA_PRIVATE const struct oa__modules oa__modules = {TLS, PROXY, TRACE, FILTER};
+OA_PRIVATE const struct oa__modules oa__modules = {
+	TLS, PROXY, TRACE, FILTER, FIELDS, RETRY
+};

@@ -439,28 +439,3 @@ oa__net_idle_ok(const oa__http *h)
 
 /* ---------------------------------------------------------------- head */
 
-/* Sleep ms, waking early for oa_interrupt(). */
-/* see oa_private.h */
-OA_PRIVATE int
-oa__net_pause(oa__http *h, int ms, char *err)
-{
-	struct pollfd pf;
-	int64_t until = oa__now_ms() + ms, now;
-	int r;
-
-	for (;;) {
-		if (h->cancelled != NULL && *h->cancelled)
-			return oa__fail(err, OA_ERR_INTERRUPTED, "interrupted");
-		if ((now = oa__now_ms()) >= until)
-			return 0;
-		pf.fd = h->cancel_fd;
-		pf.events = POLLIN;
-		pf.revents = 0;
-		r = poll(&pf, h->cancel_fd >= 0 ? 1 : 0, (int)(until - now));
-		if (r > 0)
-			return oa__fail(err, OA_ERR_INTERRUPTED, "interrupted");
-		if (r < 0 && errno != EINTR)
-			return oa__fail(err, OA_ERR_IO, "poll: %s",
-			                strerror(errno));
-	}
-}

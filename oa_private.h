@@ -369,6 +369,10 @@ OA_PRIVATE int oa__http_send(oa__http *h, const char *src, size_t n,
                              char *err);
 OA_PRIVATE int oa__http_head(oa__http *h, int is_head, size_t *seen,
                              char *err);
+/* For retry.c: read the rest of a body and throw it away (nowait: only
+ * what has arrived); afterwards the body is done or the connection
+ * closed. 0, or OA_ERR_INTERRUPTED / OA_ERR_DEADLINE. */
+OA_PRIVATE int oa__http_discard(oa__http *h, int nowait);
 
 /* net.c. "host:port", an IPv6 literal in brackets; the port left out when
  * it is the scheme's default and omit_default is set (the Host header). */
@@ -393,8 +397,6 @@ OA_PRIVATE int oa__net_write(oa__http *h, const void *src, size_t n,
                              size_t *put, char *err);
 /* An idle kept-alive connection is fit to reuse: nothing to read on it. */
 OA_PRIVATE int oa__net_idle_ok(const oa__http *h);
-/* Sleep ms, waking early for oa_interrupt(). */
-OA_PRIVATE int oa__net_pause(oa__http *h, int ms, char *err);
 
 
 /* ========================================================================
@@ -765,6 +767,13 @@ struct oa__modules {
 	/* trace.c: the HTTP exchange on stderr (oa_options.debug) */
 	void (*trace)(char dir, const char *s, size_t n, int head);
 	const oa__filter_ops *filter;
+	/* fields.c: the request fields (into p->fields) at oa_init */
+	int (*fields)(struct oa__client *p, const oa_options *o,
+	              int max_tokens, int send_temperature,
+	              double temperature);
+	/* retry.c: whether to try a request again (see http.c) */
+	int (*retry)(oa__http *h, int tries, int *r, int retryable,
+	             char *err);
 };
 
 OA_PRIVATE_DATA const struct oa__modules oa__modules;

@@ -3,8 +3,9 @@
  * and the request body built from them.
  *
  * oa_init() copies every option here once (oa__setup): the strings, the
- * tool table, the hooks, and the optional request fields, which are
- * written as JSON text once ("fields") because they never change. Each
+ * tool table, the hooks, and the request fields, which are written as
+ * JSON text once (p->fields) because they never change: max_tokens and
+ * temperature here, the others by the fields module (fields.c). Each
  * request body is then the model, the system prompt, every history
  * message, the tools, the stream switch and those fields, in a fixed
  * order so tests can compare bodies byte for byte.
@@ -177,160 +178,6 @@ oa__build_request(struct oa__client *p)
 
 /* ================================================================ options */
 
-/*
- * The optional request fields, written once into p->fields: they never
- * change. extra (oa_options.extra) is a JSON object whose members go
- * last; a member it names replaces ours, so ours are left out.
- */
-static int
-extra_has(oa__json *j, const char *key)
-{
-	return j->ntok > 0 && oa__json_get(j, 0, key) >= 0;
-}
-
-/* Check oa_options.extra; j keeps its parse for extra_has. */
-static int
-check_extra(struct oa__client *p, oa__buf *copy, const char *extra)
-{
-	static const char *const managed[] = {"model", "messages", "stream",
-	                                      "stream_options", "tools"};
-	size_t i;
-
-	if (oa__buf_puts(copy, extra))
-		return oa__fail(p->errmsg, OA_ERR_NOMEM, "out of memory");
-	if (oa__json_parse(&p->json2, copy->p, copy->len, NULL) != 0 ||
-	    oa__json_type(&p->json2, 0) != OA__JSON_OBJECT)
-		return oa__fail(p->errmsg, OA_ERR_INVALID,
-		                "extra is not a JSON object");
-	for (i = 0; i < sizeof managed / sizeof *managed; i++)
-		if (oa__json_get(&p->json2, 0, managed[i]) >= 0)
-			return oa__fail(p->errmsg, OA_ERR_INVALID,
-			                "extra may not set \"%s\": the library "
-			                "manages it", managed[i]);
-	return 0;
-}
-
-/* Append extra's members, without its braces and surrounding blanks. */
-static void
-put_extra(oa__buf *b, const char *extra)
-{
-	const char *s = extra;
-	size_t n = strlen(s);
-
-	oa__trim(&s, &n);
-	s++, n -= 2; /* the braces: extra is a JSON object */
-	oa__trim(&s, &n);
-	if (n > 0) {
-		oa__buf_puts(b, ",");
-		oa__buf_append(b, s, n);
-	}
-}
-
-static int
-put_tool_choice(struct oa__client *p, oa__buf *b, const char *t)
-{
-	if (!strcmp(t, "auto") || !strcmp(t, "none") || !strcmp(t, "required"))
-		return oa__buf_printf(b, ",\"tool_choice\":\"%s\"", t), 0;
-	if (oa__tools_find(&p->tools, t) == NULL)
-		return oa__fail(p->errmsg, OA_ERR_INVALID, "tool_choice "
-		                "\"%.64s\" is neither auto, none, required nor "
-		                "a tool's name", t);
-	oa__buf_puts(b, ",\"tool_choice\":{\"type\":\"function\","
-	                "\"function\":{\"name\":");
-	oa__json_put_str(b, t, strlen(t));
-	oa__buf_puts(b, "}}");
-	return 0;
-}
-
-static int
-put_response_format(struct oa__client *p, oa__buf *b, oa__buf *copy,
-                    const char *f)
-{
-	size_t n = strlen(f);
-
-	if (strcmp(f, "json_object") == 0) {
-		oa__buf_puts(b, ",\"response_format\":{\"type\":"
-		                "\"json_object\"}");
-		return 0;
-	}
-	oa__buf_reset(copy);
-	oa__buf_puts(copy, f);
-	if (copy->err || oa__json_parse(&p->json, copy->p, copy->len, NULL) ||
-	    oa__json_type(&p->json, 0) != OA__JSON_OBJECT)
-		return oa__fail(p->errmsg, OA_ERR_INVALID, "response_format is "
-		                "neither \"json_object\" nor a JSON Schema "
-		                "object");
-	oa__trim(&f, &n);
-	oa__buf_puts(b, ",\"response_format\":{\"type\":\"json_schema\","
-	                "\"json_schema\":{\"name\":\"response\",\"schema\":");
-	oa__buf_append(b, f, n);
-	oa__buf_puts(b, "}}");
-	return 0;
-}
-
-static int
-build_fields(struct oa__client *p, const oa_options *o, int max_tokens,
-             int send_temperature, double temperature)
-{
-	oa__buf *b = &p->fields, copy = {0};
-	oa__json *x = &p->json2;
-	size_t i;
-	int r = 0;
-
-	copy.alloc = &p->alloc;
-	x->ntok = 0;
-	if (o->extra && (r = check_extra(p, &copy, o->extra)) != 0)
-		goto out;
-	if (max_tokens != OA_OMIT && !extra_has(x, "max_tokens"))
-		oa__buf_printf(b, ",\"max_tokens\":%d", max_tokens);
-	if (send_temperature && !extra_has(x, "temperature"))
-		oa__buf_printf(b, ",\"temperature\":%.15g", temperature);
-	if (o->top_p != 0 && !extra_has(x, "top_p"))
-		oa__buf_printf(b, ",\"top_p\":%.15g", o->top_p);
-	if (o->seed != 0 && !extra_has(x, "seed"))
-		oa__buf_printf(b, ",\"seed\":%lld", o->seed);
-	if (o->nstop && !extra_has(x, "stop")) {
-		if (o->stop == NULL) {
-			r = oa__fail(p->errmsg, OA_ERR_INVALID, "stop is NULL");
-			goto out;
-		}
-		oa__buf_puts(b, ",\"stop\":[");
-		for (i = 0; i < o->nstop; i++) {
-			if (o->stop[i] == NULL) {
-				r = oa__fail(p->errmsg, OA_ERR_INVALID,
-				             "stop[%zu] is NULL", i);
-				goto out;
-			}
-			oa__buf_puts(b, i ? "," : "");
-			oa__json_put_str(b, o->stop[i], strlen(o->stop[i]));
-		}
-		oa__buf_puts(b, "]");
-	}
-	if (o->presence_penalty != 0 && !extra_has(x, "presence_penalty"))
-		oa__buf_printf(b, ",\"presence_penalty\":%.15g",
-		               o->presence_penalty);
-	if (o->frequency_penalty != 0 && !extra_has(x, "frequency_penalty"))
-		oa__buf_printf(b, ",\"frequency_penalty\":%.15g",
-		               o->frequency_penalty);
-	if (o->tool_choice && o->tool_choice[0] &&
-	    !extra_has(x, "tool_choice") &&
-	    (r = put_tool_choice(p, b, o->tool_choice)) != 0)
-		goto out;
-	if (o->response_format && !extra_has(x, "response_format") &&
-	    (r = put_response_format(p, b, &copy, o->response_format)) != 0)
-		goto out;
-	if (o->parallel_tool_calls && !extra_has(x, "parallel_tool_calls"))
-		oa__buf_printf(b, ",\"parallel_tool_calls\":%s",
-		               o->parallel_tool_calls > 0 ? "true" : "false");
-	if (o->extra)
-		put_extra(b, o->extra);
-	if (b->err)
-		r = oa__fail(p->errmsg, OA_ERR_NOMEM, "out of memory");
-out:
-	oa__buf_free(&copy);
-	return r;
-}
-
 static int
 copy_option(struct oa__client *p, char **dst, const char *src)
 {
@@ -358,7 +205,23 @@ sampling(struct oa__client *p, const oa_options *o)
 	else if (t != OA_OMIT && !(t > 0 && t <= 100))
 		return oa__fail(p->errmsg, OA_ERR_INVALID,
 		                "temperature out of range");
-	return build_fields(p, o, max_tokens, o->temperature != OA_OMIT, t);
+	if (oa__modules.fields != NULL)
+		return oa__modules.fields(p, o, max_tokens,
+		                          o->temperature != OA_OMIT, t);
+	if (o->top_p != 0 || o->seed != 0 || o->nstop ||
+	    o->presence_penalty != 0 || o->frequency_penalty != 0 ||
+	    o->tool_choice || o->response_format || o->parallel_tool_calls ||
+	    o->extra)
+		return oa__fail(p->errmsg, OA_ERR_INVALID, "top_p, seed, stop, "
+		                "the penalties, tool_choice, response_format, "
+		                "parallel_tool_calls and extra need fields.c, "
+		                "which this build leaves out");
+	if (max_tokens != OA_OMIT)
+		oa__buf_printf(&p->fields, ",\"max_tokens\":%d", max_tokens);
+	if (o->temperature != OA_OMIT)
+		oa__buf_printf(&p->fields, ",\"temperature\":%.15g", t);
+	return p->fields.err ? oa__fail(p->errmsg, OA_ERR_NOMEM, "out of "
+	                                "memory") : 0;
 }
 
 /* The text filter, when the options ask for one (textfilter.c). */

@@ -3,7 +3,7 @@
  * framing and chunked decoding, against arbitrary server bytes.
  *
  * Input: byte 0 picks the head buffer size, byte 1 the read size, byte 2
- * flags (a HEAD request; drain the body with discard()), bytes 3.. 6
+ * flags (a HEAD request; drain the body with oa__http_discard()), bytes 3.. 6
  * split points; the rest is what the server sends. Three parts:
  *   - the chunked decoder fed whole and fed in pieces must give the same
  *     bytes and the same verdict (its documented promise);
@@ -23,7 +23,8 @@
 #include "../http.c"
 
 /* Plain sockets only: no module. */
-const struct oa__modules oa__modules = {NULL, NULL, NULL, NULL};
+const struct oa__modules oa__modules = {NULL, NULL, NULL, NULL, NULL,
+                                        NULL};
 
 #define FUZZ_NAME "http"
 #include "fuzz.h"
@@ -140,7 +141,7 @@ respond(const char *s, size_t n, size_t head_cap, size_t room, int flags)
 	FUZZ_CHECK(strlen(h.content_type) < sizeof h.content_type);
 	off = h.head_off;
 	if (flags & 2) {
-		FUZZ_CHECK(discard(&h, flags & 4) == 0);
+		FUZZ_CHECK(oa__http_discard(&h, flags & 4) == 0);
 		FUZZ_CHECK(h.body_done || h.fd < 0);
 		goto out;
 	}
