@@ -28,8 +28,8 @@ WARN    = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 CFLAGS  ?=
 # make OA_NO_TLS=1: http:// only, no BearSSL (https:// fails at oa_init).
 ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L $(OPT) $(WARN) $(SAN) $(CFLAGS) -I. \
-             $(if $(OA_NO_TLS),-DOA_NO_TLS)
-LDLIBS  = $(if $(OA_NO_TLS),,-lbearssl)
+             $(if $(OA_NO_TLS),-DOA_NO_TLS) $(if $(CORE),$(CORE_FLAGS))
+LDLIBS  = $(if $(OA_NO_TLS)$(CORE),,-lbearssl)
 
 # The core: what one streamed turn with tools needs, in dependency order
 # (the amalgamation keeps it). The modules are optional; the core reaches
@@ -39,7 +39,12 @@ CORE_SRC = util.c json.c sse.c net.c http.c tools.c hooks.c request.c \
            stream.c toolcalls.c openagent.c
 MOD_SRC  = $(if $(OA_NO_TLS),,tls.c) proxy.c trace.c textfilter.c fields.c \
            retry.c context.c config.c images.c
-LIB_SRC  = $(CORE_SRC) $(MOD_SRC) modules.c
+# make CORE=1: the core without the modules it reaches through modules.c
+# (the ones on top of it, which change nothing in it, stay for the tests).
+CORE_FLAGS = -DOA_NO_TLS -DOA_NO_PROXY -DOA_NO_TRACE -DOA_NO_TEXTFILTER \
+             -DOA_NO_FIELDS -DOA_NO_RETRY
+TOP_SRC  = context.c config.c images.c
+LIB_SRC  = $(CORE_SRC) $(if $(CORE),$(TOP_SRC),$(MOD_SRC)) modules.c
 HEADERS  = openagent.h oa_private.h oa_modules.h
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB     = $(BUILD)/libopenagent.a
@@ -88,12 +93,22 @@ $(BUILD)/test_%: test/test_%.c test/test.h $(LIB)
 # they find them through these variables. test_package builds and runs
 # each packaged form (make amalgamation, install, static), so it runs in
 # the plain build only.
-test: $(TESTS) $(REPLAY) $(EXAMPLES)
+# CORE_TESTS run a second time against the core alone (make CORE=1):
+# the tests of a left-out module then check that oa_init refuses its
+# options by name (CHECK_INIT_MODULE in test/test.h).
+CORE_TESTS = json sse http tools client agent faults context load
+test: $(TESTS) $(REPLAY) $(EXAMPLES) $(if $(CORE),,test-core)
 	OA_TEST_SERVER=test/server.py OA_BIN=$(BUILD)/oa \
 	    OA_EXAMPLES_DIR=$(BUILD) \
 	    test/run.sh $(TESTS) $(REPLAY) test/test_oa.py test/test_examples.py \
 	    test/test_log_agent.py test/test_git_agent.py test/test_docs.py \
 	    $(if $(SAN),,test/test_package.py)
+
+.PHONY: test-core
+test-core:
+	$(MAKE) BUILD=$(BUILD)/core CORE=1 $(CORE_TESTS:%=$(BUILD)/core/test_%)
+	OA_TEST_SERVER=test/server.py test/run.sh \
+	    $(CORE_TESTS:%=$(BUILD)/core/test_%)
 
 # make docs: rewrite docs/api.md from openagent.h (test_docs fails while
 # it is stale).

@@ -66,6 +66,35 @@ static int test_failed_;
 		}                                                            \
 	} while (0)
 
+/*
+ * oa_init(c, o) in a test of an optional module. Where the build leaves
+ * the module out (make CORE=1 compiles the tests with its OA_NO_ flag,
+ * so missing is 1), oa_init must refuse the options with OA_ERR_INVALID
+ * and a message naming the module's file, and the test ends there;
+ * elsewhere oa_init must succeed and the test goes on.
+ */
+#define CHECK_INIT_MODULE(c, o, missing, file)                               \
+	do {                                                                 \
+		if (missing) {                                               \
+			CHECK_INT(oa_init(c, o), OA_ERR_INVALID);            \
+			CHECK_HAS(oa_errmsg(c), file);                       \
+			oa_free(c);                                          \
+			return;                                              \
+		}                                                            \
+		CHECK_INT(oa_init(c, o), 0);                                 \
+	} while (0)
+
+#ifdef OA_NO_FIELDS
+#define NO_FIELDS 1
+#else
+#define NO_FIELDS 0
+#endif
+#ifdef OA_NO_TEXTFILTER
+#define NO_TEXTFILTER 1
+#else
+#define NO_TEXTFILTER 0
+#endif
+
 static int
 test_main(const char *suite, int argc, char **argv, const struct test *t)
 {

@@ -1815,7 +1815,7 @@ test_text_tools(void)
 	            FINISH("stop") "," DONE "]}," OK "]") == 0);
 	automatic(&o);
 	o.parse_text_tools = 1;
-	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INIT_MODULE(&c, &o, NO_TEXTFILTER, "textfilter.c");
 	nuses = 0;
 	CHECK_INT(turn(&c, "What is 2 + 3?", log, sizeof log), 0);
 	CHECK_INT(nuses, 1);
@@ -1848,7 +1848,7 @@ test_think_tags(void)
 	            FINISH("stop") "," DONE "]}," OK "]") == 0);
 	manual(&o);
 	o.think_tags = 1;
-	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INIT_MODULE(&c, &o, NO_TEXTFILTER, "textfilter.c");
 	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
 	CHECK_STR(log, "[think:Hm][think:m][text:Hello][end:stop]");
 	CHECK_INT(turn(&c, "again", log, sizeof log), 0);
@@ -1882,7 +1882,7 @@ test_lenient_args(void)
 
 	manual(&o);
 	o.lenient_tool_args = 1;
-	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INIT_MODULE(&c, &o, NO_TEXTFILTER, "textfilter.c");
 	CHECK_INT(oa_query(&c, "add"), 0);
 	while ((r = oa_next(&c, &b)) > 0)
 		if (b.type == OA_BLOCK_TOOL_USE) {

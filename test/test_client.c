@@ -1268,7 +1268,7 @@ test_request_fields(void)
 	o.frequency_penalty = -0.25;
 	o.parallel_tool_calls = -1;
 	o.tool_choice = "required";
-	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INIT_MODULE(&c, &o, NO_FIELDS, "fields.c");
 	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
 	oa_free(&c);
 	CHECK(body_is(0, "{'model':'test','messages':[" MSG("user", "hi")
@@ -1310,7 +1310,7 @@ test_extra(void)
 	o.top_p = 0.5;
 	o.extra = " { \"top_k\": 40, \"options\": {\"num_ctx\": 8192},"
 	          "\"temperature\":0.1, \"top_p\" :1 } ";
-	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INIT_MODULE(&c, &o, NO_FIELDS, "fields.c");
 	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
 	CHECK_INT(turn(&c, "again", log, sizeof log), 0);
 	oa_free(&c);
@@ -1338,6 +1338,12 @@ test_extra_errors(void)
 	memset(&o, 0, sizeof o);
 	o.base_url = "http://127.0.0.1:9/v1";
 	o.extra = "[1,2]";
+	if (NO_FIELDS) {
+		CHECK_INT(oa_init(&c, &o), OA_ERR_INVALID);
+		CHECK_HAS(oa_errmsg(&c), "fields.c");
+		oa_free(&c);
+		return;
+	}
 	CHECK_INT(oa_init(&c, &o), OA_ERR_INVALID);
 	CHECK_STR(oa_errmsg(&c), "extra is not a JSON object");
 	CHECK_INT(oa_query(&c, "hi"), OA_ERR_STATE);
@@ -1374,7 +1380,7 @@ test_response_format(void)
 	CHECK(start("[" OK "]") == 0);
 	options(&o);
 	o.response_format = "json_object";
-	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INIT_MODULE(&c, &o, NO_FIELDS, "fields.c");
 	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
 	oa_free(&c);
 	CHECK(body_is(0, "{'model':'test','messages':[" MSG("user", "hi")
