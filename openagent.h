@@ -51,6 +51,157 @@ extern "C" {
 const char *oa_version(void);
 
 /* ------------------------------------------------------------------------
+ * The client: everything a program needs for streamed turns with tools
+ *
+ * Storage is the caller's: declare an oa_client anywhere. It holds one
+ * pointer to state allocated by oa_init() with the options' allocator, so
+ * it may be moved (memcpy to a new place, then use only the new one) but
+ * never copied and used twice. Its field is private.
+ * ------------------------------------------------------------------------ */
+typedef struct oa_client {
+	struct oa__client *p; /* private */
+} oa_client;
+
+/* The options of oa_init() and the blocks of oa_next(); both are defined
+ * below ("Blocks", "Options"). */
+typedef struct oa_options oa_options;
+typedef struct oa_block oa_block;
+
+/*
+ * Set up a client. Copies the options; connects to nothing yet.
+ * Returns 0, OA_ERR_INVALID (NULL pointer, no base_url, an option out of
+ * range), OA_ERR_URL (base_url malformed or https:// in a build without
+ * TLS) or OA_ERR_NOMEM. Whatever it returns, oa_errmsg() explains a
+ * failure and oa_free() must be called once the client is no longer
+ * wanted; a client whose oa_init() failed refuses every other call with
+ * OA_ERR_STATE.
+ */
+int oa_init(oa_client *c, const oa_options *opt);
+
+/* Release everything the client holds and close its connection. Safe on a
+ * client whose oa_init() failed, and twice. Must not run while another
+ * thread is inside a call on the same client, oa_interrupt() included. */
+void oa_free(oa_client *c);
+
+/*
+ * Start a turn: append prompt as a user message to the history and prepare
+ * the request. Nothing is sent until oa_next(). prompt is copied.
+ * Returns 0, OA_ERR_INVALID, OA_ERR_STATE (a turn is still streaming; read
+ * it to its end or call oa_interrupt() first), OA_ERR_LIMIT (history too
+ * large) or OA_ERR_NOMEM. A new query clears the previous turn's error.
+ */
+int oa_query(oa_client *c, const char *prompt);
+
+/*
+ * Produce the next block of the current turn, reading from the server only
+ * as far as that takes.
+ * Returns the block's type (> 0) with *b filled; 0 once the turn has ended
+ * (after its OA_BLOCK_TURN_END); or a negative oa_err. Errors stick: every
+ * later call returns the same one until the next oa_query(). After an error
+ * the client is usable: the history holds the user message and whatever
+ * text the server had sent; when no text was received the user message is
+ * taken back out, so the same prompt can be sent again.
+ */
+int oa_next(oa_client *c, oa_block *b);
+
+/*
+ * Ask the running turn to stop. It only sets a flag and write()s one byte
+ * to the client's wake-up pipe, so it is async-signal-safe and may be
+ * called from a signal handler, another thread, a tool handler or a hook
+ * -- the only function of the library that may. The oa_next() blocked in
+ * a read (or about to send, or between tools in auto mode) returns
+ * OA_ERR_INTERRUPTED promptly; the partial text stays in history,
+ * half-received tool calls are dropped, and calls already in history get
+ * "error: not run: interrupted" as their result. Calling it again, or
+ * between turns, changes nothing: the next oa_query() starts afresh. The
+ * client must stay alive (no oa_free()) while another thread may call it.
+ */
+void oa_interrupt(oa_client *c);
+
+/* The detail of the last error on this client: the server's message, the
+ * limit hit, the resolver's text. "" when there was none. Owned by the
+ * client; valid until the next call on it. */
+const char *oa_errmsg(const oa_client *c);
+
+/* The HTTP status of the last response, or 0 before any. */
+int oa_http_status(const oa_client *c);
+
+/* A static English name for an oa_err value (see "Errors"); never NULL.
+ * Print it with the client's detail: "%s: %s", oa_strerror(r),
+ * oa_errmsg(&c). */
+const char *oa_strerror(int err);
+
+/*
+ * Manual tool execution. After a turn that ended with tool-use blocks,
+ * give each call its result (copied), then call oa_continue() to send
+ * them and stream the model's answer like a new turn. id is the block's id.
+ * oa_add_tool_result returns 0, OA_ERR_INVALID (no pending call has that
+ * id, or it already has a result) or OA_ERR_NOMEM. oa_continue returns 0,
+ * or OA_ERR_STATE when calls still lack results (the detail lists them).
+ */
+int oa_add_tool_result(oa_client *c, const char *id, const char *result);
+int oa_continue(oa_client *c);
+
+/*
+ * One prompt in, the whole reply text out: oa_query() then oa_next() until
+ * the end, joining the text blocks. *text is owned by the client and valid
+ * until the next call on it; *len may be NULL. Returns 0 or an oa_err.
+ */
+int oa_ask(oa_client *c, const char *prompt, const char **text, size_t *len);
+
+/* ------------------------------------------------------------------------
+ * Blocks
+ * ------------------------------------------------------------------------ */
+typedef enum oa_block_type {
+	/* A piece of the reply text. text/text_len. */
+	OA_BLOCK_TEXT = 1,
+	/* A piece of the model's reasoning (reasoning_content or reasoning).
+	 * text/text_len. Not sent back to the server in later requests. */
+	OA_BLOCK_THINKING = 2,
+	/* The model asks for a tool: id, name, and input (the arguments as a
+	 * JSON object text). */
+	OA_BLOCK_TOOL_USE = 3,
+	/* A tool call that cannot be run: id, name, text (why) and raw (the
+	 * arguments as received). */
+	OA_BLOCK_TOOL_USE_ERROR = 4,
+	/* The result of a tool the library ran: id, text. */
+	OA_BLOCK_TOOL_RESULT = 5,
+	/* The reply is complete: finish_reason and usage. The next oa_next()
+	 * returns 0. */
+	OA_BLOCK_TURN_END = 6
+} oa_block_type;
+
+typedef struct oa_usage {
+	long long prompt_tokens;
+	long long completion_tokens;
+	long long total_tokens;
+	int present; /* 0 when the server sent no usage */
+} oa_usage;
+
+/* Filled by oa_next(). Fields a type does not use are NULL (strings) or 0.
+ * Every string is NUL-terminated, owned by the client, and valid until the
+ * next call on the client. */
+struct oa_block {
+	oa_block_type type;
+	const char *text;
+	size_t text_len;
+	const char *id;
+	size_t id_len;
+	const char *name;
+	size_t name_len;
+	const char *input;
+	size_t input_len;
+	const char *raw;
+	size_t raw_len;
+	/* TURN_END: "stop", "length", "tool_calls", ... as the server said, or
+	 * "stop" when it said nothing before [DONE]. */
+	const char *finish_reason;
+	oa_usage usage;
+	/* TOOL_USE: the arguments were repaired (lenient_tool_args). */
+	int repaired;
+};
+
+/* ------------------------------------------------------------------------
  * Errors
  *
  * Values are never renumbered; a retired value stays as a placeholder.
@@ -116,8 +267,6 @@ typedef enum oa_err {
 	OA_ERR_FILE = -22
 } oa_err;
 
-/* A static English name for an oa_err value; never NULL. */
-const char *oa_strerror(int err);
 
 /* ------------------------------------------------------------------------
  * Tools
@@ -284,7 +433,7 @@ typedef struct oa_allocator {
 	void *ctx;
 } oa_allocator;
 
-typedef struct oa_options {
+struct oa_options {
 	/* "http://host[:port][/path]", e.g. "http://localhost:11434/v1". The
 	 * library posts to base_url + "/chat/completions". Required. */
 	const char *base_url;
@@ -313,7 +462,7 @@ typedef struct oa_options {
 	size_t max_history_bytes;
 	size_t max_json_tokens;
 	size_t max_tool_calls;
-	size_t max_image_bytes;
+	size_t max_image_bytes;  /* images.c */
 	/* All zero: the C library's malloc, realloc and free. */
 	oa_allocator allocator;
 
@@ -331,20 +480,24 @@ typedef struct oa_options {
 	 * servers that cannot stream tool calls. The blocks are the same. */
 	int no_stream;
 
-	/* Network. ca_file: PEM trust anchors for https (NULL: SSL_CERT_FILE,
-	 * then /etc/ssl/certs/ca-certificates.crt). insecure: skip certificate
-	 * checks (also OPEN_AGENT_INSECURE=1). max_retries: attempts after the
-	 * first for a refused connection or HTTP 429/503 (0: default 2,
-	 * OA_OMIT: none). proxy: NULL takes http_proxy/https_proxy/no_proxy
-	 * from the environment, "" uses no proxy. debug: trace the HTTP
-	 * exchange to stderr, key redacted (also OA_DEBUG=1). */
+	/* Network; each needs a module, named after it. ca_file (tls.c): PEM
+	 * trust anchors for https (NULL: SSL_CERT_FILE, then
+	 * /etc/ssl/certs/ca-certificates.crt). insecure (tls.c): skip
+	 * certificate checks (also OPEN_AGENT_INSECURE=1). max_retries
+	 * (retry.c): attempts after the first for a refused connection or
+	 * HTTP 429/503 (0: default 2, OA_OMIT: none; without retry.c the
+	 * default is none). proxy (proxy.c): NULL takes http_proxy,
+	 * https_proxy and no_proxy from the environment, "" uses no proxy.
+	 * debug (trace.c): trace the HTTP exchange to stderr, key redacted
+	 * (also OA_DEBUG=1). */
 	const char *ca_file;
 	int insecure;
 	int max_retries;
 	const char *proxy;
 	int debug;
 
-	/* More request fields. Zero or NULL: not sent, so a server that
+	/* More request fields (module fields.c, as are extra and
+	 * response_format). Zero or NULL: not sent, so a server that
 	 * rejects a field never sees it (a seed of 0 is not sent either).
 	 * stop: nstop strings. tool_choice: "auto", "none", "required", or
 	 * the name of one tool to force. parallel_tool_calls: > 0 sends true,
@@ -380,6 +533,7 @@ typedef struct oa_options {
 	 *   around them stays text. Text is held back only while it could be
 	 *   the start of a tag (and, when tools are offered, while a reply
 	 *   that starts with '{' could still be a lone call).
+	 * All three need the module textfilter.c.
 	 * think_tags: 1: <think>...</think> at the start of the content
 	 *   becomes thinking blocks; 2: the reply starts inside thinking
 	 *   (the chat template opened the tag) and ends it with </think>.
@@ -398,154 +552,7 @@ typedef struct oa_options {
 	 * however long the replies; max_response_bytes still applies and may
 	 * be raised at no cost. For one-shot agents and long streams. */
 	int stateless;
-} oa_options;
-
-/* ------------------------------------------------------------------------
- * Blocks
- * ------------------------------------------------------------------------ */
-typedef enum oa_block_type {
-	/* A piece of the reply text. text/text_len. */
-	OA_BLOCK_TEXT = 1,
-	/* A piece of the model's reasoning (reasoning_content or reasoning).
-	 * text/text_len. Not sent back to the server in later requests. */
-	OA_BLOCK_THINKING = 2,
-	/* The model asks for a tool: id, name, and input (the arguments as a
-	 * JSON object text). */
-	OA_BLOCK_TOOL_USE = 3,
-	/* A tool call that cannot be run: id, name, text (why) and raw (the
-	 * arguments as received). */
-	OA_BLOCK_TOOL_USE_ERROR = 4,
-	/* The result of a tool the library ran: id, text. */
-	OA_BLOCK_TOOL_RESULT = 5,
-	/* The reply is complete: finish_reason and usage. The next oa_next()
-	 * returns 0. */
-	OA_BLOCK_TURN_END = 6
-} oa_block_type;
-
-typedef struct oa_usage {
-	long long prompt_tokens;
-	long long completion_tokens;
-	long long total_tokens;
-	int present; /* 0 when the server sent no usage */
-} oa_usage;
-
-/* Filled by oa_next(). Fields a type does not use are NULL (strings) or 0.
- * Every string is NUL-terminated, owned by the client, and valid until the
- * next call on the client. */
-typedef struct oa_block {
-	oa_block_type type;
-	const char *text;
-	size_t text_len;
-	const char *id;
-	size_t id_len;
-	const char *name;
-	size_t name_len;
-	const char *input;
-	size_t input_len;
-	const char *raw;
-	size_t raw_len;
-	/* TURN_END: "stop", "length", "tool_calls", ... as the server said, or
-	 * "stop" when it said nothing before [DONE]. */
-	const char *finish_reason;
-	oa_usage usage;
-	/* TOOL_USE: the arguments were repaired (lenient_tool_args). */
-	int repaired;
-} oa_block;
-
-/* ------------------------------------------------------------------------
- * The client
- *
- * Storage is the caller's: declare an oa_client anywhere. It holds one
- * pointer to state allocated by oa_init() with the options' allocator, so
- * it may be moved (memcpy to a new place, then use only the new one) but
- * never copied and used twice. Its field is private.
- * ------------------------------------------------------------------------ */
-typedef struct oa_client {
-	struct oa__client *p; /* private */
-} oa_client;
-
-/*
- * Set up a client. Copies the options; connects to nothing yet.
- * Returns 0, OA_ERR_INVALID (NULL pointer, no base_url, an option out of
- * range), OA_ERR_URL (base_url malformed or https:// in a build without
- * TLS) or OA_ERR_NOMEM. Whatever it returns, oa_errmsg() explains a
- * failure and oa_free() must be called once the client is no longer
- * wanted; a client whose oa_init() failed refuses every other call with
- * OA_ERR_STATE.
- */
-int oa_init(oa_client *c, const oa_options *opt);
-
-/* Release everything the client holds and close its connection. Safe on a
- * client whose oa_init() failed, and twice. Must not run while another
- * thread is inside a call on the same client, oa_interrupt() included. */
-void oa_free(oa_client *c);
-
-/*
- * Start a turn: append prompt as a user message to the history and prepare
- * the request. Nothing is sent until oa_next(). prompt is copied.
- * Returns 0, OA_ERR_INVALID, OA_ERR_STATE (a turn is still streaming; read
- * it to its end or call oa_interrupt() first), OA_ERR_LIMIT (history too
- * large) or OA_ERR_NOMEM. A new query clears the previous turn's error.
- */
-int oa_query(oa_client *c, const char *prompt);
-
-/*
- * Produce the next block of the current turn, reading from the server only
- * as far as that takes.
- * Returns the block's type (> 0) with *b filled; 0 once the turn has ended
- * (after its OA_BLOCK_TURN_END); or a negative oa_err. Errors stick: every
- * later call returns the same one until the next oa_query(). After an error
- * the client is usable: the history holds the user message and whatever
- * text the server had sent; when no text was received the user message is
- * taken back out, so the same prompt can be sent again.
- */
-int oa_next(oa_client *c, oa_block *b);
-
-/*
- * Ask the running turn to stop. It only sets a flag and write()s one byte
- * to the client's wake-up pipe, so it is async-signal-safe and may be
- * called from a signal handler, another thread, a tool handler or a hook
- * -- the only function of the library that may. The oa_next() blocked in
- * a read (or about to send, or between tools in auto mode) returns
- * OA_ERR_INTERRUPTED promptly; the partial text stays in history,
- * half-received tool calls are dropped, and calls already in history get
- * "error: not run: interrupted" as their result. Calling it again, or
- * between turns, changes nothing: the next oa_query() starts afresh. The
- * client must stay alive (no oa_free()) while another thread may call it.
- */
-void oa_interrupt(oa_client *c);
-
-/* The detail of the last error on this client: the server's message, the
- * limit hit, the resolver's text. "" when there was none. Owned by the
- * client; valid until the next call on it. */
-const char *oa_errmsg(const oa_client *c);
-
-/* The HTTP status of the last response, or 0 before any. */
-int oa_http_status(const oa_client *c);
-
-/*
- * oa_query() with images, for vision models (LLaVA, Qwen-VL, Gemma 3 on
- * Ollama, LM Studio, llama.cpp with a projector). Each of the n images is
- * an http(s):// or data: URL, sent as it is, or the path of a local PNG,
- * JPEG, GIF or WebP file, sent as a base64 data: URL with its MIME type.
- * The message goes out as content parts: the text, then the images.
- * Returns what oa_query() does, or OA_ERR_FILE (a file that cannot be
- * read, is not one of those formats, or is larger than max_image_bytes),
- * with the history unchanged.
- */
-int oa_query_images(oa_client *c, const char *prompt,
-                    const char *const *images, size_t n);
-
-/*
- * Manual tool execution. After a turn that ended with tool-use blocks,
- * give each call its result (copied), then call oa_continue() to send
- * them and stream the model's answer like a new turn. id is the block's id.
- * oa_add_tool_result returns 0, OA_ERR_INVALID (no pending call has that
- * id, or it already has a result) or OA_ERR_NOMEM. oa_continue returns 0,
- * or OA_ERR_STATE when calls still lack results (the detail lists them).
- */
-int oa_add_tool_result(oa_client *c, const char *id, const char *result);
-int oa_continue(oa_client *c);
+};
 
 /* ------------------------------------------------------------------------
  * History
@@ -567,8 +574,19 @@ size_t oa_history_count(const oa_client *c);
  * history. Returns 0 or OA_ERR_INVALID. May be called from a hook. */
 int oa_history_get(const oa_client *c, size_t i, oa_message *m);
 
+/* ========================================================================
+ * Modules
+ *
+ * The sections below need a module: one .c file each, compiled into the
+ * full library and the amalgamation dist/openagent.c, left out of the
+ * core alone (dist/core/openagent.c). The options that need a module
+ * say so where they are declared; oa_init() refuses them, naming the
+ * file, in a build without it.
+ * ======================================================================== */
+
 /* ------------------------------------------------------------------------
  * Context: estimating, truncating, saving and loading the history
+ * (module context.c)
  *
  * Nothing here runs by itself: the caller decides when to measure, cut or
  * save. Each function that changes the history needs the client between
@@ -596,15 +614,25 @@ int oa_history_save(const oa_client *c, const char *path);
  * foreign file is OA_ERR_FILE and leaves the history unchanged. */
 int oa_history_load(oa_client *c, const char *path);
 
+/* ------------------------------------------------------------------------
+ * Images (module images.c)
+ * ------------------------------------------------------------------------ */
+
 /*
- * One prompt in, the whole reply text out: oa_query() then oa_next() until
- * the end, joining the text blocks. *text is owned by the client and valid
- * until the next call on it; *len may be NULL. Returns 0 or an oa_err.
+ * oa_query() with images, for vision models (LLaVA, Qwen-VL, Gemma 3 on
+ * Ollama, LM Studio, llama.cpp with a projector). Each of the n images is
+ * an http(s):// or data: URL, sent as it is, or the path of a local PNG,
+ * JPEG, GIF or WebP file, sent as a base64 data: URL with its MIME type.
+ * The message goes out as content parts: the text, then the images.
+ * Returns what oa_query() does, or OA_ERR_FILE (a file that cannot be
+ * read, is not one of those formats, or is larger than max_image_bytes),
+ * with the history unchanged.
  */
-int oa_ask(oa_client *c, const char *prompt, const char **text, size_t *len);
+int oa_query_images(oa_client *c, const char *prompt,
+                    const char *const *images, size_t n);
 
 /* ------------------------------------------------------------------------
- * Configuration
+ * Configuration (module config.c)
  *
  * Optional helpers that resolve settings the way open-agent-sdk does:
  * the environment (OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL,

@@ -80,7 +80,7 @@ def test_api_md_functions():
 
 
 def test_configuration_md_options():
-    m = re.search(r"typedef struct oa_options \{(.*?)\} oa_options;",
+    m = re.search(r"struct oa_options \{(.*?)\};",
                   header_code(), flags=re.S)
     fields = re.findall(r"(\w+)\s*;", m.group(1))
     assert "base_url" in fields and "lenient_tool_args" in fields, fields
