@@ -574,7 +574,7 @@ size_t oa_history_count(const oa_client *c);
  * history. Returns 0 or OA_ERR_INVALID. May be called from a hook. */
 int oa_history_get(const oa_client *c, size_t i, oa_message *m);
 
-/* ========================================================================
+/* ------------------------------------------------------------------------
  * Modules
  *
  * The sections below need a module: one .c file each, compiled into the
@@ -582,7 +582,7 @@ int oa_history_get(const oa_client *c, size_t i, oa_message *m);
  * core alone (dist/core/openagent.c). The options that need a module
  * say so where they are declared; oa_init() refuses them, naming the
  * file, in a build without it.
- * ======================================================================== */
+ * ------------------------------------------------------------------------ */
 
 /* ------------------------------------------------------------------------
  * Context: estimating, truncating, saving and loading the history

@@ -139,6 +139,32 @@ def test_docs_links():
                 "%s links to %s, which does not exist" % (name, link)
 
 
+def test_reading_guide():
+    """docs/READING.md names only files and functions that exist: each
+    `x.c` or `x.h` is a file of the repository, each `name()` is defined
+    at the start of a line (the return type on the line before) in one
+    of the library's files, and every file of the core is on the tour."""
+    doc = read("docs", "READING.md")
+    files = set(re.findall(r"`([\w./]+\.[ch])`", doc))
+    assert len(files) >= 10, files
+    for f in sorted(files):
+        assert os.path.exists(os.path.join(ROOT, f)), f
+    sources = {n: read(n) for n in os.listdir(ROOT)
+               if n.endswith(".c") or n.endswith(".h")}
+    names = set(re.findall(r"`(\w+)\(\)`", doc))
+    assert len(names) >= 30, names
+    missing = [n for n in sorted(names)
+               if not any(re.search(r"^%s\(" % n, src, re.M) or
+                          re.search(r"[ *]%s\(" % n, src) and
+                          f == "openagent.h"
+                          for f, src in sources.items())]
+    expect(missing, [])
+    core = re.search(r"^CORE_SRC\s*=((?:.*\\\n)*.*)$", read("Makefile"),
+                     re.M).group(1)
+    core = re.findall(r"[\w]+\.c", core)
+    expect([f for f in core if f not in files], [])
+
+
 TESTS = [(name[5:], fn) for name, fn in list(globals().items())
          if name.startswith("test_") and callable(fn)]
 
