@@ -260,11 +260,11 @@ uninstall:
 
 # make lint: cppcheck, then the clang-tidy checks listed in .clang-tidy,
 # on the library sources, two files at a time; any finding fails.
-# autoVariables is off for openagent.c, whose run_hooks lends a hook the
+# autoVariables is off for hooks.c, whose run() lends a hook the
 # address of a local oa_client only for the duration of the call.
 lint:
 	cppcheck --quiet --error-exitcode=1 --std=c99 \
-	    --enable=warning,portability --suppress=autoVariables:openagent.c \
+	    --enable=warning,portability --suppress=autoVariables:hooks.c \
 	    -D_POSIX_C_SOURCE=200809L -I. $(LIB_SRC)
 	printf '%s\n' $(LIB_SRC) | xargs -P2 -I{} clang-tidy --quiet {} -- \
 	    -std=c99 -D_POSIX_C_SOURCE=200809L -I.

@@ -85,6 +85,7 @@ run(struct oa__client *p, oa_hook_event *ev)
 	p->busy = 1;
 	r = oa__hooks_run(p->hooks, p->nhooks, ev, &p->hooktext, p->errmsg);
 	p->busy = 0;
+	ev->client = NULL; /* self lives only for the call */
 	return r;
 }
 

@@ -295,11 +295,11 @@ buffers(struct oa__client *p, oa__buf **v)
 	oa__buf *all[] = {&p->fields, &p->segs, &p->seen, &p->body,
 	                  &p->headers, &p->text, &p->held, &p->scratch,
 	                  &p->parts, &p->ask, &p->argtext, &p->argcopy,
-	                  &p->hooktext, &p->repaired, &p->schema};
-	size_t i, n = sizeof all / sizeof *all;
+	                  &p->hooktext, &p->repaired, &p->schema, NULL};
+	size_t n;
 
-	for (i = 0; i < n; i++)
-		v[i] = all[i];
+	for (n = 0; all[n] != NULL; n++)
+		v[n] = all[n];
 	return n;
 }
 
