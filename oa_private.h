@@ -634,6 +634,10 @@ OA_PRIVATE void oa__teardown(struct oa__client *p);
  * message. 0 or OA_ERR_NOMEM. */
 OA_PRIVATE int oa__push(struct oa__client *p, int role, const char *s,
                         size_t n, const char *extra);
+/* The reply in p->text as an assistant message (with calls, a JSON array
+ * text, or NULL): the buffer itself moves into the history, no copy, and
+ * p->text is left empty. 0 or OA_ERR_NOMEM. */
+OA_PRIVATE int oa__push_reply(struct oa__client *p, const char *calls);
 /* Drop messages until n are left. */
 OA_PRIVATE void oa__cut(struct oa__client *p, size_t n);
 /* Free one message's strings. */

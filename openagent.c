@@ -123,7 +123,7 @@ oa__fail_turn(struct oa__client *p, int code, const char *fmt, ...)
 			oa__buf_append(&p->text, p->held.p, p->held.len);
 		p->ncalls = 0;
 		if (p->text.len > 0 && p->text.err == 0)
-			oa__push(p, OA__ASSISTANT, p->text.p, p->text.len, NULL);
+			oa__push_reply(p, NULL);
 		else if (p->nmsgs == p->turn_base + 1 &&
 		         p->msgs[p->turn_base].role == OA__USER)
 			oa__cut(p, p->turn_base);
@@ -329,7 +329,7 @@ finish_reply(struct oa__client *p)
 	}
 	if (p->stateless)
 		oa__cut(p, 0);
-	else if (oa__push(p, OA__ASSISTANT, p->text.p, p->text.len, NULL))
+	else if (oa__push_reply(p, NULL))
 		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
 	return end_turn(p, p->finish[0] ? p->finish : "stop");
 }

@@ -28,34 +28,66 @@ static const char *const role_names[] = {"user", "assistant", "tool"};
 
 /* ================================================================ history */
 
+/* A new message at the end of the history, without content yet; extra is
+ * copied (see oa__push). NULL when out of memory. */
+static oa__message *
+add_message(struct oa__client *p, int role, const char *extra)
+{
+	oa__message *m;
+	char *e = NULL;
+
+	if (oa__grow(&p->alloc, (void **)&p->msgs, &p->capmsgs, p->nmsgs + 1,
+	             sizeof *m) ||
+	    (extra && (e = oa__strndup(&p->alloc, extra, strlen(extra))) ==
+	                  NULL))
+		return NULL;
+	m = &p->msgs[p->nmsgs];
+	memset(m, 0, sizeof *m);
+	m->role = role;
+	if (role == OA__TOOL)
+		m->tool_call_id = e;
+	else
+		m->tool_calls = e;
+	return m;
+}
+
 /* see oa_private.h */
 OA_PRIVATE int
 oa__push(struct oa__client *p, int role, const char *s, size_t n,
          const char *extra)
 {
-	oa__message *m;
+	oa__message *m = add_message(p, role, extra);
 
-	if (oa__grow(&p->alloc, (void **)&p->msgs, &p->capmsgs, p->nmsgs + 1,
-	             sizeof *m))
+	if (m == NULL || (m->content = oa__strndup(&p->alloc, s ? s : "",
+	                                           s ? n : 0)) == NULL) {
+		if (m != NULL)
+			oa__message_free(p, m);
 		return OA_ERR_NOMEM;
-	m = &p->msgs[p->nmsgs];
-	memset(m, 0, sizeof *m);
-	m->role = role;
-	m->len = n;
-	m->content = oa__strndup(&p->alloc, s ? s : "", s ? n : 0);
-	if (m->content == NULL)
-		return OA_ERR_NOMEM;
-	if (extra) {
-		char *e = oa__strndup(&p->alloc, extra, strlen(extra));
-		if (e == NULL) {
-			oa__free(&p->alloc, m->content);
-			return OA_ERR_NOMEM;
-		}
-		if (role == OA__TOOL)
-			m->tool_call_id = e;
-		else
-			m->tool_calls = e;
 	}
+	m->len = n;
+	p->nmsgs++;
+	return 0;
+}
+
+/* see oa_private.h */
+OA_PRIVATE int
+oa__push_reply(struct oa__client *p, const char *calls)
+{
+	oa__buf *t = &p->text;
+	oa__message *m;
+	char *s;
+
+	if (t->p == NULL)
+		return oa__push(p, OA__ASSISTANT, "", 0, calls);
+	if ((m = add_message(p, OA__ASSISTANT, calls)) == NULL)
+		return OA_ERR_NOMEM;
+	/* The buffer the reply grew in becomes the message, given back
+	 * what doubling left unused; the next reply starts a new one. */
+	s = oa__realloc(&p->alloc, t->p, t->len + 1);
+	m->content = s ? s : t->p;
+	m->len = t->len;
+	t->p = NULL;
+	t->len = t->cap = 0;
 	p->nmsgs++;
 	return 0;
 }

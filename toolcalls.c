@@ -383,8 +383,7 @@ oa__calls_prepare(struct oa__client *p)
 		if (p->calls[i].result.err)
 			return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
 	put_calls(p, &p->argcopy);
-	if (p->argcopy.err || oa__push(p, OA__ASSISTANT, p->text.p, p->text.len,
-	                               p->argcopy.p) != 0)
+	if (p->argcopy.err || oa__push_reply(p, p->argcopy.p) != 0)
 		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
 	return 0;
 }

@@ -1106,6 +1106,101 @@ test_no_alloc_per_chunk(void)
 	CHECK(many - few < 40);
 }
 
+/* An allocator that knows how many bytes are live, and the most there
+ * were: each block carries its size in front of it. */
+struct bytes {
+	size_t live, peak;
+};
+
+#define HDR 16
+
+static void *
+bytes_realloc(void *ctx, void *p, size_t n)
+{
+	struct bytes *k = ctx;
+	size_t old = 0;
+	char *q;
+
+	if (p != NULL)
+		memcpy(&old, (char *)p - HDR, sizeof old);
+	q = realloc(p ? (char *)p - HDR : NULL, n + HDR);
+	if (q == NULL)
+		return NULL;
+	memcpy(q, &n, sizeof n);
+	k->live = k->live - old + n;
+	if (k->live > k->peak)
+		k->peak = k->live;
+	return q + HDR;
+}
+
+static void *
+bytes_malloc(void *ctx, size_t n)
+{
+	return bytes_realloc(ctx, NULL, n);
+}
+
+static void
+bytes_free(void *ctx, void *p)
+{
+	struct bytes *k = ctx;
+	size_t old;
+
+	if (p == NULL)
+		return;
+	memcpy(&old, (char *)p - HDR, sizeof old);
+	k->live -= old;
+	free((char *)p - HDR);
+}
+
+/* The most bytes live at once while a fresh client streams one reply of
+ * chunks text chunks of 100 bytes and keeps it in history; 0 on error. */
+static size_t
+peak_turn(int chunks, oa_options *o)
+{
+	struct bytes k = {0, 0};
+	oa_client c;
+	int r;
+
+	o->allocator.malloc = bytes_malloc;
+	o->allocator.realloc = bytes_realloc;
+	o->allocator.free = bytes_free;
+	o->allocator.ctx = &k;
+	if (oa_init(&c, o) != 0)
+		return 0;
+	r = turn(&c, "hi", NULL, 0);
+	oa_free(&c);
+	if (r != 0 || text_bytes != 100 * (size_t)chunks || k.live != 0)
+		return 0;
+	return k.peak;
+}
+
+/* The reply is kept in history without a copy: the buffer it grew in
+ * becomes the message. A reply of N bytes (here 1,000,000, just under a
+ * power of two, so doubling leaves little unused) costs little more than
+ * N at the peak; a copy into the history would cost 2N. */
+static void
+test_reply_not_copied(void)
+{
+	char scen[2048];
+	oa_options o;
+	size_t small, large, n = 1000000;
+
+	snprintf(scen, sizeof scen, "[{'events':[" ROLE ",{'send':"
+	         TEXT("%0100d") ",'repeat':10}," FINISH("stop") "," DONE "]},"
+	         "{'events':[" ROLE ",{'send':" TEXT("%0100d") ",'repeat':"
+	         "10000}," FINISH("stop") "," DONE "]}]", 0, 0);
+	CHECK(start(scen) == 0);
+	options(&o);
+	small = peak_turn(10, &o);
+	large = peak_turn(10000, &o);
+	CHECK(small > 0);
+	CHECK(large > small);
+	if (large - small > n + n / 4)
+		fprintf(stderr, "peak bytes: %zu for 1,000 bytes, %zu for "
+		        "%zu\n", small, large, n);
+	CHECK(large - small <= n + n / 4);
+}
+
 /* Limits: one event larger than max_event_bytes; a reply larger than
  * max_response_bytes (exactly at the limit passes). */
 static void
@@ -1560,6 +1655,7 @@ static const struct test tests[] = {
 	{"read_timeout", test_read_timeout},
 	{"incremental", test_incremental},
 	{"no_alloc_per_chunk", test_no_alloc_per_chunk},
+	{"reply_not_copied", test_reply_not_copied},
 	{"limits", test_limits},
 	{"api_key", test_api_key},
 	{"interrupt", test_interrupt},
