@@ -18,7 +18,7 @@
  * OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL and OPEN_AGENT_API_KEY, then the
  * configuration file, then (the URL) LM Studio's
  * http://localhost:1234/v1, as in every example. Exit status 0 when the
- * turn ended cleanly, 1 on an error.
+ * turn ended cleanly, 1 on an error, 2 on a usage error.
  */
 #include <signal.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /*
- * chat.c -- a conversation with a model served by Ollama, one line at a
- * time, with a tool the model may use along the way.
+ * chat.c -- a conversation with a model on a local server, one line at
+ * a time, with a tool the model may use along the way.
  *
  *     chat [BASE_URL [MODEL]]
  *
@@ -29,7 +29,8 @@
  * http://localhost:1234/v1, as in every example.
  *
  * Output: replies on standard output, reasoning on standard error. Exit
- * status 0 when every turn ended cleanly, 1 when one failed.
+ * status 0 when every turn ended cleanly, 1 when one failed, 2 on a
+ * usage error.
  */
 #include <ctype.h>
 #include <signal.h>
@@ -148,8 +149,7 @@ main(int argc, char **argv)
 		{"count_letters", "Count how often a letter occurs in a word.",
 		 "word:string letter:string", count_letters, NULL},
 	};
-	int tty = isatty(STDIN_FILENO), status = 0, r, i, npos = 0;
-	int open_line;
+	int tty = isatty(STDIN_FILENO), status = 0, r, i, npos = 0, open_line;
 	const char *pos[2] = {NULL, NULL};
 	oa_options opt = {0};
 	oa_config cfg;

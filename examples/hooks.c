@@ -29,7 +29,8 @@
  * to run anywhere. BASE_URL, MODEL and the API key not given come from
  * OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL and OPEN_AGENT_API_KEY, then the
  * configuration file, then (the URL) LM Studio's
- * http://localhost:1234/v1, as in every example.
+ * http://localhost:1234/v1, as in every example. Exit status 0 when the
+ * turn ended cleanly, 1 on an error, 2 on a usage error.
  */
 #include <ctype.h>
 #include <signal.h>

@@ -24,7 +24,7 @@
  * The answer goes to standard output as it arrives; a closing line with
  * the finish reason and the token counts goes to standard error, so
  * `simple_query > answer.txt` keeps only the answer. Exit status 0 when
- * the reply was complete, 1 on an error.
+ * the reply was complete, 1 on an error, 2 on a usage error.
  */
 #include <signal.h>
 #include <stdio.h>
