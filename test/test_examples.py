@@ -5,7 +5,10 @@ the scripted server (server.py), so the examples never rot.
 Each test runs one program with a scenario and checks both sides: the
 program's exact output and the exact requests the server received. The
 programs run in empty temporary directories with no OPEN_AGENT_*
-variables, and get the server's URL and a model on the command line.
+variables, and get the server's URL and a model on the command line;
+the tests of what every example shares (--help, usage errors, settings
+from the environment, the configuration file or the default URL) set
+them up themselves.
 
     OA_EXAMPLES_DIR=build OA_BIN=build/oa OA_TEST_SERVER=test/server.py \\
         test/test_examples.py [NAME...]
