@@ -1,5 +1,6 @@
 # openagent -- plain make. Targets:
 #   make            the static library, oa and the examples
+#   make examples   oa and the example programs only (into build/)
 #   make check      every test, then the same under ASan + UBSan
 #   make test       every test, plain build only
 #   make asan       every test under AddressSanitizer + UndefinedBehaviorSanitizer
@@ -63,8 +64,9 @@ FUZZ_SRC_textfilter = util.c json.c
 FUZZ_SRC_client = $(LIB_SRC)
 REPLAY   = $(FUZZ:%=$(BUILD)/fuzz_%)
 
-.PHONY: all test check asan demo clean fuzz tsan
+.PHONY: all examples test check asan demo clean fuzz tsan
 all: $(LIB) $(EXAMPLES)
+examples: $(EXAMPLES)
 
 $(BUILD)/%.o: %.c $(HEADERS)
 	@mkdir -p $(BUILD)

@@ -218,7 +218,7 @@ typedef enum oa_err {
 	 * without oa_query(), oa_query() while a turn is still streaming. */
 	OA_ERR_STATE = -3,
 	/* The base URL could not be parsed, or its scheme is not supported
-	 * (https:// needs a build with TLS). */
+	 * (https:// needs a build with tls.c). */
 	OA_ERR_URL = -4,
 	/* The host name did not resolve. The detail has the resolver's text. */
 	OA_ERR_RESOLVE = -5,

@@ -14,15 +14,41 @@
  *   3. Ask, and print every block as it arrives.
  *   4. Tell a clean end from an error.
  *
- * BASE_URL and MODEL default to OPEN_AGENT_BASE_URL and OPEN_AGENT_MODEL
- * (then LM Studio's http://localhost:1234/v1). Exit status 0 when the turn
- * ended cleanly, 1 on an error.
+ * BASE_URL, MODEL and the API key not given come from
+ * OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL and OPEN_AGENT_API_KEY, then the
+ * configuration file, then (the URL) LM Studio's
+ * http://localhost:1234/v1, as in every example. Exit status 0 when the
+ * turn ended cleanly, 1 on an error, 2 on a usage error.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "openagent.h"
+
+#define USAGE "usage: calculator [BASE_URL [MODEL [PROMPT]]]\n"
+#define SETTINGS \
+	"BASE_URL, MODEL and the API key not given here come from\n" \
+	"OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL, OPEN_AGENT_API_KEY,\n" \
+	"then the first of ./open-agent.yaml, " \
+	"~/.config/open-agent/config.yaml,\n" \
+	"~/.open-agent.yaml; the URL defaults to LM Studio's\n" \
+	"http://localhost:1234/v1.\n"
+
+/* --help: the usage on standard output, status 0; a wrong argument: what
+ * is wrong and the usage on standard error, status 2. */
+static int
+usage(const char *why, const char *arg)
+{
+	if (why == NULL) {
+		fputs(USAGE "Ask PROMPT (by default a sum and a division) "
+		      "with four arithmetic tools\nthe library runs "
+		      "itself.\n" SETTINGS, stdout);
+		return 0;
+	}
+	fprintf(stderr, "calculator: %s%s\n" USAGE, why, arg);
+	return 2;
+}
 
 /*
  * 1a. The handler. One function serves all four tools; the tool's ctx
@@ -123,24 +149,42 @@ main(int argc, char **argv)
 		 "a:number b:number", calculate, &ops[3]},
 	};
 	const char *prompt = "What is 2 + 3, and what is 1 / 0?";
+	const char *pos[3] = {NULL, NULL, NULL};
 	oa_options opt = {0};
+	oa_config cfg;
 	oa_client c;
 	oa_block b;
-	int r, text_open = 0;
+	int r, i, npos = 0, text_open = 0;
 
 	/* A reader that goes away (calculator | head -1) makes writes fail
 	 * with EPIPE instead of killing us in the middle of a turn. */
 	signal(SIGPIPE, SIG_IGN);
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
+			return usage(NULL, NULL);
+		if (argv[i][0] == '-')
+			return usage("unknown option ", argv[i]);
+		if (npos == 3)
+			return usage("too many arguments: ", argv[i]);
+		pos[npos++] = argv[i];
+	}
 
 	/* 2. The client. The command line wins, then the environment, then
-	 * LM Studio's default URL. auto_execute_tools is what makes the
-	 * library run the handlers; max_tool_iterations (default 5) bounds
-	 * how many rounds of tool calls one oa_query() may take. */
-	opt.base_url = oa_config_base_url(NULL, argc > 1 ? argv[1] : NULL,
-	                                  NULL, argc > 1);
-	opt.model = oa_config_model(NULL, argc > 2 ? argv[2] : NULL, argc > 2);
-	if (argc > 3)
-		prompt = argv[3];
+	 * the configuration file, then LM Studio's default URL.
+	 * auto_execute_tools is what makes the library run the handlers;
+	 * max_tool_iterations (default 5) bounds how many rounds of tool
+	 * calls one oa_query() may take. */
+	if ((r = oa_config_load(&cfg, NULL)) != 0) {
+		fprintf(stderr, "calculator: %s: %s\n", oa_strerror(r),
+		        cfg.error);
+		return 1;
+	}
+	opt.base_url = oa_config_base_url(&cfg, pos[0], NULL, pos[0] != NULL);
+	opt.model = oa_config_model(&cfg, pos[1], pos[1] != NULL);
+	opt.api_key = oa_config_api_key(&cfg, NULL, 0);
+	if (pos[2] != NULL)
+		prompt = pos[2];
 	opt.system_prompt = "Use the tools for every calculation.";
 	opt.tools = tools;
 	opt.ntools = sizeof tools / sizeof tools[0];

@@ -1,6 +1,6 @@
 /*
- * chat.c -- a conversation with a model served by Ollama, one line at a
- * time, with a tool the model may use along the way.
+ * chat.c -- a conversation with a model on a local server, one line at
+ * a time, with a tool the model may use along the way.
  *
  *     chat [BASE_URL [MODEL]]
  *
@@ -20,13 +20,17 @@
  *      error the client is ready for the next query, with a consistent
  *      history.
  *
- * Ollama serves its OpenAI-compatible API at http://localhost:11434/v1;
- * "llama3.2" and "qwen2.5" are small models that can call tools (`ollama
- * pull llama3.2` first). BASE_URL defaults to OPEN_AGENT_BASE_URL, then
- * Ollama's URL; MODEL to OPEN_AGENT_MODEL, then llama3.2.
+ * Any server with a model that can call tools will do. With Ollama,
+ * whose OpenAI-compatible API is at http://localhost:11434/v1:
+ * `ollama pull llama3.2`, then `chat http://localhost:11434/v1 llama3.2`.
+ * BASE_URL, MODEL and the API key not given come from
+ * OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL and OPEN_AGENT_API_KEY, then the
+ * configuration file, then (the URL) LM Studio's
+ * http://localhost:1234/v1, as in every example.
  *
  * Output: replies on standard output, reasoning on standard error. Exit
- * status 0 when every turn ended cleanly, 1 when one failed.
+ * status 0 when every turn ended cleanly, 1 when one failed, 2 on a
+ * usage error.
  */
 #include <ctype.h>
 #include <signal.h>
@@ -36,6 +40,30 @@
 #include <unistd.h>
 
 #include "openagent.h"
+
+#define USAGE "usage: chat [BASE_URL [MODEL]]\n"
+#define SETTINGS \
+	"BASE_URL, MODEL and the API key not given here come from\n" \
+	"OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL, OPEN_AGENT_API_KEY,\n" \
+	"then the first of ./open-agent.yaml, " \
+	"~/.config/open-agent/config.yaml,\n" \
+	"~/.open-agent.yaml; the URL defaults to LM Studio's\n" \
+	"http://localhost:1234/v1.\n"
+
+/* --help: the usage on standard output, status 0; a wrong argument: what
+ * is wrong and the usage on standard error, status 2. */
+static int
+usage(const char *why, const char *arg)
+{
+	if (why == NULL) {
+		fputs(USAGE "One turn per line of standard input, with a "
+		      "count_letters tool;\n/history shows the size of the "
+		      "conversation, /quit ends it.\n" SETTINGS, stdout);
+		return 0;
+	}
+	fprintf(stderr, "chat: %s%s\n" USAGE, why, arg);
+	return 2;
+}
 
 /* 1a. The handler. The library has checked the arguments against the
  * schema "word:string letter:string" before calling, so both are there
@@ -121,8 +149,10 @@ main(int argc, char **argv)
 		{"count_letters", "Count how often a letter occurs in a word.",
 		 "word:string letter:string", count_letters, NULL},
 	};
-	int tty = isatty(STDIN_FILENO), status = 0, r, open_line;
+	int tty = isatty(STDIN_FILENO), status = 0, r, i, npos = 0, open_line;
+	const char *pos[2] = {NULL, NULL};
 	oa_options opt = {0};
+	oa_config cfg;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
@@ -130,12 +160,26 @@ main(int argc, char **argv)
 	oa_block b;
 
 	signal(SIGPIPE, SIG_IGN);
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
+			return usage(NULL, NULL);
+		if (argv[i][0] == '-')
+			return usage("unknown option ", argv[i]);
+		if (npos == 2)
+			return usage("too many arguments: ", argv[i]);
+		pos[npos++] = argv[i];
+	}
 
 	/* 2. The client, for the whole conversation. */
-	opt.base_url = oa_config_base_url(NULL, argc > 1 ? argv[1] : NULL,
-	                                  "ollama", argc > 1);
-	opt.model = oa_config_model(NULL, argc > 2 ? argv[2] : "llama3.2",
-	                            argc > 2);
+	if ((r = oa_config_load(&cfg, NULL)) != 0) {
+		fprintf(stderr, "chat: %s: %s\n", oa_strerror(r),
+		        cfg.error);
+		return 1;
+	}
+	opt.base_url = oa_config_base_url(&cfg, pos[0], NULL, pos[0] != NULL);
+	opt.model = oa_config_model(&cfg, pos[1], pos[1] != NULL);
+	opt.api_key = oa_config_api_key(&cfg, NULL, 0);
 	opt.system_prompt = "You are a friendly assistant. To count letters, "
 	                    "always use the count_letters tool.";
 	opt.tools = tools;

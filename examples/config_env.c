@@ -43,13 +43,27 @@
 /* The program's built-in model: a fallback, so the environment wins. */
 #define DEFAULT_MODEL "qwen2.5-7b-instruct"
 
+#define USAGE "usage: config_env [--provider NAME] [--base-url URL] " \
+	"[--model NAME] [PROMPT]\n" \
+	"  NAME of a provider: lmstudio, ollama, llamacpp, vllm\n"
+
+/* --help: the usage on standard output, status 0; a wrong argument: what
+ * is wrong and the usage on standard error, status 2. */
 static int
-usage(void)
+usage(const char *why, const char *arg)
 {
-	fputs("usage: config_env [--provider NAME] [--base-url URL] "
-	      "[--model NAME] [PROMPT]\n"
-	      "  NAME of a provider: lmstudio, ollama, llamacpp, vllm\n",
-	      stderr);
+	if (why == NULL) {
+		fputs(USAGE "Print each setting and where it came from; "
+		      "given a PROMPT, ask it.\n"
+		      "Settings come from the flags, then OPEN_AGENT_BASE_URL,"
+		      "\nOPEN_AGENT_MODEL, OPEN_AGENT_API_KEY, then the first "
+		      "of ./open-agent.yaml,\n~/.config/open-agent/config.yaml,"
+		      " ~/.open-agent.yaml, then the program's\ndefaults (the "
+		      "model qwen2.5-7b-instruct; the URL --provider's, else\n"
+		      "LM Studio's http://localhost:1234/v1).\n", stdout);
+		return 0;
+	}
+	fprintf(stderr, "config_env: %s%s\n" USAGE, why, arg);
 	return 2;
 }
 
@@ -88,17 +102,23 @@ main(int argc, char **argv)
 			strcmp(a, "--provider") == 0 ? &provider :
 			strcmp(a, "--base-url") == 0 ? &url :
 			strcmp(a, "--model") == 0 ? &model : NULL;
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+			return usage(NULL, NULL);
 		if (dst != NULL && i + 1 < argc)
 			*dst = argv[++i];
-		else if (dst != NULL || a[0] == '-' || prompt != NULL)
-			return usage();
+		else if (dst != NULL)
+			return usage("a value is missing after ", a);
+		else if (a[0] == '-')
+			return usage("unknown option ", a);
+		else if (prompt != NULL)
+			return usage("too many arguments: ", a);
 		else
 			prompt = a;
 	}
 	if (provider != NULL && oa_provider_url(provider) == NULL) {
-		fprintf(stderr, "config_env: unknown provider '%s'\n",
+		fprintf(stderr, "config_env: unknown provider '%s'\n" USAGE,
 		        provider);
-		return usage();
+		return 2;
 	}
 
 	/* 1. The file. cfg.path says which one was read ("" for none). */

@@ -2,7 +2,8 @@
  * context.c -- keep a long conversation inside the model's context
  * window, and carry it from one run of the program to the next.
  *
- *     context [--budget TOKENS] [--state FILE] BASE_URL MODEL PROMPT...
+ *     context [--budget TOKENS] [--state FILE] [--base-url URL]
+ *             [--model NAME] PROMPT...
  *
  * Every PROMPT is one turn of the same conversation. The library never
  * cuts or saves anything by itself; the program decides, in four steps:
@@ -22,7 +23,10 @@
  *
  * Output: the reply text of each turn, and bracketed lines saying what
  * the program did. Exit status 0 when every turn ended cleanly, 1 on an
- * error, 2 on a usage error.
+ * error, 2 on a usage error. The URL, the model and the API key not
+ * given come from OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL and
+ * OPEN_AGENT_API_KEY, then the configuration file, then (the URL) LM
+ * Studio's http://localhost:1234/v1, as in every example.
  */
 #include <sys/stat.h>
 #include <signal.h>
@@ -31,6 +35,32 @@
 #include <string.h>
 
 #include "openagent.h"
+
+#define USAGE "usage: context [--budget TOKENS] [--state FILE] " \
+	"[--base-url URL] [--model NAME]\n               PROMPT...\n"
+#define SETTINGS \
+	"The URL, the model and the API key not given here come from\n" \
+	"OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL, OPEN_AGENT_API_KEY,\n" \
+	"then the first of ./open-agent.yaml, " \
+	"~/.config/open-agent/config.yaml,\n" \
+	"~/.open-agent.yaml; the URL defaults to LM Studio's\n" \
+	"http://localhost:1234/v1.\n"
+
+/* --help: the usage on standard output, status 0; a wrong argument: what
+ * is wrong and the usage on standard error, status 2. */
+static int
+usage(const char *why, const char *arg)
+{
+	if (why == NULL) {
+		fputs(USAGE "Each PROMPT is one turn of the same conversation; "
+		      "--state FILE resumes it\nfrom FILE and saves it "
+		      "there, --budget drops the oldest exchanges to\nkeep "
+		      "the request under TOKENS.\n" SETTINGS, stdout);
+		return 0;
+	}
+	fprintf(stderr, "context: %s%s\n" USAGE, why, arg);
+	return 2;
+}
 
 static int
 fail(oa_client *c, int err)
@@ -89,40 +119,50 @@ turn(oa_client *c, const char *prompt, size_t *estimate, oa_usage *usage)
 int
 main(int argc, char **argv)
 {
-	const char *state = NULL;
+	const char *state = NULL, *url = NULL, *model = NULL, **dst;
 	char *end;
 	size_t budget = 0, dropped, estimate;
 	oa_options opt;
+	oa_config cfg;
 	oa_client c;
-	oa_usage usage;
+	oa_usage counted;
 	struct stat st;
-	int i = 1, r;
+	int i, r;
 
 	signal(SIGPIPE, SIG_IGN);
-	for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
-		if (strcmp(argv[i], "--state") == 0) {
-			state = argv[i + 1];
-		} else if (strcmp(argv[i], "--budget") == 0) {
-			budget = strtoul(argv[i + 1], &end, 10);
-			if (*end != '\0' || budget == 0)
-				break;
-		} else {
-			break;
+	/* Options first; the prompts are everything after them. */
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
+			return usage(NULL, NULL);
+		dst = strcmp(argv[i], "--state") == 0 ? &state :
+		      strcmp(argv[i], "--base-url") == 0 ? &url :
+		      strcmp(argv[i], "--model") == 0 ? &model : NULL;
+		if (dst == NULL && strcmp(argv[i], "--budget") != 0)
+			return usage("unknown option ", argv[i]);
+		if (i + 1 == argc)
+			return usage("a value is missing after ", argv[i]);
+		if (dst != NULL) {
+			*dst = argv[++i];
+			continue;
 		}
+		budget = strtoul(argv[++i], &end, 10);
+		if (*end != '\0' || budget == 0 || argv[i][0] == '-')
+			return usage("--budget wants a number of tokens "
+			             "above 0, not ", argv[i]);
 	}
-	if (i + 1 < argc && strncmp(argv[i], "--", 2) == 0) {
-		fprintf(stderr, "context: bad option %s\n", argv[i]);
-		return 2;
-	}
-	if (argc - i < 3) {
-		fprintf(stderr, "usage: context [--budget TOKENS] "
-		        "[--state FILE] BASE_URL MODEL PROMPT...\n");
-		return 2;
-	}
+	if (i == argc)
+		return usage("no PROMPT given", "");
 
+	if ((r = oa_config_load(&cfg, NULL)) != 0) {
+		fprintf(stderr, "context: %s: %s\n", oa_strerror(r),
+		        cfg.error);
+		return 1;
+	}
 	memset(&opt, 0, sizeof opt);
-	opt.base_url = argv[i];
-	opt.model = argv[i + 1];
+	opt.base_url = oa_config_base_url(&cfg, url, NULL, url != NULL);
+	opt.model = oa_config_model(&cfg, model, model != NULL);
+	opt.api_key = oa_config_api_key(&cfg, NULL, 0);
 	if ((r = oa_init(&c, &opt)) != 0) {
 		r = fail(&c, r);
 		oa_free(&c);
@@ -137,21 +177,21 @@ main(int argc, char **argv)
 		       oa_history_count(&c), state);
 	}
 
-	for (i += 2; i < argc; i++) {
+	for (; i < argc; i++) {
 		/* 3. Truncate before the request would overflow. */
 		if (budget && (dropped = trim(&c, argv[i], budget)) > 0)
 			printf("[dropped the oldest %zu messages: ~%zu tokens "
 			       "left]\n", dropped, oa_estimate_tokens(&c));
 		printf("> %s\n", argv[i]);
-		memset(&usage, 0, sizeof usage);
-		if ((r = turn(&c, argv[i], &estimate, &usage)) != 0)
+		memset(&counted, 0, sizeof counted);
+		if ((r = turn(&c, argv[i], &estimate, &counted)) != 0)
 			goto out;
 		/* 2. Monitor: what we guessed against what the server
 		 * counted. */
-		if (usage.present)
+		if (counted.present)
 			printf("[context: ~%zu tokens estimated, %lld counted "
 			       "by the server]\n", estimate,
-			       usage.prompt_tokens);
+			       counted.prompt_tokens);
 		else
 			printf("[context: ~%zu tokens estimated]\n", estimate);
 	}

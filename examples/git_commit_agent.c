@@ -37,8 +37,10 @@
  * vectors: no shell ever sees the diff or the model's text. $EDITOR is
  * split at blanks ("code --wait" works; quoting does not).
  *
- * BASE_URL and MODEL default to OPEN_AGENT_BASE_URL and OPEN_AGENT_MODEL
- * (then LM Studio's http://localhost:1234/v1).
+ * BASE_URL, MODEL and the API key not given come from
+ * OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL and OPEN_AGENT_API_KEY, then the
+ * configuration file, then (the URL) LM Studio's
+ * http://localhost:1234/v1, as in every example.
  *
  * Exit status: 0 the message was printed, or the commit was made; 1 an
  * error (not a git repository, git or the editor failed, the server
@@ -787,11 +789,30 @@ answer(void)
 
 /* =================================================================== main */
 
+#define USAGE "usage: " PROG " [--print | --commit | --interactive] " \
+	"[--no-schema] [BASE_URL [MODEL]]\n"
+#define SETTINGS \
+	"BASE_URL, MODEL and the API key not given here come from\n" \
+	"OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL, OPEN_AGENT_API_KEY,\n" \
+	"then the first of ./open-agent.yaml, " \
+	"~/.config/open-agent/config.yaml,\n" \
+	"~/.open-agent.yaml; the URL defaults to LM Studio's\n" \
+	"http://localhost:1234/v1.\n"
+
+/* --help: the usage on standard output, status 0; a wrong argument: what
+ * is wrong and the usage on standard error, status 2. */
 static int
-usage(void)
+usage(const char *why, const char *arg)
 {
-	fprintf(stderr, "usage: " PROG " [--print | --commit | --interactive]"
-	        " [--no-schema] [BASE_URL [MODEL]]\n");
+	if (why == NULL) {
+		fputs(USAGE "Write a commit message for the staged change "
+		      "(git add first); --print\nshows it, --commit commits "
+		      "with it, --interactive asks (the default on\na "
+		      "terminal); --no-schema sends no response_format.\n"
+		      SETTINGS, stdout);
+		return 0;
+	}
+	fprintf(stderr, PROG ": %s%s\n" USAGE, why, arg);
 	return 2;
 }
 
@@ -808,6 +829,7 @@ main(int argc, char **argv)
 	char note[256];
 	size_t total, shown, npos = 0, statlen;
 	oa_options opt = {0};
+	oa_config cfg;
 	oa_client c;
 	int mode = isatty(STDIN_FILENO) ? INTERACTIVE : PRINT;
 	int schema = 1, raw = 0, status = 1, i, a;
@@ -825,8 +847,13 @@ main(int argc, char **argv)
 			mode = INTERACTIVE;
 		else if (strcmp(argv[i], "--no-schema") == 0)
 			schema = 0;
-		else if (argv[i][0] == '-' || npos == 2)
-			return usage();
+		else if (strcmp(argv[i], "--help") == 0 ||
+		         strcmp(argv[i], "-h") == 0)
+			return usage(NULL, NULL);
+		else if (argv[i][0] == '-')
+			return usage("unknown option ", argv[i]);
+		else if (npos == 2)
+			return usage("too many arguments: ", argv[i]);
 		else
 			pos[npos++] = argv[i];
 	}
@@ -887,10 +914,16 @@ main(int argc, char **argv)
 	}
 
 	/* 2. The client: the command line wins, then the environment, then
-	 * LM Studio's default URL. The schema is optional because some
-	 * servers answer 400 to a response_format they do not support. */
-	opt.base_url = oa_config_base_url(NULL, pos[0], NULL, pos[0] != NULL);
-	opt.model = oa_config_model(NULL, pos[1], pos[1] != NULL);
+	 * the configuration file, then LM Studio's default URL. The schema
+	 * is optional because some servers answer 400 to a response_format
+	 * they do not support. */
+	if ((i = oa_config_load(&cfg, NULL)) != 0) {
+		fprintf(stderr, PROG ": %s: %s\n", oa_strerror(i), cfg.error);
+		goto out;
+	}
+	opt.base_url = oa_config_base_url(&cfg, pos[0], NULL, pos[0] != NULL);
+	opt.model = oa_config_model(&cfg, pos[1], pos[1] != NULL);
+	opt.api_key = oa_config_api_key(&cfg, NULL, 0);
 	opt.system_prompt = SYSTEM_PROMPT;
 	if (schema)
 		opt.response_format = SCHEMA;

@@ -26,8 +26,11 @@
  *   4. Tell a clean end from an error.
  *
  * The tools only pretend to read and delete files, so the example is safe
- * to run anywhere. BASE_URL and MODEL default to OPEN_AGENT_BASE_URL and
- * OPEN_AGENT_MODEL (then LM Studio's http://localhost:1234/v1).
+ * to run anywhere. BASE_URL, MODEL and the API key not given come from
+ * OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL and OPEN_AGENT_API_KEY, then the
+ * configuration file, then (the URL) LM Studio's
+ * http://localhost:1234/v1, as in every example. Exit status 0 when the
+ * turn ended cleanly, 1 on an error, 2 on a usage error.
  */
 #include <ctype.h>
 #include <signal.h>
@@ -36,6 +39,30 @@
 #include <string.h>
 
 #include "openagent.h"
+
+#define USAGE "usage: hooks [--log FILE] [BASE_URL [MODEL [PROMPT]]]\n"
+#define SETTINGS \
+	"BASE_URL, MODEL and the API key not given here come from\n" \
+	"OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL, OPEN_AGENT_API_KEY,\n" \
+	"then the first of ./open-agent.yaml, " \
+	"~/.config/open-agent/config.yaml,\n" \
+	"~/.open-agent.yaml; the URL defaults to LM Studio's\n" \
+	"http://localhost:1234/v1.\n"
+
+/* --help: the usage on standard output, status 0; a wrong argument: what
+ * is wrong and the usage on standard error, status 2. */
+static int
+usage(const char *why, const char *arg)
+{
+	if (why == NULL) {
+		fputs(USAGE "Ask PROMPT (by default one that trips every hook) "
+		      "with four hooks\ninstalled; --log FILE appends the "
+		      "audit log to FILE.\n" SETTINGS, stdout);
+		return 0;
+	}
+	fprintf(stderr, "hooks: %s%s\n" USAGE, why, arg);
+	return 2;
+}
 
 /* --------------------------------------------------------------- tools */
 
@@ -329,21 +356,45 @@ main(int argc, char **argv)
 	struct redirect rd;
 	char *clean_prompt = NULL;
 	FILE *log = stderr;
+	const char *pos[3] = {NULL, NULL, NULL}, *log_path = NULL;
 	oa_hook hooks[4];
 	oa_options opt = {0};
+	oa_config cfg;
 	oa_client c;
 	oa_block b;
-	int r, i = 1, text_open = 0;
+	int r, i, npos = 0, text_open = 0;
 
 	signal(SIGPIPE, SIG_IGN);
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
+			return usage(NULL, NULL);
+		if (strcmp(argv[i], "--log") == 0 && i + 1 < argc)
+			log_path = argv[++i];
+		else if (argv[i][0] == '-')
+			return usage(strcmp(argv[i], "--log") == 0 ?
+			             "a value is missing after " :
+			             "unknown option ", argv[i]);
+		else if (npos == 3)
+			return usage("too many arguments: ", argv[i]);
+		else
+			pos[npos++] = argv[i];
+	}
+	if ((r = oa_config_load(&cfg, NULL)) != 0) {
+		fprintf(stderr, "hooks: %s: %s\n", oa_strerror(r),
+		        cfg.error);
+		return 1;
+	}
+	opt.base_url = oa_config_base_url(&cfg, pos[0], NULL, pos[0] != NULL);
+	opt.model = oa_config_model(&cfg, pos[1], pos[1] != NULL);
+	opt.api_key = oa_config_api_key(&cfg, NULL, 0);
+	if (pos[2] != NULL)
+		prompt = pos[2];
 
 	/* The audit log is opened for appending, so runs add up. */
-	if (argc > 2 && strcmp(argv[1], "--log") == 0) {
-		if ((log = fopen(argv[2], "a")) == NULL) {
-			perror(argv[2]);
-			return 1;
-		}
-		i = 3;
+	if (log_path != NULL && (log = fopen(log_path, "a")) == NULL) {
+		perror(log_path);
+		return 1;
 	}
 
 	/* 2e. The hook table, in running order within each kind. The
@@ -361,12 +412,6 @@ main(int argc, char **argv)
 	hooks[3].fn = audit;
 	hooks[3].ctx = log;
 
-	opt.base_url = oa_config_base_url(NULL, argc > i ? argv[i] : NULL,
-	                                  NULL, argc > i);
-	opt.model = oa_config_model(NULL, argc > i + 1 ? argv[i + 1] : NULL,
-	                            argc > i + 1);
-	if (argc > i + 2)
-		prompt = argv[i + 2];
 	opt.tools = tools;
 	opt.ntools = 2;
 	opt.auto_execute_tools = 1;

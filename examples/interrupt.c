@@ -17,8 +17,10 @@
  *      here "Earth", even when the word arrives split across two blocks.
  *
  * Exit status 0 when every turn ended cleanly or was stopped on purpose,
- * 1 on any other error. BASE_URL and MODEL default to OPEN_AGENT_BASE_URL
- * and OPEN_AGENT_MODEL (then LM Studio's http://localhost:1234/v1).
+ * 1 on any other error, 2 on a usage error. BASE_URL, MODEL and the API
+ * key not given come from OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL and
+ * OPEN_AGENT_API_KEY, then the configuration file, then (the URL) LM
+ * Studio's http://localhost:1234/v1, as in every example.
  */
 #include <errno.h>
 #include <limits.h>
@@ -30,6 +32,30 @@
 #include <time.h>
 
 #include "openagent.h"
+
+#define USAGE "usage: interrupt [--timeout MS] [BASE_URL [MODEL]]\n"
+#define SETTINGS \
+	"BASE_URL, MODEL and the API key not given here come from\n" \
+	"OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL, OPEN_AGENT_API_KEY,\n" \
+	"then the first of ./open-agent.yaml, " \
+	"~/.config/open-agent/config.yaml,\n" \
+	"~/.open-agent.yaml; the URL defaults to LM Studio's\n" \
+	"http://localhost:1234/v1.\n"
+
+/* --help: the usage on standard output, status 0; a wrong argument: what
+ * is wrong and the usage on standard error, status 2. */
+static int
+usage(const char *why, const char *arg)
+{
+	if (why == NULL) {
+		fputs(USAGE "Stop a reply after MS milliseconds (default "
+		      "10000), retry it, and stop\nanother once it names a "
+		      "planet.\n" SETTINGS, stdout);
+		return 0;
+	}
+	fprintf(stderr, "interrupt: %s%s\n" USAGE, why, arg);
+	return 2;
+}
 
 /* ------------------------------------------------------------ watchdog */
 
@@ -172,26 +198,44 @@ main(int argc, char **argv)
 	struct watchdog w = {.lock = PTHREAD_MUTEX_INITIALIZER,
 	                     .cond = PTHREAD_COND_INITIALIZER};
 	struct finder earth = {"Earth", 5, {0}, 0};
+	const char *pos[2] = {NULL, NULL};
 	oa_options opt = {0};
+	oa_config cfg;
 	oa_client c;
-	int r, i = 1, timeout_ms = 10000;
+	int r, i, npos = 0, timeout_ms = 10000;
 
 	signal(SIGPIPE, SIG_IGN);
-	if (argc > 2 && strcmp(argv[1], "--timeout") == 0) {
-		char *end;
-		long v = strtol(argv[2], &end, 10);
-		if (end == argv[2] || *end != '\0' || v <= 0 || v > INT_MAX) {
-			fprintf(stderr, "interrupt: --timeout wants a number "
-			        "of milliseconds above 0\n");
-			return 2;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
+			return usage(NULL, NULL);
+		if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+			if (end == argv[i] || *end != '\0' || v <= 0 ||
+			    v > INT_MAX)
+				return usage("--timeout wants a number of "
+				             "milliseconds above 0, not ",
+				             argv[i]);
+			timeout_ms = (int)v;
+		} else if (argv[i][0] == '-') {
+			return usage(strcmp(argv[i], "--timeout") == 0 ?
+			             "a value is missing after " :
+			             "unknown option ", argv[i]);
+		} else if (npos == 2) {
+			return usage("too many arguments: ", argv[i]);
+		} else {
+			pos[npos++] = argv[i];
 		}
-		timeout_ms = (int)v;
-		i = 3;
 	}
-	opt.base_url = oa_config_base_url(NULL, argc > i ? argv[i] : NULL,
-	                                  NULL, argc > i);
-	opt.model = oa_config_model(NULL, argc > i + 1 ? argv[i + 1] : NULL,
-	                            argc > i + 1);
+	if ((r = oa_config_load(&cfg, NULL)) != 0) {
+		fprintf(stderr, "interrupt: %s: %s\n", oa_strerror(r),
+		        cfg.error);
+		return 1;
+	}
+	opt.base_url = oa_config_base_url(&cfg, pos[0], NULL, pos[0] != NULL);
+	opt.model = oa_config_model(&cfg, pos[1], pos[1] != NULL);
+	opt.api_key = oa_config_api_key(&cfg, NULL, 0);
 	if ((r = oa_init(&c, &opt)) != 0)
 		goto out;
 

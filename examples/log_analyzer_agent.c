@@ -56,9 +56,11 @@
  *      pattern attached.
  *
  * --since and --until take ISO 8601 times (a date alone is its midnight,
- * UTC) and keep the entries in between, both ends included. The base URL
- * and model default to OPEN_AGENT_BASE_URL and OPEN_AGENT_MODEL, then LM
- * Studio's http://localhost:1234/v1. Exit status 0, 1 on an error (a file
+ * UTC) and keep the entries in between, both ends included. The URL, the
+ * model and the API key not given come from OPEN_AGENT_BASE_URL,
+ * OPEN_AGENT_MODEL and OPEN_AGENT_API_KEY, then the configuration file,
+ * then (the URL) LM Studio's http://localhost:1234/v1, as in every
+ * example. Exit status 0, 1 on an error (a file
  * that cannot be read, a failed request), 2 on a usage error.
  */
 #include <ctype.h>
@@ -1382,15 +1384,25 @@ follow_up(oa_client *c, struct stats *st, const struct text *summary,
 
 /* ------------------------------------------------------------------ main */
 
+#define SETTINGS \
+	"The URL, the model and the API key not given here come from\n" \
+	"OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL, OPEN_AGENT_API_KEY,\n" \
+	"then the first of ./open-agent.yaml, " \
+	"~/.config/open-agent/config.yaml,\n" \
+	"~/.open-agent.yaml; the URL defaults to LM Studio's\n" \
+	"http://localhost:1234/v1.\n"
+
 static int
-usage(const char *why)
+usage(const char *why, const char *arg)
 {
 	if (why)
-		fprintf(stderr, "log_analyzer_agent: %s\n", why);
+		fprintf(stderr, "log_analyzer_agent: %s%s\n", why, arg);
 	fputs("usage: log_analyzer_agent [--base-url URL] [--model NAME] "
 	      "[--since TIME]\n"
 	      "       [--until TIME] [--top N] [--summary-only] "
 	      "[--interactive] [FILE...]\n", why ? stderr : stdout);
+	if (why == NULL)
+		fputs(SETTINGS, stdout);
 	return why ? 2 : 0;
 }
 
@@ -1423,6 +1435,7 @@ main(int argc, char **argv)
 	struct stats *st;
 	struct reader *rd;
 	oa_options opt = {0};
+	oa_config cfg;
 	oa_client c;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -1445,7 +1458,7 @@ main(int argc, char **argv)
 		}
 		if (key_index(o, valued) >= 0) {
 			if (i + 1 == argc) {
-				status = usage("an option lacks its value");
+				status = usage("an option lacks its value", "");
 				goto done;
 			}
 			v = argv[++i];
@@ -1455,7 +1468,7 @@ main(int argc, char **argv)
 		} else if (strcmp(o, "--summary-only") == 0) {
 			summary_only = 1;
 		} else if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
-			status = usage(NULL);
+			status = usage(NULL, NULL);
 			goto done;
 		} else if (strcmp(o, "--base-url") == 0) {
 			base_url = v;
@@ -1467,7 +1480,7 @@ main(int argc, char **argv)
 			if (errno || *end || end == v || top < 1 ||
 			    top > MAX_TOP) {
 				status = usage("--top takes a number from 1 "
-				               "to 50");
+				               "to 50", "");
 				goto done;
 			}
 		} else if (strcmp(o, "--since") == 0) {
@@ -1483,7 +1496,7 @@ main(int argc, char **argv)
 			}
 			st->has_until = 1;
 		} else {
-			status = usage("unknown option");
+			status = usage("unknown option ", o);
 			goto done;
 		}
 	}
@@ -1491,7 +1504,7 @@ main(int argc, char **argv)
 		if (r == argc ? i == argc : strcmp(argv[r], "-") == 0) {
 			status = usage("--interactive reads questions from "
 			               "standard input; give the logs as "
-			               "files");
+			               "files", "");
 			goto done;
 		}
 
@@ -1513,9 +1526,16 @@ main(int argc, char **argv)
 
 	/* 4. The model gets the summary, never the raw logs: a summary of a
 	 * gigabyte fits its context, and the counts are exact. */
-	opt.base_url = oa_config_base_url(NULL, base_url, NULL,
+	if ((r = oa_config_load(&cfg, NULL)) != 0) {
+		fprintf(stderr, "log_analyzer_agent: %s: %s\n",
+		        oa_strerror(r), cfg.error);
+		status = 1;
+		goto done;
+	}
+	opt.base_url = oa_config_base_url(&cfg, base_url, NULL,
 	                                  base_url != NULL);
-	opt.model = oa_config_model(NULL, model, model != NULL);
+	opt.model = oa_config_model(&cfg, model, model != NULL);
+	opt.api_key = oa_config_api_key(&cfg, NULL, 0);
 	opt.system_prompt = "You are an experienced site reliability engineer. "
 	    "You read summaries of log files and explain them concisely.";
 	if ((r = oa_init(&c, &opt)) != 0) {

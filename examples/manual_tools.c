@@ -17,9 +17,11 @@
  *      calls.
  *   5. Tell a clean end from an error.
  *
- * BASE_URL and MODEL default to OPEN_AGENT_BASE_URL and OPEN_AGENT_MODEL
- * (then LM Studio's http://localhost:1234/v1). Exit status 0 when the
- * conversation ended cleanly, 1 otherwise.
+ * BASE_URL, MODEL and the API key not given come from
+ * OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL and OPEN_AGENT_API_KEY, then the
+ * configuration file, then (the URL) LM Studio's
+ * http://localhost:1234/v1, as in every example. Exit status 0 when the
+ * conversation ended cleanly, 1 on an error, 2 on a usage error.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +29,30 @@
 #include <string.h>
 
 #include "openagent.h"
+
+#define USAGE "usage: manual_tools [BASE_URL [MODEL [PROMPT]]]\n"
+#define SETTINGS \
+	"BASE_URL, MODEL and the API key not given here come from\n" \
+	"OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL, OPEN_AGENT_API_KEY,\n" \
+	"then the first of ./open-agent.yaml, " \
+	"~/.config/open-agent/config.yaml,\n" \
+	"~/.open-agent.yaml; the URL defaults to LM Studio's\n" \
+	"http://localhost:1234/v1.\n"
+
+/* --help: the usage on standard output, status 0; a wrong argument: what
+ * is wrong and the usage on standard error, status 2. */
+static int
+usage(const char *why, const char *arg)
+{
+	if (why == NULL) {
+		fputs(USAGE "Ask PROMPT (by default the weather in two "
+		      "cities) with a get_weather tool\nthis program runs "
+		      "itself.\n" SETTINGS, stdout);
+		return 0;
+	}
+	fprintf(stderr, "manual_tools: %s%s\n" USAGE, why, arg);
+	return 2;
+}
 
 /* A model that keeps asking for tools is stopped after this many rounds. */
 #define MAX_ROUNDS 5
@@ -244,6 +270,9 @@ main(int argc, char **argv)
 		 NULL, NULL},
 	};
 	const char *prompt = "What is the weather in Paris and in Tokyo?";
+	const char *pos[3] = {NULL, NULL, NULL};
+	int npos = 0;
+	oa_config cfg;
 	struct calls calls = {NULL, 0, 0};
 	char result[256];
 	oa_options opt = {0};
@@ -253,12 +282,26 @@ main(int argc, char **argv)
 	size_t i;
 
 	signal(SIGPIPE, SIG_IGN);
-
-	opt.base_url = oa_config_base_url(NULL, argc > 1 ? argv[1] : NULL,
-	                                  NULL, argc > 1);
-	opt.model = oa_config_model(NULL, argc > 2 ? argv[2] : NULL, argc > 2);
-	if (argc > 3)
-		prompt = argv[3];
+	for (i = 1; i < (size_t)argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
+			return usage(NULL, NULL);
+		if (argv[i][0] == '-')
+			return usage("unknown option ", argv[i]);
+		if (npos == 3)
+			return usage("too many arguments: ", argv[i]);
+		pos[npos++] = argv[i];
+	}
+	if ((r = oa_config_load(&cfg, NULL)) != 0) {
+		fprintf(stderr, "manual_tools: %s: %s\n", oa_strerror(r),
+		        cfg.error);
+		return 1;
+	}
+	opt.base_url = oa_config_base_url(&cfg, pos[0], NULL, pos[0] != NULL);
+	opt.model = oa_config_model(&cfg, pos[1], pos[1] != NULL);
+	opt.api_key = oa_config_api_key(&cfg, NULL, 0);
+	if (pos[2] != NULL)
+		prompt = pos[2];
 	opt.tools = tools;
 	opt.ntools = 1;
 	if ((r = oa_init(&c, &opt)) != 0) {

@@ -9,7 +9,12 @@
  * The program takes four steps, the same in every openagent program:
  *
  *   1. Fill an oa_options: zero means "the default" for every field, so
- *      only the server, the model and a system prompt are set.
+ *      only the server, the model, the key and a system prompt are set.
+ *      What the command line leaves out comes from OPEN_AGENT_BASE_URL,
+ *      OPEN_AGENT_MODEL and OPEN_AGENT_API_KEY, then the configuration
+ *      file, then LM Studio's URL, as in every example and in oa. With
+ *      no model named, none is sent and LM Studio answers with the model
+ *      it has loaded.
  *   2. oa_init() a client, which copies the options and connects to
  *      nothing yet.
  *   3. oa_query() the question, then oa_next() block by block until it
@@ -19,29 +24,72 @@
  * The answer goes to standard output as it arrives; a closing line with
  * the finish reason and the token counts goes to standard error, so
  * `simple_query > answer.txt` keeps only the answer. Exit status 0 when
- * the reply was complete, 1 on an error.
+ * the reply was complete, 1 on an error, 2 on a usage error.
  */
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "openagent.h"
+
+#define USAGE "usage: simple_query [BASE_URL [MODEL [PROMPT]]]\n"
+#define SETTINGS \
+	"BASE_URL, MODEL and the API key not given here come from\n" \
+	"OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL, OPEN_AGENT_API_KEY,\n" \
+	"then the first of ./open-agent.yaml, " \
+	"~/.config/open-agent/config.yaml,\n" \
+	"~/.open-agent.yaml; the URL defaults to LM Studio's\n" \
+	"http://localhost:1234/v1.\n"
+
+/* --help: the usage on standard output, status 0; a wrong argument: what
+ * is wrong and the usage on standard error, status 2. */
+static int
+usage(const char *why, const char *arg)
+{
+	if (why == NULL) {
+		fputs(USAGE "Ask PROMPT (a question about English usage by "
+		      "default) and stream the answer.\n" SETTINGS, stdout);
+		return 0;
+	}
+	fprintf(stderr, "simple_query: %s%s\n" USAGE, why, arg);
+	return 2;
+}
 
 int
 main(int argc, char **argv)
 {
+	const char *pos[3] = {NULL, NULL, NULL};
 	oa_options opt = {0};
+	oa_config cfg;
 	oa_client c;
 	oa_block b;
-	int r, text_open = 0;
+	int r, i, npos = 0, text_open = 0;
 
 	/* A reader that goes away (simple_query | head -1) makes our writes
 	 * fail with EPIPE instead of killing the process mid-turn. */
 	signal(SIGPIPE, SIG_IGN);
 
-	/* 1. The options. LM Studio answers for whatever model it has
-	 * loaded under that model's name, e.g. "qwen2.5-7b-instruct". */
-	opt.base_url = argc > 1 ? argv[1] : "http://localhost:1234/v1";
-	opt.model = argc > 2 ? argv[2] : "qwen2.5-7b-instruct";
+	/* 1. The options: the command line first, then the environment
+	 * and the configuration file. A broken file is an error, not
+	 * something to guess around. */
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
+			return usage(NULL, NULL);
+		if (argv[i][0] == '-')
+			return usage("unknown option ", argv[i]);
+		if (npos == 3)
+			return usage("too many arguments: ", argv[i]);
+		pos[npos++] = argv[i];
+	}
+	if ((r = oa_config_load(&cfg, NULL)) != 0) {
+		fprintf(stderr, "simple_query: %s: %s\n", oa_strerror(r),
+		        cfg.error);
+		return 1;
+	}
+	opt.base_url = oa_config_base_url(&cfg, pos[0], NULL, pos[0] != NULL);
+	opt.model = oa_config_model(&cfg, pos[1], pos[1] != NULL);
+	opt.api_key = oa_config_api_key(&cfg, NULL, 0);
 	opt.system_prompt = "You are a professional copy editor. Answer in "
 	                    "one short paragraph.";
 
@@ -59,9 +107,9 @@ main(int argc, char **argv)
 	 * and stay valid only until the next call on it: print them now or
 	 * copy them. Thinking blocks (a reasoning model's thoughts) and the
 	 * tool blocks cannot occur without tools and are skipped. */
-	r = oa_query(&c, argc > 3 ? argv[3]
-	                          : "Is \"less\" or \"fewer\" right in "
-	                            "'ten items or less'?");
+	r = oa_query(&c, pos[2] ? pos[2]
+	                        : "Is \"less\" or \"fewer\" right in "
+	                          "'ten items or less'?");
 	while (r >= 0 && (r = oa_next(&c, &b)) > 0) {
 		if (b.type == OA_BLOCK_TEXT) {
 			fwrite(b.text, 1, b.text_len, stdout);

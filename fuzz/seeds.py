@@ -4,7 +4,7 @@
     python3 fuzz/seeds.py
 
 The streams are the shapes the scripted test server (test/server.py)
-plays back -- test/scenarios/*.json plus the server shapes of WIRE.md --
+plays back -- test/scenarios/*.json plus the server shapes of docs/provider-compatibility.md --
 rendered by the server's own code, then framed for each target with the
 option bytes that target reads first (see each fuzz_*.c). Seeds are
 files named by content, so running this again changes nothing.

@@ -16,7 +16,7 @@
  * with [err:ID NAME WHY|RAW] for a tool-use error. The ids of tool-use
  * blocks are kept (uses[]) so the test can answer them.
  *
- * Part one runs every tool-call stream shape of WIRE.md in manual mode:
+ * Part one runs every tool-call stream shape of docs/provider-compatibility.md in manual mode:
  * the reply, one result per tool-use block, oa_continue(), and the exact
  * follow-up request. Part two covers manual and auto execution, errors
  * the model makes, the round limit, hooks, interrupt and no_stream.

@@ -5,7 +5,10 @@ the scripted server (server.py), so the examples never rot.
 Each test runs one program with a scenario and checks both sides: the
 program's exact output and the exact requests the server received. The
 programs run in empty temporary directories with no OPEN_AGENT_*
-variables, and get the server's URL and a model on the command line.
+variables, and get the server's URL and a model on the command line;
+the tests of what every example shares (--help, usage errors, settings
+from the environment, the configuration file or the default URL) set
+them up themselves.
 
     OA_EXAMPLES_DIR=build OA_BIN=build/oa OA_TEST_SERVER=test/server.py \\
         test/test_examples.py [NAME...]
@@ -487,13 +490,15 @@ def test_context():
     with Server([{"reply": "Nice to meet you, Ada.", "usage": usage(20)},
                  {"reply": LIGHTHOUSE},
                  {"reply": "Blue, you said."}]) as s:
-        rc, out, err = example("context", ["--state", state, s.url, "m",
+        rc, out, err = example("context", ["--state", state, "--base-url",
+                                           s.url, "--model", "m",
                                            "My name is Ada.",
                                            "Tell me about the lighthouse."])
         # a budget that holds the last exchange but not the first: the
         # second run drops the first exchange, whole
         rc2, out2, err2 = example("context", ["--budget", "100", "--state",
-                                              state, s.url, "m",
+                                              state, "--base-url", s.url,
+                                              "--model", "m",
                                               "What colour is it?"])
         reqs = s.requests()
     expect((rc, err), (0, ""))
@@ -534,17 +539,19 @@ def test_context_bad_state():
     state = os.path.join(TMP, "context-bad.json")
     write(state, '{"messages": []}')
     with Server([{"reply": "ok"}]) as s:
-        rc, out, err = example("context", ["--state", state, s.url, "m",
-                                           "hi"])
+        rc, out, err = example("context", ["--state", state, "--base-url",
+                                           s.url, "--model", "m", "hi"])
         expect(s.requests(), [])
     expect((rc, out), (1, ""))
     expect(err, "context: file error: %s: not an openagent history (no "
                 '"format":"openagent-history")\n' % state)
-    rc, out, err = example("context", ["--budget", "0", "x", "m", "hi"])
-    expect((rc, out, err), (2, "", "context: bad option --budget\n"))
-    rc, out, err = example("context", ["x", "m"])
+    rc, out, err = example("context", ["--budget", "0", "hi"])
     expect((rc, out), (2, ""))
-    assert err.startswith("usage: context "), err
+    assert err.startswith("context: --budget wants a number of tokens "
+                          "above 0, not 0\nusage: context "), err
+    rc, out, err = example("context", ["--budget", "10", "--model", "m"])
+    expect((rc, out), (2, ""))
+    assert err.startswith("context: no PROMPT given\nusage: context "), err
 
 
 # ------------------------------------------------- oa --save and --resume
@@ -815,7 +822,8 @@ def test_simple_query():
     expect((rc2, out2), (1, "Half an\n"))
     assert err2.startswith("simple_query: stream cut short: "), err2
     expect(len(reqs), 2)
-    expect(reqs[0]["body"]["model"], "qwen2.5-7b-instruct")
+    # no model named: none is sent, and the server answers with its own
+    assert "model" not in reqs[0]["body"], reqs[0]["body"]
     expect(reqs[0]["body"]["messages"], [
         {"role": "system", "content": "You are a professional copy "
                                       "editor. Answer in one short "
@@ -1013,6 +1021,135 @@ def test_chat_no_server():
     expect(len(errs), 3)
     for e in errs[:2]:
         assert e.startswith("chat: connection failed: "), err
+
+# ------------------------------------------- every example: usage, defaults
+
+# Each example program (oa has its own tests) with the most positional
+# arguments it takes (None: any number), and what it needs to run once
+# without arguments: extra arguments, standard input, a git repository.
+EXAMPLES = {
+    "simple_query": (3, [], None),
+    "calculator": (3, [], None),
+    "manual_tools": (3, [], None),
+    "hooks": (3, [], None),
+    "interrupt": (2, [], None),
+    "chat": (2, [], "hi\n"),
+    "context": (None, ["hi"], None),
+    "config_env": (1, ["hi"], None),
+    "git_commit_agent": (2, ["--print"], None),
+    "log_analyzer_agent": (None, [], "2024-03-05T10:00:00Z ERROR disk full\n"),
+}
+
+# What every example's --help says about settings, word for word.
+SETTINGS = ("OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL, OPEN_AGENT_API_KEY,\n"
+            "then the first of ./open-agent.yaml, "
+            "~/.config/open-agent/config.yaml,\n~/.open-agent.yaml; the "
+            "URL defaults to LM Studio's\nhttp://localhost:1234/v1.\n")
+
+
+def test_every_example_is_listed():
+    progs = sorted(f[:-2] for f in os.listdir(os.path.join(
+        os.path.dirname(HERE), "examples")) if f.endswith(".c"))
+    expect(progs, sorted(list(EXAMPLES) + ["oa"]))
+
+
+def test_examples_usage():
+    for name, (npos, _, _) in EXAMPLES.items():
+        rc, out, err = example(name, ["--help"])
+        expect((name, rc, err), (name, 0, ""))
+        assert out.startswith("usage: %s " % name), out
+        expect(example(name, ["-h"]), (0, out, ""))
+        if name == "config_env":  # its own story of where settings are
+            assert "OPEN_AGENT_BASE_URL" in out and \
+                "http://localhost:1234/v1" in out, out
+        else:
+            assert out.endswith(SETTINGS), (name, out)
+        # the usage line(s): up to the first line that does not continue
+        # the synopsis
+        lines = out.split("\n")
+        n = 1
+        while lines[n].startswith(" "):
+            n += 1
+        synopsis = "\n".join(lines[:n]) + "\n"
+        # a wrong option: what is wrong, then the same usage, status 2
+        rc, out, err = example(name, ["--no-such-option"])
+        expect((name, rc, out, err), (
+            name, 2, "", "%s: unknown option --no-such-option\n%s"
+            % (name, synopsis)))
+        if npos is not None:
+            rc, out, err = example(name, ["x"] * (npos + 1))
+            expect((name, rc, out, err), (
+                name, 2, "", "%s: too many arguments: x\n%s"
+                % (name, synopsis)))
+
+
+def git_repo():
+    """A repository with one file staged, for git_commit_agent."""
+    d = tempfile.mkdtemp(dir=TMP)
+    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", HOME=d)
+    for args in (["init", "-q"], ["add", "a.txt"]):
+        if args[0] == "add":
+            write(os.path.join(d, "a.txt"), "hello\n")
+        subprocess.run(["git"] + args, cwd=d, env=env, check=True,
+                       capture_output=True)
+    return d
+
+
+COMMIT = ('{"type":"feat","scope":"","subject":"add a greeting",'
+          '"body":[],"breaking":""}')
+
+
+def test_examples_settings_from_environment_and_file():
+    # no URL, model or key on the command line: the environment, then the
+    # configuration file in $HOME, decides them, for every example alike
+    for how in ("environment", "file"):
+        for name, (_, args, stdin) in EXAMPLES.items():
+            cwd = git_repo() if name == "git_commit_agent" else None
+            with Server([{"reply": COMMIT}]) as s:
+                home = tempfile.mkdtemp(dir=TMP)
+                env = {"HOME": home}
+                if how == "environment":
+                    env.update({"OPEN_AGENT_BASE_URL": s.url,
+                                "OPEN_AGENT_MODEL": "env-model",
+                                "OPEN_AGENT_API_KEY": "sk-env"})
+                else:
+                    os.makedirs(os.path.join(home, ".config",
+                                             "open-agent"))
+                    write(os.path.join(home, ".config", "open-agent",
+                                       "config.yaml"),
+                          "base_url: %s\nmodel: env-model\n"
+                          "api_key: sk-env\n" % s.url)
+                rc, out, err = example(name, args, cwd=cwd, env=env,
+                                       input=stdin)
+                reqs = s.requests()
+            expect((how, name, rc), (how, name, 0))
+            assert len(reqs) >= 1, (how, name, out, err)
+            for r in reqs:
+                expect((how, name, r["body"]["model"],
+                        r["headers"]["authorization"]),
+                       (how, name, "env-model", "Bearer sk-env"))
+
+
+def test_examples_default_url():
+    # nothing set at all: every example asks LM Studio's default URL,
+    # where nothing listens here. They run at once: each retries twice.
+    procs = []
+    for name, (_, args, stdin) in EXAMPLES.items():
+        home = tempfile.mkdtemp(dir=TMP)
+        cwd = git_repo() if name == "git_commit_agent" else home
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("OPEN_AGENT_")}
+        env["HOME"] = home
+        p = subprocess.Popen([os.path.join(BIN, name)] + args, cwd=cwd,
+                             env=env, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        procs.append((name, p, (stdin or "").encode("utf-8")))
+    for name, p, stdin in procs:
+        _, err = p.communicate(stdin, timeout=30)
+        err = err.decode("utf-8")
+        expect((name, p.returncode), (name, 1))
+        assert "connection failed: connect to localhost:1234: " in err, \
+            (name, err)
 
 
 TESTS = [(name[5:], fn) for name, fn in list(globals().items())

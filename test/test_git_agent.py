@@ -302,11 +302,15 @@ def test_not_a_repository():
 
 def test_usage():
     d = tempfile.mkdtemp(dir=TMP)
-    for args in (["--bogus"], ["a", "b", "c"], ["-"]):
+    for args, why in ((["--bogus"], "unknown option --bogus"),
+                      (["a", "b", "c"], "too many arguments: c"),
+                      (["-"], "unknown option -")):
         rc, out, err = agent(args, d)
-        expect((rc, out, err), (2, "", "usage: git_commit_agent [--print | "
+        expect((rc, out, err), (2, "", "git_commit_agent: %s\n"
+                                       "usage: git_commit_agent [--print | "
                                        "--commit | --interactive] "
-                                       "[--no-schema] [BASE_URL [MODEL]]\n"))
+                                       "[--no-schema] [BASE_URL [MODEL]]\n"
+                                % why))
 
 
 def test_server_error():

@@ -71,6 +71,15 @@ def run(args, stdin=b""):
     return p.returncode, p.stdout.decode("utf-8"), p.stderr.decode("utf-8")
 
 
+# what every example's --help says about settings (test_examples checks
+# the others)
+SETTINGS = ("BASE_URL, MODEL and the API key not given here come from\n"
+            "OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL, OPEN_AGENT_API_KEY,\n"
+            "then the first of ./open-agent.yaml, "
+            "~/.config/open-agent/config.yaml,\n~/.open-agent.yaml; the "
+            "URL defaults to LM Studio's\nhttp://localhost:1234/v1.\n")
+
+
 def log(lines, name=None):
     """A log file holding lines (str or bytes, joined by newlines)."""
     path = os.path.join(TMP, name or "log%d.log" % len(os.listdir(TMP)))
@@ -517,11 +526,13 @@ def test_errors():
                       (["--top", "0", path], "--top takes a number from 1 "
                        "to 50"),
                       (["--top"], "an option lacks its value"),
-                      (["--frobnicate", path], "unknown option")]:
+                      (["--frobnicate", path],
+                       "unknown option --frobnicate")]:
         rc, out, err = run(args)
         expect((rc, out, err), (2, "", "log_analyzer_agent: %s\n" % why +
                                 usage))
-    expect(run(["--help"]), (0, usage, ""))
+    expect(run(["--help"]), (0, usage + SETTINGS.replace(
+        "BASE_URL, MODEL", "The URL, the model"), ""))
 
 
 TESTS = [(name[5:], fn) for name, fn in list(globals().items())
