@@ -515,6 +515,14 @@ int oa_next(oa_client *c, oa_block *b);
  */
 void oa_interrupt(oa_client *c);
 
+/* For tool handlers that block on I/O of their own (an MCP server): a
+ * descriptor that is readable from the moment oa_interrupt() is called
+ * until the next oa_query() begins. Poll it with your own descriptors and
+ * return early when it fires; never read from it or close it. Take it
+ * after oa_init() (a handler must not call the client); -1 for a client
+ * that is not set up. */
+int oa_interrupt_fd(const oa_client *c);
+
 /* The detail of the last error on this client: the server's message, the
  * limit hit, the resolver's text. "" when there was none. Owned by the
  * client; valid until the next call on it. */
