@@ -44,7 +44,8 @@ EXAMPLES = $(BUILD)/oa $(BUILD)/calculator $(BUILD)/manual_tools \
 TESTS    = $(BUILD)/test_json $(BUILD)/test_sse $(BUILD)/test_http \
            $(BUILD)/test_config $(BUILD)/test_tools $(BUILD)/test_client \
            $(BUILD)/test_agent $(BUILD)/test_net $(BUILD)/test_textfilter \
-           $(BUILD)/test_context $(BUILD)/test_faults $(BUILD)/test_load
+           $(BUILD)/test_context $(BUILD)/test_faults $(BUILD)/test_load \
+           $(BUILD)/test_mcp
 # Fuzz targets; built with -DMAIN each replays its corpus as a test.
 FUZZ     = sse json http config textfilter client
 FUZZ_SRC_textfilter = util.c json.c
@@ -73,6 +74,10 @@ $(BUILD)/%: examples/%.c $(LIB)
 
 $(BUILD)/interrupt: examples/interrupt.c $(LIB)
 	$(CC) $(ALL_CFLAGS) -pthread $< $(LIB) $(LDLIBS) -pthread -o $@
+
+# The MCP client command the tests and the conformance suite run.
+$(BUILD)/mcp_client: test/mcp_client.c $(LIB)
+	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 $(BUILD)/test_%: test/test_%.c test/test.h $(LIB)
 	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -pthread -o $@

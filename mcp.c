@@ -920,42 +920,42 @@ static int
 format_result(oa_mcp *m, int res)
 {
 	oa__json *j = &m->json;
-	oa__buf raw;
+	oa__buf raw, scj;
 	const char *s;
 	size_t n, i;
 	int content = oa__json_get(j, res, "content"), item, pieces = 0;
 	int sc = oa__json_get(j, res, "structuredContent");
 
 	buf_init(m, &raw, 0);
+	buf_init(m, &scj, 0);
 	oa__buf_reset(&m->text);
-	/* Raw copies of the containers before any string is unescaped. */
+	/* Raw copies of containers are taken before any string inside them
+	 * is read: reading unescapes and NUL-terminates it in place. */
 	if (sc >= 0) {
 		s = oa__json_raw(j, sc, &n);
-		oa__buf_append(&raw, s, n);
+		oa__buf_append(&scj, s, n);
 	}
 	for (i = 0; (item = oa__json_at(j, content, (int)i)) >= 0; i++) {
+		oa__buf_reset(&raw);
+		s = oa__json_raw(j, item, &n);
+		oa__buf_append(&raw, s, n); /* before its strings change */
 		if (pieces++)
 			oa__buf_puts(&m->text, "\n");
 		if (oa__json_eq(j, oa__json_get(j, item, "type"), "text")) {
 			s = oa__json_str(j, oa__json_get(j, item, "text"), &n);
 			oa__buf_append(&m->text, s ? s : "", s ? n : 0);
 		} else {
-			oa__buf item_json;
-
-			buf_init(m, &item_json, 0);
-			s = oa__json_raw(j, item, &n);
-			oa__buf_append(&item_json, s, n);
-			describe(m, item); /* unescapes strings inside */
-			oa__buf_append(&m->text, item_json.p, item_json.len);
-			oa__buf_free(&item_json);
+			describe(m, item);
+			oa__buf_append(&m->text, raw.p, raw.len);
 		}
 	}
 	if (sc >= 0) {
 		if (pieces++)
 			oa__buf_puts(&m->text, "\nstructuredContent: ");
-		oa__buf_append(&m->text, raw.p, raw.len);
+		oa__buf_append(&m->text, scj.p, scj.len);
 	}
 	oa__buf_free(&raw);
+	oa__buf_free(&scj);
 	if (m->text.err)
 		return oa__fail(m->err, m->text.err, "the tool result is too "
 		                "large or memory ran out");
