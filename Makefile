@@ -2,6 +2,7 @@
 #   make            the static library, oa and the examples
 #   make check      every test, then the same under ASan + UBSan
 #   make test       every test, plain build only
+#   make test-mcp   install the npm MCP servers, run the MCP tests only
 #   make asan       every test under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make demo       oa against the scripted server, no LLM needed
 #   make docs       rewrite docs/api.md from openagent.h
@@ -40,7 +41,8 @@ LIB     = $(BUILD)/libopenagent.a
 EXAMPLES = $(BUILD)/oa $(BUILD)/calculator $(BUILD)/manual_tools \
            $(BUILD)/hooks $(BUILD)/interrupt $(BUILD)/context \
            $(BUILD)/log_analyzer_agent $(BUILD)/git_commit_agent \
-           $(BUILD)/simple_query $(BUILD)/config_env $(BUILD)/chat
+           $(BUILD)/simple_query $(BUILD)/config_env $(BUILD)/chat \
+           $(BUILD)/mcp_agent
 TESTS    = $(BUILD)/test_json $(BUILD)/test_sse $(BUILD)/test_http \
            $(BUILD)/test_config $(BUILD)/test_tools $(BUILD)/test_client \
            $(BUILD)/test_agent $(BUILD)/test_net $(BUILD)/test_textfilter \
@@ -68,7 +70,7 @@ $(BUILD)/oa: examples/oa.c $(LIB)
 
 $(BUILD)/calculator $(BUILD)/manual_tools $(BUILD)/hooks $(BUILD)/context \
 $(BUILD)/log_analyzer_agent $(BUILD)/git_commit_agent \
-$(BUILD)/simple_query $(BUILD)/config_env $(BUILD)/chat: \
+$(BUILD)/simple_query $(BUILD)/config_env $(BUILD)/chat $(BUILD)/mcp_agent: \
 $(BUILD)/%: examples/%.c $(LIB)
 	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
@@ -86,12 +88,23 @@ $(BUILD)/test_%: test/test_%.c test/test.h $(LIB)
 # they find them through these variables. test_package builds and runs
 # each packaged form (make amalgamation, install, static), so it runs in
 # the plain build only.
-test: $(TESTS) $(REPLAY) $(EXAMPLES)
+test: $(TESTS) $(REPLAY) $(EXAMPLES) $(BUILD)/mcp_client
 	OA_TEST_SERVER=test/server.py OA_BIN=$(BUILD)/oa \
 	    OA_EXAMPLES_DIR=$(BUILD) \
 	    test/run.sh $(TESTS) $(REPLAY) test/test_oa.py test/test_examples.py \
 	    test/test_log_agent.py test/test_git_agent.py test/test_docs.py \
-	    $(if $(SAN),,test/test_package.py)
+	    test/test_mcp.py $(if $(SAN),,test/test_package.py)
+
+# make test-mcp: install the npm MCP servers and the conformance suite
+# into build/npm (test/mcp_setup.sh, once), then run the MCP tests only.
+# make test runs them too; without the servers they fail under CI=true.
+.PHONY: test-mcp
+test-mcp: $(BUILD)/test_mcp $(BUILD)/mcp_client $(BUILD)/mcp_agent \
+          $(BUILD)/oa
+	sh test/mcp_setup.sh
+	OA_TEST_SERVER=test/server.py OA_BIN=$(BUILD)/oa \
+	    OA_EXAMPLES_DIR=$(BUILD) \
+	    test/run.sh $(BUILD)/test_mcp test/test_mcp.py
 
 # make docs: rewrite docs/api.md from openagent.h (test_docs fails while
 # it is stale).

@@ -944,6 +944,10 @@ format_result(oa_mcp *m, int res)
 		if (oa__json_eq(j, oa__json_get(j, item, "type"), "text")) {
 			s = oa__json_str(j, oa__json_get(j, item, "text"), &n);
 			oa__buf_append(&m->text, s ? s : "", s ? n : 0);
+			/* The serialized copy the spec asks servers to add. */
+			if (s && sc >= 0 && n == scj.len &&
+			    memcmp(s, scj.p, n) == 0)
+				sc = -1;
 		} else {
 			describe(m, item);
 			oa__buf_append(&m->text, raw.p, raw.len);
