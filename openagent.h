@@ -711,8 +711,10 @@ const char *oa_config_api_key(const oa_config *cfg, const char *fallback,
  * request at a time. Tool results: the text items of the content, joined
  * with newlines; any other item (image, audio, resource, resource_link)
  * as "[type mime uri, N bytes of base64] " and its JSON; then
- * structuredContent, when present, as its JSON; isError: true and a
- * JSON-RPC error make the handler fail, so the model sees "error: ...".
+ * structuredContent, when present, as "structuredContent: " and its JSON
+ * (left out when a text item already is exactly that JSON, as the spec
+ * asks servers to add); isError: true and a JSON-RPC error make the
+ * handler fail, so the model sees "error: ...". See docs/mcp.md.
  * ======================================================================== */
 
 /* The protocol version offered; servers answering 2025-06-18 or
