@@ -308,7 +308,7 @@ spawn(oa_mcp *m, const char *const *argv, int stderr_fd)
 	close(ep[0]);
 	if (n == (ssize_t)sizeof e) {
 		reap(m, 1);
-		return oa__fail(m->err, OA_ERR_IO, "cannot run \"%s\": %s",
+		return oa__fail(m->err, OA_ERR_FILE, "cannot run \"%s\": %s",
 		                argv[0], strerror(e));
 	}
 	return 0;

@@ -432,7 +432,7 @@ test_cannot_run(void)
 	const char *argv[] = {"/nonexistent/mcp-server", NULL};
 	oa_mcp *m;
 
-	CHECK_INT(oa_mcp_connect(&m, argv, NULL), OA_ERR_IO);
+	CHECK_INT(oa_mcp_connect(&m, argv, NULL), OA_ERR_FILE);
 	CHECK_HAS(oa_mcp_errmsg(m), "cannot run \"/nonexistent/mcp-server\": "
 	          "No such file");
 	oa_mcp_close(m);
