@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,19 +31,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+extern char **environ;
+
 /* How long oa_mcp_close() waits for the server after closing its input,
  * and again after SIGTERM, before SIGKILL. */
-#define CLOSE_WAIT_MS 2000
+#define MCP_CLOSE_WAIT_MS 2000
 /* Tools one server may list, and tools/list pages followed. */
-#define MAX_TOOLS 4096
-#define MAX_PAGES 256
+#define MCP_MAX_TOOLS 4096
+#define MCP_MAX_PAGES 256
 /* A stream that ends before the answer is resumed at most this often. */
-#define MAX_RESUMES 16
+#define MCP_MAX_RESUMES 16
 /* The reconnection delay when the server gave no retry: field. */
-#define DEFAULT_RETRY_MS 1000
+#define MCP_DEFAULT_RETRY_MS 1000
 
 /* One listed tool: what the handler needs to call it back. */
-struct mtool {
+struct mcp_tool {
 	oa_mcp *m;
 	char *remote;   /* the server's name for it */
 	char *name;     /* the name the model sees */
@@ -79,17 +82,17 @@ struct oa_mcp {
 	oa__json json;
 	oa__buf text;           /* a call's result text */
 	/* tools */
-	struct mtool *mt;
+	struct mcp_tool *mt;
 	oa_tool *tools;
 	size_t ntools;
 };
 
-static const char *const versions[] = {
+static const char *const mcp_versions[] = {
 	"2025-11-25", "2025-06-18", "2025-03-26"
 };
 
 static int64_t
-left_ms(int64_t deadline)
+mcp_left_ms(int64_t deadline)
 {
 	int64_t now;
 
@@ -100,18 +103,37 @@ left_ms(int64_t deadline)
 }
 
 static void
-buf_init(oa_mcp *m, oa__buf *b, size_t limit)
+mcp_buf_init(oa_mcp *m, oa__buf *b)
 {
 	memset(b, 0, sizeof *b);
 	b->alloc = &m->alloc;
-	b->limit = limit;
+}
+
+static int
+mcp_nomem(oa_mcp *m)
+{
+	return oa__fail(m->err, OA_ERR_NOMEM, "out of memory");
+}
+
+static int
+mcp_timed_out(oa_mcp *m)
+{
+	return oa__fail(m->err, OA_ERR_READ_TIMEOUT, "no answer from the MCP "
+	                "server within %d ms", m->timeout_ms);
+}
+
+static int
+mcp_too_long(oa_mcp *m)
+{
+	return oa__fail(m->err, OA_ERR_LIMIT, "a message from the MCP server "
+	                "is longer than max_message_bytes (%zu)", m->max_msg);
 }
 
 /* ---------------------------------------------------------------- stdio */
 
 /* Collect the child's status if it has ended; 1 when it has. */
 static int
-reap(oa_mcp *m, int block)
+mcp_reap(oa_mcp *m, int block)
 {
 	pid_t r;
 
@@ -127,28 +149,27 @@ reap(oa_mcp *m, int block)
 }
 
 static int
-gone(oa_mcp *m, const char *what)
+mcp_gone(oa_mcp *m, const char *what)
 {
+	char how[40] = "closed its output";
 	int i;
 
-	/* A server that closed its output is usually exiting: give it a
-	 * moment so the message can say how it ended. */
-	for (i = 0; i < 50 && !reap(m, 0); i++)
+	/* It is usually exiting: a moment lets the message say how. */
+	for (i = 0; i < 50 && !mcp_reap(m, 0); i++)
 		poll(NULL, 0, 10);
 	if (m->pid == 0 && WIFEXITED(m->status))
-		return oa__fail(m->err, OA_ERR_IO, "the MCP server exited with "
-		                "status %d %s", WEXITSTATUS(m->status), what);
-	if (m->pid == 0 && WIFSIGNALED(m->status))
-		return oa__fail(m->err, OA_ERR_IO, "the MCP server was killed "
-		                "by signal %d %s", WTERMSIG(m->status), what);
-	return oa__fail(m->err, OA_ERR_IO, "the MCP server closed its "
-	                "output %s", what);
+		snprintf(how, sizeof how, "exited with status %d",
+		         WEXITSTATUS(m->status));
+	else if (m->pid == 0 && WIFSIGNALED(m->status))
+		snprintf(how, sizeof how, "was killed by signal %d",
+		         WTERMSIG(m->status));
+	return oa__fail(m->err, OA_ERR_IO, "the MCP server %s %s", how, what);
 }
 
 /* Wait until fd is ready for ev, the deadline passes or the watched client
  * is interrupted. */
 static int
-wait_fd(oa_mcp *m, int fd, short ev, int64_t deadline)
+mcp_wait_fd(oa_mcp *m, int fd, short ev, int64_t deadline)
 {
 	struct pollfd pf[2];
 	int r;
@@ -159,7 +180,7 @@ wait_fd(oa_mcp *m, int fd, short ev, int64_t deadline)
 		pf[1].fd = m->wake;
 		pf[1].events = POLLIN;
 		pf[0].revents = pf[1].revents = 0;
-		r = poll(pf, m->wake >= 0 ? 2 : 1, (int)left_ms(deadline));
+		r = poll(pf, m->wake >= 0 ? 2 : 1, (int)mcp_left_ms(deadline));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -168,16 +189,12 @@ wait_fd(oa_mcp *m, int fd, short ev, int64_t deadline)
 		if (pf[1].revents)
 			return oa__fail(m->err, OA_ERR_INTERRUPTED,
 			                "oa_interrupt() was called");
-		if (r == 0)
-			return oa__fail(m->err, OA_ERR_READ_TIMEOUT, "no answer "
-			                "from the MCP server within %d ms",
-			                m->timeout_ms);
-		return 0;
+		return r == 0 ? mcp_timed_out(m) : 0;
 	}
 }
 
 static int
-stdio_write(oa_mcp *m, const oa__buf *b, int64_t deadline)
+mcp_stdio_write(oa_mcp *m, const oa__buf *b, int64_t deadline)
 {
 	size_t off = 0;
 	ssize_t n;
@@ -190,10 +207,10 @@ stdio_write(oa_mcp *m, const oa__buf *b, int64_t deadline)
 		} else if (n < 0 && errno == EINTR) {
 			continue;
 		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if ((r = wait_fd(m, m->fd, POLLOUT, deadline)) != 0)
+			if ((r = mcp_wait_fd(m, m->fd, POLLOUT, deadline)) != 0)
 				return r;
 		} else {
-			return gone(m, "before reading the request");
+			return mcp_gone(m, "before reading the request");
 		}
 	}
 	return 0;
@@ -201,7 +218,7 @@ stdio_write(oa_mcp *m, const oa__buf *b, int64_t deadline)
 
 /* The next line from the server into m->msg. */
 static int
-stdio_line(oa_mcp *m, int64_t deadline)
+mcp_stdio_line(oa_mcp *m, int64_t deadline)
 {
 	char *nl, *dst;
 	ssize_t n;
@@ -221,95 +238,65 @@ stdio_line(oa_mcp *m, int64_t deadline)
 				m->skipping = 0;
 				continue;
 			}
-			if (m->msg.err)
-				return oa__fail(m->err, m->msg.err, "out of "
-				                "memory for a message");
-			return 0;
+			return m->msg.err ? mcp_nomem(m) : 0;
 		}
 		if (m->in.len > m->max_msg || (m->skipping && m->in.len)) {
 			m->in.len = 0;
-			if (!m->skipping) {
-				m->skipping = 1;
-				return oa__fail(m->err, OA_ERR_LIMIT, "a message "
-				                "from the MCP server is longer "
-				                "than max_message_bytes (%zu)",
-				                m->max_msg);
-			}
+			if (!m->skipping)
+				return m->skipping = 1, mcp_too_long(m);
 		}
 		if (oa__buf_reserve(&m->in, 65536) != 0)
-			return oa__fail(m->err, OA_ERR_NOMEM, "out of memory "
-			                "reading from the MCP server");
+			return mcp_nomem(m);
 		dst = m->in.p + m->in.len;
 		n = read(m->fd, dst, 65536);
 		if (n > 0) {
 			m->in.len += (size_t)n;
 		} else if (n == 0) {
-			return gone(m, "before answering");
+			return mcp_gone(m, "before answering");
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			if ((r = wait_fd(m, m->fd, POLLIN, deadline)) != 0)
+			if ((r = mcp_wait_fd(m, m->fd, POLLIN, deadline)) != 0)
 				return r;
 		} else if (errno != EINTR) {
-			return gone(m, "before answering");
+			return mcp_gone(m, "before answering");
 		}
 	}
 }
 
+/* Start the server: its stdin and stdout one end of a socket pair (send()
+ * with MSG_NOSIGNAL: no SIGPIPE when it dies), stderr ours or the
+ * caller's, and its own process group, so a Ctrl-C at the terminal
+ * interrupts the agent, which cancels the call, not the server. */
 static int
-spawn(oa_mcp *m, const char *const *argv, int stderr_fd)
+mcp_spawn(oa_mcp *m, const char *const *argv, int stderr_fd)
 {
-	int sv[2], ep[2], e = 0;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
 	char *const *av;
-	ssize_t n;
+	int sv[2], r;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
 		return oa__fail(m->err, OA_ERR_IO, "socketpair: %s",
 		                strerror(errno));
-	if (pipe(ep) != 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return oa__fail(m->err, OA_ERR_IO, "pipe: %s", strerror(errno));
-	}
 	fcntl(sv[0], F_SETFD, FD_CLOEXEC);
-	fcntl(ep[0], F_SETFD, FD_CLOEXEC);
-	fcntl(ep[1], F_SETFD, FD_CLOEXEC);
-	memcpy(&av, &argv, sizeof av); /* execvp's historical prototype */
-	m->pid = fork();
-	if (m->pid == 0) {
-		/* Its own process group: a Ctrl-C at the terminal interrupts
-		 * the agent, which cancels the call, not the server. */
-		setpgid(0, 0);
-		if (dup2(sv[1], 0) < 0 || dup2(sv[1], 1) < 0 ||
-		    (stderr_fd > 0 && dup2(stderr_fd, 2) < 0))
-			e = errno;
-		if (e == 0) {
-			if (sv[1] > 2)
-				close(sv[1]);
-			execvp(av[0], av);
-			e = errno;
-		}
-		n = write(ep[1], &e, sizeof e);
-		(void)n;
-		_exit(127);
-	}
+	fcntl(sv[1], F_SETFD, FD_CLOEXEC); /* its dup2() copies stay */
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], 1);
+	if (stderr_fd > 0)
+		posix_spawn_file_actions_adddup2(&fa, stderr_fd, 2);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+	memcpy(&av, &argv, sizeof av); /* the historical prototype */
+	r = posix_spawnp(&m->pid, argv[0], &fa, &at, av, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
 	close(sv[1]);
-	close(ep[1]);
-	if (m->pid < 0) {
-		m->pid = 0;
-		close(sv[0]);
-		close(ep[0]);
-		return oa__fail(m->err, OA_ERR_IO, "fork: %s", strerror(errno));
-	}
 	m->fd = sv[0];
 	fcntl(m->fd, F_SETFL, fcntl(m->fd, F_GETFL) | O_NONBLOCK);
-	/* The pipe closes at exec (nothing to read) or carries errno. */
-	do
-		n = read(ep[0], &e, sizeof e);
-	while (n < 0 && errno == EINTR);
-	close(ep[0]);
-	if (n == (ssize_t)sizeof e) {
-		reap(m, 1);
+	if (r != 0) {
+		m->pid = 0;
 		return oa__fail(m->err, OA_ERR_FILE, "cannot run \"%s\": %s",
-		                argv[0], strerror(e));
+		                argv[0], strerror(r));
 	}
 	return 0;
 }
@@ -318,18 +305,18 @@ spawn(oa_mcp *m, const char *const *argv, int stderr_fd)
 
 /* Start a message in b: {"jsonrpc":"2.0", then the caller's members. */
 static void
-begin(oa__buf *b)
+mcp_begin(oa__buf *b)
 {
 	oa__buf_reset(b);
 	oa__buf_puts(b, "{\"jsonrpc\":\"2.0\"");
 }
 
-static int http_post(oa_mcp *m, oa__http *h, const oa__buf *b, long long id,
+static int mcp_http_post(oa_mcp *m, oa__http *h, const oa__buf *b, long long id,
                      int64_t deadline);
 
 /* Send a message that expects no response: a notification or an answer. */
 static int
-send_only(oa_mcp *m, oa__buf *b)
+mcp_send_only(oa_mcp *m, oa__buf *b)
 {
 	int64_t deadline = m->timeout_ms > 0 ? oa__now_ms() + m->timeout_ms :
 	                   0;
@@ -338,30 +325,30 @@ send_only(oa_mcp *m, oa__buf *b)
 	if (b->err)
 		return oa__fail(m->err, b->err, "out of memory for a message");
 	if (m->http)
-		return http_post(m, &m->side, b, 0, deadline);
+		return mcp_http_post(m, &m->side, b, 0, deadline);
 	/* Sent even after an interrupt: it is how the server learns of it. */
 	m->wake = -1;
 	r = oa__buf_append(b, "\n", 1) != 0 ?
-	    oa__fail(m->err, OA_ERR_NOMEM, "out of memory") :
-	    stdio_write(m, b, deadline);
+	    mcp_nomem(m) :
+	    mcp_stdio_write(m, b, deadline);
 	m->wake = wake;
 	return r;
 }
 
 /* Tell the server the request id is abandoned (best effort). */
 static void
-cancel(oa_mcp *m, long long id, const char *why)
+mcp_cancel(oa_mcp *m, long long id, const char *why)
 {
 	char save[OA__ERRLEN];
 
 	memcpy(save, m->err, sizeof save);
-	begin(&m->reply);
+	mcp_begin(&m->reply);
 	oa__buf_printf(&m->reply, ",\"method\":\"notifications/cancelled\","
 	               "\"params\":{\"requestId\":%lld,\"reason\":", id);
 	oa__json_put_str(&m->reply, why, strlen(why));
 	oa__buf_puts(&m->reply, "}}");
 	m->err[0] = '\0';
-	send_only(m, &m->reply);
+	mcp_send_only(m, &m->reply);
 	memcpy(m->err, save, sizeof save);
 }
 
@@ -369,24 +356,21 @@ cancel(oa_mcp *m, long long id, const char *why)
  * want, 0 when it was something else (handled or skipped), or
  * OA_ERR_STREAM when it is not JSON (err says so). */
 static int
-take(oa_mcp *m, long long want)
+mcp_take(oa_mcp *m, long long want)
 {
 	oa__json *j = &m->json;
 	long long id = -1;
-	int t, method;
-	char *q;
+	int t, method, str;
+	char q[100] = "";
+	const char *raw;
+	size_t n;
 
 	if (oa__json_parse(j, m->msg.p, m->msg.len, NULL) != 0 ||
 	    oa__json_type(j, 0) != OA__JSON_OBJECT) {
-		q = oa__malloc(&m->alloc, 100);
-		if (q != NULL) {
-			q[0] = '\0';
-			oa__quote(q, 100, m->msg.p, m->msg.len, 60);
-		}
-		oa__fail(m->err, OA_ERR_STREAM, "the MCP server sent something "
-		         "that is not a JSON-RPC message: %s", q ? q : "");
-		oa__free(&m->alloc, q);
-		return OA_ERR_STREAM;
+		oa__quote(q, sizeof q, m->msg.p, m->msg.len, 60);
+		return oa__fail(m->err, OA_ERR_STREAM, "the MCP server sent "
+		                "something that is not a JSON-RPC message: %s",
+		                q);
 	}
 	t = oa__json_get(j, 0, "id");
 	method = oa__json_get(j, 0, "method");
@@ -398,17 +382,11 @@ take(oa_mcp *m, long long want)
 		return 0; /* a notification: nothing to do */
 	/* A request from the server: ping is answered, nothing else is
 	 * supported (no sampling, elicitation or roots capability). */
-	begin(&m->reply);
-	oa__buf_puts(&m->reply, ",\"id\":");
-	{
-		size_t n;
-		const char *raw = oa__json_raw(j, t, &n);
-
-		if (oa__json_type(j, t) == OA__JSON_STRING)
-			oa__json_put_str(&m->reply, raw, n);
-		else
-			oa__buf_append(&m->reply, raw, n);
-	}
+	raw = oa__json_raw(j, t, &n); /* a string's still escaped */
+	str = oa__json_type(j, t) == OA__JSON_STRING;
+	mcp_begin(&m->reply);
+	oa__buf_printf(&m->reply, ",\"id\":%s%.*s%s", str ? "\"" : "",
+	               (int)n, raw, str ? "\"" : "");
 	if (oa__json_eq(j, method, "ping"))
 		oa__buf_puts(&m->reply, ",\"result\":{}}");
 	else
@@ -416,7 +394,7 @@ take(oa_mcp *m, long long want)
 		             "\"message\":\"method not found\"}}");
 	/* A failed answer is not the call's failure: a server that is gone
 	 * shows when its response does not come. */
-	if (send_only(m, &m->reply) != 0)
+	if (mcp_send_only(m, &m->reply) != 0)
 		m->err[0] = '\0';
 	return 0;
 }
@@ -424,7 +402,7 @@ take(oa_mcp *m, long long want)
 /* ------------------------------------------------------ Streamable HTTP */
 
 static int
-headers(oa_mcp *m, oa__buf *b, const char *accept, const char *last_id)
+mcp_headers(oa_mcp *m, oa__buf *b, const char *accept, const char *last_id)
 {
 	oa__buf_reset(b);
 	oa__buf_printf(b, "Accept: %s\r\n", accept);
@@ -434,12 +412,12 @@ headers(oa_mcp *m, oa__buf *b, const char *accept, const char *last_id)
 		oa__buf_printf(b, "MCP-Protocol-Version: %s\r\n", m->version);
 	if (last_id && last_id[0])
 		oa__buf_printf(b, "Last-Event-ID: %s\r\n", last_id);
-	return b->err ? oa__fail(m->err, OA_ERR_NOMEM, "out of memory") : 0;
+	return b->err ? mcp_nomem(m) : 0;
 }
 
 /* Read a whole (bounded) body into m->msg. */
 static int
-read_body(oa_mcp *m, oa__http *h, size_t max)
+mcp_read_body(oa_mcp *m, oa__http *h, size_t max)
 {
 	size_t got;
 	int r;
@@ -447,11 +425,9 @@ read_body(oa_mcp *m, oa__http *h, size_t max)
 	oa__buf_reset(&m->msg);
 	for (;;) {
 		if (m->msg.len >= max)
-			return oa__fail(m->err, OA_ERR_LIMIT, "a message from "
-			                "the MCP server is longer than "
-			                "max_message_bytes (%zu)", max);
+			return mcp_too_long(m);
 		if (oa__buf_reserve(&m->msg, 16384) != 0)
-			return oa__fail(m->err, OA_ERR_NOMEM, "out of memory");
+			return mcp_nomem(m);
 		r = oa__http_read(h, m->msg.p + m->msg.len, 16384, &got,
 		                  m->err);
 		if (r != 0)
@@ -466,7 +442,7 @@ read_body(oa_mcp *m, oa__http *h, size_t max)
 /* Read the event stream on h until the response to want. When it ends
  * first, wait the retry: delay and resume it with GET and Last-Event-ID. */
 static int
-read_stream(oa_mcp *m, oa__http *h, long long want, int64_t deadline)
+mcp_read_stream(oa_mcp *m, oa__http *h, long long want, int64_t deadline)
 {
 	oa__sse_event ev;
 	oa__buf hb;
@@ -475,7 +451,7 @@ read_stream(oa_mcp *m, oa__http *h, long long want, int64_t deadline)
 	int r, resumes = 0;
 	long wait;
 
-	buf_init(m, &hb, 0);
+	mcp_buf_init(m, &hb);
 	oa__sse_reset(&m->sse);
 	for (;;) {
 		r = oa__sse_next(&m->sse, &ev, m->err);
@@ -486,11 +462,10 @@ read_stream(oa_mcp *m, oa__http *h, long long want, int64_t deadline)
 				continue; /* a priming event: only an id */
 			oa__buf_reset(&m->msg);
 			if (oa__buf_append(&m->msg, ev.data, ev.len) != 0) {
-				r = oa__fail(m->err, OA_ERR_NOMEM, "out of "
-				             "memory");
+				r = mcp_nomem(m);
 				break;
 			}
-			if ((r = take(m, want)) != 0)
+			if ((r = mcp_take(m, want)) != 0)
 				break;
 			continue;
 		}
@@ -503,27 +478,25 @@ read_stream(oa_mcp *m, oa__http *h, long long want, int64_t deadline)
 			continue;
 		}
 		/* The stream ended before the response. */
-		if (m->sse.id[0] == '\0' || ++resumes > MAX_RESUMES) {
+		if (m->sse.id[0] == '\0' || ++resumes > MCP_MAX_RESUMES) {
 			r = oa__fail(m->err, OA_ERR_TRUNCATED, "the MCP server "
 			             "ended the event stream before answering");
 			break;
 		}
 		snprintf(last, sizeof last, "%s", m->sse.id);
 		wait = m->sse.retry_ms >= 0 ? m->sse.retry_ms :
-		       DEFAULT_RETRY_MS;
+		       MCP_DEFAULT_RETRY_MS;
 		if (deadline && oa__now_ms() + wait > deadline)
-			wait = (long)left_ms(deadline);
-		if ((r = wait_fd(m, -1, 0, oa__now_ms() + wait)) !=
+			wait = (long)mcp_left_ms(deadline);
+		if ((r = mcp_wait_fd(m, -1, 0, oa__now_ms() + wait)) !=
 		    OA_ERR_READ_TIMEOUT)
 			break;
 		m->err[0] = '\0';
-		if (deadline && left_ms(deadline) == 0) {
-			r = oa__fail(m->err, OA_ERR_READ_TIMEOUT, "no answer "
-			             "from the MCP server within %d ms",
-			             m->timeout_ms);
+		if (deadline && mcp_left_ms(deadline) == 0) {
+			r = mcp_timed_out(m);
 			break;
 		}
-		if ((r = headers(m, &hb, "text/event-stream", last)) != 0)
+		if ((r = mcp_headers(m, &hb, "text/event-stream", last)) != 0)
 			break;
 		h->deadline = deadline;
 		r = oa__http_request(h, "GET", h->url.path[0] ? h->url.path :
@@ -549,15 +522,15 @@ read_stream(oa_mcp *m, oa__http *h, long long want, int64_t deadline)
 /* POST b on h. With want != 0, read until its response (in m->json);
  * 1 means HTTP 404 on a session: it is gone. */
 static int
-http_post(oa_mcp *m, oa__http *h, const oa__buf *b, long long want,
+mcp_http_post(oa_mcp *m, oa__http *h, const oa__buf *b, long long want,
           int64_t deadline)
 {
 	oa__buf hb;
 	char q[200];
 	int r;
 
-	buf_init(m, &hb, 0);
-	if ((r = headers(m, &hb, "application/json, text/event-stream",
+	mcp_buf_init(m, &hb);
+	if ((r = mcp_headers(m, &hb, "application/json, text/event-stream",
 	                 NULL)) != 0)
 		return r;
 	h->deadline = deadline;
@@ -572,24 +545,24 @@ http_post(oa_mcp *m, oa__http *h, const oa__buf *b, long long want,
 		return 1;
 	if (h->status < 200 || h->status > 299) {
 		q[0] = '\0';
-		if (read_body(m, h, 4096) == 0)
+		if (mcp_read_body(m, h, 4096) == 0)
 			oa__quote(q, sizeof q, m->msg.p, m->msg.len, 150);
 		m->err[0] = '\0';
 		return oa__fail(m->err, OA_ERR_HTTP, "the MCP server answered "
 		                "HTTP %d %s", h->status, q);
 	}
 	if (want == 0 || h->status == 202 || h->status == 204) {
-		r = read_body(m, h, 4096); /* nothing expected: drained */
+		r = mcp_read_body(m, h, 4096); /* nothing expected: drained */
 		return want == 0 ? r : oa__fail(m->err, OA_ERR_STREAM, "the "
 		                                "MCP server answered a "
 		                                "request with HTTP %d and no "
 		                                "response", h->status);
 	}
 	if (strcmp(h->content_type, "text/event-stream") == 0)
-		return read_stream(m, h, want, deadline);
-	if ((r = read_body(m, h, m->max_msg)) != 0)
+		return mcp_read_stream(m, h, want, deadline);
+	if ((r = mcp_read_body(m, h, m->max_msg)) != 0)
 		return r;
-	r = take(m, want);
+	r = mcp_take(m, want);
 	if (r == 0)
 		return oa__fail(m->err, OA_ERR_STREAM, "the MCP server answered "
 		                "with JSON that is not the response");
@@ -598,14 +571,14 @@ http_post(oa_mcp *m, oa__http *h, const oa__buf *b, long long want,
 
 /* ----------------------------------------------------------------- RPC */
 
-static int init_session(oa_mcp *m);
+static int mcp_init_session(oa_mcp *m);
 
 /* Send request method with params (JSON text; NULL: none) and wait for
  * its response, parsed in m->json. Returns 0 with *res the result token,
  * 1 for a JSON-RPC error (err holds its code and message), or a negative
  * oa_err. A stale HTTP session is replaced once. */
 static int
-rpc(oa_mcp *m, const char *method, const char *params, int *res)
+mcp_rpc(oa_mcp *m, const char *method, const char *params, int *res)
 {
 	oa__json *j = &m->json;
 	int64_t deadline;
@@ -614,7 +587,7 @@ rpc(oa_mcp *m, const char *method, const char *params, int *res)
 
 	for (;;) {
 		id = ++m->next_id;
-		begin(&m->out);
+		mcp_begin(&m->out);
 		oa__buf_printf(&m->out, ",\"id\":%lld,\"method\":\"%s\"", id,
 		               method);
 		if (params != NULL)
@@ -626,12 +599,12 @@ rpc(oa_mcp *m, const char *method, const char *params, int *res)
 		deadline = m->timeout_ms > 0 ? oa__now_ms() + m->timeout_ms :
 		           0;
 		if (m->http) {
-			r = http_post(m, &m->h, &m->out, id, deadline);
+			r = mcp_http_post(m, &m->h, &m->out, id, deadline);
 			if (r == 1 && !m->reinit) {
 				/* The session expired: a new one, once. */
 				m->session[0] = m->version[0] = '\0';
 				m->reinit = 1;
-				r = init_session(m);
+				r = mcp_init_session(m);
 				m->reinit = 0;
 				if (r != 0)
 					return r;
@@ -642,9 +615,9 @@ rpc(oa_mcp *m, const char *method, const char *params, int *res)
 				             "server answered HTTP 404");
 		} else {
 			oa__buf_append(&m->out, "\n", 1);
-			r = stdio_write(m, &m->out, deadline);
-			while (r == 0 && (r = stdio_line(m, deadline)) == 0) {
-				int t = take(m, id);
+			r = mcp_stdio_write(m, &m->out, deadline);
+			while (r == 0 && (r = mcp_stdio_line(m, deadline)) == 0) {
+				int t = mcp_take(m, id);
 
 				if (t == 1)
 					break;
@@ -656,12 +629,11 @@ rpc(oa_mcp *m, const char *method, const char *params, int *res)
 	}
 	if (r == OA_ERR_INTERRUPTED || r == OA_ERR_READ_TIMEOUT ||
 	    r == OA_ERR_DEADLINE)
-		cancel(m, id, r == OA_ERR_INTERRUPTED ? "interrupted" :
+		mcp_cancel(m, id, r == OA_ERR_INTERRUPTED ? "interrupted" :
 		       "timed out");
 	if (r == OA_ERR_DEADLINE) {
 		m->err[0] = '\0';
-		r = oa__fail(m->err, OA_ERR_READ_TIMEOUT, "no answer from the "
-		             "MCP server within %d ms", m->timeout_ms);
+		r = mcp_timed_out(m);
 	}
 	if (r != 0)
 		return r;
@@ -684,32 +656,32 @@ rpc(oa_mcp *m, const char *method, const char *params, int *res)
 
 /* A notification (no id, no response). */
 static int
-notify(oa_mcp *m, const char *method)
+mcp_notify(oa_mcp *m, const char *method)
 {
-	begin(&m->reply);
+	mcp_begin(&m->reply);
 	oa__buf_printf(&m->reply, ",\"method\":\"%s\"}", method);
-	return send_only(m, &m->reply);
+	return mcp_send_only(m, &m->reply);
 }
 
 /* initialize, then notifications/initialized. */
 static int
-init_session(oa_mcp *m)
+mcp_init_session(oa_mcp *m)
 {
 	oa__json *j = &m->json;
 	const char *v, *name;
 	size_t i, n;
 	int res, r;
 
-	r = rpc(m, "initialize", "{\"protocolVersion\":\"2025-11-25\","
+	r = mcp_rpc(m, "initialize", "{\"protocolVersion\":\"2025-11-25\","
 	        "\"capabilities\":{},\"clientInfo\":{\"name\":\"openagent\","
 	        "\"version\":\"" OA_VERSION "\"}}", &res);
 	if (r != 0)
 		return r < 0 ? r : OA_ERR_SERVER;
 	v = oa__json_str(j, oa__json_get(j, res, "protocolVersion"), &n);
-	for (i = 0; v != NULL && i < sizeof versions / sizeof *versions; i++)
-		if (strcmp(v, versions[i]) == 0)
+	for (i = 0; v != NULL && i < sizeof mcp_versions / sizeof *mcp_versions; i++)
+		if (strcmp(v, mcp_versions[i]) == 0)
 			break;
-	if (v == NULL || i == sizeof versions / sizeof *versions)
+	if (v == NULL || i == sizeof mcp_versions / sizeof *mcp_versions)
 		return oa__fail(m->err, OA_ERR_SERVER, "the MCP server speaks "
 		                "protocol version \"%.40s\"; this client "
 		                "speaks 2025-11-25, 2025-06-18 and 2025-03-26",
@@ -721,12 +693,12 @@ init_session(oa_mcp *m)
 		m->name = oa__strndup(&m->alloc, name && n ? name : "mcp",
 		                      name && n ? n : 3);
 	if (m->name == NULL)
-		return oa__fail(m->err, OA_ERR_NOMEM, "out of memory");
-	return notify(m, "notifications/initialized");
+		return mcp_nomem(m);
+	return mcp_notify(m, "notifications/initialized");
 }
 
 static int
-name_ok(const char *s)
+mcp_name_ok(const char *s)
 {
 	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
 	                  "VWXYZ0123456789_-");
@@ -735,7 +707,7 @@ name_ok(const char *s)
 }
 
 static int
-name_taken(const oa_mcp *m, const char *s)
+mcp_name_taken(const oa_mcp *m, const char *s)
 {
 	size_t i;
 
@@ -748,14 +720,14 @@ name_taken(const oa_mcp *m, const char *s)
 /* The name the model sees: the tool's own when it is valid and free,
  * else <server>_<tool> with every other byte made '_', cut to 64. */
 static char *
-expose(oa_mcp *m, const char *remote)
+mcp_expose(oa_mcp *m, const char *remote)
 {
 	char buf[65];
 	size_t i, k = 0;
 	const char *parts[2];
 	int p;
 
-	if (name_ok(remote) && !name_taken(m, remote))
+	if (mcp_name_ok(remote) && !mcp_name_taken(m, remote))
 		return oa__strndup(&m->alloc, remote, strlen(remote));
 	parts[0] = m->name;
 	parts[1] = remote;
@@ -768,7 +740,7 @@ expose(oa_mcp *m, const char *remote)
 			buf[k++] = '_';
 	}
 	buf[k] = '\0';
-	if (!name_ok(buf) || name_taken(m, buf)) {
+	if (!mcp_name_ok(buf) || mcp_name_taken(m, buf)) {
 		oa__fail(m->err, OA_ERR_INVALID, "MCP server %s: the tool "
 		         "\"%.64s\" cannot be offered: its name is not "
 		         "[A-Za-z0-9_-]{1,64} or is taken, and \"%s\" is taken "
@@ -780,20 +752,20 @@ expose(oa_mcp *m, const char *remote)
 
 /* One element of tools/list's tools array. */
 static int
-add_tool(oa_mcp *m, int t)
+mcp_add_tool(oa_mcp *m, int t)
 {
 	oa__json *j = &m->json;
-	struct mtool *k, *v;
+	struct mcp_tool *k, *v;
 	const char *s, *raw;
 	size_t n;
 	int sch = oa__json_get(j, t, "inputSchema");
 
-	if (m->ntools == MAX_TOOLS)
+	if (m->ntools == MCP_MAX_TOOLS)
 		return oa__fail(m->err, OA_ERR_LIMIT, "the MCP server lists "
-		                "more than %d tools", MAX_TOOLS);
+		                "more than %d tools", MCP_MAX_TOOLS);
 	v = oa__realloc(&m->alloc, m->mt, (m->ntools + 1) * sizeof *v);
 	if (v == NULL)
-		return oa__fail(m->err, OA_ERR_NOMEM, "out of memory");
+		return mcp_nomem(m);
 	m->mt = v;
 	k = &v[m->ntools];
 	memset(k, 0, sizeof *k);
@@ -815,19 +787,18 @@ add_tool(oa_mcp *m, int t)
 	s = oa__json_str(j, oa__json_get(j, t, "description"), &n);
 	k->desc = oa__strndup(&m->alloc, s ? s : "", s ? n : 0);
 	if (k->remote != NULL)
-		k->name = expose(m, k->remote);
+		k->name = mcp_expose(m, k->remote);
 	m->ntools++; /* freed with the rest even when incomplete */
 	if (k->schema == NULL || k->remote == NULL || k->desc == NULL)
-		return oa__fail(m->err, OA_ERR_NOMEM, "out of memory");
-	return k->name == NULL ? oa__fail(m->err, OA_ERR_NOMEM, "out of "
-	                                  "memory") : 0;
+		return mcp_nomem(m);
+	return k->name == NULL ? mcp_nomem(m) : 0;
 }
 
-static int tool_handler(void *ctx, oa_args *args, oa_result *out);
+static int mcp_tool_handler(void *ctx, oa_args *args, oa_result *out);
 
 /* tools/list, every page, then the oa_tool table. */
 static int
-list_tools(oa_mcp *m)
+mcp_list_tools(oa_mcp *m)
 {
 	oa__json *j = &m->json;
 	oa__buf params, cursor;
@@ -835,8 +806,8 @@ list_tools(oa_mcp *m)
 	size_t n, i;
 	int res, r = 0, pages, a, t;
 
-	buf_init(m, &params, 0);
-	buf_init(m, &cursor, 0);
+	mcp_buf_init(m, &params);
+	mcp_buf_init(m, &cursor);
 	for (pages = 0; r == 0; pages++) {
 		oa__buf_reset(&params);
 		oa__buf_puts(&params, "{");
@@ -845,23 +816,23 @@ list_tools(oa_mcp *m)
 			oa__json_put_str(&params, cursor.p, cursor.len);
 		}
 		oa__buf_puts(&params, "}");
-		if (pages == MAX_PAGES) {
+		if (pages == MCP_MAX_PAGES) {
 			r = oa__fail(m->err, OA_ERR_LIMIT, "tools/list goes on "
-			             "for more than %d pages", MAX_PAGES);
+			             "for more than %d pages", MCP_MAX_PAGES);
 			break;
 		}
 		if (params.err) {
-			r = oa__fail(m->err, OA_ERR_NOMEM, "out of memory");
+			r = mcp_nomem(m);
 			break;
 		}
-		if ((r = rpc(m, "tools/list", params.p, &res)) != 0) {
+		if ((r = mcp_rpc(m, "tools/list", params.p, &res)) != 0) {
 			r = r < 0 ? r : OA_ERR_SERVER;
 			break;
 		}
 		a = oa__json_get(j, res, "tools");
 		for (i = 0; r == 0 && (t = oa__json_at(j, a, (int)i)) >= 0;
 		     i++)
-			r = add_tool(m, t);
+			r = mcp_add_tool(m, t);
 		s = oa__json_str(j, oa__json_get(j, res, "nextCursor"), &n);
 		if (s == NULL || n == 0)
 			break;
@@ -875,12 +846,12 @@ list_tools(oa_mcp *m)
 	m->tools = oa__mallocarray(&m->alloc, m->ntools ? m->ntools : 1,
 	                           sizeof *m->tools);
 	if (m->tools == NULL)
-		return oa__fail(m->err, OA_ERR_NOMEM, "out of memory");
+		return mcp_nomem(m);
 	for (i = 0; i < m->ntools; i++) {
 		m->tools[i].name = m->mt[i].name;
 		m->tools[i].description = m->mt[i].desc;
 		m->tools[i].parameters = m->mt[i].schema;
-		m->tools[i].handler = tool_handler;
+		m->tools[i].handler = mcp_tool_handler;
 		m->tools[i].ctx = &m->mt[i];
 	}
 	return 0;
@@ -891,7 +862,7 @@ list_tools(oa_mcp *m)
 /* A content item that is not text: what it is, then its JSON, so the
  * model sees it and nothing is dropped. */
 static void
-describe(oa_mcp *m, int item)
+mcp_describe(oa_mcp *m, int item)
 {
 	oa__json *j = &m->json;
 	const char *type, *mime, *uri;
@@ -917,7 +888,7 @@ describe(oa_mcp *m, int item)
 
 /* tools/call's result into m->text; 1 when it is an error result. */
 static int
-format_result(oa_mcp *m, int res)
+mcp_format_result(oa_mcp *m, int res)
 {
 	oa__json *j = &m->json;
 	oa__buf raw, scj;
@@ -926,8 +897,8 @@ format_result(oa_mcp *m, int res)
 	int content = oa__json_get(j, res, "content"), item, pieces = 0;
 	int sc = oa__json_get(j, res, "structuredContent");
 
-	buf_init(m, &raw, 0);
-	buf_init(m, &scj, 0);
+	mcp_buf_init(m, &raw);
+	mcp_buf_init(m, &scj);
 	oa__buf_reset(&m->text);
 	/* Raw copies of containers are taken before any string inside them
 	 * is read: reading unescapes and NUL-terminates it in place. */
@@ -949,7 +920,7 @@ format_result(oa_mcp *m, int res)
 			    memcmp(s, scj.p, n) == 0)
 				sc = -1;
 		} else {
-			describe(m, item);
+			mcp_describe(m, item);
 			oa__buf_append(&m->text, raw.p, raw.len);
 		}
 	}
@@ -969,27 +940,27 @@ format_result(oa_mcp *m, int res)
 /* ------------------------------------------------------------- public */
 
 static int
-call(oa_mcp *m, const char *tool, const char *args, size_t len)
+mcp_call(oa_mcp *m, const char *tool, const char *args, size_t len)
 {
 	oa__buf params;
 	int r, res;
 
 	m->err[0] = '\0';
-	buf_init(m, &params, 0);
+	mcp_buf_init(m, &params);
 	oa__buf_puts(&params, "{\"name\":");
 	oa__json_put_str(&params, tool, strlen(tool));
 	oa__buf_puts(&params, ",\"arguments\":");
 	oa__buf_append(&params, args, len);
 	oa__buf_puts(&params, "}");
-	r = params.err ? oa__fail(m->err, OA_ERR_NOMEM, "out of memory") :
-	    rpc(m, "tools/call", params.p, &res);
+	r = params.err ? mcp_nomem(m) :
+	    mcp_rpc(m, "tools/call", params.p, &res);
 	oa__buf_free(&params);
 	oa__buf_reset(&m->text);
 	if (r == 1) {
 		oa__buf_puts(&m->text, m->err);
 		return m->text.err ? OA_ERR_NOMEM : 1;
 	}
-	return r != 0 ? r : format_result(m, res);
+	return r != 0 ? r : mcp_format_result(m, res);
 }
 
 /* see openagent.h */
@@ -1003,7 +974,7 @@ oa_mcp_call(oa_mcp *m, const char *tool, const char *args_json,
 		return OA_ERR_INVALID;
 	if (args_json == NULL)
 		args_json = "{}";
-	r = call(m, tool, args_json, strlen(args_json));
+	r = mcp_call(m, tool, args_json, strlen(args_json));
 	*text = r >= 0 && m->text.p ? m->text.p : r >= 0 ? "" : m->err;
 	if (len)
 		*len = r >= 0 ? m->text.len : strlen(m->err);
@@ -1013,15 +984,15 @@ oa_mcp_call(oa_mcp *m, const char *tool, const char *args_json,
 /* The handler behind every MCP tool: the core has checked the arguments
  * against the server's inputSchema already. */
 static int
-tool_handler(void *ctx, oa_args *args, oa_result *out)
+mcp_tool_handler(void *ctx, oa_args *args, oa_result *out)
 {
-	struct mtool *k = ctx;
+	struct mcp_tool *k = ctx;
 	const char *a;
 	size_t n;
 	int r;
 
 	a = oa_args_json(args, &n);
-	r = call(k->m, k->remote, a ? a : "{}", a ? n : 2);
+	r = mcp_call(k->m, k->remote, a ? a : "{}", a ? n : 2);
 	if (r < 0) {
 		oa_result_printf(out, "MCP server %s: %s", k->m->name,
 		                 k->m->err);
@@ -1033,7 +1004,7 @@ tool_handler(void *ctx, oa_args *args, oa_result *out)
 }
 
 static oa_mcp *
-create(const oa_mcp_options *o)
+mcp_create(const oa_mcp_options *o)
 {
 	oa_allocator al = {0};
 	oa_mcp *m;
@@ -1053,31 +1024,31 @@ create(const oa_mcp_options *o)
 		                o->call_timeout_ms;
 	if (o && o->max_message_bytes)
 		m->max_msg = o->max_message_bytes;
-	buf_init(m, &m->in, 0);
-	buf_init(m, &m->out, 0);
-	buf_init(m, &m->reply, 0);
-	buf_init(m, &m->msg, 0);
-	buf_init(m, &m->text, 0);
+	mcp_buf_init(m, &m->in);
+	mcp_buf_init(m, &m->out);
+	mcp_buf_init(m, &m->reply);
+	mcp_buf_init(m, &m->msg);
+	mcp_buf_init(m, &m->text);
 	m->json.alloc = &m->alloc;
 	oa__http_init(&m->h);
 	oa__http_init(&m->side);
 	oa__sse_init(&m->sse, &m->alloc, m->max_msg);
 	if (o && o->name && (m->name = oa__strndup(&m->alloc, o->name,
 	                                             strlen(o->name))) == NULL)
-		oa__fail(m->err, OA_ERR_NOMEM, "out of memory");
+		mcp_nomem(m);
 	return m;
 }
 
 static int
-start(oa_mcp *m)
+mcp_start(oa_mcp *m)
 {
 	int r;
 
 	if (m->err[0])
 		return OA_ERR_NOMEM;
-	if ((r = init_session(m)) != 0)
+	if ((r = mcp_init_session(m)) != 0)
 		return r;
-	return list_tools(m);
+	return mcp_list_tools(m);
 }
 
 /* see openagent.h */
@@ -1090,14 +1061,14 @@ oa_mcp_connect(oa_mcp **out, const char *const *argv,
 
 	if (out == NULL)
 		return OA_ERR_INVALID;
-	if ((*out = m = create(o)) == NULL)
+	if ((*out = m = mcp_create(o)) == NULL)
 		return OA_ERR_NOMEM;
 	if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
 		return oa__fail(m->err, OA_ERR_INVALID, "no command to run the "
 		                "MCP server");
-	if ((r = spawn(m, argv, o ? o->stderr_fd : 0)) != 0)
+	if ((r = mcp_spawn(m, argv, o ? o->stderr_fd : 0)) != 0)
 		return r;
-	return start(m);
+	return mcp_start(m);
 }
 
 /* see openagent.h */
@@ -1111,7 +1082,7 @@ oa_mcp_connect_url(oa_mcp **out, const char *url, const oa_mcp_options *o)
 
 	if (out == NULL)
 		return OA_ERR_INVALID;
-	if ((*out = m = create(o)) == NULL)
+	if ((*out = m = mcp_create(o)) == NULL)
 		return OA_ERR_NOMEM;
 	if (url == NULL)
 		return oa__fail(m->err, OA_ERR_INVALID, "no MCP server URL");
@@ -1127,7 +1098,7 @@ oa_mcp_connect_url(oa_mcp **out, const char *url, const oa_mcp_options *o)
 		h->request_timeout_ms = 0; /* the call timeout bounds it */
 		h->capture = "mcp-session-id";
 	}
-	return start(m);
+	return mcp_start(m);
 }
 
 /* see openagent.h */
@@ -1165,11 +1136,11 @@ oa_mcp_watch(oa_mcp *m, const oa_client *c)
 
 /* Wait up to ms for the child to end. */
 static int
-await_exit(oa_mcp *m, int ms)
+mcp_await_exit(oa_mcp *m, int ms)
 {
 	int64_t until = oa__now_ms() + ms;
 
-	while (!reap(m, 0)) {
+	while (!mcp_reap(m, 0)) {
 		if (oa__now_ms() >= until)
 			return 0;
 		poll(NULL, 0, 10);
@@ -1188,21 +1159,19 @@ oa_mcp_close(oa_mcp *m)
 		return;
 	if (m->fd >= 0)
 		close(m->fd); /* the server's stdin ends */
-	if (m->pid > 0 && !await_exit(m, CLOSE_WAIT_MS)) {
-		kill(-m->pid, SIGTERM);
-		kill(m->pid, SIGTERM);
-		if (!await_exit(m, CLOSE_WAIT_MS)) {
+	if (m->pid > 0 && !mcp_await_exit(m, MCP_CLOSE_WAIT_MS)) {
+		kill(-m->pid, SIGTERM); /* its process group */
+		if (!mcp_await_exit(m, MCP_CLOSE_WAIT_MS)) {
 			kill(-m->pid, SIGKILL);
-			kill(m->pid, SIGKILL);
-			reap(m, 1);
+			mcp_reap(m, 1);
 		}
 	}
 	if (m->http && m->session[0]) {
 		/* End the session; a server may refuse (405): no matter. */
-		buf_init(m, &hb, 0);
-		if (headers(m, &hb, "application/json, text/event-stream",
+		mcp_buf_init(m, &hb);
+		if (mcp_headers(m, &hb, "application/json, text/event-stream",
 		            NULL) == 0) {
-			m->side.deadline = oa__now_ms() + CLOSE_WAIT_MS;
+			m->side.deadline = oa__now_ms() + MCP_CLOSE_WAIT_MS;
 			oa__http_request(&m->side, "DELETE", m->side.url.path[0]
 			                 ? m->side.url.path : "/", hb.p, NULL,
 			                 0, NULL);

@@ -318,7 +318,8 @@ def main():
     if "--http" in ARGS:
         httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         httpd.daemon_threads = True
-        print(httpd.server_address[1], flush=True)
+        sys.stdout.write("%d\n" % httpd.server_address[1])
+        sys.stdout.flush()
         httpd.serve_forever()
     else:
         stdio()

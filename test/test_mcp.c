@@ -85,6 +85,10 @@ scripted(oa_mcp **m, const char *a1, const char *a2, oa_mcp_options *o)
 }
 
 /* The scripted server in HTTP mode: its pid, and the URL in url. */
+/* The read end of its stdout, open while it runs: closed early, its
+ * last write of the port line could fail and end its main thread. */
+static int http_out = -1;
+
 static pid_t
 http_server(char *url, size_t len, const char *extra)
 {
@@ -107,8 +111,8 @@ http_server(char *url, size_t len, const char *extra)
 		_exit(127);
 	}
 	close(p[1]);
+	http_out = p[0];
 	n = read(p[0], line, sizeof line - 1);
-	close(p[0]);
 	if (n <= 0)
 		return -1;
 	line[n] = '\0';
@@ -124,6 +128,9 @@ stop(pid_t pid)
 		kill(pid, SIGTERM);
 		waitpid(pid, NULL, 0);
 	}
+	if (http_out >= 0)
+		close(http_out);
+	http_out = -1;
 }
 
 static int
@@ -508,6 +515,8 @@ test_http_faults(void)
 	o.call_timeout_ms = 2000;
 	o.max_message_bytes = 1 << 20;
 	r = oa_mcp_connect_url(&m, url, &o);
+	if (r != 0)
+		fprintf(stderr, "%s\n", oa_mcp_errmsg(m));
 	CHECK_INT(r, 0);
 	/* Server requests on the stream, answered by POST. */
 	CHECK_INT(oa_mcp_call(m, "interleave", NULL, &text, NULL), 0);
