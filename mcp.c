@@ -468,12 +468,11 @@ mcp_read_stream(oa_mcp *m, oa__http *h, long long want, int64_t deadline)
 		m->err[0] = '\0';
 		r = mcp_request(m, h, "GET", "text/event-stream", last, NULL,
 		                deadline);
-		if (r == 0 && (h->status != 200 || strcmp(h->content_type,
-		                                          "text/event-stream")))
-			r = oa__fail(m->err, OA_ERR_HTTP, "the MCP server ended "
-			             "the event stream before answering and "
-			             "did not resume it (GET: HTTP %d)",
-			             h->status);
+		if (r == 0 && (h->status != 200 ||
+		    strcmp(h->content_type, "text/event-stream") != 0))
+			r = oa__fail(m->err, OA_ERR_HTTP, "the MCP server did "
+			             "not resume the event stream (GET: HTTP "
+			             "%d)", h->status);
 		if (r != 0)
 			break;
 		oa__sse_reset(&m->sse);
@@ -637,11 +636,14 @@ mcp_init_session(oa_mcp *m)
 
 /* ---------------------------------------------------------------- tools */
 
+static const char mcp_name_chars[] = "abcdefghijklmnopqrstuvwxyz"
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-";
+
+/* s is [A-Za-z0-9_-]{1,64} and no tool has it yet. */
 static int
 mcp_name_ok(const oa_mcp *m, const char *s)
 {
-	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
-	                  "VWXYZ0123456789_-"), i;
+	size_t n = strspn(s, mcp_name_chars), i;
 
 	for (i = 0; i < m->ntools; i++)
 		if (strcmp(m->mt[i].remote + strlen(m->mt[i].remote) + 1, s)
@@ -664,8 +666,7 @@ mcp_expose(oa_mcp *m, const char *remote, char *buf)
 	}
 	snprintf(buf, 65, "%s_%s", m->name, remote);
 	for (k = 0; buf[k]; k++)
-		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		           "0123456789-", buf[k]) == NULL)
+		if (strchr(mcp_name_chars, buf[k]) == NULL)
 			buf[k] = '_';
 	if (mcp_name_ok(m, buf))
 		return 0;
@@ -849,7 +850,7 @@ static int
 mcp_call(oa_mcp *m, const char *tool, const char *args, size_t len)
 {
 	oa__buf params;
-	int r, res;
+	int r, res = -1;
 
 	m->err[0] = '\0';
 	memset(&params, 0, sizeof params);
@@ -963,9 +964,10 @@ int
 oa_mcp_connect(oa_mcp **out, const char *const *argv,
                const oa_mcp_options *o)
 {
-	int r = mcp_open(out, o, argv && argv[0] && argv[0][0] ? argv : NULL);
+	int ok = argv != NULL && argv[0] != NULL && argv[0][0] != '\0';
+	int r = mcp_open(out, o, ok ? argv : NULL);
 
-	if (r == 0)
+	if (r == 0 && ok)
 		r = mcp_spawn(*out, argv, o ? o->stderr_fd : 0);
 	return r != 0 ? r : mcp_start(*out);
 }

@@ -758,9 +758,10 @@ typedef struct oa_mcp_options {
  * group, with a socket as its stdin and stdout, and run initialize,
  * notifications/initialized and tools/list (every page).
  * Returns 0, or an oa_err: OA_ERR_FILE (the command cannot be run),
- * OA_ERR_IO (it exited or closed its output), OA_ERR_READ_TIMEOUT, OA_ERR_SERVER (an unsupported protocol
- * version, a JSON-RPC error), OA_ERR_STREAM, OA_ERR_LIMIT, OA_ERR_INVALID
- * (a tool name that cannot be offered), OA_ERR_NOMEM. In every case *m is
+ * OA_ERR_IO (it exited or closed its output), OA_ERR_READ_TIMEOUT,
+ * OA_ERR_SERVER (an unsupported protocol version, a JSON-RPC error),
+ * OA_ERR_STREAM, OA_ERR_LIMIT, OA_ERR_INVALID (a tool name that cannot be
+ * offered), OA_ERR_NOMEM. In every case *m is
  * set (NULL only when even it could not be allocated): read
  * oa_mcp_errmsg(*m), then call oa_mcp_close(*m).
  */
