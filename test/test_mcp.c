@@ -248,11 +248,11 @@ test_timeout(void)
 	oa_mcp *m;
 	const char *text;
 
-	o.call_timeout_ms = 300;
+	o.call_timeout_ms = 1000;
 	CHECK_INT(scripted(&m, NULL, NULL, &o), 0);
 	CHECK_INT(oa_mcp_call(m, "silent", "{}", &text, NULL),
 	          OA_ERR_READ_TIMEOUT);
-	CHECK_HAS(text, "within 300 ms");
+	CHECK_HAS(text, "within 1000 ms");
 	/* The server is told, and the next call works. */
 	CHECK_INT(oa_mcp_call(m, "echo", "{\"text\":\"still\"}", &text,
 	                      NULL), 0);

@@ -135,7 +135,11 @@ def conformance(scenario):
     for c in checks:
         print("  conformance %s: %s %s" % (scenario, c["id"], c["status"]))
     assert checks, "the scenario reported no checks"
-    bad = [c for c in checks if c["status"] != "SUCCESS"]
+    # A reconnection up to 1 s after the 500 ms asked for is a WARNING
+    # (the suite's own verdict, and still a pass): on a loaded machine
+    # the scheduler, not the client, decides those milliseconds.
+    bad = [c for c in checks if c["status"] != "SUCCESS" and not (
+        c["id"] == "client-sse-retry-timing" and c["status"] == "WARNING")]
     assert not bad, bad
     assert p.returncode == 0, p.stdout.decode()[-800:]
 
