@@ -559,6 +559,91 @@ test_http_refused(void)
 	oa_mcp_close(m);
 }
 
+/* Manual mode: the turn hands out the MCP tool's call, the program runs
+ * it with oa_mcp_call() and sends the result with oa_add_tool_result();
+ * the follow-up request carries it. The model is test/server.py. */
+static void
+test_manual_mode(void)
+{
+	const char *llm = getenv("OA_TEST_SERVER");
+	char scen[64], rec[64], url[64], port[16] = "", body[8192];
+	char result[64] = "";
+	oa_options opt = {0};
+	oa_client c;
+	oa_block b;
+	oa_mcp *m;
+	const oa_tool *t;
+	const char *text;
+	FILE *f;
+	int p[2], r, uses = 0;
+	ssize_t n;
+	pid_t pid;
+
+	snprintf(scen, sizeof scen, "/tmp/oa_mcp_scen_%d.json", (int)getpid());
+	snprintf(rec, sizeof rec, "/tmp/oa_mcp_rec_%d.jsonl", (int)getpid());
+	unlink(rec);
+	f = fopen(scen, "w");
+	CHECK(f != NULL);
+	fputs("[{\"events\": [{\"choices\": [{\"index\": 0, \"delta\": "
+	      "{\"tool_calls\": [{\"index\": 0, \"id\": \"c1\", \"type\": "
+	      "\"function\", \"function\": {\"name\": \"echo\", "
+	      "\"arguments\": \"{\\\"text\\\": \\\"manual\\\"}\"}}]}, "
+	      "\"finish_reason\": \"tool_calls\"}]}, \"data: [DONE]\\n\\n\"]},"
+	      " {\"reply\": \"ok\"}]", f);
+	fclose(f);
+	CHECK(pipe(p) == 0);
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		execlp("python3", "python3", llm ? llm : "test/server.py", scen,
+		       "--record", rec, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	n = read(p[0], port, sizeof port - 1);
+	CHECK(n > 0);
+	port[strcspn(port, "\n")] = '\0';
+	snprintf(url, sizeof url, "http://127.0.0.1:%s/v1", port);
+	r = scripted(&m, NULL, NULL, NULL);
+	if (r == 0) {
+		opt.base_url = url;
+		opt.ntools = oa_mcp_tools(m, &t);
+		opt.tools = t;
+		r = oa_init(&c, &opt);
+		if (r == 0)
+			r = oa_query(&c, "echo manual");
+		/* The call is run as its block comes; its result is given
+		 * once the turn has ended. */
+		while (r >= 0 && (r = oa_next(&c, &b)) > 0)
+			if (b.type == OA_BLOCK_TOOL_USE && uses++ == 0 &&
+			    oa_mcp_call(m, b.name, b.input, &text, NULL) == 0)
+				snprintf(result, sizeof result, "%s", text);
+		if (r == 0 && uses == 1 &&
+		    (r = oa_add_tool_result(&c, "c1", result)) == 0 &&
+		    (r = oa_continue(&c)) == 0)
+			while ((r = oa_next(&c, &b)) > 0)
+				;
+		oa_free(&c);
+	}
+	oa_mcp_close(m);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	close(p[0]);
+	unlink(scen);
+	f = fopen(rec, "r");
+	n = f ? (ssize_t)fread(body, 1, sizeof body - 1, f) : 0;
+	body[n > 0 ? n : 0] = '\0';
+	if (f)
+		fclose(f);
+	unlink(rec);
+	CHECK_INT(r, 0);
+	CHECK_INT(uses, 1);
+	/* The second request carries the result as the tool message. */
+	CHECK_HAS(body, "{\\\"role\\\":\\\"tool\\\",\\\"tool_call_id\\\":"
+	          "\\\"c1\\\",\\\"content\\\":\\\"manual\\\"}");
+}
+
 /* ------------------------------------------------------- real servers */
 
 /* The npm servers are there, or (outside CI) the test says it skips. */
@@ -731,6 +816,7 @@ main(int argc, char **argv)
 		{"http_session", test_http_session},
 		{"http_faults", test_http_faults},
 		{"http_refused", test_http_refused},
+		{"manual_mode", test_manual_mode},
 		{"everything_stdio", test_everything_stdio},
 		{"everything_http", test_everything_http},
 		{"filesystem", test_filesystem},
