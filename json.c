@@ -102,6 +102,39 @@ grow(oa__json *j, size_t limit, char *err)
 
 /* ------------------------------------------------------------ validation */
 
+/* Nesting deeper than max is refused before jsmn runs: jsmn walks the
+ * parent chain at each closing bracket, so its time grows with depth
+ * times brackets. Brackets inside strings are text and skipped. */
+static int
+depth_ok(const oa__json *j, size_t max, char *err)
+{
+	const char *s = j->src;
+	size_t i, depth = 0;
+
+	for (i = 0; i < j->len; i++) {
+		switch (s[i]) {
+		case '"':
+			for (i++; i < j->len && s[i] != '"'; i++)
+				if (s[i] == '\\')
+					i++;
+			break;
+		case '[':
+		case '{':
+			if (++depth > max)
+				return oa__fail(err, OA_ERR_LIMIT, "JSON text "
+				                "nested deeper than %zu levels at "
+				                "byte %zu (the max_json_depth "
+				                "limit)", max, i);
+			break;
+		case ']':
+		case '}':
+			depth -= depth > 0;
+			break;
+		}
+	}
+	return 0;
+}
+
 static size_t
 digits(const char *s, size_t n, size_t i)
 {
@@ -250,6 +283,9 @@ oa__json_parse(oa__json *j, char *src, size_t len, char *err)
 	/* jsmn stops at a NUL as if the text ended there */
 	if ((nul = memchr(src, '\0', len)) != NULL)
 		return bad(j, (size_t)(nul - src), "NUL byte", err);
+	if ((r = depth_ok(j, j->max_depth ? j->max_depth : OA_MAX_JSON_DEPTH,
+	                  err)) != 0)
+		return r;
 	for (s = 0; s < len && is_ws(src[s]); s++)
 		;
 	if (s == len)

@@ -115,12 +115,13 @@ typedef struct oa__json {
 	unsigned char *done; /* private: per-token "string already unescaped" */
 	const oa_allocator *alloc;
 	size_t max_tokens;  /* growth bound; 0: OA_MAX_JSON_TOKENS */
+	size_t max_depth;   /* nesting bound; 0: OA_MAX_JSON_DEPTH */
 } oa__json;
 
 /* Parse src[0..len) as exactly one JSON value (whitespace around it allowed),
  * growing the token array as needed up to max_tokens. Returns 0,
  * OA_ERR_STREAM (not JSON, or trailing bytes), OA_ERR_LIMIT (too many
- * tokens) or OA_ERR_NOMEM, with a message in err. */
+ * tokens, or nested deeper than max_depth) or OA_ERR_NOMEM, with a message in err. */
 OA_PRIVATE int oa__json_parse(oa__json *j, char *src, size_t len, char *err);
 OA_PRIVATE void oa__json_free(oa__json *j);
 

@@ -2464,6 +2464,7 @@ setup(struct oa__client *p, const oa_options *o)
 	oa__sse_init(&p->sse, &p->alloc, o->max_event_bytes);
 	p->json.max_tokens = o->max_json_tokens;
 	p->json2.max_tokens = o->max_json_tokens;
+	p->json.max_depth = p->json2.max_depth = o->max_json_depth;
 	if (o->extra && (r = take_extra(p, o->extra)) != 0)
 		return r;
 	if ((r = build_fields(p, o)) != 0)

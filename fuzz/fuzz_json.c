@@ -1,11 +1,14 @@
 /*
  * fuzz_json.c -- the JSON reader (json.c) against arbitrary bytes.
  *
- * Input: byte 0 picks the token limit (0: the default); the rest is the
- * text, in an allocation of exactly its size. Three oracles:
+ * Input: byte 0 picks the token limit (0: the default) and, with its top
+ * bit set, a depth limit of 1 to 8 from its low bits (else the default);
+ * the rest is the text, in an allocation of exactly its size. Three
+ * oracles:
  *   - a small recursive-descent validator, written from RFC 8259, must
  *     agree with oa__json_parse on what is JSON (unless the token limit
- *     stopped the parse);
+ *     stopped the parse), and on whether a JSON text nests deeper than
+ *     the depth limit;
  *   - every look-up on every token of a parsed text stays in bounds, and
  *     unescaping a string twice gives the same bytes;
  *   - every string, written back with oa__json_put_str and parsed again,
@@ -20,6 +23,7 @@
 /* ------------------------------------------------------------ reference */
 
 static const char *ref_value(const char *s, const char *e, int depth);
+static int ref_deepest;   /* levels of the deepest container opened */
 
 static const char *
 ref_ws(const char *s, const char *e)
@@ -94,6 +98,8 @@ ref_number(const char *s, const char *e)
 static const char *
 ref_items(const char *s, const char *e, char close, int depth)
 {
+	if (depth + 1 > ref_deepest)
+		ref_deepest = depth + 1;
 	s = ref_ws(s + 1, e);
 	if (s < e && *s == close)
 		return s + 1;
@@ -247,19 +253,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *s = fuzz_copy(&in), err[OA__ERRLEN] = "";
 	const char *end;
 	oa__json j = { 0 };
-	int r, ok;
+	int r, ok, depth = limit & 0x80 ? (int)(limit & 7) + 1
+	                                : OA_MAX_JSON_DEPTH;
 
 	j.alloc = &a;
 	j.max_tokens = limit;
+	j.max_depth = (size_t)depth;
 	/* the reference reads s before the parse unescapes anything */
+	ref_deepest = 0;
 	end = s ? ref_value(s, s + in.n, 0) : NULL;
 	ok = s != NULL && end == s + in.n;
 	r = oa__json_parse(&j, s ? s : (char *)"", in.n, err);
 	FUZZ_CHECK(r == 0 || err[0] != '\0');
-	if (r == OA_ERR_LIMIT) {
+	if (r == OA_ERR_LIMIT && strstr(err, "max_json_depth") != NULL) {
+		/* a JSON text is refused for depth only when it is too deep */
+		FUZZ_CHECK(!ok || ref_deepest > depth);
+	} else if (r == OA_ERR_LIMIT) {
 		FUZZ_CHECK(strstr(err, "tokens") != NULL);
 	} else {
 		FUZZ_CHECK(r == (ok ? 0 : OA_ERR_STREAM));
+		FUZZ_CHECK(!ok || ref_deepest <= depth);
 	}
 	FUZZ_CHECK(oa__json_type(&j, -1) == OA__JSON_NONE);
 	FUZZ_CHECK(oa__json_type(&j, j.ntok) == OA__JSON_NONE);

@@ -760,8 +760,9 @@ cleanup(void)
 	oa__json_free(&J);
 }
 
-/* Deep nesting needs no recursion. (Not as deep as the token limit:
- * jsmn's closing bracket walks up the closed levels, O(depth) each.) */
+/* Deep nesting needs no recursion, once the depth limit allows it. (Not
+ * as deep as the token limit: jsmn's closing bracket walks up the closed
+ * levels, O(depth) each; hence the default limit.) */
 static void
 test_deep(void)
 {
@@ -771,7 +772,9 @@ test_deep(void)
 
 	memset(s, '[', DEPTH);
 	memset(s + DEPTH, ']', DEPTH);
+	J.max_depth = DEPTH;
 	r = parse_n(&J, s, 2 * DEPTH);
+	J.max_depth = 0;
 	free(s);
 	CHECK_INT(r, 0);
 	CHECK_INT(J.ntok, DEPTH);
@@ -779,6 +782,59 @@ test_deep(void)
 		t = oa__json_first(&J, t);
 	CHECK_INT(d, DEPTH);
 	CHECK_INT(oa__json_next(&J, 1), -1);
+	oa__json_free(&J);
+}
+
+/* n opening brackets (alternating [ and {"a":), then the closing ones. */
+static size_t
+nest(char *s, int n)
+{
+	size_t o = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (i % 2)
+			o += (size_t)sprintf(s + o, "{\"a\":");
+		else
+			s[o++] = '[';
+	}
+	s[o++] = '1';
+	for (i = n - 1; i >= 0; i--)
+		s[o++] = i % 2 ? '}' : ']';
+	return o;
+}
+
+static void
+test_depth_limit(void)
+{
+	char *s = malloc(10 * 1000), *q;
+	size_t n;
+
+	/* the default: OA_MAX_JSON_DEPTH levels pass, one more is refused */
+	n = nest(s, OA_MAX_JSON_DEPTH);
+	CHECK_INT(parse_n(&J, s, n), 0);
+	CHECK_INT(oa__json_type(&J, 2), OA__JSON_STRING);
+	n = nest(s, OA_MAX_JSON_DEPTH + 1);
+	CHECK_INT(parse_n(&J, s, n), OA_ERR_LIMIT);
+	CHECK_HAS(err, "nested deeper than 256 levels");
+	CHECK_HAS(err, "max_json_depth");
+	CHECK_INT(J.ntok, 0);
+	/* brackets inside strings do not count */
+	q = s + sprintf(s, "[\"");
+	memset(q, '[', 2 * OA_MAX_JSON_DEPTH);
+	strcpy(q + 2 * OA_MAX_JSON_DEPTH, "\\\"{\"]");
+	CHECK_INT(parse(&J, s), 0);
+	/* a lower limit: exactly that many levels, and the byte that passes */
+	J.max_depth = 3;
+	CHECK_INT(parse(&J, "[{\"a\":[1]}]"), 0);
+	CHECK_INT(parse(&J, "[{\"a\":[[1]]}]"), OA_ERR_LIMIT);
+	CHECK_HAS(err, "deeper than 3 levels at byte 7");
+	/* refused even when the text is not JSON past that point */
+	CHECK_INT(parse(&J, "[[[[ x"), OA_ERR_LIMIT);
+	/* the limit counts open levels, not brackets */
+	CHECK_INT(parse(&J, "[[[1]],[[2]],[[3]],[[]]]"), 0);
+	J.max_depth = 0;
+	free(s);
 	oa__json_free(&J);
 }
 
@@ -797,6 +853,7 @@ static const struct test tests[] = {
 	{ "too_long", test_too_long },
 	{ "token_limit", test_token_limit },
 	{ "deep", test_deep },
+	{ "depth_limit", test_depth_limit },
 	{ "reuse", test_reuse },
 	{ "nomem", test_nomem },
 	{ "put_str", test_put_str },
