@@ -278,17 +278,29 @@ json_string(const oa__json *j, size_t *at, char *err)
 	while (i < n && (json_cls[s[i]] & J_WS))                                    \
 		i++
 
+/* Where the check starts: at byte i, before token nt, inside container
+ * open (an object if obj; -1: none) depth levels deep, where a key is
+ * due if key. All zero but open = -1: the start of the text. */
+struct json_at {
+	size_t i, depth;
+	int nt, open, obj, key;
+};
+
 /* The number of tokens, or an OA_ERR_* code. The labels are the three
  * things the text may hold next: a value, an object's key, or what
  * follows a value (',', a closing bracket, or the end). */
 static int
-json_validate(oa__json *j, size_t limit, size_t max_depth, char *err)
+json_validate(oa__json *j, const struct json_at *at, size_t limit,
+              size_t max_depth, char *err)
 {
 	const unsigned char *s = (const unsigned char *)j->src;
-	size_t n = j->len, i = 0, start, depth = 0, comma = (size_t)-1;
-	int nt = 0, open = -1, obj = 0, r, up;
+	size_t n = j->len, i = at->i, start, depth = at->depth;
+	size_t comma = (size_t)-1;
+	int nt = at->nt, open = at->open, obj = at->obj, r, up;
 	unsigned char c;
 
+	if (at->key)
+		goto key;
 value:
 	JSON_SKIP_WS();
 	if (i == n)
@@ -383,33 +395,181 @@ close:
 	goto after;
 }
 
+/* ------------------------------------------------------------ reuse */
+
+/*
+ * Events of one stream mostly repeat the one before up to the delta:
+ * {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,
+ * "model":"m","choices":[{"index":0,"delta":{"content":" the"}}]}.
+ * The first SEEN_MAX bytes of the last text parsed are kept; the next
+ * parse finds the last token that starts before the first byte that
+ * differs, puts the tokens back as they were when that token started
+ * (its ancestors open again, their sizes counted anew), and the check
+ * and jsmn resume there. Everything before that point depends on those
+ * bytes only, which are the same, so tokens, verdict and messages are
+ * what a parse from the start gives (fuzz_json compares the two).
+ */
+#define SEEN_MAX 1024
+
+struct json_seen {
+	size_t n;              /* bytes kept; 0: nothing to reuse */
+	size_t limit, depth;   /* the limits that parse ran under */
+	int ntok;              /* its tokens */
+	int moved;             /* the first string unescaped shorter */
+	char text[SEEN_MAX];
+};
+
+/* The first index where a[0..n) and b[0..n) differ, or n. */
+static size_t
+json_same(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			break;
+	}
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
+/* The first byte of token t: a string's opening quote. */
+static size_t
+json_first_byte(const jsmntok_t *k)
+{
+	return (size_t)k->start - (k->type == JSMN_STRING);
+}
+
+/* Set tokens and next[] back to how they stood when token t (> 0) was
+ * about to be made; fill at and jsmn's parser for going on from there. */
+static void
+json_rewind(oa__json *j, int t, struct json_at *at, jsmn_parser *p)
+{
+	jsmntok_t *tok = j->tok;
+	int a, c, k, below = -1;
+
+	memset(at, 0, sizeof *at);
+	at->open = -1;
+	at->i = json_first_byte(tok + t);
+	at->nt = t;
+	at->key = tok[t].parent >= 0 && tok[tok[t].parent].type == JSMN_OBJECT;
+	/* sizes first: counting children hops with next[], which the
+	 * second walk turns back into links for the open levels */
+	for (a = tok[t].parent; a >= 0; a = tok[a].parent) {
+		if (tok[a].type == JSMN_STRING) {   /* a key: ended */
+			tok[a].size = a + 1 < t;   /* its value made yet */
+			continue;
+		}
+		tok[a].end = -1;
+		for (c = a + 1, k = 0; c < t; k++)
+			c = j->next[tok[a].type == JSMN_OBJECT ? c + 1 : c];
+		tok[a].size = k;
+	}
+	for (a = tok[t].parent; a >= 0; a = tok[a].parent) {
+		if (tok[a].type == JSMN_STRING)
+			continue;
+		if (below >= 0)
+			j->next[below] = (a + 1) * 2 + (tok[a].type == JSMN_OBJECT);
+		else {
+			at->open = a;
+			at->obj = tok[a].type == JSMN_OBJECT;
+		}
+		below = a;
+		at->depth++;
+	}
+	if (below >= 0)
+		j->next[below] = 0;
+	memset(j->done, 0, (size_t)t);
+	jsmn_init(p);
+	p->pos = (unsigned)at->i;
+	p->toknext = (unsigned)t;
+	p->toksuper = tok[t].parent;
+}
+
+/* Keep the first bytes of src for the next parse; returns the last token
+ * of the previous parse that starts before they differ (0: none). */
+static int
+json_reuse(oa__json *j, size_t limit, size_t depth)
+{
+	struct json_seen *c = j->seen;
+	const jsmntok_t *tok = j->tok;
+	size_t n = j->len < SEEN_MAX ? j->len : SEEN_MAX, same = 0;
+	int lo = 0, hi, mid;
+
+	if (c->n > 0 && c->limit == limit && c->depth == depth)
+		same = json_same(c->text, j->src, n < c->n ? n : c->n);
+	memcpy(c->text + same, j->src + same, n - same);
+	/* the last token with its first byte before same, up to moved */
+	hi = c->n > 0 && c->limit == limit && c->depth == depth ?
+	     (c->ntok <= c->moved ? c->ntok : c->moved + 1) : 0;
+	c->n = 0;
+	c->limit = limit;
+	c->depth = depth;
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (json_first_byte(tok + mid) < same)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return hi > 0 ? lo : 0;
+}
+
 /* ---------------------------------------------------------------- parsing */
 
 OA_PRIVATE int
 oa__json_parse(oa__json *j, char *src, size_t len, char *err)
 {
 	size_t limit = j->max_tokens ? j->max_tokens : OA_MAX_JSON_TOKENS;
+	size_t depth = j->max_depth ? j->max_depth : OA_MAX_JSON_DEPTH;
+	struct json_seen *seen;
+	struct json_at at;
 	jsmntok_t *tok;
 	jsmn_parser p;
 	size_t s, e;
-	int n, r;
+	int n, r, t = 0;
 
 	j->src = src;
 	j->len = len;
-	j->ntok = 0;
-	if (len > INT_MAX)   /* jsmn's offsets are int */
+	if (len > INT_MAX) {   /* jsmn's offsets are int */
+		j->ntok = 0;
 		return oa__fail(err, OA_ERR_LIMIT, "JSON text of %zu bytes is "
 		                "too long to parse", len);
+	}
 	if (limit > INT_MAX)
 		limit = INT_MAX;
-	n = json_validate(j, limit, j->max_depth ? j->max_depth : OA_MAX_JSON_DEPTH,
-	             err);
+	if (j->seen == NULL) {
+		if ((j->seen = oa__realloc(j->alloc, NULL, sizeof *seen)) ==
+		    NULL) {
+			j->ntok = 0;
+			return oa__fail(err, OA_ERR_NOMEM, "out of memory");
+		}
+		((struct json_seen *)j->seen)->n = 0;
+	}
+	seen = j->seen;
+	if (j->ntok > 0)
+		seen->ntok = j->ntok;
+	else
+		seen->n = 0;
+	j->ntok = 0;
+	t = json_reuse(j, limit, depth);
+	if (t > 0) {
+		json_rewind(j, t, &at, &p);
+	} else {
+		memset(&at, 0, sizeof at);
+		at.open = -1;
+		jsmn_init(&p);
+	}
+	n = json_validate(j, &at, limit, depth, err);
 	if (n < 0)
 		return n;
 	for (s = 0; is_ws(src[s]); s++)
 		;
 	if (src[s] == '{' || src[s] == '[' || src[s] == '"') {
-		jsmn_init(&p);
 		r = jsmn_parse(&p, src, len, j->tok, (unsigned)n);
 		if (r != n)   /* cannot be: the text was checked */
 			return bad(j, p.pos, "unexpected character", err);
@@ -426,6 +586,8 @@ oa__json_parse(oa__json *j, char *src, size_t len, char *err)
 		tok->parent = -1;
 	}
 	j->ntok = n;
+	seen->n = len < SEEN_MAX ? len : SEEN_MAX;
+	seen->moved = n;
 	return 0;
 }
 
@@ -435,6 +597,8 @@ oa__json_free(oa__json *j)
 	oa__free(j->alloc, j->tok);
 	oa__free(j->alloc, j->done);
 	oa__free(j->alloc, j->next);
+	oa__free(j->alloc, j->seen);
+	j->seen = NULL;
 	j->tok = NULL;
 	j->done = NULL;
 	j->next = NULL;
@@ -503,25 +667,30 @@ oa__json_next(const oa__json *j, int t)
 	return j->next[t] < (c < 0 ? j->ntok : j->next[c]) ? j->next[t] : -1;
 }
 
-/* Keys k and their values k + 1 alternate up to the end of t's subtree;
- * next[] hops over each value's. A key's length and first byte are
- * compared before its bytes. */
+/* Keys i and their values i + 1 alternate up to the end of t's subtree;
+ * next[] hops over each value's. A key's first byte is compared first,
+ * and the rest only then, without measuring key beforehand. */
 OA_PRIVATE int
 oa__json_get(const oa__json *j, int t, const char *key)
 {
 	const jsmntok_t *tok = j->tok, *k;
-	size_t n;
+	const char *s;
+	size_t n, m;
 	int i, end;
 
-	if (oa__json_type(j, t) != OA__JSON_OBJECT)
+	if (t < 0 || t >= j->ntok || tok[t].type != JSMN_OBJECT)
 		return -1;
-	n = strlen(key);
 	end = j->next[t];
 	for (i = t + 1; i < end; i = j->next[i + 1]) {
 		k = tok + i;
-		if ((size_t)(k->end - k->start) == n &&
-		    (n == 0 || (j->src[k->start] == key[0] &&
-		                memcmp(j->src + k->start, key, n) == 0)))
+		s = j->src + k->start;
+		n = (size_t)(k->end - k->start);
+		if (n > 0 && s[0] != key[0])
+			continue;
+		/* an unescaped key may hold a NUL: stop at key's end */
+		for (m = 0; m < n && s[m] == key[m] && key[m] != '\0'; m++)
+			;
+		if (m == n && key[n] == '\0')
 			return i + 1;
 	}
 	return -1;
@@ -637,6 +806,7 @@ OA_PRIVATE const char *
 oa__json_str(oa__json *j, int t, size_t *len)
 {
 	jsmntok_t *k;
+	size_t n;
 
 	if (oa__json_type(j, t) != OA__JSON_STRING) {
 		if (len != NULL)
@@ -645,8 +815,11 @@ oa__json_str(oa__json *j, int t, size_t *len)
 	}
 	k = (jsmntok_t *)j->tok + t;
 	if (!j->done[t]) {
-		k->end = k->start + (int)unescape(j->src + k->start,
-		                                  (size_t)(k->end - k->start));
+		n = unescape(j->src + k->start, (size_t)(k->end - k->start));
+		if (k->start + (int)n != k->end && j->seen != NULL &&
+		    t < ((struct json_seen *)j->seen)->moved)
+			((struct json_seen *)j->seen)->moved = t;
+		k->end = k->start + (int)n;
 		j->src[k->end] = '\0';
 		j->done[t] = 1;
 	}

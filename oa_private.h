@@ -114,6 +114,7 @@ typedef struct oa__json {
 	int ntok;           /* tokens used by the last parse */
 	unsigned char *done; /* private: per-token "string already unescaped" */
 	int *next;          /* private: per token, the token after its subtree */
+	void *seen;         /* private: what the next parse may reuse */
 	const oa_allocator *alloc;
 	size_t max_tokens;  /* growth bound; 0: OA_MAX_JSON_TOKENS */
 	size_t max_depth;   /* nesting bound; 0: OA_MAX_JSON_DEPTH */

@@ -838,6 +838,90 @@ test_depth_limit(void)
 	oa__json_free(&J);
 }
 
+/* j, which parsed other texts before, and a fresh oa__json read text the
+ * same: result, message, and each token's type, bytes, count and next. */
+static int
+same_as_fresh(oa__json *j, const char *text)
+{
+	oa__json f;
+	char *a = strdup(text), *b = strdup(text), ea[OA__ERRLEN] = "",
+	     eb[OA__ERRLEN] = "";
+	size_t n = strlen(text), na, nb;
+	int ra, rb, t, ok;
+
+	memset(&f, 0, sizeof f);
+	f.max_depth = j->max_depth;
+	ra = oa__json_parse(j, a, n, ea);
+	rb = oa__json_parse(&f, b, n, eb);
+	ok = ra == rb && strcmp(ea, eb) == 0 && j->ntok == f.ntok;
+	for (t = 0; ok && t < f.ntok; t++) {
+		ok = oa__json_type(j, t) == oa__json_type(&f, t) &&
+		     oa__json_raw(j, t, &na) - a == oa__json_raw(&f, t, &nb) - b &&
+		     na == nb && oa__json_count(j, t) == oa__json_count(&f, t) &&
+		     oa__json_next(j, t) == oa__json_next(&f, t);
+		/* and strings read the same, unescaped */
+		if (ok && oa__json_type(j, t) == OA__JSON_STRING)
+			ok = strcmp(oa__json_str(j, t, NULL),
+			            oa__json_str(&f, t, NULL)) == 0;
+	}
+	if (!ok)
+		fprintf(stderr, "differs from a fresh parse: %s\n", text);
+	oa__json_free(&f);
+	free(doc);
+	doc = a;   /* j points into it until the next parse */
+	free(b);
+	return ok;
+}
+
+/* A parse that starts where the last text stops matching: events of a
+ * stream that differ only in the delta. */
+static void
+test_reuse_prefix(void)
+{
+	static const char *texts[] = {
+		"{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":"
+		"{\"content\":\"a\\nb\"}}]}",
+		"{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":"
+		"{\"content\":\"cd\"}}]}",
+		"{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":"
+		"{\"content\":\"cd\"},\"finish_reason\":\"stop\"}]}",
+		"{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{}}],"
+		"\"usage\":{\"total_tokens\":3}}",
+		/* a key unescaped last time, before the first change */
+		"{\"i\\u0064\":\"c1\",\"choices\":[]}",
+		"{\"i\\u0064\":\"c1\",\"choices\":[1]}",
+		/* errors past the shared part, as a fresh parse words them */
+		"{\"i\\u0064\":\"c1\",\"choices\":[1,]}",
+		"{\"i\\u0064\":\"c1\",\"choices\":[1]",
+		"{\"i\\u0064\":\"c1\",\"choices\":[1]}",
+		"{\"i\\u0064\":\"c1\",\"choices\":[[[[[1]]]]]}",
+		"[1,2,[3,4]]",
+		"[1,2,[3,5]]",
+		"[1,2,[3,5]] ",
+		"[1,2]",
+		"7",
+		"[7]",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		/* every text after a parse of each other one */
+		size_t k;
+
+		for (k = 0; k < sizeof texts / sizeof texts[0]; k++) {
+			CHECK(same_as_fresh(&J, texts[k]));
+			CHECK(same_as_fresh(&J, texts[i]));
+		}
+	}
+	/* a lower depth limit is not met by reusing a deeper parse */
+	CHECK(same_as_fresh(&J, texts[9]));
+	J.max_depth = 4;
+	CHECK(same_as_fresh(&J, texts[9]));
+	CHECK_INT(J.ntok, 0);
+	J.max_depth = 0;
+	oa__json_free(&J);
+}
+
 static const struct test tests[] = {
 	{ "types", test_types },
 	{ "get_chained", test_get_chained },
@@ -855,6 +939,7 @@ static const struct test tests[] = {
 	{ "deep", test_deep },
 	{ "depth_limit", test_depth_limit },
 	{ "reuse", test_reuse },
+	{ "reuse_prefix", test_reuse_prefix },
 	{ "nomem", test_nomem },
 	{ "put_str", test_put_str },
 	{ "round_trip", test_round_trip },
