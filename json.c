@@ -191,7 +191,7 @@ static const unsigned char json_cls[256] = {
 #define JSON_HIGHS (JSON_ONES * 0x80)
 
 /* The high bit of each byte of x that is not J_PLAIN, and maybe of bytes
- * after such a byte: (x - JSON_ONES * k) & ~x & JSON_HIGHS marks the bytes below k
+ * after such a byte: (x - ONES * k) & ~x & HIGHS marks the bytes below k
  * (k <= 0x80), and a borrow can only mark more bytes after a true one.
  * So the lowest mark is exact, and no mark means all eight are plain. */
 static uint64_t
@@ -233,7 +233,8 @@ json_plain_run(const unsigned char *s, size_t i, size_t n)
 static int
 json_is_hex(unsigned char c)
 {
-	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+	return (c >= '0' && c <= '9') ||
+	       ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
 }
 
 /* The string whose quote is at *at; *at moves past its closing quote. */
@@ -274,8 +275,8 @@ json_string(const oa__json *j, size_t *at, char *err)
 	return 0;
 }
 
-#define JSON_SKIP_WS()                                                            \
-	while (i < n && (json_cls[s[i]] & J_WS))                                    \
+#define JSON_SKIP_WS()                                                       \
+	while (i < n && (json_cls[s[i]] & J_WS))                             \
 		i++
 
 /* Where the check starts: at byte i, before token nt, inside container
@@ -374,7 +375,8 @@ key:
 after:
 	JSON_SKIP_WS();
 	if (open < 0)
-		return i == n ? nt : bad(j, i, "more data after the value", err);
+		return i == n ? nt : bad(j, i, "more data after the value",
+		                         err);
 	if (i == n)
 		return bad(j, i, "unterminated value", err);
 	if (s[i] == ',') {
@@ -473,7 +475,8 @@ json_rewind(oa__json *j, int t, struct json_at *at, jsmn_parser *p)
 		if (tok[a].type == JSMN_STRING)
 			continue;
 		if (below >= 0)
-			j->next[below] = (a + 1) * 2 + (tok[a].type == JSMN_OBJECT);
+			j->next[below] = (a + 1) * 2 +
+			                 (tok[a].type == JSMN_OBJECT);
 		else {
 			at->open = a;
 			at->obj = tok[a].type == JSMN_OBJECT;

@@ -104,7 +104,8 @@ enum {
  *     oa__json_get(j, oa__json_get(j, 0, "error"), "message")
  * The source text is parsed where it lies and strings are unescaped in
  * place, so src must stay alive and unmoved while the oa__json is used.
- * The token array is kept and reused across parses.
+ * The token array is kept and reused across parses, and so is the last
+ * parse itself up to where a new text stops matching it (json.c).
  */
 typedef struct oa__json {
 	char *src;
