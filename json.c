@@ -7,8 +7,9 @@
  * nothing. jsmn is lax even in strict mode -- it takes "[1,]", "[1 2]",
  * "{}{}", "tru", "01" and raw control bytes in strings -- so the text is
  * checked first, in one pass that also counts the tokens and finds where
- * each subtree ends (see json_validate()); jsmn only ever sees valid JSON, in
- * a token array of the right size.
+ * each subtree ends (see json_validate()); jsmn only ever sees valid JSON,
+ * in a token array of the right size. Both start where the text stops
+ * matching the last one parsed, when it does (see "reuse").
  *
  * A lone top-level literal ("1", "true") never reaches jsmn: in strict
  * mode jsmn wants a delimiter after a literal, and there is none at the
@@ -418,6 +419,7 @@ struct json_seen {
 	size_t limit, depth;   /* the limits that parse ran under */
 	int ntok;              /* its tokens */
 	int moved;             /* the first string unescaped shorter */
+	int last;              /* the token it resumed at (0: none) */
 	char text[SEEN_MAX];
 };
 
@@ -500,18 +502,38 @@ json_reuse(oa__json *j, size_t limit, size_t depth)
 {
 	struct json_seen *c = j->seen;
 	const jsmntok_t *tok = j->tok;
-	size_t n = j->len < SEEN_MAX ? j->len : SEEN_MAX, same = 0;
-	int lo = 0, hi, mid;
+	size_t n = j->len < SEEN_MAX ? j->len : SEEN_MAX, same = 0, at, next;
+	size_t was = c->n;
+	int lo = 0, hi = 0, mid, t = 0;
 
+	/* tokens up to hi may be reused: those of the last parse, up to
+	 * the first string unescaped shorter since */
 	if (c->n > 0 && c->limit == limit && c->depth == depth)
-		same = json_same(c->text, j->src, n < c->n ? n : c->n);
-	memcpy(c->text + same, j->src + same, n - same);
-	/* the last token with its first byte before same, up to moved */
-	hi = c->n > 0 && c->limit == limit && c->depth == depth ?
-	     (c->ntok <= c->moved ? c->ntok : c->moved + 1) : 0;
+		hi = c->ntok <= c->moved ? c->ntok : c->moved + 1;
 	c->n = 0;
 	c->limit = limit;
 	c->depth = depth;
+	/* Most often the token the last parse resumed at serves again: one
+	 * memcmp up to it, then on to each next token while the bytes up to
+	 * it match, instead of comparing the texts from the start. */
+	if (c->last > 0 && c->last < hi &&
+	    (at = json_first_byte(tok + c->last)) < n && at < was &&
+	    memcmp(c->text, j->src, at + 1) == 0) {
+		t = c->last;
+		while (t + 1 < hi && (next = json_first_byte(tok + t + 1)) < n &&
+		       next < was && memcmp(c->text + at + 1, j->src + at + 1,
+		                            next - at) == 0) {
+			t++;
+			at = next;
+		}
+		memcpy(c->text + at + 1, j->src + at + 1, n - at - 1);
+		c->last = t;
+		return t;
+	}
+	if (hi > 0)
+		same = json_same(c->text, j->src, n < was ? n : was);
+	memcpy(c->text + same, j->src + same, n - same);
+	/* the last token with its first byte before same */
 	while (hi - lo > 1) {
 		mid = lo + (hi - lo) / 2;
 		if (json_first_byte(tok + mid) < same)
@@ -519,7 +541,10 @@ json_reuse(oa__json *j, size_t limit, size_t depth)
 		else
 			hi = mid;
 	}
-	return hi > 0 ? lo : 0;
+	if (hi > 0)
+		t = lo;
+	c->last = t;
+	return t;
 }
 
 /* ---------------------------------------------------------------- parsing */
@@ -552,6 +577,7 @@ oa__json_parse(oa__json *j, char *src, size_t len, char *err)
 			return oa__fail(err, OA_ERR_NOMEM, "out of memory");
 		}
 		((struct json_seen *)j->seen)->n = 0;
+		((struct json_seen *)j->seen)->last = 0;
 	}
 	seen = j->seen;
 	if (j->ntok > 0)
