@@ -311,16 +311,21 @@ fmt:
 	clang-format -i $(FILES)
 
 # make bench: the benchmark (bench/run.py writes bench/RESULTS.md; about
-# ten minutes on 2 cores). Never part of test or check.
+# ten minutes on 2 cores). Never part of test or check. BASELINE=REV
+# also runs commit REV's C consumer and JSON reader, for ratios.
+BASELINE ?=
 .PHONY: bench
 bench: $(BUILD)/oa $(BUILD)/bench_server $(BUILD)/bench_runstat \
-       $(BUILD)/bench_consumer $(BUILD)/log_analyzer_agent
-	python3 bench/run.py --build $(BUILD)
+       $(BUILD)/bench_consumer $(BUILD)/bench_jsondepth \
+       $(BUILD)/log_analyzer_agent
+	python3 bench/run.py --build $(BUILD) \
+	    $(if $(BASELINE),--baseline $(BASELINE))
 	python3 bench/logmem.py --build $(BUILD)
 
 $(BUILD)/bench_server $(BUILD)/bench_runstat: $(BUILD)/bench_%: bench/%.c
 	@mkdir -p $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< -o $@
 
-$(BUILD)/bench_consumer: bench/consumer.c $(LIB)
+$(BUILD)/bench_consumer $(BUILD)/bench_jsondepth: \
+$(BUILD)/bench_%: bench/%.c $(LIB)
 	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -o $@

@@ -5,17 +5,15 @@
  * kept in one array that belongs to the oa__json and is reused by every
  * parse: once it has grown to fit, parsing same-shaped documents allocates
  * nothing. jsmn is lax even in strict mode -- it takes "[1,]", "[1 2]",
- * "{}{}", "tru", "01" and raw control bytes in strings -- so a second pass
- * walks the tokens in source order and checks everything jsmn let through:
- * what lies between two tokens (whitespace around exactly the separator
- * the grammar wants there), each literal against the JSON grammar, each
- * string for control bytes. Escapes need no second look: jsmn's string
- * scanner already rejects any but the nine JSON ones and \u without four
- * hex digits. What passes the walk is one JSON value.
+ * "{}{}", "tru", "01" and raw control bytes in strings -- so the text is
+ * checked first, in one pass that also counts the tokens and finds where
+ * each subtree ends (see json_validate()); jsmn only ever sees valid JSON,
+ * in a token array of the right size. Both start where the text stops
+ * matching the last one parsed, when it does (see "reuse").
  *
  * A lone top-level literal ("1", "true") never reaches jsmn: in strict
  * mode jsmn wants a delimiter after a literal, and there is none at the
- * end of the input, so it is cut out and checked here.
+ * end of the input, so its token is made here.
  *
  * States. After a parse, tokens are read-only except strings, which are
  * unescaped lazily and in place the first time they are asked for. One
@@ -29,6 +27,7 @@
  * each run of bytes that need no escape with one append.
  */
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,8 +39,6 @@
 #include <jsmn.h>
 
 #define FIRST_TOKENS 64
-
-enum { AT_START, AT_KEY, AT_VALUE };   /* what the walk saw last */
 
 static int
 is_ws(char c)
@@ -64,6 +61,9 @@ bad(const oa__json *j, size_t at, const char *what, char *err)
 {
 	char q[64] = "";
 
+	if (at < j->len && j->src[at] == '\0')
+		what = "NUL byte";   /* jsmn would stop there: say why */
+
 	if (at >= j->len)
 		return oa__fail(err, OA_ERR_STREAM,
 		                "invalid JSON: %s at byte %zu (the end)", what,
@@ -73,7 +73,8 @@ bad(const oa__json *j, size_t at, const char *what, char *err)
 	                what, at, q);
 }
 
-/* Grow the token array (and its done bytes) toward limit. */
+/* Grow the token array (and its done bytes and next links) toward
+ * limit. */
 static int
 grow(oa__json *j, size_t limit, char *err)
 {
@@ -96,11 +97,30 @@ grow(oa__json *j, size_t limit, char *err)
 	if (p == NULL)
 		return oa__fail(err, OA_ERR_NOMEM, "out of memory");
 	j->done = p;
+	p = oa__realloc(j->alloc, j->next, cap * sizeof(int));
+	if (p == NULL)
+		return oa__fail(err, OA_ERR_NOMEM, "out of memory");
+	j->next = p;
 	j->cap = (unsigned)cap;
 	return 0;
 }
 
 /* ------------------------------------------------------------ validation */
+
+/*
+ * One pass over the text checks it against the JSON grammar (RFC 8259)
+ * and numbers its tokens as jsmn will (in the order they start), so
+ * jsmn then tokenizes a text known to be valid into an array of exactly
+ * the right size, and nothing is checked twice. The same pass fills
+ * next[]: for each token, the token after its subtree, so look-ups skip
+ * a subtree in one step. While a container is open its next[] holds the
+ * container around it instead, (index + 1) * 2 + 1 for an object: the
+ * stack of open levels needs no memory of its own.
+ *
+ * Nesting deeper than max_depth is refused here, before jsmn runs: jsmn
+ * walks the parent chain at each closing bracket, so its time grows with
+ * depth times brackets.
+ */
 
 static size_t
 digits(const char *s, size_t n, size_t i)
@@ -143,88 +163,388 @@ literal_ok(const char *s, size_t n)
 	return i == n;
 }
 
-/* src[from..to) lies between two tokens: whitespace around at most one
- * separator, which must be want (0: none belongs here). */
-static int
-gap(const oa__json *j, size_t from, size_t to, int want, char *err)
-{
-	int seen = 0;
-	size_t i;
+/* Byte classes, one table look-up per byte on the hot path. */
+enum {
+	J_PLAIN = 1,   /* a string holds it as it is: not '"', '\\', < 0x20 */
+	J_WS = 2,      /* whitespace */
+	J_DELIM = 4    /* ends a literal: whitespace , ] } */
+};
+static const unsigned char json_cls[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 6, 6, 0, 0, 6, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	7, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 5, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 5, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 5, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
 
-	for (i = from; i < to; i++) {
-		if (is_ws(j->src[i]))
-			continue;
-		if (want == 0 || j->src[i] != want || seen)
-			return bad(j, i, "unexpected character", err);
-		seen = 1;
+#define JSON_ONES ((uint64_t)-1 / 255)   /* 0x0101...01 */
+#define JSON_HIGHS (JSON_ONES * 0x80)
+
+/* The high bit of each byte of x that is not J_PLAIN, and maybe of bytes
+ * after such a byte: (x - ONES * k) & ~x & HIGHS marks the bytes below k
+ * (k <= 0x80), and a borrow can only mark more bytes after a true one.
+ * So the lowest mark is exact, and no mark means all eight are plain. */
+static uint64_t
+json_stops(uint64_t x)
+{
+	uint64_t q = x ^ (JSON_ONES * '"'), b = x ^ (JSON_ONES * '\\');
+
+	return (((x - JSON_ONES * 0x20) & ~x) | ((q - JSON_ONES) & ~q) |
+	        ((b - JSON_ONES) & ~b)) & JSON_HIGHS;
+}
+
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* The first byte of the eight loaded is the lowest. */
+#define JSON_FIRST_STOP(m) ((size_t)__builtin_ctzll(m) / 8)
+#endif
+
+/* The index of the first byte at or after i that is not J_PLAIN, or n. */
+static size_t
+json_plain_run(const unsigned char *s, size_t i, size_t n)
+{
+	uint64_t x, m;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&x, s + i, 8);
+		if ((m = json_stops(x)) != 0) {
+#ifdef JSON_FIRST_STOP
+			return i + JSON_FIRST_STOP(m);
+#else
+			break;
+#endif
+		}
 	}
-	if (want && !seen)
-		return bad(j, to, want == ':' ? "expected ':'" : "expected ','",
-		           err);
+	while (i < n && (json_cls[s[i]] & J_PLAIN))
+		i++;
+	return i;
+}
+
+static int
+json_is_hex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') ||
+	       ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+/* The string whose quote is at *at; *at moves past its closing quote. */
+static int
+json_string(const oa__json *j, size_t *at, char *err)
+{
+	const unsigned char *s = (const unsigned char *)j->src;
+	size_t i = *at + 1, n = j->len, k;
+
+	for (;;) {
+		i = json_plain_run(s, i, n);
+		if (i == n)
+			return bad(j, *at, "unterminated value", err);
+		if (s[i] == '"')
+			break;
+		if (s[i] != '\\')
+			return bad(j, i, "control character in a string", err);
+		if (i + 1 == n)
+			return bad(j, *at, "unterminated value", err);
+		if (s[i + 1] == 'u') {
+			for (k = 2; k < 6; k++) {
+				if (i + k >= n)
+					return bad(j, *at, "unterminated value",
+					           err);
+				if (!json_is_hex(s[i + k]))
+					return bad(j, *at, "bad escape in "
+					           "string", err);
+			}
+			i += 6;
+		} else if (strchr("\"\\/bfnrt", s[i + 1]) != NULL &&
+		           s[i + 1] != '\0') {
+			i += 2;
+		} else {
+			return bad(j, *at, "bad escape in string", err);
+		}
+	}
+	*at = i + 1;
 	return 0;
 }
 
-/*
- * Walk the tokens in source order. Tokens come in the order they start;
- * before token i, every open container that ends before it is closed
- * (checking the gap before its bracket). The separator a gap needs
- * follows from what came last: ':' after a key, ',' after a value, nothing
- * after an opening bracket or before a closing one.
- */
-static int
-check(const oa__json *j, char *err)
-{
-	const jsmntok_t *tok = j->tok, *k;
-	int i, open = -1, last = AT_START, r;
-	size_t pos = 0, at, c;
+#define JSON_SKIP_WS()                                                       \
+	while (i < n && (json_cls[s[i]] & J_WS))                             \
+		i++
 
-	for (i = 0;; i++) {
-		k = tok + i;
-		at = i == j->ntok ? j->len :
-		     (size_t)k->start - (k->type == JSMN_STRING);
-		while (open >= 0 && (size_t)tok[open].end <= at) {
-			if ((r = gap(j, pos, (size_t)tok[open].end - 1, 0, err)))
-				return r;
-			pos = (size_t)tok[open].end;
-			last = AT_VALUE;
-			open = container(tok, open);
-		}
-		if (i == j->ntok)
-			return gap(j, pos, j->len, 0, err);
-		if (i > 0 && open < 0)
-			return bad(j, at, "more data after the value", err);
-		r = gap(j, pos, at, last == AT_KEY ? ':' :
-		                    last == AT_VALUE ? ',' : 0, err);
-		if (r)
-			return r;
-		if (container(tok, i) != open)
-			return bad(j, at, "misplaced value", err);
-		last = AT_VALUE;
-		pos = (size_t)k->end;
-		if (k->type == JSMN_OBJECT || k->type == JSMN_ARRAY) {
-			open = i;
-			last = AT_START;
-			pos = (size_t)k->start + 1;
-		} else if (k->type == JSMN_STRING) {
-			for (c = (size_t)k->start; c < (size_t)k->end; c++)
-				if ((unsigned char)j->src[c] < 0x20)
-					return bad(j, c, "control character "
-					           "in a string", err);
-			pos++;
-		} else if (!literal_ok(j->src + k->start,
-		                       (size_t)(k->end - k->start))) {
-			return bad(j, at, "invalid literal", err);
-		}
-		if (k->parent >= 0 && tok[k->parent].type == JSMN_OBJECT) {
-			if (k->type != JSMN_STRING)
-				return bad(j, at, "key is not a string", err);
-			/* a second value (size 2) lacks the ',' before
-			 * it, which its gap check reports */
-			if (k->size == 0)
-				return bad(j, pos, "key without a value", err);
-			last = AT_KEY;
-		}
+/* Where the check starts: at byte i, before token nt, inside container
+ * open (an object if obj; -1: none) depth levels deep, where a key is
+ * due if key. All zero but open = -1: the start of the text. */
+struct json_at {
+	size_t i, depth;
+	int nt, open, obj, key;
+};
+
+/* The number of tokens, or an OA_ERR_* code. The labels are the three
+ * things the text may hold next: a value, an object's key, or what
+ * follows a value (',', a closing bracket, or the end). */
+static int
+json_validate(oa__json *j, const struct json_at *at, size_t limit,
+              size_t max_depth, char *err)
+{
+	const unsigned char *s = (const unsigned char *)j->src;
+	size_t n = j->len, i = at->i, start, depth = at->depth;
+	size_t comma = (size_t)-1;
+	int nt = at->nt, open = at->open, obj = at->obj, r, up;
+	unsigned char c;
+
+	if (at->key)
+		goto key;
+value:
+	JSON_SKIP_WS();
+	if (i == n)
+		return bad(j, i, open < 0 ? "no value" : "unterminated value",
+		           err);
+	c = s[i];
+	if (c == ']' || c == '}')   /* after a ',' (or a ':') */
+		return bad(j, comma != (size_t)-1 ? comma : i,
+		           "unexpected character", err);
+	if (nt == (int)j->cap && (r = grow(j, limit, err)) != 0)
+		return r;
+	j->done[nt] = 0;
+	if (c == '[' || c == '{') {
+		if (++depth > max_depth)
+			return oa__fail(err, OA_ERR_LIMIT, "JSON text nested "
+			                "deeper than %zu levels at byte %zu (the "
+			                "max_json_depth limit)", max_depth, i);
+		j->next[nt] = (open + 1) * 2 + obj;
+		obj = c == '{';
+		open = nt++;
+		i++;
+		JSON_SKIP_WS();
+		if (i < n && s[i] == (obj ? '}' : ']'))
+			goto close;
+		comma = (size_t)-1;
+		if (obj)
+			goto key;
+		goto value;
 	}
+	j->next[nt] = nt + 1;
+	nt++;
+	if (c == '"') {
+		if ((r = json_string(j, &i, err)) != 0)
+			return r;
+		goto after;
+	}
+	for (start = i; i < n && !(json_cls[s[i]] & J_DELIM); i++)
+		;
+	if (i == n && open >= 0)
+		return bad(j, start, "unterminated value", err);
+	if (!literal_ok(j->src + start, i - start))
+		return bad(j, start, c && strchr("-0123456789tfn", c) ?
+		           "invalid literal" : "unexpected character", err);
+	goto after;
+
+key:
+	JSON_SKIP_WS();
+	if (i == n)
+		return bad(j, i, "unterminated value", err);
+	if (s[i] != '"')
+		return bad(j, s[i] == '}' && comma != (size_t)-1 ? comma : i,
+		           "unexpected character", err);
+	if (nt == (int)j->cap && (r = grow(j, limit, err)) != 0)
+		return r;
+	j->done[nt] = 0;
+	j->next[nt] = nt + 1;
+	nt++;
+	if ((r = json_string(j, &i, err)) != 0)
+		return r;
+	start = i;
+	JSON_SKIP_WS();
+	if (i < n && s[i] == ':') {
+		i++;
+		comma = (size_t)-1;
+		goto value;
+	}
+	if (i < n && s[i] == '}')
+		return bad(j, start, "key without a value", err);
+	return bad(j, i, i == n ? "unterminated value" : "expected ':'", err);
+
+after:
+	JSON_SKIP_WS();
+	if (open < 0)
+		return i == n ? nt : bad(j, i, "more data after the value",
+		                         err);
+	if (i == n)
+		return bad(j, i, "unterminated value", err);
+	if (s[i] == ',') {
+		comma = i++;
+		if (obj)
+			goto key;
+		goto value;
+	}
+	if (s[i] != (obj ? '}' : ']'))
+		return bad(j, i, "expected ','", err);
+close:
+	i++;
+	up = j->next[open];
+	j->next[open] = nt;
+	open = up / 2 - 1;
+	obj = up & 1;
+	depth--;
+	goto after;
+}
+
+/* ------------------------------------------------------------ reuse */
+
+/*
+ * Events of one stream mostly repeat the one before up to the delta:
+ * {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,
+ * "model":"m","choices":[{"index":0,"delta":{"content":" the"}}]}.
+ * The first SEEN_MAX bytes of the last text parsed are kept; the next
+ * parse finds the last token that starts before the first byte that
+ * differs, puts the tokens back as they were when that token started
+ * (its ancestors open again, their sizes counted anew), and the check
+ * and jsmn resume there. Everything before that point depends on those
+ * bytes only, which are the same, so tokens, verdict and messages are
+ * what a parse from the start gives (fuzz_json compares the two).
+ */
+#define SEEN_MAX 1024
+
+struct json_seen {
+	size_t n;              /* bytes kept; 0: nothing to reuse */
+	size_t limit, depth;   /* the limits that parse ran under */
+	int ntok;              /* its tokens */
+	int moved;             /* the first string unescaped shorter */
+	int last;              /* the token it resumed at (0: none) */
+	char text[SEEN_MAX];
+};
+
+/* The first index where a[0..n) and b[0..n) differ, or n. */
+static size_t
+json_same(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			break;
+	}
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
+/* The first byte of token t: a string's opening quote. */
+static size_t
+json_first_byte(const jsmntok_t *k)
+{
+	return (size_t)k->start - (k->type == JSMN_STRING);
+}
+
+/* Set tokens and next[] back to how they stood when token t (> 0) was
+ * about to be made; fill at and jsmn's parser for going on from there. */
+static void
+json_rewind(oa__json *j, int t, struct json_at *at, jsmn_parser *p)
+{
+	jsmntok_t *tok = j->tok;
+	int a, c, k, below = -1;
+
+	memset(at, 0, sizeof *at);
+	at->open = -1;
+	at->i = json_first_byte(tok + t);
+	at->nt = t;
+	at->key = tok[t].parent >= 0 && tok[tok[t].parent].type == JSMN_OBJECT;
+	/* sizes first: counting children hops with next[], which the
+	 * second walk turns back into links for the open levels */
+	for (a = tok[t].parent; a >= 0; a = tok[a].parent) {
+		if (tok[a].type == JSMN_STRING) {   /* a key: ended */
+			tok[a].size = a + 1 < t;   /* its value made yet */
+			continue;
+		}
+		tok[a].end = -1;
+		for (c = a + 1, k = 0; c < t; k++)
+			c = j->next[tok[a].type == JSMN_OBJECT ? c + 1 : c];
+		tok[a].size = k;
+	}
+	for (a = tok[t].parent; a >= 0; a = tok[a].parent) {
+		if (tok[a].type == JSMN_STRING)
+			continue;
+		if (below >= 0)
+			j->next[below] = (a + 1) * 2 +
+			                 (tok[a].type == JSMN_OBJECT);
+		else {
+			at->open = a;
+			at->obj = tok[a].type == JSMN_OBJECT;
+		}
+		below = a;
+		at->depth++;
+	}
+	if (below >= 0)
+		j->next[below] = 0;
+	memset(j->done, 0, (size_t)t);
+	jsmn_init(p);
+	p->pos = (unsigned)at->i;
+	p->toknext = (unsigned)t;
+	p->toksuper = tok[t].parent;
+}
+
+/* Keep the first bytes of src for the next parse; returns the last token
+ * of the previous parse that starts before they differ (0: none). */
+static int
+json_reuse(oa__json *j, size_t limit, size_t depth)
+{
+	struct json_seen *c = j->seen;
+	const jsmntok_t *tok = j->tok;
+	size_t n = j->len < SEEN_MAX ? j->len : SEEN_MAX, same = 0, at, next;
+	size_t was = c->n;
+	int lo = 0, hi = 0, mid, t = 0;
+
+	/* tokens up to hi may be reused: those of the last parse, up to
+	 * the first string unescaped shorter since */
+	if (c->n > 0 && c->limit == limit && c->depth == depth)
+		hi = c->ntok <= c->moved ? c->ntok : c->moved + 1;
+	c->n = 0;
+	c->limit = limit;
+	c->depth = depth;
+	/* Most often the token the last parse resumed at serves again: one
+	 * memcmp up to it, then on to each next token while the bytes up to
+	 * it match, instead of comparing the texts from the start. */
+	if (c->last > 0 && c->last < hi &&
+	    (at = json_first_byte(tok + c->last)) < n && at < was &&
+	    memcmp(c->text, j->src, at + 1) == 0) {
+		t = c->last;
+		while (t + 1 < hi && (next = json_first_byte(tok + t + 1)) < n &&
+		       next < was && memcmp(c->text + at + 1, j->src + at + 1,
+		                            next - at) == 0) {
+			t++;
+			at = next;
+		}
+		memcpy(c->text + at + 1, j->src + at + 1, n - at - 1);
+		c->last = t;
+		return t;
+	}
+	if (hi > 0)
+		same = json_same(c->text, j->src, n < was ? n : was);
+	memcpy(c->text + same, j->src + same, n - same);
+	/* the last token with its first byte before same */
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (json_first_byte(tok + mid) < same)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (hi > 0)
+		t = lo;
+	c->last = t;
+	return t;
 }
 
 /* ---------------------------------------------------------------- parsing */
@@ -233,30 +553,58 @@ OA_PRIVATE int
 oa__json_parse(oa__json *j, char *src, size_t len, char *err)
 {
 	size_t limit = j->max_tokens ? j->max_tokens : OA_MAX_JSON_TOKENS;
-	const char *nul;
+	size_t depth = j->max_depth ? j->max_depth : OA_MAX_JSON_DEPTH;
+	struct json_seen *seen;
+	struct json_at at;
 	jsmntok_t *tok;
 	jsmn_parser p;
 	size_t s, e;
-	int r;
+	int n, r, t = 0;
 
 	j->src = src;
 	j->len = len;
-	j->ntok = 0;
-	if (len > INT_MAX)   /* jsmn's offsets are int */
+	if (len > INT_MAX) {   /* jsmn's offsets are int */
+		j->ntok = 0;
 		return oa__fail(err, OA_ERR_LIMIT, "JSON text of %zu bytes is "
 		                "too long to parse", len);
+	}
 	if (limit > INT_MAX)
 		limit = INT_MAX;
-	/* jsmn stops at a NUL as if the text ended there */
-	if ((nul = memchr(src, '\0', len)) != NULL)
-		return bad(j, (size_t)(nul - src), "NUL byte", err);
-	for (s = 0; s < len && is_ws(src[s]); s++)
+	if (j->seen == NULL) {
+		if ((j->seen = oa__realloc(j->alloc, NULL, sizeof *seen)) ==
+		    NULL) {
+			j->ntok = 0;
+			return oa__fail(err, OA_ERR_NOMEM, "out of memory");
+		}
+		((struct json_seen *)j->seen)->n = 0;
+		((struct json_seen *)j->seen)->last = 0;
+	}
+	seen = j->seen;
+	if (j->ntok > 0)
+		seen->ntok = j->ntok;
+	else
+		seen->n = 0;
+	j->ntok = 0;
+	t = json_reuse(j, limit, depth);
+	if (t > 0) {
+		json_rewind(j, t, &at, &p);
+	} else {
+		memset(&at, 0, sizeof at);
+		at.open = -1;
+		jsmn_init(&p);
+	}
+	n = json_validate(j, &at, limit, depth, err);
+	if (n < 0)
+		return n;
+	for (s = 0; is_ws(src[s]); s++)
 		;
-	if (s == len)
-		return bad(j, s, "no value", err);
-	if (j->cap == 0 && (r = grow(j, limit, err)) != 0)
-		return r;
-	if (src[s] != '{' && src[s] != '[' && src[s] != '"') {
+	if (src[s] == '{' || src[s] == '[' || src[s] == '"') {
+		r = jsmn_parse(&p, src, len, j->tok, (unsigned)n);
+		if (r != n)   /* cannot be: the text was checked */
+			return bad(j, p.pos, "unexpected character", err);
+	} else {
+		/* jsmn's strict mode wants a delimiter after a literal,
+		 * and there is none at the end of the text */
 		for (e = s; e < len && !is_ws(src[e]); e++)
 			;
 		tok = j->tok;
@@ -265,30 +613,10 @@ oa__json_parse(oa__json *j, char *src, size_t len, char *err)
 		tok->end = (int)e;
 		tok->size = 0;
 		tok->parent = -1;
-		r = 1;
-	} else {
-		/* Out of tokens: grow and start again from the top. */
-		for (;;) {
-			jsmn_init(&p);
-			r = jsmn_parse(&p, src, len, j->tok, j->cap);
-			if (r != JSMN_ERROR_NOMEM)
-				break;
-			if ((r = grow(j, limit, err)) != 0)
-				return r;
-		}
-		if (r == JSMN_ERROR_PART)
-			return bad(j, p.pos, "unterminated value", err);
-		if (r < 0)
-			return bad(j, p.pos, src[p.pos] == '"' ?
-			           "bad escape in string" :
-			           "unexpected character", err);
 	}
-	j->ntok = r;
-	if ((r = check(j, err)) != 0) {
-		j->ntok = 0;
-		return r;
-	}
-	memset(j->done, 0, (size_t)j->ntok);
+	j->ntok = n;
+	seen->n = len < SEEN_MAX ? len : SEEN_MAX;
+	seen->moved = n;
 	return 0;
 }
 
@@ -297,8 +625,12 @@ oa__json_free(oa__json *j)
 {
 	oa__free(j->alloc, j->tok);
 	oa__free(j->alloc, j->done);
+	oa__free(j->alloc, j->next);
+	oa__free(j->alloc, j->seen);
+	j->seen = NULL;
 	j->tok = NULL;
 	j->done = NULL;
+	j->next = NULL;
 	j->cap = 0;
 	j->ntok = 0;
 }
@@ -352,37 +684,43 @@ oa__json_first(const oa__json *j, int t)
 	return oa__json_count(j, t) > 0 ? t + 1 : -1;
 }
 
-/* Tokens are stored in the order they start, so t's subtree is the run of
- * tokens after it that start before it ends: O(subtree), and a loop over
- * a container's children costs O(container). */
+/* The token after t's subtree, if it lies within t's container: O(1). */
 OA_PRIVATE int
 oa__json_next(const oa__json *j, int t)
 {
-	const jsmntok_t *tok = j->tok;
-	int i;
+	int c;
 
 	if (token(j, t) == NULL)
 		return -1;
-	for (i = t + 1; i < j->ntok && tok[i].start < tok[t].end; i++)
-		;
-	if (i < j->ntok && container(tok, i) == container(tok, t))
-		return i;
-	return -1;
+	c = container(j->tok, t);
+	return j->next[t] < (c < 0 ? j->ntok : j->next[c]) ? j->next[t] : -1;
 }
 
+/* Keys i and their values i + 1 alternate up to the end of t's subtree;
+ * next[] hops over each value's. A key's first byte is compared first,
+ * and the rest only then, without measuring key beforehand. */
 OA_PRIVATE int
 oa__json_get(const oa__json *j, int t, const char *key)
 {
-	size_t n = strlen(key), kn;
+	const jsmntok_t *tok = j->tok, *k;
 	const char *s;
-	int k;
+	size_t n, m;
+	int i, end;
 
-	if (oa__json_type(j, t) != OA__JSON_OBJECT)
+	if (t < 0 || t >= j->ntok || tok[t].type != JSMN_OBJECT)
 		return -1;
-	for (k = oa__json_first(j, t); k >= 0; k = oa__json_next(j, k + 1)) {
-		s = oa__json_raw(j, k, &kn);
-		if (kn == n && memcmp(s, key, n) == 0)
-			return k + 1;
+	end = j->next[t];
+	for (i = t + 1; i < end; i = j->next[i + 1]) {
+		k = tok + i;
+		s = j->src + k->start;
+		n = (size_t)(k->end - k->start);
+		if (n > 0 && s[0] != key[0])
+			continue;
+		/* an unescaped key may hold a NUL: stop at key's end */
+		for (m = 0; m < n && s[m] == key[m] && key[m] != '\0'; m++)
+			;
+		if (m == n && key[n] == '\0')
+			return i + 1;
 	}
 	return -1;
 }
@@ -497,6 +835,7 @@ OA_PRIVATE const char *
 oa__json_str(oa__json *j, int t, size_t *len)
 {
 	jsmntok_t *k;
+	size_t n;
 
 	if (oa__json_type(j, t) != OA__JSON_STRING) {
 		if (len != NULL)
@@ -505,8 +844,11 @@ oa__json_str(oa__json *j, int t, size_t *len)
 	}
 	k = (jsmntok_t *)j->tok + t;
 	if (!j->done[t]) {
-		k->end = k->start + (int)unescape(j->src + k->start,
-		                                  (size_t)(k->end - k->start));
+		n = unescape(j->src + k->start, (size_t)(k->end - k->start));
+		if (k->start + (int)n != k->end && j->seen != NULL &&
+		    t < ((struct json_seen *)j->seen)->moved)
+			((struct json_seen *)j->seen)->moved = t;
+		k->end = k->start + (int)n;
 		j->src[k->end] = '\0';
 		j->done[t] = 1;
 	}
@@ -566,7 +908,7 @@ oa__json_double(const oa__json *j, int t, double *out)
 
 	if (oa__json_type(j, t) != OA__JSON_NUMBER)
 		return OA_ERR_STREAM;
-	/* Inside the text a number is followed by a delimiter strtod stops
+	/* Inside the text a number is followed by a delimiter strtod json_stops
 	 * at; at the very end of the text it is copied so strtod does not
 	 * read past it. */
 	if ((size_t)k->end < j->len) {

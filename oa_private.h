@@ -124,7 +124,8 @@ enum {
  *     oa__json_get(j, oa__json_get(j, 0, "error"), "message")
  * The source text is parsed where it lies and strings are unescaped in
  * place, so src must stay alive and unmoved while the oa__json is used.
- * The token array is kept and reused across parses.
+ * The token array is kept and reused across parses, and so is the last
+ * parse itself up to where a new text stops matching it (json.c).
  */
 typedef struct oa__json {
 	char *src;
@@ -133,14 +134,17 @@ typedef struct oa__json {
 	unsigned cap;       /* tokens allocated */
 	int ntok;           /* tokens used by the last parse */
 	unsigned char *done; /* private: per-token "string already unescaped" */
+	int *next;          /* private: per token, the token after its subtree */
+	void *seen;         /* private: what the next parse may reuse */
 	const oa_allocator *alloc;
 	size_t max_tokens;  /* growth bound; 0: OA_MAX_JSON_TOKENS */
+	size_t max_depth;   /* nesting bound; 0: OA_MAX_JSON_DEPTH */
 } oa__json;
 
 /* Parse src[0..len) as exactly one JSON value (whitespace around it allowed),
  * growing the token array as needed up to max_tokens. Returns 0,
  * OA_ERR_STREAM (not JSON, or trailing bytes), OA_ERR_LIMIT (too many
- * tokens) or OA_ERR_NOMEM, with a message in err. */
+ * tokens, or nested deeper than max_depth) or OA_ERR_NOMEM, with a message in err. */
 OA_PRIVATE int oa__json_parse(oa__json *j, char *src, size_t len, char *err);
 OA_PRIVATE void oa__json_free(oa__json *j);
 

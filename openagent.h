@@ -424,6 +424,10 @@ typedef struct oa_hook {
 #define OA_MAX_HISTORY_BYTES (64 * 1024 * 1024)
 /* JSON tokens (values, keys) in one event. */
 #define OA_MAX_JSON_TOKENS 65536
+/* Nesting of JSON objects and arrays in one event, tool arguments or a
+ * history file; deeper input is refused before it is tokenized, which
+ * keeps parsing time linear in the input's size. */
+#define OA_MAX_JSON_DEPTH 256
 /* Tool calls in one reply. */
 #define OA_MAX_TOOL_CALLS 128
 /* One image file given to oa_query_images(), before base64. */
@@ -560,6 +564,9 @@ struct oa_options {
 	 * however long the replies; max_response_bytes still applies and may
 	 * be raised at no cost. For one-shot agents and long streams. */
 	int stateless;
+
+	/* Limit: JSON nesting depth; 0: OA_MAX_JSON_DEPTH. */
+	size_t max_json_depth;
 };
 
 /* ------------------------------------------------------------------------

@@ -374,6 +374,7 @@ oa__setup(struct oa__client *p, const oa_options *o)
 	                                     : OA_MAX_HISTORY_BYTES;
 	oa__sse_init(&p->sse, &p->alloc, o->max_event_bytes);
 	p->json.max_tokens = p->json2.max_tokens = o->max_json_tokens;
+	p->json.max_depth = p->json2.max_depth = o->max_json_depth;
 
 	if (o->ntools && o->tools == NULL)
 		return oa__fail(p->errmsg, OA_ERR_INVALID, "tools is NULL");

@@ -198,6 +198,19 @@ oa__sse_ack(oa__sse *p, size_t n)
 
 /* ---------------------------------------------------------------- output */
 
+/* Where the line in b[from..len) ends: its first '\n' or '\r', or len.
+ * memchr reads a word or more at a time, where a loop testing each byte
+ * for both cost as much as parsing the event's JSON. */
+static size_t
+line_end(const char *b, size_t from, size_t len)
+{
+	const char *nl = memchr(b + from, '\n', len - from);
+	size_t to = nl ? (size_t)(nl - b) : len;
+	const char *cr = memchr(b + from, '\r', to - from);
+
+	return cr ? (size_t)(cr - b) : to;
+}
+
 OA_PRIVATE int
 oa__sse_next(oa__sse *p, oa__sse_event *ev, char *err)
 {
@@ -224,9 +237,7 @@ oa__sse_next(oa__sse *p, oa__sse_event *ev, char *err)
 				p->scan++;
 			p->cr_pending = 0;
 		}
-		for (end = p->scan + p->seen; end < p->len; end++)
-			if (p->buf[end] == '\n' || p->buf[end] == '\r')
-				break;
+		end = line_end(p->buf, p->scan + p->seen, p->len);
 		if (end == p->len) {
 			p->seen = end - p->scan;
 			return 0;

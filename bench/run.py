@@ -3,11 +3,17 @@ every client on every workload several times, check each output byte for
 byte, and write bench/RESULTS.md.
 
     python3 bench/run.py [--build DIR] [--runs N] [--big-runs N] [--quick]
+                         [--baseline REV] [--depth-only]
 
 Each client runs as a child process reaped with os.wait4(), which gives
 its CPU time (user + sys) and peak RSS; wall time is taken around it.
 Figures are medians with min-max over the runs, and each is also given
-as a ratio to curl's figure from the same run.
+as a ratio to curl's figure from the same run. With --baseline, the C
+consumer of commit REV (built from `git archive REV` in a temporary
+folder) runs alongside on every workload, and the JSON reader's CPU per
+KB against nesting is measured on both (bench/jsondepth.c). The nesting
+figures also go into docs/security.md (between its markers) when
+RESULTS.md is written in its usual place, or alone with --depth-only.
 """
 import argparse
 import json
@@ -29,6 +35,7 @@ sys.path.insert(0, HERE)
 import loc  # noqa: E402
 
 RUNSTAT = None  # build/bench_runstat, set by main()
+DEFAULT_OUT = os.path.join(HERE, "RESULTS.md")
 MODEL = "qwen2.5-7b-instruct-q4_k_m"
 PROMPT = "Write a long answer."
 CHUNKS = {"text100k": 100000, "text1m": 1000000, "args100k": 100000,
@@ -309,6 +316,57 @@ def callgrind(consumer, port, tmp):
     return rows[:12], total
 
 
+def build_baseline(rev, tmp):
+    """Build commit rev's library and C consumer in tmp/base; return its
+    folder, or None (with the reason logged) when that fails."""
+    base = os.path.join(tmp, "base")
+    os.makedirs(base)
+    arch = subprocess.run(["git", "-C", REPO, "archive", rev],
+                          capture_output=True)
+    if arch.returncode != 0:
+        log("bench: git archive %s failed: %s" % (rev, arch.stderr.decode(
+            "utf-8", "replace").strip()))
+        return None
+    subprocess.run(["tar", "-x", "-C", base], input=arch.stdout, check=True)
+    r = subprocess.run(["make", "-C", base, "-j2", "build/bench_consumer"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        log("bench: building %s failed:\n%s" % (rev, r.stderr[-2000:]))
+        return None
+    return base
+
+
+def jsondepth(prog):
+    """bench/jsondepth's lines as {name: (bytes, result, us, us_per_kb)};
+    {} when it cannot run."""
+    if not prog or not os.path.exists(prog[0]):
+        return {}
+    r = subprocess.run(prog, capture_output=True, text=True, timeout=600)
+    rows = {}
+    for line in r.stdout.splitlines():
+        name, n, res, us, kb = line.split()
+        rows[name] = (int(n), res, float(us), float(kb))
+    return rows
+
+
+def instructions(consumer, port, tmp, workload):
+    """Instructions the C consumer executes on workload (callgrind), or 0."""
+    if not shutil.which("valgrind"):
+        return 0
+    out = os.path.join(tmp, "callgrind.count")
+    subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" +
+                    out, consumer, "text",
+                    "http://127.0.0.1:%d/%s/ev/v1" % (port, workload)],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   cwd=tmp)
+    try:
+        with open(out) as f:
+            m = re.search(r"^(?:summary|totals): (\d+)", f.read(), re.M)
+    except OSError:
+        return 0
+    return int(m.group(1)) if m else 0
+
+
 def curl_footprint():
     """Stripped bytes of the curl program and the libcurl it loads."""
     total, parts = 0, []
@@ -387,7 +445,12 @@ def main():
                     help="runs per client on text1m and tools1000")
     ap.add_argument("--quick", action="store_true",
                     help="one run each, no profile: check the bench works")
-    ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
+    ap.add_argument("--out", default=DEFAULT_OUT)
+    ap.add_argument("--depth-only", action="store_true",
+                    help="only the JSON nesting measurement, written into "
+                         "docs/security.md")
+    ap.add_argument("--baseline", metavar="REV",
+                    help="also run commit REV's C consumer, for ratios")
     args = ap.parse_args()
     if args.quick:
         args.runs = args.big_runs = 1
@@ -406,11 +469,27 @@ def main():
                    build, "oa")), Consumer("C oa_next",
                                            os.path.join(build,
                                                         "bench_consumer"))]
+    tmp = tempfile.mkdtemp(prefix="oa-bench-")
+    base = build_baseline(args.baseline, tmp) if args.baseline else None
+    if args.depth_only:
+        depth = measure_depth(build, base, tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not depth["now"]:
+            return 1
+        update_security(depth_table(depth, args.baseline))
+        log("bench: wrote the nesting figures into docs/security.md")
+        return 0
+    if base:
+        clients.append(Consumer(baseline_name(args.baseline), os.path.join(
+            base, "build", "bench_consumer")))
+    elif args.baseline:
+        clients.append(Client(baseline_name(args.baseline),
+                              "skipped: commit %s did not build"
+                              % args.baseline))
     for c in clients:
         if c.skip:
             log("bench: %s: %s" % (c.name, c.skip))
 
-    tmp = tempfile.mkdtemp(prefix="oa-bench-")
     exp_dir = os.path.join(tmp, "expected")
     srv_log = open(os.path.join(tmp, "server.log"), "w+")
     server = subprocess.Popen([os.path.join(build, "bench_server"), "-x",
@@ -448,10 +527,21 @@ def main():
                                    port, tmp, 1 if args.quick else 3)
         prof, prof_total = ([], 0) if args.quick else callgrind(
             os.path.join(build, "bench_consumer"), port, tmp)
+        ins = {}
+        if base and not args.quick:
+            log("bench: callgrind, instructions per chunk")
+            for name, path in ((C_NAME, os.path.join(build,
+                                                     "bench_consumer")),
+                               (baseline_name(args.baseline), os.path.join(
+                                   base, "build", "bench_consumer"))):
+                ins[name] = [instructions(path, port, tmp, w)
+                             for w in ("text100k", "empty")]
     finally:
         server.kill()
         server.wait()
     srv_log.close()
+
+    depth = measure_depth(build, base, tmp)
 
     oa_size = stripped_size(os.path.join(build, "oa"))
     curl_size, curl_parts = curl_footprint()
@@ -460,17 +550,92 @@ def main():
     report = render(args, clients, res, conns, lat_oa, lat_curl, prof,
                     prof_total, oa_size, curl_size, curl_parts, lines,
                     elapsed, {"text1m": len(expected["text1m"]),
-                              "text1m.bytes": int(expected["text1m.bytes"])})
+                              "text1m.bytes": int(expected["text1m.bytes"])},
+                    ins, depth)
     with open(args.out, "w") as f:
         f.write(report)
+    if depth.get("now") and args.out == DEFAULT_OUT:
+        update_security(depth_table(depth, args.baseline))
     shutil.rmtree(tmp, ignore_errors=True)
     log("bench: wrote %s in %.0f s" % (os.path.relpath(args.out), elapsed))
     wrong = [k for k, r in res.items() if r.get("wrong")]
     return 1 if wrong else 0
 
 
+C_NAME = "C oa_next"
+SECURITY = os.path.join(REPO, "docs", "security.md")
+MARK = ("<!-- bench/run.py: json depth -->", "<!-- end -->")
+
+
+def measure_depth(build, base, tmp):
+    """bench/jsondepth on this library and, given base, on that one."""
+    log("bench: JSON reader against nesting")
+    depth = {"now": jsondepth([os.path.join(build, "bench_jsondepth")])}
+    if base:
+        # the older reader is quadratic in depth: 40,000 levels take
+        # seconds, 100,000 about ten
+        prog = os.path.join(tmp, "jsondepth-base")
+        r = subprocess.run(["cc", "-std=c99", "-D_POSIX_C_SOURCE=200809L",
+                            "-O2", "-I", base, os.path.join(
+                                HERE, "jsondepth.c"), os.path.join(
+                                base, "build", "libopenagent.a"),
+                            "-lbearssl", "-o", prog], capture_output=True)
+        if r.returncode == 0:
+            depth["base"] = jsondepth([prog, "256", "40000"])
+    return depth
+
+
+def depth_table(depth, rev):
+    """The nesting measurements as Markdown, ending with the bound."""
+    o = ["bench/jsondepth.c parses each input into a fresh reader (nothing "
+         "reused from an earlier parse) until 0.2 s of CPU have gone, under "
+         "the default limits (max_json_depth 256, max_json_tokens 65536). "
+         "flatN is an event whose junk member is an array of short strings, "
+         "the same size as deepN, where it is N nested arrays (the hostile "
+         "event); nests is arrays nested exactly 256 deep, back to back up "
+         "to the token limit: the most jsmn's walk up the closed levels at "
+         "each ']' can cost.\n"]
+    now, then = depth["now"], depth.get("base", {})
+    head = "| input | bytes | result | µs per parse | µs per KB | × flat |"
+    if then:
+        head += " at %s: result | µs per KB | × now |" % rev
+    o.append(head)
+    o.append("|---|---|---|---|---|---|" + ("---|---|---|" if then else ""))
+    for name, (n, res, us, kb) in now.items():
+        flat = now.get("flat" + name[4:]) if name.startswith("deep") \
+            else None
+        row = "| %s | %d | %s | %.1f | %.3f | %s |" % (
+            name, n, res, us, kb, ratio(kb, flat[3]) if flat else "")
+        if then:
+            t = then.get(name)
+            row += (" %s | %.3f | %s |" % (t[1], t[3], ratio(t[3], kb))
+                    if t else " not run | | |")
+        o.append(row)
+    worst = max(kb for _, _, _, kb in now.values())
+    o.append("\nThe bound: at most %.0f µs of CPU per KB of JSON, whatever "
+             "its nesting (the nests row)." % worst)
+    return "\n".join(o)
+
+
+def update_security(block):
+    """Put block between the markers in docs/security.md."""
+    with open(SECURITY) as f:
+        text = f.read()
+    a, b = text.find(MARK[0]), text.find(MARK[1])
+    if a < 0 or b < a:
+        log("bench: docs/security.md has no %s marker" % MARK[0])
+        return
+    with open(SECURITY, "w") as f:
+        f.write(text[:a + len(MARK[0])] + "\n" + block + "\n" + text[b:])
+
+
+def baseline_name(rev):
+    return "C oa_next @%s" % rev
+
+
 def render(args, clients, res, conns, lat_oa, lat_curl, prof, prof_total,
-           oa_size, curl_size, curl_parts, lines, elapsed, sizes):
+           oa_size, curl_size, curl_parts, lines, elapsed, sizes, ins,
+           depth):
     cpu_model = "?"
     try:
         with open("/proc/cpuinfo") as f:
@@ -574,6 +739,21 @@ def render(args, clients, res, conns, lat_oa, lat_curl, prof, prof_total,
         w("- **At least 20× below the openai Node SDK**: the SDK spends %s "
           "of oa_next's CPU per chunk — %s." % (
               ratio(node, me), "met" if node >= 20 * me else "missed"))
+    if args.baseline:
+        was = per_chunk_us(res, baseline_name(args.baseline), "text1m")
+        if me is not None and was:
+            w("- **At most 0.6× the CPU per chunk of %s** (the same C "
+              "consumer built from that commit, in this run): %.3f µs "
+              "against %.3f µs on text1m = %s — %s." % (
+                  args.baseline, me, was, ratio(me, was),
+                  "met" if me <= 0.6 * was else "missed"))
+        now, then = ins.get(C), ins.get(baseline_name(args.baseline))
+        if now and then and now[0] and then[0]:
+            a = (now[0] - now[1]) / CHUNKS["text100k"]
+            b = (then[0] - then[1]) / CHUNKS["text100k"]
+            w("- Instructions per chunk (callgrind, text100k, start-up "
+              "subtracted): %.0f now, %.0f at %s = %s." % (
+                  a, b, args.baseline, ratio(a, b)))
     r1 = res.get((C, "text100k", "ev"), {})
     r2 = res.get((C, "text1m", "ev"), {})
     o1 = res.get(("oa --jsonl", "text100k", "ev"), {})
@@ -668,6 +848,11 @@ def render(args, clients, res, conns, lat_oa, lat_curl, prof, prof_total,
                   "wall", {}).get("median", 0), cw["wall"]["median"]),
               ratio(res.get(("python-stdlib", "text1m", "ev"), {}).get(
                   "wall", {}).get("median", 0), cw["wall"]["median"])))
+
+    if depth.get("now"):
+        w("## JSON nesting: CPU per KB\n")
+        w(depth_table(depth, args.baseline))
+        w("")
 
     if prof:
         w("## Where oa_next's instructions go\n")

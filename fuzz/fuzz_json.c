@@ -1,15 +1,21 @@
 /*
  * fuzz_json.c -- the JSON reader (json.c) against arbitrary bytes.
  *
- * Input: byte 0 picks the token limit (0: the default); the rest is the
- * text, in an allocation of exactly its size. Three oracles:
+ * Input: byte 0 picks the token limit (0: the default) and, with its top
+ * bit set, a depth limit of 1 to 8 from its low bits (else the default);
+ * the rest is the text, in an allocation of exactly its size. Three
+ * oracles:
  *   - a small recursive-descent validator, written from RFC 8259, must
  *     agree with oa__json_parse on what is JSON (unless the token limit
- *     stopped the parse);
+ *     stopped the parse), and on whether a JSON text nests deeper than
+ *     the depth limit;
  *   - every look-up on every token of a parsed text stays in bounds, and
  *     unescaping a string twice gives the same bytes;
  *   - every string, written back with oa__json_put_str and parsed again,
- *     reads back as the same bytes.
+ *     reads back as the same bytes;
+ *   - parsed again after the text (same, one byte changed, cut short),
+ *     the oa__json that reuses its last parse gives what a fresh one
+ *     gives: result, message and every token.
  */
 #include "../util.c"
 #include "../json.c"
@@ -20,6 +26,7 @@
 /* ------------------------------------------------------------ reference */
 
 static const char *ref_value(const char *s, const char *e, int depth);
+static int ref_deepest;   /* levels of the deepest container opened */
 
 static const char *
 ref_ws(const char *s, const char *e)
@@ -94,6 +101,8 @@ ref_number(const char *s, const char *e)
 static const char *
 ref_items(const char *s, const char *e, char close, int depth)
 {
+	if (depth + 1 > ref_deepest)
+		ref_deepest = depth + 1;
 	s = ref_ws(s + 1, e);
 	if (s < e && *s == close)
 		return s + 1;
@@ -237,6 +246,41 @@ walk(oa__json *j, int t)
 	}
 }
 
+/* Parse text[0..n) into j, which holds an earlier parse, and into a
+ * fresh oa__json: the same in every respect. */
+static void
+reparse(oa__json *j, const char *text, size_t n)
+{
+	char *s1 = malloc(n + 1), *s2 = malloc(n + 1);
+	char e1[OA__ERRLEN] = "", e2[OA__ERRLEN] = "";
+	const jsmntok_t *x, *y;
+	oa__json f = { 0 };
+	int r1, r2, i;
+
+	FUZZ_CHECK(s1 != NULL && s2 != NULL);
+	memcpy(s1, text, n);
+	memcpy(s2, text, n);
+	f.alloc = j->alloc;
+	f.max_tokens = j->max_tokens;
+	f.max_depth = j->max_depth;
+	r1 = oa__json_parse(j, s1, n, e1);
+	r2 = oa__json_parse(&f, s2, n, e2);
+	FUZZ_CHECK(r1 == r2 && strcmp(e1, e2) == 0 && j->ntok == f.ntok);
+	for (i = 0; r1 == 0 && i < j->ntok; i++) {
+		x = (const jsmntok_t *)j->tok + i;
+		y = (const jsmntok_t *)f.tok + i;
+		FUZZ_CHECK(x->type == y->type && x->start == y->start &&
+		           x->end == y->end && x->size == y->size &&
+		           x->parent == y->parent && j->next[i] == f.next[i] &&
+		           j->done[i] == 0);
+	}
+	if (r1 == 0)
+		walk(j, 0);   /* unescapes: the next reuse must notice */
+	oa__json_free(&f);
+	free(s1);
+	free(s2);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -247,24 +291,46 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *s = fuzz_copy(&in), err[OA__ERRLEN] = "";
 	const char *end;
 	oa__json j = { 0 };
-	int r, ok;
+	int r, ok, depth = limit & 0x80 ? (int)(limit & 7) + 1
+	                                : OA_MAX_JSON_DEPTH;
 
 	j.alloc = &a;
 	j.max_tokens = limit;
+	j.max_depth = (size_t)depth;
+	char *orig = s ? malloc(in.n + 1) : NULL;
+	size_t k;
+
+	if (orig != NULL)
+		memcpy(orig, s, in.n);
 	/* the reference reads s before the parse unescapes anything */
+	ref_deepest = 0;
 	end = s ? ref_value(s, s + in.n, 0) : NULL;
 	ok = s != NULL && end == s + in.n;
 	r = oa__json_parse(&j, s ? s : (char *)"", in.n, err);
 	FUZZ_CHECK(r == 0 || err[0] != '\0');
-	if (r == OA_ERR_LIMIT) {
+	if (r == OA_ERR_LIMIT && strstr(err, "max_json_depth") != NULL) {
+		/* a JSON text is refused for depth only when it is too deep */
+		FUZZ_CHECK(!ok || ref_deepest > depth);
+	} else if (r == OA_ERR_LIMIT) {
 		FUZZ_CHECK(strstr(err, "tokens") != NULL);
 	} else {
 		FUZZ_CHECK(r == (ok ? 0 : OA_ERR_STREAM));
+		FUZZ_CHECK(!ok || ref_deepest <= depth);
 	}
 	FUZZ_CHECK(oa__json_type(&j, -1) == OA__JSON_NONE);
 	FUZZ_CHECK(oa__json_type(&j, j.ntok) == OA__JSON_NONE);
 	if (r == 0)
 		walk(&j, 0);
+	if (orig != NULL) {
+		reparse(&j, orig, in.n);
+		k = in.n ? ((unsigned char)orig[in.n - 1] * 131u + limit) % in.n
+		         : 0;
+		if (in.n)
+			orig[k] = "0\"[]{},: a\\"[limit % 11];
+		reparse(&j, orig, in.n);
+		reparse(&j, orig, k);
+		free(orig);
+	}
 	oa__json_free(&j);
 	FUZZ_CHECK(heap.live == 0);
 	free(s);

@@ -145,6 +145,16 @@ def main():
     write("json", b"\0\"\\u00e9\\n\\t\\\"\\\\\\/\"")
     write("json", b"\0-0.5e+10")
     write("json", b"\0 99999999999999999999999 ")
+    # Deep nesting: at the default depth limit, one past it, far past it
+    # (the shape of a hostile event: a deep value after a normal chunk),
+    # and with a depth limit of 4 from the option byte.
+    for depth in (256, 257):
+        write("json", b"\0" + b"[" * depth + b"]" * depth)
+    write("json", b"\0" + b'{"a":' * 128 + b"1" + b"}" * 128)
+    write("json", b'\0{"choices":[{"index":0,"delta":{"content":"x"}}],'
+          b'"junk":' + b"[" * 5000 + b"]" * 5000 + b"}")
+    write("json", b"\x83[[[[1]]]]")
+    write("json", b'\x83[[["[[[[[["]]],[[{"a":[]}]]]')
     for url in (b"http://localhost:8080/v1", b"https://[::1]:8443/a/b/",
                 b"http://h:65535", b"ftp://x", b"http://u@h/"):
         write("config", b"\0" + url)

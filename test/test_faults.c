@@ -608,6 +608,68 @@ invalid_json(void)
 	RECOVERS(&c);
 }
 
+/* A text chunk whose event also holds a value levels deep: the scenario
+ * with that event, then an ordinary reply. */
+static int
+start_deep(int levels)
+{
+	char *scen = malloc(2 * (size_t)levels + 512), *p = scen;
+	int r;
+
+	if (scen == NULL)
+		return -1;
+	p += sprintf(p, "[{'events':[" ROLE ",'data: {\\'choices\\':[{"
+	             "\\'index\\':0,\\'delta\\':{\\'content\\':\\'x"
+	             "\\'}}],\\'junk\\':");
+	memset(p, '[', (size_t)levels);
+	memset(p + levels, ']', (size_t)levels);
+	p += 2 * levels;
+	strcpy(p, "}\\n\\n'," FINISH("stop") "," DONE "]}," OK "]");
+	r = start(scen);
+	free(scen);
+	return r;
+}
+
+/* The hostile event: 65,000 levels (jsmn alone spends seconds of CPU on
+ * it). Refused by the depth limit with OA_ERR_LIMIT, naming the option. */
+static void
+deep_nesting(void)
+{
+	oa_options o;
+	char log[256];
+
+	CHECK(start_deep(65000) == 0);
+	options(&o);
+	CHECK_INT(init_client(&o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_LIMIT);
+	CHECK_STR(log, "");
+	CHECK_HAS(oa_errmsg(&c), "nested deeper than 256 levels");
+	CHECK_HAS(oa_errmsg(&c), "max_json_depth");
+	RECOVERS(&c);
+}
+
+/* max_json_depth sets the limit: an event exactly that deep (the root
+ * object is one level) is read, one level more is refused. */
+static void
+deep_nesting_option(void)
+{
+	oa_options o;
+	char log[256];
+
+	CHECK(start_deep(39) == 0);
+	options(&o);
+	o.max_json_depth = 40;
+	CHECK_INT(init_client(&o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	CHECK_STR(log, "[text:x][end:stop]");
+	stop();
+	CHECK(start_deep(40) == 0);
+	CHECK_INT(init_client(&o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_LIMIT);
+	CHECK_HAS(oa_errmsg(&c), "nested deeper than 40 levels");
+	RECOVERS(&c);
+}
+
 /* usage is information, not the reply: a number too large for long long
  * leaves that field 0 and the turn succeeds with the others. */
 static void
@@ -835,6 +897,8 @@ static const struct test tests[] = {
 	{ "no_final_chunk", no_final_chunk },
 	{ "invalid_utf8", invalid_utf8 },
 	{ "invalid_json", invalid_json },
+	{ "deep_nesting", deep_nesting },
+	{ "deep_nesting_option", deep_nesting_option },
 	{ "usage_overflow", usage_overflow },
 	{ "tool_index_2_31", tool_index_2_31 },
 	{ "tool_index_gap", tool_index_gap },

@@ -760,8 +760,9 @@ cleanup(void)
 	oa__json_free(&J);
 }
 
-/* Deep nesting needs no recursion. (Not as deep as the token limit:
- * jsmn's closing bracket walks up the closed levels, O(depth) each.) */
+/* Deep nesting needs no recursion, once the depth limit allows it. (Not
+ * as deep as the token limit: jsmn's closing bracket walks up the closed
+ * levels, O(depth) each; hence the default limit.) */
 static void
 test_deep(void)
 {
@@ -771,7 +772,9 @@ test_deep(void)
 
 	memset(s, '[', DEPTH);
 	memset(s + DEPTH, ']', DEPTH);
+	J.max_depth = DEPTH;
 	r = parse_n(&J, s, 2 * DEPTH);
+	J.max_depth = 0;
 	free(s);
 	CHECK_INT(r, 0);
 	CHECK_INT(J.ntok, DEPTH);
@@ -779,6 +782,143 @@ test_deep(void)
 		t = oa__json_first(&J, t);
 	CHECK_INT(d, DEPTH);
 	CHECK_INT(oa__json_next(&J, 1), -1);
+	oa__json_free(&J);
+}
+
+/* n opening brackets (alternating [ and {"a":), then the closing ones. */
+static size_t
+nest(char *s, int n)
+{
+	size_t o = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (i % 2)
+			o += (size_t)sprintf(s + o, "{\"a\":");
+		else
+			s[o++] = '[';
+	}
+	s[o++] = '1';
+	for (i = n - 1; i >= 0; i--)
+		s[o++] = i % 2 ? '}' : ']';
+	return o;
+}
+
+static void
+test_depth_limit(void)
+{
+	char *s = malloc(10 * 1000), *q;
+	size_t n;
+
+	/* the default: OA_MAX_JSON_DEPTH levels pass, one more is refused */
+	n = nest(s, OA_MAX_JSON_DEPTH);
+	CHECK_INT(parse_n(&J, s, n), 0);
+	CHECK_INT(oa__json_type(&J, 2), OA__JSON_STRING);
+	n = nest(s, OA_MAX_JSON_DEPTH + 1);
+	CHECK_INT(parse_n(&J, s, n), OA_ERR_LIMIT);
+	CHECK_HAS(err, "nested deeper than 256 levels");
+	CHECK_HAS(err, "max_json_depth");
+	CHECK_INT(J.ntok, 0);
+	/* brackets inside strings do not count */
+	q = s + sprintf(s, "[\"");
+	memset(q, '[', 2 * OA_MAX_JSON_DEPTH);
+	strcpy(q + 2 * OA_MAX_JSON_DEPTH, "\\\"{\"]");
+	CHECK_INT(parse(&J, s), 0);
+	/* a lower limit: exactly that many levels, and the byte that passes */
+	J.max_depth = 3;
+	CHECK_INT(parse(&J, "[{\"a\":[1]}]"), 0);
+	CHECK_INT(parse(&J, "[{\"a\":[[1]]}]"), OA_ERR_LIMIT);
+	CHECK_HAS(err, "deeper than 3 levels at byte 7");
+	/* refused even when the text is not JSON past that point */
+	CHECK_INT(parse(&J, "[[[[ x"), OA_ERR_LIMIT);
+	/* the limit counts open levels, not brackets */
+	CHECK_INT(parse(&J, "[[[1]],[[2]],[[3]],[[]]]"), 0);
+	J.max_depth = 0;
+	free(s);
+	oa__json_free(&J);
+}
+
+/* j, which parsed other texts before, and a fresh oa__json read text the
+ * same: result, message, and each token's type, bytes, count and next. */
+static int
+same_as_fresh(oa__json *j, const char *text)
+{
+	oa__json f;
+	char *a = strdup(text), *b = strdup(text), ea[OA__ERRLEN] = "",
+	     eb[OA__ERRLEN] = "";
+	size_t n = strlen(text), na, nb;
+	int ra, rb, t, ok;
+
+	memset(&f, 0, sizeof f);
+	f.max_depth = j->max_depth;
+	ra = oa__json_parse(j, a, n, ea);
+	rb = oa__json_parse(&f, b, n, eb);
+	ok = ra == rb && strcmp(ea, eb) == 0 && j->ntok == f.ntok;
+	for (t = 0; ok && t < f.ntok; t++) {
+		ok = oa__json_type(j, t) == oa__json_type(&f, t) &&
+		     oa__json_raw(j, t, &na) - a == oa__json_raw(&f, t, &nb) - b &&
+		     na == nb && oa__json_count(j, t) == oa__json_count(&f, t) &&
+		     oa__json_next(j, t) == oa__json_next(&f, t);
+		/* and strings read the same, unescaped */
+		if (ok && oa__json_type(j, t) == OA__JSON_STRING)
+			ok = strcmp(oa__json_str(j, t, NULL),
+			            oa__json_str(&f, t, NULL)) == 0;
+	}
+	if (!ok)
+		fprintf(stderr, "differs from a fresh parse: %s\n", text);
+	oa__json_free(&f);
+	free(doc);
+	doc = a;   /* j points into it until the next parse */
+	free(b);
+	return ok;
+}
+
+/* A parse that starts where the last text stops matching: events of a
+ * stream that differ only in the delta. */
+static void
+test_reuse_prefix(void)
+{
+	static const char *texts[] = {
+		"{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":"
+		"{\"content\":\"a\\nb\"}}]}",
+		"{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":"
+		"{\"content\":\"cd\"}}]}",
+		"{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":"
+		"{\"content\":\"cd\"},\"finish_reason\":\"stop\"}]}",
+		"{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{}}],"
+		"\"usage\":{\"total_tokens\":3}}",
+		/* a key unescaped last time, before the first change */
+		"{\"i\\u0064\":\"c1\",\"choices\":[]}",
+		"{\"i\\u0064\":\"c1\",\"choices\":[1]}",
+		/* errors past the shared part, as a fresh parse words them */
+		"{\"i\\u0064\":\"c1\",\"choices\":[1,]}",
+		"{\"i\\u0064\":\"c1\",\"choices\":[1]",
+		"{\"i\\u0064\":\"c1\",\"choices\":[1]}",
+		"{\"i\\u0064\":\"c1\",\"choices\":[[[[[1]]]]]}",
+		"[1,2,[3,4]]",
+		"[1,2,[3,5]]",
+		"[1,2,[3,5]] ",
+		"[1,2]",
+		"7",
+		"[7]",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		/* every text after a parse of each other one */
+		size_t k;
+
+		for (k = 0; k < sizeof texts / sizeof texts[0]; k++) {
+			CHECK(same_as_fresh(&J, texts[k]));
+			CHECK(same_as_fresh(&J, texts[i]));
+		}
+	}
+	/* a lower depth limit is not met by reusing a deeper parse */
+	CHECK(same_as_fresh(&J, texts[9]));
+	J.max_depth = 4;
+	CHECK(same_as_fresh(&J, texts[9]));
+	CHECK_INT(J.ntok, 0);
+	J.max_depth = 0;
 	oa__json_free(&J);
 }
 
@@ -797,7 +937,9 @@ static const struct test tests[] = {
 	{ "too_long", test_too_long },
 	{ "token_limit", test_token_limit },
 	{ "deep", test_deep },
+	{ "depth_limit", test_depth_limit },
 	{ "reuse", test_reuse },
+	{ "reuse_prefix", test_reuse_prefix },
 	{ "nomem", test_nomem },
 	{ "put_str", test_put_str },
 	{ "round_trip", test_round_trip },
