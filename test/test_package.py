@@ -204,6 +204,22 @@ def test_amalgamation_no_tls():
     assert "https:// needs TLS, which this build leaves out" in err, err
 
 
+def test_amalgamation_modules_left_out():
+    """Each module of dist/openagent.c is left out by its one -D flag
+    (modules.c's list and the amalgamation's guards), and all at once."""
+    make("amalgamation")
+    d = alone()
+    with open(os.path.join(TOP, "Makefile"), encoding="utf-8") as f:
+        mods = re.search(r"^MOD_SRC\s*=((?:.*\\\n)*.*)$", f.read(),
+                         re.M).group(1)
+    flags = ["-DOA_NO_" + m[:-2].upper()
+             for m in re.findall(r"\b(\w+\.c)\b", mods)]
+    assert "-DOA_NO_TLS" in flags and len(flags) >= 8, flags
+    for f in [[x] for x in flags] + [flags]:
+        run([CC, "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror"] +
+            f + ["-c", "openagent.c", "-o", "x.o"], cwd=d)
+
+
 TOOL_ROUND = [
     {"events": [
         {"choices": [{"index": 0, "delta": {"role": "assistant"}}]},
