@@ -88,7 +88,7 @@ $(BUILD)/%: examples/%.c $(LIB)
 $(BUILD)/interrupt: examples/interrupt.c $(LIB)
 	$(CC) $(ALL_CFLAGS) -pthread $< $(LIB) $(LDLIBS) -pthread -o $@
 
-$(BUILD)/test_%: test/test_%.c test/test.h $(LIB)
+$(BUILD)/test_%: test/test_%.c test/test.h test/harness.h $(LIB)
 	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -pthread -o $@
 
 # The integration tests start test/server.py and run oa and the examples;
