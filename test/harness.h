@@ -51,8 +51,6 @@ stop(void)
 		kill(srv.pid, SIGTERM);
 		waitpid(srv.pid, NULL, 0);
 		close(srv.in);
-		unlink(srv.scen);
-		unlink(srv.rec);
 	}
 	srv.pid = -1;
 }
