@@ -1,6 +1,6 @@
 """harness.py -- what the Python tests share: where the programs are, a
-temporary directory for the run, the scripted server, running a program
-or a command, expect(), and the runner.
+temporary directory for the run, the scripted server and the pieces of
+its scenarios, running a program or a command, expect(), and the runner.
 
 A test program names its tests test_NAME and ends with
 
@@ -84,6 +84,25 @@ class Server:
         self.proc.wait()
         self.proc.stdin.close()
         self.proc.stdout.close()
+
+
+def chunk(delta, finish=None, usage=None):
+    """A chat.completion.chunk, shaped like llama.cpp's, for a scenario's
+    "events"."""
+    c = {"id": "chatcmpl-1", "object": "chat.completion.chunk",
+         "created": 1700000000, "model": "test",
+         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    if usage:
+        c["usage"] = usage
+    return c
+
+
+DONE = "data: [DONE]\n\n"
+ROLE = chunk({"role": "assistant", "content": None})
+
+
+def text(s):
+    return chunk({"content": s})
 
 
 def run(argv, cwd=None, env=None, input=None, timeout=60):

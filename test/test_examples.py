@@ -25,7 +25,7 @@ import sys
 import tempfile
 
 import harness
-from harness import BIN, OA, TMP, Server, expect, run
+from harness import BIN, DONE, OA, ROLE, TMP, Server, chunk, expect, run, text
 
 
 def example(name, args, cwd=None, env=None, input=None):
@@ -34,23 +34,6 @@ def example(name, args, cwd=None, env=None, input=None):
 
 def oa(args, cwd=None, env=None, input=None):
     return run([OA] + args, cwd, env, input)
-
-
-def chunk(delta, finish=None, usage=None):
-    c = {"id": "chatcmpl-1", "object": "chat.completion.chunk",
-         "created": 1700000000, "model": "test",
-         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-    if usage:
-        c["usage"] = usage
-    return c
-
-
-DONE = "data: [DONE]\n\n"
-ROLE = chunk({"role": "assistant", "content": None})
-
-
-def text(s):
-    return chunk({"content": s})
 
 
 def call(index, id=None, name=None, args=None):
