@@ -3,6 +3,7 @@
 #   make examples   oa and the example programs only (into build/)
 #   make check      every test, then the same under ASan + UBSan
 #   make test       every test, plain build only
+#   make test-mcp   install the npm MCP servers, run the MCP tests only
 #   make asan       every test under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make demo       oa against the scripted server, no LLM needed
 #   make docs       rewrite docs/api.md from openagent.h
@@ -39,7 +40,7 @@ LDLIBS  = $(if $(OA_NO_TLS)$(CORE),,-lbearssl)
 CORE_SRC = util.c json.c sse.c net.c http.c tools.c hooks.c request.c \
            stream.c toolcalls.c openagent.c
 MOD_SRC  = $(if $(OA_NO_TLS),,tls.c) proxy.c trace.c textfilter.c fields.c \
-           retry.c context.c config.c images.c
+           retry.c context.c config.c images.c mcp.c
 # make CORE=1: the core without the modules it reaches through modules.c
 # (the ones on top of it, which change nothing in it, stay for the tests).
 CORE_FLAGS = -DOA_NO_TLS -DOA_NO_PROXY -DOA_NO_TRACE -DOA_NO_TEXTFILTER \
@@ -53,11 +54,13 @@ LIB     = $(BUILD)/libopenagent.a
 EXAMPLES = $(BUILD)/oa $(BUILD)/calculator $(BUILD)/manual_tools \
            $(BUILD)/hooks $(BUILD)/interrupt $(BUILD)/context \
            $(BUILD)/log_analyzer_agent $(BUILD)/git_commit_agent \
-           $(BUILD)/simple_query $(BUILD)/config_env $(BUILD)/chat
+           $(BUILD)/simple_query $(BUILD)/config_env $(BUILD)/chat \
+           $(BUILD)/mcp_agent
 TESTS    = $(BUILD)/test_json $(BUILD)/test_sse $(BUILD)/test_http \
            $(BUILD)/test_config $(BUILD)/test_tools $(BUILD)/test_client \
            $(BUILD)/test_agent $(BUILD)/test_net $(BUILD)/test_textfilter \
-           $(BUILD)/test_context $(BUILD)/test_faults $(BUILD)/test_load
+           $(BUILD)/test_context $(BUILD)/test_faults $(BUILD)/test_load \
+           $(BUILD)/test_mcp
 # Fuzz targets; built with -DMAIN each replays its corpus as a test.
 FUZZ     = sse json http config textfilter client
 FUZZ_SRC_textfilter = util.c json.c
@@ -81,12 +84,16 @@ $(BUILD)/oa: examples/oa.c $(LIB)
 
 $(BUILD)/calculator $(BUILD)/manual_tools $(BUILD)/hooks $(BUILD)/context \
 $(BUILD)/log_analyzer_agent $(BUILD)/git_commit_agent \
-$(BUILD)/simple_query $(BUILD)/config_env $(BUILD)/chat: \
+$(BUILD)/simple_query $(BUILD)/config_env $(BUILD)/chat $(BUILD)/mcp_agent: \
 $(BUILD)/%: examples/%.c $(LIB)
 	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 $(BUILD)/interrupt: examples/interrupt.c $(LIB)
 	$(CC) $(ALL_CFLAGS) -pthread $< $(LIB) $(LDLIBS) -pthread -o $@
+
+# The MCP client command the tests and the conformance suite run.
+$(BUILD)/mcp_client: test/mcp_client.c $(LIB)
+	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 $(BUILD)/test_%: test/test_%.c test/test.h test/harness.h $(LIB)
 	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -pthread -o $@
@@ -99,12 +106,24 @@ $(BUILD)/test_%: test/test_%.c test/test.h test/harness.h $(LIB)
 # the tests of a left-out module then check that oa_init refuses its
 # options by name (CHECK_INIT_MODULE in test/test.h).
 CORE_TESTS = json sse http tools client agent faults context load
-test: $(TESTS) $(REPLAY) $(EXAMPLES) $(if $(CORE),,test-core)
+test: $(TESTS) $(REPLAY) $(EXAMPLES) $(BUILD)/mcp_client \
+      $(if $(CORE),,test-core)
 	OA_TEST_SERVER=test/server.py OA_BIN=$(BUILD)/oa \
 	    OA_EXAMPLES_DIR=$(BUILD) \
 	    test/run.sh $(TESTS) $(REPLAY) test/test_oa.py test/test_examples.py \
 	    test/test_log_agent.py test/test_git_agent.py test/test_docs.py \
-	    $(if $(SAN),,test/test_package.py)
+	    test/test_mcp.py $(if $(SAN),,test/test_package.py)
+
+# make test-mcp: install the npm MCP servers and the conformance suite
+# into build/npm (test/mcp_setup.sh, once), then run the MCP tests only.
+# make test runs them too; without the servers they fail under CI=true.
+.PHONY: test-mcp
+test-mcp: $(BUILD)/test_mcp $(BUILD)/mcp_client $(BUILD)/mcp_agent \
+          $(BUILD)/oa
+	sh test/mcp_setup.sh
+	OA_TEST_SERVER=test/server.py OA_BIN=$(BUILD)/oa \
+	    OA_EXAMPLES_DIR=$(BUILD) \
+	    test/run.sh $(BUILD)/test_mcp test/test_mcp.py
 
 .PHONY: test-core
 test-core:

@@ -185,6 +185,18 @@ trace(const oa__http *h, char dir, const char *s, size_t n, int head)
 		oa__modules.trace(dir, s, n, head);
 }
 
+/* Visible ASCII and blanks only: a captured header value is sent back. */
+static int
+all_printable(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] < ' ' || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 /* ---------------------------------------------------------------- bytes */
 
 /*
@@ -284,6 +296,7 @@ parse_head(oa__http *h, const char *p, size_t n, int is_head, char *err)
 	int has_len = 0, chunked = 0, te = 0, conn_close = 0, minor;
 
 	h->retry_after_ms = -1;
+	h->captured[0] = '\0';
 
 	eol = memchr(p, '\n', n);
 	len = (size_t)(eol - p) - (eol > p && eol[-1] == '\r');
@@ -364,6 +377,11 @@ parse_head(oa__http *h, const char *p, size_t n, int is_head, char *err)
 			while (i > 0 && (ct[i - 1] == ' ' || ct[i - 1] == '\t'))
 				i--;
 			ct[i] = '\0';
+		} else if (h->capture && oa__ieq(line, len, h->capture) &&
+		           vlen < sizeof h->captured &&
+		           all_printable(v, vlen)) {
+			memcpy(h->captured, v, vlen);
+			h->captured[vlen] = '\0';
 		}
 	}
 
@@ -705,6 +723,7 @@ attempt(oa__http *h, const oa__buf *req, const char *body, size_t body_len,
 		h->status = 0;
 		h->content_type[0] = '\0';
 		h->location[0] = '\0';
+		h->captured[0] = '\0';
 		h->body = OA__BODY_NONE;
 		h->keep_alive = 0;
 		h->left = h->length = 0;

@@ -225,6 +225,8 @@ typedef struct oa__sse {
 	int dispatched;           /* an event is on loan to the caller */
 	char type[64];            /* "event:" of the current event */
 	char id[128];             /* last "id:", kept across events */
+	long retry_ms;            /* public: the last "retry:" field, a
+	                             reconnection delay; -1: none seen */
 } oa__sse;
 
 /* max: the largest event in bytes (0: OA_MAX_EVENT_BYTES). Allocates
@@ -306,6 +308,11 @@ typedef struct oa__http {
 	int status;
 	char content_type[128];   /* lower-cased media type, no parameters */
 	char location[256];       /* a redirect's Location, cut to fit */
+	/* One more response header to keep: the caller sets capture to its
+	 * name (e.g. "mcp-session-id", any case) and reads its printable
+	 * value, "" when absent or too long to fit, from captured. */
+	const char *capture;
+	char captured[256];
 	int body;                 /* OA__BODY_* */
 	/* private */
 	int fd;

@@ -646,6 +646,15 @@ oa_interrupt(oa_client *c)
 }
 
 /* see openagent.h */
+int
+oa_interrupt_fd(const oa_client *c)
+{
+	if (c == NULL || c->p == NULL || !c->p->ready)
+		return -1;
+	return c->p->wake[0];
+}
+
+/* see openagent.h */
 const char *
 oa_errmsg(const oa_client *c)
 {

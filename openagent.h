@@ -118,6 +118,14 @@ int oa_next(oa_client *c, oa_block *b);
  */
 void oa_interrupt(oa_client *c);
 
+/* For tool handlers that block on I/O of their own (an MCP server): a
+ * descriptor that is readable from the moment oa_interrupt() is called
+ * until the next oa_query() begins. Poll it with your own descriptors and
+ * return early when it fires; never read from it or close it. Take it
+ * after oa_init() (a handler must not call the client); -1 for a client
+ * that is not set up. */
+int oa_interrupt_fd(const oa_client *c);
+
 /* The detail of the last error on this client: the server's message, the
  * limit hit, the resolver's text. "" when there was none. Owned by the
  * client; valid until the next call on it. */
@@ -699,6 +707,136 @@ const char *oa_config_model(const oa_config *cfg, const char *fallback,
                             int prefer_fallback);
 const char *oa_config_api_key(const oa_config *cfg, const char *fallback,
                               int prefer_fallback);
+
+/* ------------------------------------------------------------------------
+ * MCP: tools from Model Context Protocol servers (module mcp.c)
+ *
+ * Needs mcp.c, an optional module (it is part of libopenagent.a; leave the
+ * file out and nothing else changes: the core never calls it).
+ *
+ * Connect to a server -- a command the library starts itself (stdio) or a
+ * URL (Streamable HTTP) -- and its tools come back as oa_tool entries to
+ * put into oa_options.tools next to your own. Each tool's handler calls
+ * tools/call on the server, so argument checks against the server's
+ * inputSchema, hooks (a PRE_TOOL_USE hook may refuse an MCP tool), manual
+ * and auto mode all work as for any tool:
+ *
+ *     const char *argv[] = {"mcp-server-filesystem", "/srv/docs", NULL};
+ *     oa_mcp *m;
+ *     const oa_tool *tools;
+ *     if (oa_mcp_connect(&m, argv, NULL) != 0) { ... oa_mcp_errmsg(m) ... }
+ *     opt.ntools = oa_mcp_tools(m, &tools);
+ *     opt.tools = tools;
+ *     opt.auto_execute_tools = 1;
+ *     oa_init(&c, &opt);
+ *     oa_mcp_watch(m, &c);          so oa_interrupt() stops a call
+ *     ... oa_query / oa_next ...
+ *     oa_free(&c);
+ *     oa_mcp_close(m);
+ *
+ * One oa_mcp is used by one thread at a time (the one running the client
+ * whose tools it serves); it holds one server connection and makes one
+ * request at a time. Tool results: the text items of the content, joined
+ * with newlines; any other item (image, audio, resource, resource_link)
+ * as "[type mime uri, N bytes of base64] " and its JSON; then
+ * structuredContent, when present, as "structuredContent: " and its JSON
+ * (left out when a text item already is exactly that JSON, as the spec
+ * asks servers to add); isError: true and a JSON-RPC error make the
+ * handler fail, so the model sees "error: ...". See docs/mcp.md.
+ * ------------------------------------------------------------------------ */
+
+/* The protocol version offered; servers answering 2025-06-18 or
+ * 2025-03-26 are accepted too. */
+#define OA_MCP_PROTOCOL_VERSION "2025-11-25"
+/* Each request (initialize, tools/list, tools/call) waits this long for
+ * its response, then sends notifications/cancelled and fails. */
+#define OA_MCP_DEFAULT_CALL_TIMEOUT_MS 60000
+/* One JSON-RPC message from the server: a stdio line, a JSON body, an
+ * event. Longer is OA_ERR_LIMIT (the rest of such a line is skipped). */
+#define OA_MCP_MAX_MESSAGE_BYTES (4 * 1024 * 1024)
+
+/* A connection to one MCP server. Opaque; allocated by oa_mcp_connect*()
+ * (with net->allocator when given) and released by oa_mcp_close(). */
+typedef struct oa_mcp oa_mcp;
+
+/* Zero every field for the defaults. Read only during oa_mcp_connect*();
+ * nothing here is kept (name is copied). */
+typedef struct oa_mcp_options {
+	/* The server's name, used as the prefix of tools whose own name is
+	 * invalid or taken ("<name>_<tool>"). NULL: serverInfo.name. */
+	const char *name;
+	/* Per request, in ms; 0: OA_MCP_DEFAULT_CALL_TIMEOUT_MS, < 0: none. */
+	int call_timeout_ms;
+	/* 0: OA_MCP_MAX_MESSAGE_BYTES. */
+	size_t max_message_bytes;
+	/* stdio: the child's stderr. 0 (default): inherited, so its messages
+	 * appear on ours; else a descriptor the child's stderr is dup2()ed
+	 * from (e.g. one opened on /dev/null); the caller keeps and closes
+	 * it. */
+	int stderr_fd;
+	/* HTTP: timeouts, proxy, TLS (ca_file, insecure), retries, debug and
+	 * max_header_bytes as for the chat endpoint; for both transports the
+	 * allocator. NULL: the defaults. Not kept. */
+	const oa_options *net;
+} oa_mcp_options;
+
+/*
+ * Start the server argv[0] (looked up in PATH) with arguments argv[1..],
+ * argv ending with NULL -- no shell is involved -- in its own process
+ * group, with a socket as its stdin and stdout, and run initialize,
+ * notifications/initialized and tools/list (every page).
+ * Returns 0, or an oa_err: OA_ERR_FILE (the command cannot be run),
+ * OA_ERR_IO (it exited or closed its output), OA_ERR_READ_TIMEOUT,
+ * OA_ERR_SERVER (an unsupported protocol version, a JSON-RPC error),
+ * OA_ERR_STREAM, OA_ERR_LIMIT, OA_ERR_INVALID (a tool name that cannot be
+ * offered), OA_ERR_NOMEM. In every case *m is
+ * set (NULL only when even it could not be allocated): read
+ * oa_mcp_errmsg(*m), then call oa_mcp_close(*m).
+ */
+int oa_mcp_connect(oa_mcp **m, const char *const *argv,
+                   const oa_mcp_options *o);
+/* The same over Streamable HTTP: url is the MCP endpoint, e.g.
+ * "http://127.0.0.1:3001/mcp". Adds OA_ERR_URL, OA_ERR_CONNECT,
+ * OA_ERR_HTTP and the other network errors to the list above. */
+int oa_mcp_connect_url(oa_mcp **m, const char *url, const oa_mcp_options *o);
+
+/* Why the last call on m failed; "" when it did not. Owned by m, valid
+ * until the next call on it. NULL m: "out of memory". */
+const char *oa_mcp_errmsg(const oa_mcp *m);
+/* The name given in the options or the server's own; owned by m. */
+const char *oa_mcp_name(const oa_mcp *m);
+
+/*
+ * The server's tools: *tools points to an array owned by m, with the
+ * names, descriptions and schemas in m too; valid until oa_mcp_close().
+ * A tool's name is the server's, or "<server>_<tool>" (other bytes as
+ * '_', cut to 64) when that is not [A-Za-z0-9_-]{1,64} or collides; its
+ * parameters are the server's inputSchema. The handlers' ctx is m's: hand
+ * the entries to oa_options.tools as they are (oa_init copies the table,
+ * not what ctx points to, so m must outlive the client's use of them).
+ */
+size_t oa_mcp_tools(const oa_mcp *m, const oa_tool **tools);
+
+/* Let oa_interrupt(c) stop a call in progress on m: the call sends
+ * notifications/cancelled and returns at once. c must be set up by
+ * oa_init() and outlive m's use; NULL stops watching. */
+void oa_mcp_watch(oa_mcp *m, const oa_client *c);
+
+/*
+ * Call a tool directly, by the server's name for it, with args_json (a
+ * JSON object text; NULL: {}). Returns 0 with *text the result as
+ * described above, 1 when the tool failed (isError, or a JSON-RPC error:
+ * *text says which), or a negative oa_err with *text the detail. *text is
+ * owned by m and valid until the next call on it; len may be NULL.
+ */
+int oa_mcp_call(oa_mcp *m, const char *tool, const char *args_json,
+                const char **text, size_t *len);
+
+/* Shut the server down and free m: stdio closes the server's stdin and
+ * waits up to 2 s, then SIGTERM, 2 s more, then SIGKILL, and reaps it;
+ * HTTP sends DELETE for the session. NULL is a no-op. */
+void oa_mcp_close(oa_mcp *m);
+
 
 #ifdef __cplusplus
 }

@@ -85,8 +85,16 @@ line(oa__sse *p, size_t at, size_t end)
 		sse_set(p->type, sizeof p->type, v, vn);
 	} else if (is(s, fn, "id") && memchr(v, '\0', vn) == NULL) {
 		sse_set(p->id, sizeof p->id, v, vn);
+	} else if (is(s, fn, "retry") && vn > 0 && vn < 10) {
+		/* kept for callers that reconnect (MCP); only digits count */
+		long ms = 0;
+
+		for (; vn > 0 && *v >= '0' && *v <= '9'; v++, vn--)
+			ms = ms * 10 + (*v - '0');
+		if (vn == 0)
+			p->retry_ms = ms;
 	}
-	/* retry: we never reconnect; other fields: ignored, as specified */
+	/* other fields: ignored, as specified */
 	return 0;
 }
 
@@ -127,6 +135,7 @@ oa__sse_init(oa__sse *p, const oa_allocator *a, size_t max)
 	memset(p, 0, sizeof *p);
 	p->alloc = a;
 	p->max = max ? max : OA_MAX_EVENT_BYTES;
+	p->retry_ms = -1;
 }
 
 OA_PRIVATE void
@@ -135,6 +144,7 @@ oa__sse_reset(oa__sse *p)
 	p->len = p->scan = p->seen = p->out = 0;
 	p->started = p->cr_pending = p->dispatched = 0;
 	p->type[0] = p->id[0] = '\0';
+	p->retry_ms = -1;
 }
 
 OA_PRIVATE void

@@ -80,12 +80,6 @@ static const char *const end_call[] = { "</tool_call>", NULL };
 /* ---------------------------------------------------------------- bytes */
 
 static int
-tf_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static int
 letter(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -104,9 +98,9 @@ unfence(const char **s, size_t *n)
 {
 	const char *p = *s, *e = *s + *n;
 
-	while (p < e && tf_blank(*p))
+	while (p < e && oa__blank(*p))
 		p++;
-	while (e > p && tf_blank(e[-1]))
+	while (e > p && oa__blank(e[-1]))
 		e--;
 	if (e - p >= 3 && memcmp(p, "```", 3) == 0) {
 		p += 3;
@@ -114,9 +108,9 @@ unfence(const char **s, size_t *n)
 			p++;
 		if (e - p >= 3 && memcmp(e - 3, "```", 3) == 0)
 			e -= 3;
-		while (p < e && tf_blank(*p))
+		while (p < e && oa__blank(*p))
 			p++;
-		while (e > p && tf_blank(e[-1]))
+		while (e > p && oa__blank(e[-1]))
 			e--;
 	}
 	*s = p;
@@ -135,7 +129,7 @@ drop_comma(oa__buf *o)
 {
 	size_t i = o->len;
 
-	while (i > 0 && tf_blank(o->p[i - 1]))
+	while (i > 0 && oa__blank(o->p[i - 1]))
 		i--;
 	if (i == 0 || o->p[i - 1] != ',')
 		return;
@@ -588,7 +582,7 @@ start(oa__tf *f)
 	int k;
 	char c;
 
-	while (p < f->hold.len && tf_blank(f->hold.p[p]))
+	while (p < f->hold.len && oa__blank(f->hold.p[p]))
 		p++;
 	if (p == f->hold.len && !f->finished)
 		return 0;
@@ -706,7 +700,7 @@ mistral(oa__tf *f, oa__tf_seg *seg, char *err)
 		c = f->hold.p[f->scan];
 		switch (f->sub) {
 		case M_BEGIN:
-			if (tf_blank(c))
+			if (oa__blank(c))
 				continue;
 			f->mark = f->scan;
 			if (name_char(c)) {
@@ -797,7 +791,7 @@ tf_whole(oa__tf *f, oa__tf_seg *seg, char *err)
 			f->sub = W_BLANK;
 			continue;
 		case W_BLANK:
-			if (tf_blank(c))
+			if (oa__blank(c))
 				break;
 			if (c != '{')
 				return to_text(f);
@@ -808,7 +802,7 @@ tf_whole(oa__tf *f, oa__tf_seg *seg, char *err)
 				f->sub = W_AFTER;
 			break;
 		default:
-			if (!tf_blank(c) && c != '`')
+			if (!oa__blank(c) && c != '`')
 				return to_text(f);
 		}
 		f->scan++;

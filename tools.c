@@ -43,12 +43,6 @@ is_word(char c)
 }
 
 static int
-is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static int
 nomem(char *err)
 {
 	return oa__fail(err, OA_ERR_NOMEM, "out of memory");
@@ -63,10 +57,10 @@ next_item(const char **p, const char **item)
 {
 	const char *s = *p;
 
-	while (is_space(*s) || *s == ',')
+	while (oa__blank(*s) || *s == ',')
 		s++;
 	*item = s;
-	while (*s != '\0' && !is_space(*s) && *s != ',')
+	while (*s != '\0' && !oa__blank(*s) && *s != ',')
 		s++;
 	*p = s;
 	return (size_t)(s - *item);
@@ -157,7 +151,7 @@ full_schema(oa__tool *d, const oa_allocator *a, const char *s, char *err)
 	size_t n = strlen(s);
 	int r;
 
-	while (n > 0 && is_space(s[n - 1]))
+	while (n > 0 && oa__blank(s[n - 1]))
 		n--;
 	d->schema = oa__strndup(a, s, n);
 	scratch = oa__strndup(a, s, n);
@@ -221,7 +215,7 @@ copy_tool(oa__tools *t, const oa_tool *src, size_t i, oa__buf *b, char *err)
 	d->description = oa__strndup(t->alloc, p, strlen(p));
 	if (d->name == NULL || d->description == NULL)
 		return nomem(err);
-	for (p = s->parameters ? s->parameters : ""; is_space(*p); p++)
+	for (p = s->parameters ? s->parameters : ""; oa__blank(*p); p++)
 		;
 	if (*p == '{')
 		return full_schema(d, t->alloc, p, err);

@@ -124,6 +124,11 @@ static const char usage[] =
 	"current_time,\n"
 	"                     read_file (a text file in the current "
 	"directory)\n"
+	"  --mcp 'CMD ARG...' run an MCP server (no shell; \"...\" groups) and "
+	"offer\n"
+	"                     its tools, run automatically (repeatable)\n"
+	"  --mcp-url URL      the same for a Streamable HTTP MCP server\n"
+	"  --mcp-list         print the MCP servers' tools and exit\n"
 	"  --resume FILE      continue the conversation saved in FILE\n"
 	"  --save FILE        once the reply is complete, save the "
 	"conversation\n"
@@ -845,6 +850,178 @@ put_block_text(const oa_block *b)
 		printf("[tool_result %s] %s\n", b->id, b->text);
 }
 
+/* ---------------------------------------------------------------- --mcp */
+
+/*
+ * --mcp 'COMMAND ARG...' and --mcp-url URL (each up to MAX_MCP times) add
+ * the tools of MCP servers (mcp.c), which auto mode runs; --mcp-list
+ * prints them instead of asking. The servers stay connected until exit:
+ * atexit() closes them (stdin closed, then SIGTERM, then SIGKILL) however
+ * main returns.
+ */
+#define MAX_MCP 16
+#define MAX_MCP_ARGS 64
+
+static struct {
+	const char *arg[MAX_MCP]; /* a --mcp string or an --mcp-url URL */
+	int url[MAX_MCP];
+	size_t n;
+	int list;
+	oa_mcp *m[MAX_MCP];
+	oa_tool *tools;
+} mcps;
+
+static void
+mcp_close_all(void)
+{
+	size_t i;
+
+	for (i = 0; i < mcps.n; i++)
+		oa_mcp_close(mcps.m[i]);
+	free(mcps.tools);
+}
+
+/* One of the flags at argv[*i]: 1 taken, 0 not ours, -1 a usage error
+ * (reported). */
+static int
+mcp_flag(int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+	int url = strncmp(a, "--mcp-url", 9) == 0, n = url ? 9 : 5;
+
+	if (strcmp(a, "--mcp-list") == 0)
+		return mcps.list = 1;
+	if (strncmp(a, "--mcp", 5) != 0 || (a[n] != '\0' && a[n] != '='))
+		return 0;
+	if (mcps.n == MAX_MCP || (a[n] == '\0' && *i + 1 == argc)) {
+		usage_error(mcps.n == MAX_MCP ? "at most 16 MCP servers" :
+		            "%s needs a value", a);
+		return -1;
+	}
+	mcps.url[mcps.n] = url;
+	mcps.arg[mcps.n++] = a[n] == '=' ? a + n + 1 : argv[++*i];
+	return 1;
+}
+
+/* Split s into words in buf: white space separates, "..." groups, and inside
+ * quotes a backslash keeps the next character. No shell is involved, so
+ * nothing else is special. Returns the number of words, or -1. */
+static int
+mcp_split(const char *s, char *buf, const char **w)
+{
+	int n = 0, q;
+
+	for (;;) {
+		while (*s && strchr(" \t\n\r", *s))
+			s++;
+		if (*s == '\0')
+			break;
+		if (n == MAX_MCP_ARGS)
+			return -1;
+		w[n++] = buf;
+		for (q = 0; *s && (q || !strchr(" \t\n\r", *s)); s++) {
+			if (*s == '"')
+				q = !q;
+			else if (q && *s == '\\' && s[1])
+				*buf++ = *++s;
+			else
+				*buf++ = *s;
+		}
+		*buf++ = '\0';
+		if (q)
+			return -1;
+	}
+	w[n] = NULL;
+	return n;
+}
+
+/* Connect every server and add their tools to opt's (the demo tools, if
+ * any), in auto mode. Returns -1 to go on, or the exit status: 0 after
+ * --mcp-list, 1 for a server that failed, 2 for a usage error. */
+static int
+mcp_start(oa_options *opt)
+{
+	oa_mcp_options mo;
+	const oa_tool *t;
+	const char *w[MAX_MCP_ARGS + 1];
+	char *buf;
+	size_t i, k, n, total = opt->ntools;
+	int r;
+
+	if (mcps.n == 0)
+		return mcps.list ? usage_error("--mcp-list needs --mcp or "
+		                               "--mcp-url") : -1;
+	if (opt->ntools && !opt->auto_execute_tools)
+		return usage_error("--tools-json and --mcp do not go together");
+	atexit(mcp_close_all);
+	memset(&mo, 0, sizeof mo);
+	mo.net = opt; /* timeouts, TLS settings, proxy */
+	for (i = 0; i < mcps.n; i++) {
+		if (mcps.url[i]) {
+			r = oa_mcp_connect_url(&mcps.m[i], mcps.arg[i], &mo);
+		} else {
+			if ((buf = malloc(strlen(mcps.arg[i]) + 1)) == NULL)
+				return report(OA_ERR_NOMEM, NULL), 1;
+			if (mcp_split(mcps.arg[i], buf, w) < 1) {
+				free(buf);
+				return usage_error("--mcp '%s': no command, "
+				                   "an open quote, or over %d "
+				                   "words", mcps.arg[i],
+				                   MAX_MCP_ARGS);
+			}
+			r = oa_mcp_connect(&mcps.m[i], w, &mo);
+			free(buf);
+		}
+		if (r < 0) {
+			char detail[400];
+
+			snprintf(detail, sizeof detail, "MCP server '%s': %s",
+			         mcps.arg[i], oa_mcp_errmsg(mcps.m[i]));
+			report(r, detail);
+			return 1;
+		}
+		total += oa_mcp_tools(mcps.m[i], NULL);
+	}
+	if (mcps.list) {
+		for (i = 0; i < mcps.n; i++)
+			for (k = 0, n = oa_mcp_tools(mcps.m[i], &t); k < n;
+			     k++) {
+				const char *d = t[k].description;
+
+				printf("%s\t", t[k].name);
+				for (; *d; d++) /* one line per tool */
+					putchar((unsigned char)*d < ' ' ? ' ' :
+					        *d);
+				putchar('\n');
+			}
+		return fflush(stdout) != 0;
+	}
+	if ((mcps.tools = malloc((total + 1) * sizeof *mcps.tools)) == NULL)
+		return report(OA_ERR_NOMEM, NULL), 1;
+	if (opt->ntools) /* the demo tools */
+		memcpy(mcps.tools, opt->tools,
+		       opt->ntools * sizeof *opt->tools);
+	for (total = opt->ntools, i = 0; i < mcps.n; i++) {
+		n = oa_mcp_tools(mcps.m[i], &t);
+		memcpy(mcps.tools + total, t, n * sizeof *t);
+		total += n;
+	}
+	opt->tools = mcps.tools;
+	opt->ntools = total;
+	opt->auto_execute_tools = 1;
+	return -1;
+}
+
+/* Ctrl-C reaches a call an MCP server is working on. */
+static void
+mcp_watch(const oa_client *c)
+{
+	size_t i;
+
+	for (i = 0; i < mcps.n; i++)
+		oa_mcp_watch(mcps.m[i], c);
+}
+
 /* --------------------------------------------------------------- Ctrl-C */
 
 /*
@@ -937,6 +1114,11 @@ main(int argc, char **argv)
 			printf("oa %s\n", oa_version());
 			return 0;
 		}
+		if ((r = mcp_flag(argc, argv, &i)) != 0) {
+			if (r < 0)
+				return 2;
+			continue;
+		}
 		if (strcmp(a, "--jsonl") == 0) {
 			jsonl = 1;
 			continue;
@@ -1003,6 +1185,8 @@ main(int argc, char **argv)
 		if (j == NOPTS)
 			return usage_error("unknown option '%s'", a);
 	}
+	if (prompt == NULL && mcps.list)
+		prompt = ""; /* no question: only the tools are listed */
 	if (prompt == NULL)
 		return usage_error("no PROMPT given");
 	if (demo && val[TOOLS_JSON])
@@ -1156,6 +1340,12 @@ main(int argc, char **argv)
 	opt.parse_text_tools = text_tools;
 	opt.think_tags = think_tags;
 	opt.lenient_tool_args = lenient;
+	if ((r = mcp_start(&opt)) >= 0) {
+		free(extra);
+		free(schema);
+		free(input);
+		return r;
+	}
 	r = oa_init(&client, &opt);
 	free(extra); /* copied by oa_init, like every option */
 	free(schema);
@@ -1176,6 +1366,7 @@ main(int argc, char **argv)
 		free(input);
 		return 1;
 	}
+	mcp_watch(&client);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_sigint;
 	sa.sa_flags = SA_RESTART | SA_RESETHAND;

@@ -301,7 +301,8 @@ def test_readme_blocks_are_all_run():
     # in docs/, the blocks marked with a language (not text) are code: the
     # configuration file example, which a test loads, and api.md's
     # declarations, which are openagent.h's (api_md_is_current)
-    run_by = {("docs/configuration.md", "yaml"), ("docs/api.md", "c")}
+    run_by = {("docs/configuration.md", "yaml"), ("docs/api.md", "c"),
+              ("docs/mcp.md", "c")}
     for name in DOCS[1:]:
         for lang, text, section in blocks(name):
             assert lang in ("", "text") or (name, lang) in run_by, \
@@ -405,6 +406,17 @@ def test_readme_api_program():
     expect(body["messages"], [
         {"role": "system", "content": "Answer in one sentence."},
         {"role": "user", "content": "Why is the sky blue?"}])
+
+
+def test_mcp_md_fragment():
+    # docs/mcp.md's API fragment builds as written, inside a program that
+    # declares what it uses (opt, c) and links the library
+    frag = [t for lang, t, _ in blocks("docs/mcp.md") if lang == "c"]
+    expect(len(frag), 1)
+    app = build_app("#include <stdio.h>\n#include \"openagent.h\"\n\n"
+                    "int\nmain(void)\n{\n\toa_options opt = {0};\n"
+                    "\toa_client c;\n\n" + frag[0] + "\treturn 0;\n}\n")
+    assert os.path.exists(app), app
 
 
 def test_readme_tools_fragment():

@@ -977,14 +977,21 @@ SETTINGS = ("OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL, OPEN_AGENT_API_KEY,\n"
             "URL defaults to LM Studio's\nhttp://localhost:1234/v1.\n")
 
 
+# Examples whose run needs more than an LLM server (mcp_agent starts an
+# MCP server: test_mcp.py runs it end to end): their usage is tested here.
+USAGE_ONLY = {"mcp_agent": 2}
+
+
 def test_every_example_is_listed():
     progs = sorted(f[:-2] for f in os.listdir(os.path.join(
         harness.TOP, "examples")) if f.endswith(".c"))
-    expect(progs, sorted(list(EXAMPLES) + ["oa"]))
+    expect(progs, sorted(list(EXAMPLES) + list(USAGE_ONLY) + ["oa"]))
 
 
 def test_examples_usage():
-    for name, (npos, _, _) in EXAMPLES.items():
+    every = [(n, e[0]) for n, e in EXAMPLES.items()] + \
+        list(USAGE_ONLY.items())
+    for name, npos in every:
         rc, out, err = example(name, ["--help"])
         expect((name, rc, err), (name, 0, ""))
         assert out.startswith("usage: %s " % name), out
