@@ -44,6 +44,8 @@ static struct {
 	char rec[128];
 } srv = {-1, -1, 0, "", "", ""};
 
+/* Stop the running server. Its scenario and record stay in tmpdir, which
+ * harness_main removes, so a test can read the record after stop(). */
 static inline void
 stop(void)
 {
