@@ -95,7 +95,7 @@ $(BUILD)/interrupt: examples/interrupt.c $(LIB)
 $(BUILD)/mcp_client: test/mcp_client.c $(LIB)
 	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
-$(BUILD)/test_%: test/test_%.c test/test.h $(LIB)
+$(BUILD)/test_%: test/test_%.c test/test.h test/harness.h $(LIB)
 	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -pthread -o $@
 
 # The integration tests start test/server.py and run oa and the examples;
@@ -104,9 +104,11 @@ $(BUILD)/test_%: test/test_%.c test/test.h $(LIB)
 # the plain build only.
 # CORE_TESTS run a second time against the core alone (make CORE=1):
 # the tests of a left-out module then check that oa_init refuses its
-# options by name (CHECK_INIT_MODULE in test/test.h).
+# options by name (CHECK_INIT_MODULE in test/test.h). The amalgamation
+# is made first: test_docs checks the files docs/READING.md names, and
+# dist/core/openagent.c is one of them.
 CORE_TESTS = json sse http tools client agent faults context load
-test: $(TESTS) $(REPLAY) $(EXAMPLES) $(BUILD)/mcp_client \
+test: $(TESTS) $(REPLAY) $(EXAMPLES) $(BUILD)/mcp_client dist/openagent.c \
       $(if $(CORE),,test-core)
 	OA_TEST_SERVER=test/server.py OA_BIN=$(BUILD)/oa \
 	    OA_EXAMPLES_DIR=$(BUILD) \

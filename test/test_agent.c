@@ -23,181 +23,10 @@
  * Many tests use a counting allocator and check that nothing is left.
  */
 #include <pthread.h>
-#include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "openagent.h"
-#include "test.h"
-
-/* ------------------------------------------------------ the scripted server */
-
-static char tmpdir[64];
-static int nstarted;
-static struct {
-	pid_t pid;
-	int in;          /* its stdin; closing it also ends the server */
-	int port;
-	char url[64];
-	char scen[128];
-	char rec[128];
-} srv = {-1, -1, 0, "", "", ""};
-
-static void
-stop(void)
-{
-	if (srv.pid > 0) {
-		kill(srv.pid, SIGTERM);
-		waitpid(srv.pid, NULL, 0);
-		close(srv.in);
-		unlink(srv.scen);
-		unlink(srv.rec);
-	}
-	srv.pid = -1;
-}
-
-/* Start the server with a scenario (' for "). Fills srv.url. 0 or -1. */
-static int
-start(const char *scenario)
-{
-	const char *script = getenv("OA_TEST_SERVER");
-	const char *p;
-	char line[32];
-	int in[2], out[2];
-	size_t n = 0;
-	FILE *f;
-
-	stop();
-	if (script == NULL || *script == '\0')
-		script = "test/server.py";
-	nstarted++;
-	snprintf(srv.scen, sizeof srv.scen, "%s/scenario%d.json", tmpdir,
-	         nstarted);
-	snprintf(srv.rec, sizeof srv.rec, "%s/requests%d.jsonl", tmpdir,
-	         nstarted);
-	if ((f = fopen(srv.scen, "w")) == NULL)
-		return -1;
-	for (p = scenario; *p; p++)
-		fputc(*p == '\'' ? '"' : *p, f);
-	fclose(f);
-	if (pipe(in) != 0 || pipe(out) != 0)
-		return -1;
-	if ((srv.pid = fork()) == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		close(in[0]); close(in[1]); close(out[0]); close(out[1]);
-		execlp("python3", "python3", script, srv.scen, "--record",
-		       srv.rec, (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	srv.in = in[1];
-	while (n < sizeof line - 1 && read(out[0], line + n, 1) == 1 &&
-	       line[n] != '\n')
-		n++;
-	close(out[0]);
-	line[n] = '\0';
-	srv.port = atoi(line);
-	if (srv.pid < 0 || srv.port <= 0) {
-		fprintf(stderr, "server did not start: \"%s\"\n", line);
-		stop();
-		return -1;
-	}
-	snprintf(srv.url, sizeof srv.url, "http://127.0.0.1:%d/v1", srv.port);
-	return 0;
-}
-
-/* Line n (from 0) of the record file, in a static buffer, or NULL. */
-static const char *
-request(int n)
-{
-	static char line[256 * 1024];
-	FILE *f = fopen(srv.rec, "r");
-	int i = 0;
-
-	if (f == NULL)
-		return NULL;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (i++ == n) {
-			fclose(f);
-			return line;
-		}
-	fclose(f);
-	return NULL;
-}
-
-static int
-request_count(void)
-{
-	int n = 0;
-
-	while (request(n) != NULL)
-		n++;
-	return n;
-}
-
-static int
-hex(char c)
-{
-	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-}
-
-/* The raw body of request n, unescaped from its record line (Python's
- * json.dumps escapes only ", \ and control characters there). */
-static const char *
-request_body(int n)
-{
-	static char body[256 * 1024];
-	const char *s = request(n), *key = "\"body_raw\":\"";
-	size_t o = 0;
-
-	if (s == NULL || (s = strstr(s, key)) == NULL)
-		return NULL;
-	for (s += strlen(key); *s && *s != '"' && o < sizeof body - 1; s++) {
-		if (*s != '\\') {
-			body[o++] = *s;
-			continue;
-		}
-		switch (*++s) {
-		case 'n': body[o++] = '\n'; break;
-		case 'r': body[o++] = '\r'; break;
-		case 't': body[o++] = '\t'; break;
-		case 'b': body[o++] = '\b'; break;
-		case 'f': body[o++] = '\f'; break;
-		case 'u':
-			body[o++] = (char)(hex(s[3]) << 4 | hex(s[4]));
-			s += 4;
-			break;
-		default: body[o++] = *s; break;
-		}
-	}
-	body[o] = '\0';
-	return body;
-}
+#include "harness.h"
 
 /* ------------------------------------------------------- expected bodies */
-
-/* s with ' turned into ", in one of a few rotating buffers. */
-static const char *
-q(const char *s)
-{
-	static char buf[8][32 * 1024];
-	static int next;
-	char *o = buf[next++ % 8];
-	size_t i;
-
-	for (i = 0; s[i] && i < sizeof buf[0] - 1; i++)
-		o[i] = s[i] == '\'' ? '"' : s[i];
-	o[i] = '\0';
-	return o;
-}
 
 /* s escaped for the inside of a JSON string, as the library writes it. */
 static const char *
@@ -247,33 +76,8 @@ want(const char *tools, const char *msgs, int stream)
 	return out;
 }
 
-/* Request n's body is exactly expect; prints both when not. */
-static int
-body_eq(int n, const char *expect)
-{
-	const char *got = request_body(n);
-
-	if (got != NULL && strcmp(got, expect) == 0)
-		return 1;
-	fprintf(stderr, "request %d body:\n  got  %s\n  want %s\n", n,
-	        got ? got : "(none)", expect);
-	return 0;
-}
-
 /* ------------------------------------------------------ scenario building */
 
-/* A chunk shaped like llama.cpp's; delta and finish are JSON text. */
-#define CHUNK(delta, finish)                                                 \
-	"{'choices':[{'finish_reason':" finish ",'index':0,'delta':" delta  \
-	"}],'created':1700000000,'id':'chatcmpl-1','model':'test',"        \
-	"'object':'chat.completion.chunk'}"
-#define ROLE CHUNK("{'role':'assistant','content':null}", "null")
-#define TEXT(s) CHUNK("{'content':'" s "'}", "null")
-#define FINISH(r) CHUNK("{}", "'" r "'")
-#define DONE "'data: [DONE]\\n\\n'"
-#define USAGE(p, c, t)                                                       \
-	"'usage':{'prompt_tokens':" #p ",'completion_tokens':" #c            \
-	",'total_tokens':" #t "}"
 #define USAGE_CHUNK(p, c, t)                                                 \
 	"{'id':'chatcmpl-1','object':'chat.completion.chunk','choices':[],"  \
 	USAGE(p, c, t) "}"
@@ -292,14 +96,12 @@ body_eq(int n, const char *expect)
 #define CALL_REPLY(list)                                                     \
 	"{'events':[" ROLE "," CALLS(list) "," FINISH("tool_calls") ","      \
 	DONE "]}"
-#define OK "{'reply':'ok'}"
 
 /* Arguments as they appear inside a JSON string. */
 #define J_ADD(a, b) "{\\'a\\':" #a ",\\'b\\':" #b "}"
 #define J_CITY(c) "{\\'city\\':\\'" c "\\'}"
 
-/* Messages of the expected bodies. */
-#define MSG(role, text) "{'role':'" role "','content':'" text "'}"
+/* Messages of the expected bodies, besides MSG (harness.h). */
 #define ASSIST(text, calls)                                                  \
 	"{'role':'assistant','content':'" text "','tool_calls':[" calls "]}"
 #define CALL(id, name, a)                                                    \
@@ -497,11 +299,7 @@ count_free(void *ctx, void *p)
 static void
 manual(oa_options *o)
 {
-	memset(o, 0, sizeof *o);
-	o->base_url = srv.url;
-	o->model = "test";
-	o->connect_timeout_ms = 5000;
-	o->read_timeout_ms = 20000;
+	options(o);
 	o->tools = manual_tools;
 	o->ntools = 2;
 	o->allocator.malloc = count_malloc;
@@ -619,15 +417,6 @@ turn(oa_client *c, const char *prompt, char *log, size_t cap)
 	if ((r = oa_query(c, prompt)) != 0)
 		return r;
 	return drain(c, log, cap);
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* "call_" and 24 lowercase hex digits. */
@@ -1941,18 +1730,5 @@ static const struct test tests[] = {
 int
 main(int argc, char **argv)
 {
-	int r;
-
-	/* a write to a connection the server already reset must be an
-	 * error, not the end of the test binary */
-	signal(SIGPIPE, SIG_IGN);
-	strcpy(tmpdir, "/tmp/oa_test_agent.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
-	r = test_main("test_agent", argc, argv, tests);
-	stop();
-	rmdir(tmpdir);
-	return r;
+	return harness_main("test_agent", argc, argv, tests);
 }

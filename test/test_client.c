@@ -6,7 +6,7 @@
  * server records every request it gets, so a test asserts both sides: the
  * exact blocks oa_next() hands out and the exact bytes the client sent.
  *
- * Scenarios are written in C with ' for " (start() swaps them back), so
+ * Scenarios are written in C with ' for " (harness.h swaps them back), so
  * {'reply':'ok'} is the JSON {"reply":"ok"}; \\' is an escaped quote
  * inside a JSON string. The format is documented in server.py.
  *
@@ -15,209 +15,17 @@
  * error case then runs a second, normal turn on the same client: an error
  * must leave the client usable and its history consistent.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "openagent.h"
-#include "test.h"
-
-/* ------------------------------------------------------ the scripted server */
-
-static char tmpdir[64];
-static int nstarted;
-static struct {
-	pid_t pid;
-	int in;          /* its stdin; closing it also ends the server */
-	int port;
-	char url[64];
-	char scen[128];
-	char rec[128];
-} srv = {-1, -1, 0, "", "", ""};
-
-static void
-stop(void)
-{
-	if (srv.pid > 0) {
-		kill(srv.pid, SIGTERM);
-		waitpid(srv.pid, NULL, 0);
-		close(srv.in);
-		unlink(srv.scen);
-		unlink(srv.rec);
-	}
-	srv.pid = -1;
-}
-
-/* Start the server with a scenario (' for "), on port if not 0. Fills
- * srv.url. Returns 0 or -1. */
-static int
-start_on(const char *scenario, int port)
-{
-	const char *script = getenv("OA_TEST_SERVER");
-	const char *p;
-	char portarg[16], line[32];
-	int in[2], out[2];
-	size_t n = 0;
-	ssize_t r;
-	FILE *f;
-
-	stop();
-	if (script == NULL || *script == '\0')
-		script = "test/server.py";
-	nstarted++;
-	snprintf(srv.scen, sizeof srv.scen, "%s/scenario%d.json", tmpdir,
-	         nstarted);
-	snprintf(srv.rec, sizeof srv.rec, "%s/requests%d.jsonl", tmpdir,
-	         nstarted);
-	snprintf(portarg, sizeof portarg, "%d", port);
-	if ((f = fopen(srv.scen, "w")) == NULL)
-		return -1;
-	for (p = scenario; *p; p++)
-		fputc(*p == '\'' ? '"' : *p, f);
-	fclose(f);
-	if (pipe(in) != 0 || pipe(out) != 0)
-		return -1;
-	if ((srv.pid = fork()) == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		close(in[0]); close(in[1]); close(out[0]); close(out[1]);
-		execlp("python3", "python3", script, srv.scen, "--record",
-		       srv.rec, "--port", portarg, (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	srv.in = in[1];
-	while (n < sizeof line - 1 && (r = read(out[0], line + n, 1)) == 1 &&
-	       line[n] != '\n')
-		n++;
-	close(out[0]);
-	line[n] = '\0';
-	srv.port = atoi(line);
-	if (srv.pid < 0 || srv.port <= 0) {
-		fprintf(stderr, "server did not start: \"%s\"\n", line);
-		stop();
-		return -1;
-	}
-	snprintf(srv.url, sizeof srv.url, "http://127.0.0.1:%d/v1", srv.port);
-	return 0;
-}
-
-static int
-start(const char *scenario)
-{
-	return start_on(scenario, 0);
-}
-
-/* Line n (from 0) of the record file, in a static buffer; NULL if the
- * server has not recorded that many requests. */
-static const char *
-request(int n)
-{
-	static char line[256 * 1024];
-	FILE *f = fopen(srv.rec, "r");
-	int i = 0;
-
-	if (f == NULL)
-		return NULL;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (i++ == n) {
-			fclose(f);
-			return line;
-		}
-	fclose(f);
-	return NULL;
-}
-
-static int
-request_count(void)
-{
-	int n = 0;
-
-	while (request(n) != NULL)
-		n++;
-	return n;
-}
-
-static int
-hex(char c)
-{
-	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-}
-
-/* The raw body of request n: the "body_raw" string of its record line,
- * unescaped. The server writes it with Python's json.dumps, which escapes
- * only ", \ and control characters. */
-static const char *
-request_body(int n)
-{
-	static char body[256 * 1024];
-	const char *s = request(n), *key = "\"body_raw\":\"";
-	size_t o = 0;
-
-	if (s == NULL || (s = strstr(s, key)) == NULL)
-		return NULL;
-	for (s += strlen(key); *s && *s != '"' && o < sizeof body - 1; s++) {
-		if (*s != '\\') {
-			body[o++] = *s;
-			continue;
-		}
-		switch (*++s) {
-		case 'n': body[o++] = '\n'; break;
-		case 'r': body[o++] = '\r'; break;
-		case 't': body[o++] = '\t'; break;
-		case 'b': body[o++] = '\b'; break;
-		case 'f': body[o++] = '\f'; break;
-		case 'u': /* only control characters come as \u00XX */
-			body[o++] = (char)(hex(s[3]) << 4 | hex(s[4]));
-			s += 4;
-			break;
-		default: body[o++] = *s; break;
-		}
-	}
-	body[o] = '\0';
-	return body;
-}
-
-/* Request n's body equals expect (' for "); prints both when not. */
-static int
-body_is(int n, const char *expect)
-{
-	const char *got = request_body(n);
-	char want[8192];
-	size_t i;
-
-	for (i = 0; expect[i] && i < sizeof want - 1; i++)
-		want[i] = expect[i] == '\'' ? '"' : expect[i];
-	want[i] = '\0';
-	if (got != NULL && strcmp(got, want) == 0)
-		return 1;
-	fprintf(stderr, "request %d body:\n  got  %s\n  want %s\n", n,
-	        got ? got : "(none)", want);
-	return 0;
-}
+/* A chunk shaped like llama.cpp's, system_fingerprint included; delta
+ * and finish are JSON text. */
+#define CHUNK(delta, finish)                                                 \
+	"{'choices':[{'finish_reason':" finish ",'index':0,'delta':" delta  \
+	"}],'created':1700000000,'id':'chatcmpl-1','model':'test',"        \
+	"'system_fingerprint':'b5000','object':'chat.completion.chunk'}"
+#include "harness.h"
 
 /* ------------------------------------------------------- the client side */
-
-static void
-options(oa_options *o)
-{
-	memset(o, 0, sizeof *o);
-	o->base_url = srv.url;
-	o->model = "test";
-	o->connect_timeout_ms = 5000;
-	o->read_timeout_ms = 20000;
-}
 
 static size_t text_bytes, text_blocks;
 
@@ -275,38 +83,13 @@ turn(oa_client *c, const char *prompt, char *log, size_t cap)
 	return r;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ------------------------------------------------------ scenario building */
-
-/* A chunk shaped like llama.cpp's; delta and finish are JSON text. */
-#define CHUNK(delta, finish)                                                 \
-	"{'choices':[{'finish_reason':" finish ",'index':0,'delta':" delta  \
-	"}],'created':1700000000,'id':'chatcmpl-1','model':'test',"        \
-	"'system_fingerprint':'b5000','object':'chat.completion.chunk'}"
-#define ROLE CHUNK("{'role':'assistant','content':null}", "null")
-#define TEXT(s) CHUNK("{'content':'" s "'}", "null")
-#define FINISH(r) CHUNK("{}", "'" r "'")
-#define DONE "'data: [DONE]\\n\\n'"
-#define USAGE(p, c, t)                                                       \
-	"'usage':{'prompt_tokens':" #p ",'completion_tokens':" #c            \
-	",'total_tokens':" #t "}"
-/* The normal reply every error case ends with. */
-#define OK "{'reply':'ok'}"
 
 /* The request body around the messages, with the default options. */
 #define BODY(msgs)                                                           \
 	"{'model':'test','messages':[" msgs "],'stream':true,"               \
 	"'stream_options':{'include_usage':true},'max_tokens':4096,"         \
 	"'temperature':0.7}"
-#define MSG(role, text) "{'role':'" role "','content':'" text "'}"
 
 /* ------------------------------------------------------------------- tests */
 
@@ -858,25 +641,6 @@ test_stream_options_retry(void)
 	CHECK(body_is(2, "{'model':'test','messages':[" MSG("user", "hi") ","
 	              MSG("assistant", "Hello") "," MSG("user", "again")
 	              "],'stream':true,'max_tokens':4096,'temperature':0.7}"));
-}
-
-/* A port nobody listens on (bound, then closed). */
-static int
-free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	memset(&a, 0, sizeof a);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
 }
 
 /* Connection refused, then the server comes up on that port. */
@@ -1672,18 +1436,5 @@ static const struct test tests[] = {
 int
 main(int argc, char **argv)
 {
-	int r;
-
-	/* a write to a connection the server already reset must be an
-	 * error, not the end of the test binary */
-	signal(SIGPIPE, SIG_IGN);
-	strcpy(tmpdir, "/tmp/oa_test_client.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
-	r = test_main("test_client", argc, argv, tests);
-	stop();
-	rmdir(tmpdir);
-	return r;
+	return harness_main("test_client", argc, argv, tests);
 }

@@ -30,32 +30,18 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HERE = os.path.join(ROOT, "test")
-SERVER = os.path.abspath(os.environ.get("OA_TEST_SERVER") or
-                         os.path.join(HERE, "server.py"))
-OA = os.path.abspath(os.environ.get("OA_BIN") or
-                     os.path.join(ROOT, "build", "oa"))
+import harness
+from harness import OA, TMP, Server, Skip, expect
+from harness import command as run
+
+ROOT = harness.TOP
 CONFIG_ENV = os.path.join(os.path.dirname(OA), "config_env")
-TMP = tempfile.mkdtemp(prefix="oa_test_docs.")
-# make must not inherit the jobserver or the options of the make running
-# this test.
-ENV = {k: v for k, v in os.environ.items()
-       if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "OA_NO_TLS") and
-       not k.startswith("OPEN_AGENT_")}
-
-
-class Skip(Exception):
-    """A test that cannot run here; the message says why."""
+ENV = harness.ENV
 
 
 def read(*path):
     with open(os.path.join(ROOT, *path), encoding="utf-8") as f:
         return f.read()
-
-
-def expect(got, want):
-    assert got == want, "got %r\n  want %r" % (got, want)
 
 
 def header_code():
@@ -246,60 +232,6 @@ def inline_commands():
     """Commands the README gives in running text: `cc ...`, `make ...`."""
     text = re.sub(r"```.*?```", "", read("README.md"), flags=re.S)
     return re.findall(r"`((?:cc|make) [^`]*|make)`", text)
-
-
-def run(args, cwd, env=None, ok=True, input=None, timeout=300):
-    """Run a command (a list, or a string for sh -e); returns (status,
-    stdout, stderr) as text. With ok a non-zero status fails, showing
-    the output."""
-    if isinstance(args, str):
-        args = ["sh", "-e", "-c", args]
-    p = subprocess.run(args, cwd=cwd, env=env or ENV, capture_output=True,
-                       timeout=timeout, input=input)
-    out, err = p.stdout.decode("utf-8"), p.stderr.decode("utf-8")
-    if ok and p.returncode != 0:
-        raise AssertionError("%s: exit %d\n%s" % (
-            " ".join(args), p.returncode, (out + err)[-1500:]))
-    return p.returncode, out, err
-
-
-class Server:
-    """server.py with a scenario (or net_server.py, TLS, for None) on
-    127.0.0.1 until the with block ends."""
-
-    def __init__(self, responses):
-        self.dir = tempfile.mkdtemp(dir=TMP)
-        if responses is None:
-            args = [sys.executable, os.path.join(HERE, "net_server.py"),
-                    self.dir]
-        else:
-            scen = os.path.join(self.dir, "scenario.json")
-            with open(scen, "w", encoding="utf-8") as f:
-                json.dump(responses, f)
-            self.rec = os.path.join(self.dir, "requests.jsonl")
-            args = [sys.executable, SERVER, scen, "--record", self.rec]
-        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE)
-        line = self.proc.stdout.readline()
-        if responses is None:
-            self.ports = json.loads(line)
-        else:
-            self.url = "http://127.0.0.1:%d/v1" % int(line)
-
-    def requests(self):
-        if not os.path.exists(self.rec):
-            return []
-        with open(self.rec, encoding="utf-8") as f:
-            return [json.loads(line) for line in f]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.kill()
-        self.proc.wait()
-        self.proc.stdin.close()
-        self.proc.stdout.close()
 
 
 REPLY = [{"reply": ["Hello", ", world"]}]
@@ -629,30 +561,5 @@ def test_reading_guide():
     expect([f for f in core if f not in files], [])
 
 
-TESTS = [(name[5:], fn) for name, fn in list(globals().items())
-         if name.startswith("test_") and callable(fn)]
-
-
-def main(argv):
-    passed = failed = 0
-    for name, fn in TESTS:
-        if len(argv) > 1 and name not in argv[1:]:
-            continue
-        try:
-            fn()
-            passed += 1
-            print("ok   " + name)
-        except Skip as e:
-            print("skip %s: %s" % (name, e))
-        except Exception as e:  # a failure or a crash: report, go on
-            failed += 1
-            sys.stderr.write("%s: %s: %s\n" % (name, type(e).__name__, e))
-            print("FAIL " + name)
-        sys.stdout.flush()
-    shutil.rmtree(TMP, ignore_errors=True)
-    print("test_docs: %d passed, %d failed" % (passed, failed))
-    return 1 if failed or not passed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(harness.main(harness.tests(globals())))

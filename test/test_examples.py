@@ -24,82 +24,16 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BIN = os.path.abspath(os.environ.get("OA_EXAMPLES_DIR") or "build")
-OA = os.path.abspath(os.environ.get("OA_BIN") or os.path.join(BIN, "oa"))
-SERVER = os.path.abspath(os.environ.get("OA_TEST_SERVER") or
-                         os.path.join(HERE, "server.py"))
-TMP = tempfile.mkdtemp(prefix="oa_test_examples.")
-
-
-class Server:
-    """server.py with a scenario, recording to a file in TMP."""
-    count = 0
-
-    def __init__(self, responses):
-        Server.count += 1
-        scen = os.path.join(TMP, "scenario%d.json" % Server.count)
-        self.rec = os.path.join(TMP, "requests%d.jsonl" % Server.count)
-        with open(scen, "w", encoding="utf-8") as f:
-            json.dump(responses, f)
-        # stdin is a pipe: the server ends when this test does.
-        self.proc = subprocess.Popen(
-            [sys.executable, SERVER, scen, "--record", self.rec],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        port = int(self.proc.stdout.readline())
-        self.url = "http://127.0.0.1:%d/v1" % port
-
-    def requests(self):
-        if not os.path.exists(self.rec):
-            return []
-        with open(self.rec, encoding="utf-8") as f:
-            return [json.loads(line) for line in f]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.kill()
-        self.proc.wait()
-        self.proc.stdin.close()
-        self.proc.stdout.close()
-
-
-def run(prog, args, cwd=None, env=None, input=None):
-    """Run a program in an empty directory (or cwd), with env's variables
-    added and input (text) on standard input; returns (status, stdout,
-    stderr)."""
-    home = tempfile.mkdtemp(dir=TMP)
-    e = {k: v for k, v in os.environ.items()
-         if not k.startswith("OPEN_AGENT_")}
-    e["HOME"] = home
-    e.update(env or {})
-    stdin = {"stdin": subprocess.DEVNULL} if input is None else \
-        {"input": input.encode("utf-8")}
-    p = subprocess.run([prog] + args, cwd=cwd or home, env=e,
-                       capture_output=True, timeout=30, **stdin)
-    return p.returncode, p.stdout.decode("utf-8"), p.stderr.decode("utf-8")
+import harness
+from harness import BIN, DONE, OA, ROLE, TMP, Server, chunk, expect, run, text
 
 
 def example(name, args, cwd=None, env=None, input=None):
-    return run(os.path.join(BIN, name), args, cwd, env, input)
+    return run([os.path.join(BIN, name)] + args, cwd, env, input)
 
 
-def chunk(delta, finish=None, usage=None):
-    c = {"id": "chatcmpl-1", "object": "chat.completion.chunk",
-         "created": 1700000000, "model": "test",
-         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-    if usage:
-        c["usage"] = usage
-    return c
-
-
-DONE = "data: [DONE]\n\n"
-ROLE = chunk({"role": "assistant", "content": None})
-
-
-def text(s):
-    return chunk({"content": s})
+def oa(args, cwd=None, env=None, input=None):
+    return run([OA] + args, cwd, env, input)
 
 
 def call(index, id=None, name=None, args=None):
@@ -136,10 +70,6 @@ def tool_call(id, name, args):
 
 def tool_msg(id, content):
     return {"role": "tool", "tool_call_id": id, "content": content}
-
-
-def expect(got, want):
-    assert got == want, "got %r\n  want %r" % (got, want)
 
 
 def tools_of(req):
@@ -559,9 +489,9 @@ def test_context_bad_state():
 def test_save_resume():
     chat = os.path.join(TMP, "chat.json")
     with Server([{"reply": "Hello Ada."}, {"reply": "You are Ada."}]) as s:
-        rc, out, err = run(OA, ["--base-url", s.url, "--model", "m",
+        rc, out, err = oa(["--base-url", s.url, "--model", "m",
                                 "--save", chat, "I am Ada."])
-        rc2, out2, err2 = run(OA, ["--base-url", s.url, "--model", "m",
+        rc2, out2, err2 = oa(["--base-url", s.url, "--model", "m",
                                    "--system", "Be brief.", "--resume",
                                    chat, "--save", chat, "Who am I?"])
         reqs = s.requests()
@@ -583,23 +513,23 @@ def test_save_resume_errors():
                  {"status": 500, "json": {"error": {"message": "boom"}}},
                  {"reply": "ok"}]) as s:
         # no file to resume: nothing is sent
-        rc, out, err = run(OA, ["--base-url", s.url, "--resume", chat,
+        rc, out, err = oa(["--base-url", s.url, "--resume", chat,
                                 "hi"])
         expect((rc, out, err), (1, "", "oa: file error: %s: No such file "
                                        "or directory\n" % chat))
         expect(s.requests(), [])
-        rc, out, err = run(OA, ["--base-url", s.url, "--save", chat, "hi"])
+        rc, out, err = oa(["--base-url", s.url, "--save", chat, "hi"])
         expect((rc, out, err), (0, "ok\n", ""))
         with open(chat, encoding="utf-8") as f:
             good = f.read()
         # a failed turn saves nothing: the file stays as it was
-        rc, out, err = run(OA, ["--base-url", s.url, "--resume", chat,
+        rc, out, err = oa(["--base-url", s.url, "--resume", chat,
                                 "--save", chat, "again"])
         assert rc == 1 and out == "" and "boom" in err, (rc, out, err)
         with open(chat, encoding="utf-8") as f:
             expect(f.read(), good)
         # a save that cannot be written
-        rc, out, err = run(OA, ["--base-url", s.url, "--save",
+        rc, out, err = oa(["--base-url", s.url, "--save",
                                 os.path.join(TMP, "none", "c.json"), "hi"])
         expect((rc, out), (1, "ok\n"))
         assert err.startswith("oa: file error: cannot create a temporary "
@@ -636,10 +566,10 @@ def test_tools_json():
                                   '{"city":"Oslo"}'),
                              call(1, "call_2", "ping", ""),
                              chunk({}, "tool_calls"), DONE]}]) as s:
-        rc, out, err = run(OA, ["--jsonl", "--tools-json", path,
+        rc, out, err = oa(["--jsonl", "--tools-json", path,
                                 "--base-url", s.url, "--model", "m",
                                 "weather?"])
-        rc2, out2, err2 = run(OA, ["--tools-json", path, "--base-url",
+        rc2, out2, err2 = oa(["--tools-json", path, "--base-url",
                                    s.url, "weather?"])
         reqs = s.requests()
     expect((rc, err), (0, ""))
@@ -698,27 +628,27 @@ def test_tools_json_errors():
     with Server([{"reply": "ok"}]) as s:
         for data, want in cases:
             write(path, data)
-            rc, out, err = run(OA, ["--tools-json", path, "--base-url",
+            rc, out, err = oa(["--tools-json", path, "--base-url",
                                     s.url, "hi"])
             assert rc == 1 and out == "", (data, rc, out, err)
             assert err.startswith("oa: " + path + ": ") and want in err \
                 and err.count("\n") == 1, (data, err)
         # a file that is not there, and one that is too large
-        rc, out, err = run(OA, ["--tools-json", path + ".none",
+        rc, out, err = oa(["--tools-json", path + ".none",
                                 "--base-url", s.url, "hi"])
         expect((rc, out, err), (1, "", "oa: %s.none: No such file or "
                                        "directory\n" % path))
         write(path, "[" + " " * (1024 * 1024) + "]")
-        rc, out, err = run(OA, ["--tools-json", path, "--base-url",
+        rc, out, err = oa(["--tools-json", path, "--base-url",
                                 s.url, "hi"])
         expect((rc, out, err), (1, "", "oa: %s: larger than 1 MB\n" % path))
         # a name the library refuses
         write(path, '[{"function":{"name":"two words"}}]')
-        rc, out, err = run(OA, ["--tools-json", path, "--base-url",
+        rc, out, err = oa(["--tools-json", path, "--base-url",
                                 s.url, "hi"])
         assert rc == 1 and err.startswith("oa: ") and "two words" in err, \
             err
-        rc, out, err = run(OA, ["--tools-json", path, "--demo-tools", "hi"])
+        rc, out, err = oa(["--tools-json", path, "--demo-tools", "hi"])
         expect((rc, out), (2, ""))
         assert err.startswith("oa: --tools-json and --demo-tools"), err
         expect(s.requests(), [])
@@ -770,7 +700,7 @@ def test_demo_tools():
                            json.dumps(args, separators=(",", ":"))))
     events += [chunk({}, "tool_calls"), DONE]
     with Server([{"events": events}, {"reply": "Done."}]) as s:
-        rc, out, err = run(OA, ["--jsonl", "--demo-tools", "--base-url",
+        rc, out, err = oa(["--jsonl", "--demo-tools", "--base-url",
                                 s.url, "go"], cwd=cwd)
         reqs = s.requests()
     expect((rc, err), (0, ""))
@@ -1004,8 +934,8 @@ def test_webui_parse_text_tools():
             ROLE, text("<tool_call>"), text(markup), text("</tool_call>"),
             final]}]) as s:
         args = ["--jsonl", "--tools-json", path, "--base-url", s.url]
-        plain = run(OA, args + ["hi"])
-        parsed = run(OA, args + ["--parse-text-tools", "hi"])
+        plain = oa(args + ["hi"])
+        parsed = oa(args + ["--parse-text-tools", "hi"])
     expect(plain, (0, "".join('{"type":"text","text":%s}\n' % json.dumps(
         t, separators=(",", ":")) for t in ("<tool_call>", markup,
                                             "</tool_call>")) + use, ""))
@@ -1054,7 +984,7 @@ USAGE_ONLY = {"mcp_agent": 2}
 
 def test_every_example_is_listed():
     progs = sorted(f[:-2] for f in os.listdir(os.path.join(
-        os.path.dirname(HERE), "examples")) if f.endswith(".c"))
+        harness.TOP, "examples")) if f.endswith(".c"))
     expect(progs, sorted(list(EXAMPLES) + list(USAGE_ONLY) + ["oa"]))
 
 
@@ -1159,37 +1089,5 @@ def test_examples_default_url():
             (name, err)
 
 
-TESTS = [(name[5:], fn) for name, fn in list(globals().items())
-         if name.startswith("test_") and callable(fn)]
-
-
-def main(argv):
-    passed = failed = 0
-    for name, fn in TESTS:
-        if len(argv) > 1 and name not in argv[1:]:
-            continue
-        try:
-            fn()
-            passed += 1
-            print("ok   " + name)
-        except Exception as e:  # a failure or a crash: report, go on
-            failed += 1
-            sys.stderr.write("%s: %s: %s\n" % (name, type(e).__name__, e))
-            print("FAIL " + name)
-        sys.stdout.flush()
-    for root, dirs, files in os.walk(TMP, topdown=False):
-        for f in files:
-            os.unlink(os.path.join(root, f))
-        for d in dirs:
-            path = os.path.join(root, d)
-            if os.path.islink(path):
-                os.unlink(path)
-            else:
-                os.rmdir(path)
-    os.rmdir(TMP)
-    print("test_examples: %d passed, %d failed" % (passed, failed))
-    return 1 if failed or not passed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(harness.main(harness.tests(globals())))

@@ -11,158 +11,15 @@
  * errors at all (a slow drip, HTTP/1.0, both framings): there the first
  * turn must succeed.
  *
- * Scenarios are written with ' for " (start() swaps them back), as in
+ * Scenarios are written with ' for " (harness.h swaps them back), as in
  * test_client.c; the format is documented in server.py.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include "openagent.h"
-#include "test.h"
-
-/* ------------------------------------------------------ the scripted server */
-
-static char tmpdir[64];
-static int nstarted;
-static struct {
-	pid_t pid;
-	int in;          /* its stdin; closing it also ends the server */
-	int port;
-	char url[64];
-	char scen[128];
-	char rec[128];
-} srv = {-1, -1, 0, "", "", ""};
-
-static void
-stop(void)
-{
-	if (srv.pid > 0) {
-		kill(srv.pid, SIGTERM);
-		waitpid(srv.pid, NULL, 0);
-		close(srv.in);
-		unlink(srv.scen);
-		unlink(srv.rec);
-	}
-	srv.pid = -1;
-}
-
-/* Start the server with a scenario (' for "), on port if not 0. */
-static int
-start_on(const char *scenario, int port)
-{
-	const char *script = getenv("OA_TEST_SERVER");
-	const char *p;
-	char portarg[16], line[32];
-	int in[2], out[2];
-	size_t n = 0;
-	FILE *f;
-
-	stop();
-	if (script == NULL || *script == '\0')
-		script = "test/server.py";
-	nstarted++;
-	snprintf(srv.scen, sizeof srv.scen, "%s/scenario%d.json", tmpdir,
-	         nstarted);
-	snprintf(srv.rec, sizeof srv.rec, "%s/requests%d.jsonl", tmpdir,
-	         nstarted);
-	snprintf(portarg, sizeof portarg, "%d", port);
-	if ((f = fopen(srv.scen, "w")) == NULL)
-		return -1;
-	for (p = scenario; *p; p++)
-		fputc(*p == '\'' ? '"' : *p, f);
-	fclose(f);
-	if (pipe(in) != 0 || pipe(out) != 0)
-		return -1;
-	if ((srv.pid = fork()) == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		close(in[0]); close(in[1]); close(out[0]); close(out[1]);
-		execlp("python3", "python3", script, srv.scen, "--record",
-		       srv.rec, "--port", portarg, (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	srv.in = in[1];
-	while (n < sizeof line - 1 && read(out[0], line + n, 1) == 1 &&
-	       line[n] != '\n')
-		n++;
-	close(out[0]);
-	line[n] = '\0';
-	srv.port = atoi(line);
-	if (srv.pid < 0 || srv.port <= 0) {
-		fprintf(stderr, "server did not start: \"%s\"\n", line);
-		stop();
-		return -1;
-	}
-	snprintf(srv.url, sizeof srv.url, "http://127.0.0.1:%d/v1", srv.port);
-	return 0;
-}
-
-static int
-start(const char *scenario)
-{
-	return start_on(scenario, 0);
-}
-
-/* The connection request n came on (server.py's "conn"), or -1. */
-static int
-conn_of(int n)
-{
-	static char line[64 * 1024];
-	FILE *f = fopen(srv.rec, "r");
-	const char *c;
-	int i = 0, r = -1;
-
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof line, f) != NULL)
-		if (i++ == n && (c = strstr(line, "\"conn\":")) != NULL)
-			r = atoi(c + 7);
-	fclose(f);
-	return r;
-}
-
-static int
-request_count(void)
-{
-	FILE *f = fopen(srv.rec, "r");
-	int n = 0, ch;
-
-	if (f == NULL)
-		return 0;
-	while ((ch = fgetc(f)) != EOF)
-		n += ch == '\n';
-	fclose(f);
-	return n;
-}
-
-/* A port nothing listens on: bound, then closed. */
-static int
-free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	memset(&a, 0, sizeof a);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	bind(fd, (struct sockaddr *)&a, sizeof a);
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
+/* A chunk with only what the client reads: the limit tests count how
+ * many of them fit. */
+#define CHUNK(delta, finish)                                                 \
+	"{'choices':[{'finish_reason':" finish ",'index':0,'delta':" delta  \
+	"}],'object':'chat.completion.chunk'}"
+#include "harness.h"
 
 /* ------------------------------------------------------- the client side */
 
@@ -235,14 +92,12 @@ calc(void *ctx, oa_args *args, oa_result *out)
 
 static const oa_tool tool = { "calc", "doubles a", "a:number", calc, NULL };
 
-/* Options for the test server, fast to fail, with the counting heap. */
+/* The harness's options, fast to fail, with the counting heap; the
+ * tests call it by the harness's name. */
 static void
-options(oa_options *o)
+fault_options(oa_options *o)
 {
-	memset(o, 0, sizeof *o);
-	o->base_url = srv.url;
-	o->model = "test";
-	o->connect_timeout_ms = 5000;
+	options(o);
 	o->read_timeout_ms = 10000;
 	o->max_retries = OA_OMIT;
 	o->allocator.malloc = t_malloc;
@@ -252,6 +107,7 @@ options(oa_options *o)
 	o->ntools = 1;
 	o->auto_execute_tools = 1;
 }
+#define options fault_options
 
 /* One turn, every block rendered into log. Returns the last oa_next()
  * result; an error that does not stick is logged as such. */
@@ -315,18 +171,10 @@ init_client(const oa_options *o)
 
 /* ------------------------------------------------------ scenario building */
 
-#define CHUNK(delta, finish)                                                 \
-	"{'choices':[{'finish_reason':" finish ",'index':0,'delta':" delta  \
-	"}],'object':'chat.completion.chunk'}"
-#define ROLE CHUNK("{'role':'assistant','content':null}", "null")
-#define TEXT(s) CHUNK("{'content':'" s "'}", "null")
-#define FINISH(r) CHUNK("{}", "'" r "'")
-#define DONE "'data: [DONE]\\n\\n'"
 #define CALL(index, id, args)                                                \
 	CHUNK("{'tool_calls':[{'index':" index ",'id':'" id "','type':"     \
 	      "'function','function':{'name':'calc','arguments':'" args     \
 	      "'}}]}", "null")
-#define OK "{'reply':'ok'}"
 #define SSE_HEAD "HTTP/1.1 200 OK\\r\\nContent-Type: text/event-stream\\r\\n"
 #define CHUNKED "Transfer-Encoding: chunked\\r\\n"
 
@@ -914,16 +762,9 @@ static const struct test tests[] = {
 int
 main(int argc, char **argv)
 {
-	int r;
+	int r = harness_main("test_faults", argc, argv, tests);
 
-	signal(SIGPIPE, SIG_IGN);
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/oa_faults.XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
-		return 1;
-	r = test_main("test_faults", argc, argv, tests);
 	if (c_live)
 		oa_free(&c);
-	stop();
-	rmdir(tmpdir);
 	return r;
 }

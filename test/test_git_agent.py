@@ -18,19 +18,18 @@ status is non-zero when anything failed.
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BIN = os.path.abspath(os.environ.get("OA_EXAMPLES_DIR") or "build")
-AGENT = os.path.join(BIN, "git_commit_agent")
-SERVER = os.path.abspath(os.environ.get("OA_TEST_SERVER") or
-                         os.path.join(HERE, "server.py"))
-TMP = os.path.realpath(tempfile.mkdtemp(prefix="oa_test_git_agent."))
+import harness
+from harness import TMP, Server, expect
+
+AGENT = os.path.join(harness.BIN, "git_commit_agent")
 HOME = os.path.join(TMP, "home")
 TMPDIR = os.path.join(TMP, "tmp")
+os.makedirs(HOME)
+os.makedirs(TMPDIR)
 
 ENV = {k: v for k, v in os.environ.items()
        if not k.startswith(("OPEN_AGENT_", "GIT_", "OA_"))
@@ -54,43 +53,6 @@ SCHEMA = {"type": "object", "properties": {
 ASK = ("Answer with one JSON object and nothing else", "Conventional Commits")
 PROMPT = "Write the commit message for the staged change below."
 QUESTION = "\n[a]ccept, [e]dit, [r]egenerate, [q]uit? "
-
-
-class Server:
-    """server.py with a scenario, recording to a file in TMP."""
-    count = 0
-
-    def __init__(self, responses):
-        Server.count += 1
-        scen = os.path.join(TMP, "scenario%d.json" % Server.count)
-        self.rec = os.path.join(TMP, "requests%d.jsonl" % Server.count)
-        with open(scen, "w", encoding="utf-8") as f:
-            json.dump(responses, f)
-        # stdin is a pipe: the server ends when this test does.
-        self.proc = subprocess.Popen(
-            [sys.executable, SERVER, scen, "--record", self.rec],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        port = int(self.proc.stdout.readline())
-        self.url = "http://127.0.0.1:%d/v1" % port
-
-    def requests(self):
-        if not os.path.exists(self.rec):
-            return []
-        with open(self.rec, encoding="utf-8") as f:
-            return [json.loads(line) for line in f]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.kill()
-        self.proc.wait()
-        self.proc.stdin.close()
-        self.proc.stdout.close()
-
-
-def expect(got, want):
-    assert got == want, "got %r\n  want %r" % (got, want)
 
 
 def sh(cwd, *args):
@@ -469,32 +431,11 @@ def test_interactive_edit_fails():
     expect(commits(d), 1)
 
 
-TESTS = [(name[5:], fn) for name, fn in list(globals().items())
-         if name.startswith("test_") and callable(fn)]
-
-
-def main(argv):
-    passed = failed = 0
-    os.makedirs(HOME)
-    os.makedirs(TMPDIR)
-    for name, fn in TESTS:
-        if len(argv) > 1 and name not in argv[1:]:
-            continue
-        try:
-            fn()
-            passed += 1
-            print("ok   " + name)
-        except Exception as e:  # a failure or a crash: report, go on
-            failed += 1
-            sys.stderr.write("%s: %s: %s\n" % (name, type(e).__name__, e))
-            print("FAIL " + name)
-        sys.stdout.flush()
-        for f in os.listdir(TMPDIR):  # one test's leftovers fail it alone
-            os.unlink(os.path.join(TMPDIR, f))
-    shutil.rmtree(TMP)
-    print("test_git_agent: %d passed, %d failed" % (passed, failed))
-    return 1 if failed or not passed else 0
+def clear_tmpdir():
+    """One test's leftovers fail it alone."""
+    for f in os.listdir(TMPDIR):
+        os.unlink(os.path.join(TMPDIR, f))
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(harness.main(harness.tests(globals()), after_each=clear_tmpdir))

@@ -14,61 +14,19 @@ The last line printed is "test_log_agent: N passed, N failed"; the exit
 status is non-zero when anything failed.
 """
 import datetime
-import json
 import os
-import subprocess
 import sys
-import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BIN = os.path.abspath(os.path.join(os.environ.get("OA_EXAMPLES_DIR") or
-                                   "build", "log_analyzer_agent"))
-SERVER = os.path.abspath(os.environ.get("OA_TEST_SERVER") or
-                         os.path.join(HERE, "server.py"))
-TMP = tempfile.mkdtemp(prefix="oa_test_log_agent.")
+import harness
+from harness import TMP, Server, expect
+
+BIN = os.path.join(harness.BIN, "log_analyzer_agent")
 CAP = 65536  # LINE_CAP in the program
-
-
-class Server:
-    """server.py with a scenario, recording to a file in TMP."""
-    count = 0
-
-    def __init__(self, responses):
-        Server.count += 1
-        scen = os.path.join(TMP, "scenario%d.json" % Server.count)
-        self.rec = os.path.join(TMP, "requests%d.jsonl" % Server.count)
-        with open(scen, "w", encoding="utf-8") as f:
-            json.dump(responses, f)
-        self.proc = subprocess.Popen(
-            [sys.executable, SERVER, scen, "--record", self.rec],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.url = "http://127.0.0.1:%d/v1" % int(self.proc.stdout.readline())
-
-    def requests(self):
-        if not os.path.exists(self.rec):
-            return []
-        with open(self.rec, encoding="utf-8") as f:
-            return [json.loads(line) for line in f]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.kill()
-        self.proc.wait()
-        self.proc.stdin.close()
-        self.proc.stdout.close()
 
 
 def run(args, stdin=b""):
     """The program in an empty directory; returns (status, out, err)."""
-    home = tempfile.mkdtemp(dir=TMP)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("OPEN_AGENT_")}
-    env["HOME"] = home
-    p = subprocess.run([BIN] + args, cwd=home, env=env, input=stdin,
-                       capture_output=True, timeout=60)
-    return p.returncode, p.stdout.decode("utf-8"), p.stderr.decode("utf-8")
+    return harness.run([BIN] + args, input=stdin)
 
 
 # what every example's --help says about settings (test_examples checks
@@ -97,10 +55,6 @@ def summary(lines, *args):
     got = out.split("\n")
     expect((got[0], got[1], got[-1]), ("Log summary", "Input: " + path, ""))
     return got[2:-1]
-
-
-def expect(got, want):
-    assert got == want, "got %r\n  want %r" % (got, want)
 
 
 def head(lines, levels, formats, span, peak):
@@ -535,33 +489,5 @@ def test_errors():
         "BASE_URL, MODEL", "The URL, the model"), ""))
 
 
-TESTS = [(name[5:], fn) for name, fn in list(globals().items())
-         if name.startswith("test_") and callable(fn)]
-
-
-def main(argv):
-    passed = failed = 0
-    for name, fn in TESTS:
-        if len(argv) > 1 and name not in argv[1:]:
-            continue
-        try:
-            fn()
-            passed += 1
-            print("ok   " + name)
-        except Exception as e:  # a failure or a crash: report, go on
-            failed += 1
-            sys.stderr.write("%s: %s: %s\n" % (name, type(e).__name__, e))
-            print("FAIL " + name)
-        sys.stdout.flush()
-    for root, dirs, files in os.walk(TMP, topdown=False):
-        for f in files:
-            os.unlink(os.path.join(root, f))
-        for d in dirs:
-            os.rmdir(os.path.join(root, d))
-    os.rmdir(TMP)
-    print("test_log_agent: %d passed, %d failed" % (passed, failed))
-    return 1 if failed or not passed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(harness.main(harness.tests(globals())))

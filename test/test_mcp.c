@@ -21,8 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "openagent.h"
-#include "test.h"
+#include "harness.h"
 
 static const char *server_py;
 static char npm_bin[1024];
@@ -122,7 +121,7 @@ http_server(char *url, size_t len, const char *extra)
 }
 
 static void
-stop(pid_t pid)
+stop_http(pid_t pid)
 {
 	if (pid > 0) {
 		kill(pid, SIGTERM);
@@ -487,7 +486,7 @@ test_http_session(void)
 	CHECK_STR(text, "over http");
 	CHECK_INT(oa_mcp_tools(m, NULL), 12);
 	oa_mcp_close(m);
-	stop(pid);
+	stop_http(pid);
 	log = read_log();
 	/* initialize goes without a session; everything after carries it
 	 * and the protocol version. */
@@ -542,7 +541,7 @@ test_http_faults(void)
 	CHECK_INT(oa_mcp_call(m, "fail", NULL, &text, NULL), 1);
 	interrupt_call(m);
 	oa_mcp_close(m);
-	stop(pid);
+	stop_http(pid);
 	CHECK_HAS(read_log(), "\"reason\": \"timed out\"");
 	CHECK_HAS(read_log(), "\"reason\": \"interrupted\"");
 }
@@ -565,49 +564,22 @@ test_http_refused(void)
 static void
 test_manual_mode(void)
 {
-	const char *llm = getenv("OA_TEST_SERVER");
-	char scen[64], rec[64], url[64], port[16] = "", body[8192];
 	char result[64] = "";
-	oa_options opt = {0};
+	oa_options opt;
 	oa_client c;
 	oa_block b;
 	oa_mcp *m;
 	const oa_tool *t;
 	const char *text;
-	FILE *f;
-	int p[2], r, uses = 0;
-	ssize_t n;
-	pid_t pid;
+	int r, uses = 0;
 
-	snprintf(scen, sizeof scen, "/tmp/oa_mcp_scen_%d.json", (int)getpid());
-	snprintf(rec, sizeof rec, "/tmp/oa_mcp_rec_%d.jsonl", (int)getpid());
-	unlink(rec);
-	f = fopen(scen, "w");
-	CHECK(f != NULL);
-	fputs("[{\"events\": [{\"choices\": [{\"index\": 0, \"delta\": "
-	      "{\"tool_calls\": [{\"index\": 0, \"id\": \"c1\", \"type\": "
-	      "\"function\", \"function\": {\"name\": \"echo\", "
-	      "\"arguments\": \"{\\\"text\\\": \\\"manual\\\"}\"}}]}, "
-	      "\"finish_reason\": \"tool_calls\"}]}, \"data: [DONE]\\n\\n\"]},"
-	      " {\"reply\": \"ok\"}]", f);
-	fclose(f);
-	CHECK(pipe(p) == 0);
-	pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		execlp("python3", "python3", llm ? llm : "test/server.py", scen,
-		       "--record", rec, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	n = read(p[0], port, sizeof port - 1);
-	CHECK(n > 0);
-	port[strcspn(port, "\n")] = '\0';
-	snprintf(url, sizeof url, "http://127.0.0.1:%s/v1", port);
+	CHECK(start("[{'events':[{'choices':[{'index':0,'delta':{'tool_calls':"
+	            "[{'index':0,'id':'c1','type':'function','function':{"
+	            "'name':'echo','arguments':'{\\'text\\':\\'manual\\'}'}}]},"
+	            "'finish_reason':'tool_calls'}]}," DONE "]}," OK "]") == 0);
 	r = scripted(&m, NULL, NULL, NULL);
 	if (r == 0) {
-		opt.base_url = url;
+		options(&opt);
 		opt.ntools = oa_mcp_tools(m, &t);
 		opt.tools = t;
 		r = oa_init(&c, &opt);
@@ -627,21 +599,12 @@ test_manual_mode(void)
 		oa_free(&c);
 	}
 	oa_mcp_close(m);
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
-	close(p[0]);
-	unlink(scen);
-	f = fopen(rec, "r");
-	n = f ? (ssize_t)fread(body, 1, sizeof body - 1, f) : 0;
-	body[n > 0 ? n : 0] = '\0';
-	if (f)
-		fclose(f);
-	unlink(rec);
+	stop();
 	CHECK_INT(r, 0);
 	CHECK_INT(uses, 1);
 	/* The second request carries the result as the tool message. */
-	CHECK_HAS(body, "{\\\"role\\\":\\\"tool\\\",\\\"tool_call_id\\\":"
-	          "\\\"c1\\\",\\\"content\\\":\\\"manual\\\"}");
+	CHECK_HAS(request_body(1), "{\"role\":\"tool\",\"tool_call_id\":"
+	          "\"c1\",\"content\":\"manual\"}");
 }
 
 /* ------------------------------------------------------- real servers */
@@ -843,7 +806,7 @@ main(int argc, char **argv)
 	         "");
 	setenv("PATH", path, 1);
 	free(path);
-	r = test_main("test_mcp", argc, argv, tests);
+	r = harness_main("test_mcp", argc, argv, tests);
 	unlink(logpath);
 	return r;
 }

@@ -19,20 +19,16 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BUILD = os.path.abspath(os.environ.get("OA_EXAMPLES_DIR") or "build")
-OA = os.path.abspath(os.environ.get("OA_BIN") or "build/oa")
-SERVER = os.path.abspath(os.environ.get("OA_TEST_SERVER") or
-                         os.path.join(HERE, "server.py"))
+import harness
+from harness import DONE, HERE, OA, TMP, Server, Skip, chunk
+
+BUILD = harness.BIN
 MCP_SERVER = os.path.join(HERE, "mcp_server.py")
 NPM_BIN = os.path.abspath(os.environ.get("OA_NPM_BIN") or
                           "build/npm/node_modules/.bin")
-TMP = tempfile.mkdtemp(prefix="oa_test_mcp.")
 CI = os.environ.get("CI") == "true"
-
-
-class Skip(Exception):
-    pass
+# The closing line's name: test_mcp is the C test's.
+harness.NAME = "test_mcp.py"
 
 
 def need(name):
@@ -51,45 +47,6 @@ def env():
     e["PATH"] = NPM_BIN + ":" + e.get("PATH", "")
     e["HOME"] = tempfile.mkdtemp(dir=TMP)
     return e
-
-
-class Server:
-    """server.py with a scenario, recording to a file in TMP."""
-    count = 0
-
-    def __init__(self, responses):
-        Server.count += 1
-        scen = os.path.join(TMP, "scenario%d.json" % Server.count)
-        self.rec = os.path.join(TMP, "requests%d.jsonl" % Server.count)
-        with open(scen, "w", encoding="utf-8") as f:
-            json.dump(responses, f)
-        self.proc = subprocess.Popen(
-            [sys.executable, SERVER, scen, "--record", self.rec],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.url = "http://127.0.0.1:%d/v1" % int(self.proc.stdout.readline())
-
-    def requests(self):
-        with open(self.rec, encoding="utf-8") as f:
-            return [json.loads(line) for line in f]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.kill()
-        self.proc.wait()
-        self.proc.stdin.close()
-        self.proc.stdout.close()
-
-
-def chunk(delta, finish=None):
-    return {"id": "chatcmpl-1", "object": "chat.completion.chunk",
-            "created": 1700000000, "model": "test",
-            "choices": [{"index": 0, "delta": delta,
-                         "finish_reason": finish}]}
-
-
-DONE = "data: [DONE]\n\n"
 
 
 def calls(*cs):
@@ -332,31 +289,5 @@ def wait_port(port):
     raise AssertionError("no server on port %d" % port)
 
 
-TESTS = [(n, f) for n, f in sorted(globals().items())
-         if n.startswith("test_") and callable(f)]
-
-
-def main(argv):
-    passed = failed = 0
-    for name, fn in TESTS:
-        if len(argv) > 1 and name not in argv[1:]:
-            continue
-        try:
-            fn()
-            passed += 1
-            print("ok   " + name)
-        except Skip as e:
-            passed += 1
-            print("ok   %s (skipped: %s)" % (name, e))
-        except Exception as e:  # a failure or a crash: report, go on
-            failed += 1
-            sys.stderr.write("%s: %s: %s\n" % (name, type(e).__name__, e))
-            print("FAIL " + name)
-        sys.stdout.flush()
-    subprocess.run(["rm", "-rf", TMP])
-    print("test_mcp.py: %d passed, %d failed" % (passed, failed))
-    return 1 if failed or not passed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(harness.main(sorted(harness.tests(globals()))))

@@ -18,24 +18,19 @@ pkg-config; without them those tests are skipped and say so. The last
 line printed is "test_package: N passed, N failed"; the exit status is
 non-zero when anything failed.
 """
-import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(HERE)
-SERVER = os.path.abspath(os.environ.get("OA_TEST_SERVER") or
-                         os.path.join(HERE, "server.py"))
-BUILD = os.path.join(TOP, os.environ.get("OA_EXAMPLES_DIR") or "build")
-TMP = tempfile.mkdtemp(prefix="oa_test_package.")
+import harness
+from harness import HERE, TMP, TOP, Server, Skip, expect
+from harness import command as run
+
+BUILD = harness.BIN
 CC = os.environ.get("CC_FOR_TEST") or "cc"
-# make must not inherit the jobserver of the make running this test.
-ENV = {k: v for k, v in os.environ.items()
-       if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "OA_NO_TLS")}
+ENV = harness.ENV
 
 
 def version():
@@ -50,29 +45,8 @@ def public_functions():
                                      f.read(), re.M)))
 
 
-def run(args, cwd=TOP, env=None, ok=True, timeout=300):
-    """Run a command; returns (status, stdout, stderr) as text. With ok,
-    a non-zero status is a failure that shows the output."""
-    p = subprocess.run(args, cwd=cwd, env=env or ENV, capture_output=True,
-                       timeout=timeout)
-    out, err = p.stdout.decode("utf-8"), p.stderr.decode("utf-8")
-    if ok and p.returncode != 0:
-        raise AssertionError("%s: exit %d\n%s%s" % (" ".join(args),
-                                                    p.returncode, out, err))
-    return p.returncode, out, err
-
-
 def make(*targets):
     return run(["make", "-s", "BUILD=" + BUILD] + list(targets))
-
-
-class Skip(Exception):
-    """A test that cannot run here; the message says why."""
-
-
-def expect(got, want):
-    if got != want:
-        raise AssertionError("got %r, expected %r" % (got, want))
 
 
 def defined_globals(path):
@@ -82,50 +56,14 @@ def defined_globals(path):
                   if len(line.split()) == 3)
 
 
-class Server:
-    """A server on 127.0.0.1 that runs until the with block ends: either
-    server.py with a scenario, or net_server.py (TLS) with responses
-    None. ports is net_server's JSON line, url server.py's base URL."""
-
-    def __init__(self, responses):
-        d = tempfile.mkdtemp(dir=TMP)
-        if responses is None:
-            args = [sys.executable, os.path.join(HERE, "net_server.py"), d]
-        else:
-            scen = os.path.join(d, "scenario.json")
-            with open(scen, "w", encoding="utf-8") as f:
-                json.dump(responses, f)
-            args = [sys.executable, SERVER, scen]
-        self.dir = d
-        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE)
-        line = self.proc.stdout.readline()
-        if responses is None:
-            self.ports = json.loads(line)
-        else:
-            self.url = "http://127.0.0.1:%d/v1" % int(line)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.kill()
-        self.proc.wait()
-        self.proc.stdin.close()
-        self.proc.stdout.close()
-
-
 REPLY = [{"reply": ["Hello", ", world"]}]
 
 
 def ask(oa, url, *more):
     """oa with an empty HOME and working directory, so no configuration
     file or OPEN_AGENT_* variable leaks in."""
-    home = tempfile.mkdtemp(dir=TMP)
-    env = {k: v for k, v in ENV.items() if not k.startswith("OPEN_AGENT_")}
-    env["HOME"] = home
-    return run([oa, "--base-url", url, "--model", "m"] + list(more) +
-               ["hi"], cwd=home, env=env, ok=False, timeout=60)
+    return harness.run([oa, "--base-url", url, "--model", "m"] + list(more) +
+                       ["hi"])
 
 
 # ------------------------------------------------------------ amalgamation
@@ -376,30 +314,5 @@ def test_man_page():
     expect([o for o in options if o not in page], [])
 
 
-TESTS = [(n[5:], f) for n, f in sorted(globals().items())
-         if n.startswith("test_") and callable(f)]
-
-
-def main(argv):
-    passed = failed = 0
-    for name, fn in TESTS:
-        if len(argv) > 1 and name not in argv[1:]:
-            continue
-        try:
-            fn()
-            passed += 1
-            print("ok   " + name)
-        except Skip as e:
-            print("skip %s: %s" % (name, e))
-        except Exception as e:  # a failure or a crash: report, go on
-            failed += 1
-            sys.stderr.write("%s: %s: %s\n" % (name, type(e).__name__, e))
-            print("FAIL " + name)
-        sys.stdout.flush()
-    shutil.rmtree(TMP, ignore_errors=True)
-    print("test_package: %d passed, %d failed" % (passed, failed))
-    return 1 if failed or not passed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(harness.main(sorted(harness.tests(globals()))))
