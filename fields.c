@@ -128,7 +128,7 @@ oa__fields(struct oa__client *p, const oa_options *o, int max_tokens,
 		oa__buf_printf(b, ",\"temperature\":%.15g", temperature);
 	if (o->top_p != 0 && !extra_has(x, "top_p"))
 		oa__buf_printf(b, ",\"top_p\":%.15g", o->top_p);
-	if (o->seed != 0 && !extra_has(x, "seed"))
+	if ((o->seed != 0 || o->send_seed) && !extra_has(x, "seed"))
 		oa__buf_printf(b, ",\"seed\":%lld", o->seed);
 	if (o->nstop && !extra_has(x, "stop")) {
 		if (o->stop == NULL) {

@@ -446,7 +446,10 @@ struct oa_options {
 	const char *system_prompt;
 	/* 0: OA_DEFAULT_MAX_TOKENS; OA_OMIT: not sent. */
 	int max_tokens;
-	/* 0: OA_DEFAULT_TEMPERATURE; OA_OMIT: not sent; OA_ZERO: sends 0. */
+	/* 0 is NOT greedy decoding: it means the default,
+	 * OA_DEFAULT_TEMPERATURE (0.7), so a zeroed struct samples as most
+	 * servers do. OA_ZERO sends 0 (greedy); OA_OMIT sends nothing (the
+	 * server's own default). */
 	double temperature;
 	/* Requests per oa_query() (each tool round trip is one); 0: default. */
 	int max_turns;
@@ -498,7 +501,8 @@ struct oa_options {
 
 	/* More request fields (module fields.c, as are extra and
 	 * response_format). Zero or NULL: not sent, so a server that
-	 * rejects a field never sees it (a seed of 0 is not sent either).
+	 * rejects a field never sees it. A seed of 0 is sent only with
+	 * send_seed set (at the end of this struct).
 	 * stop: nstop strings. tool_choice: "auto", "none", "required", or
 	 * the name of one tool to force. parallel_tool_calls: > 0 sends true,
 	 * < 0 sends false. */
@@ -552,6 +556,10 @@ struct oa_options {
 	 * however long the replies; max_response_bytes still applies and may
 	 * be raised at no cost. For one-shot agents and long streams. */
 	int stateless;
+
+	/* Added in 0.1: fields appended here keep older code compiling. */
+	/* Send seed even when it is 0 (module fields.c). */
+	int send_seed;
 };
 
 /* ------------------------------------------------------------------------

@@ -240,7 +240,7 @@ sampling(struct oa__client *p, const oa_options *o)
 	if (oa__modules.fields != NULL)
 		return oa__modules.fields(p, o, max_tokens,
 		                          o->temperature != OA_OMIT, t);
-	if (o->top_p != 0 || o->seed != 0 || o->nstop ||
+	if (o->top_p != 0 || o->seed != 0 || o->send_seed || o->nstop ||
 	    o->presence_penalty != 0 || o->frequency_penalty != 0 ||
 	    o->tool_choice || o->response_format || o->parallel_tool_calls ||
 	    o->extra)
