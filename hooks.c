@@ -125,8 +125,10 @@ oa__hook_pre_tool(struct oa__client *p, oa__call *k)
 	r = run(p, &ev);
 	if (r == OA_HOOK_BLOCK) {
 		oa__buf_reset(&k->result);
-		oa__buf_printf(&k->result, "blocked: %s",
-		               p->hooktext.len ? p->hooktext.p : "by a hook");
+		oa__buf_puts(&k->result, "blocked: ");
+		k->why = k->result.len;
+		oa__buf_puts(&k->result, p->hooktext.len ? p->hooktext.p
+		                                         : "by a hook");
 		k->has_result = k->blocked = 1;
 	} else if (r == OA_HOOK_REPLACE) {
 		oa__buf_reset(&k->input);
@@ -141,9 +143,11 @@ oa__hook_pre_tool(struct oa__client *p, oa__call *k)
 		    oa__json_parse(j, p->argtext.p, p->argtext.len, NULL) ||
 		    oa__json_type(j, 0) != OA__JSON_OBJECT) {
 			oa__buf_reset(&k->result);
-			oa__buf_puts(&k->result, "error: hook replaced the "
-			                         "input with invalid JSON");
-			k->has_result = 1;
+			oa__buf_puts(&k->result, "error: ");
+			k->why = k->result.len;
+			oa__buf_puts(&k->result, "hook replaced the input with "
+			                         "invalid JSON");
+			k->has_result = k->failed = 1;
 		}
 	}
 	return r < 0 ? r : k->result.err;

@@ -499,6 +499,7 @@ typedef struct oa__message {
 	char *tool_calls;            /* assistant: JSON array text, or NULL */
 	char *tool_call_id;          /* tool: the call answered, or NULL */
 	char *parts;                 /* user with images: content parts */
+	int is_error, blocked;       /* tool: see oa_message */
 } oa__message;
 
 /* One tool call of a reply, assembled from stream fragments. Slots are
@@ -513,6 +514,7 @@ typedef struct oa__call {
 	int args_whole;              /* args came as a JSON value, not text */
 	int error;                   /* cannot run; result says why */
 	int blocked;                 /* a hook refused it; result says why */
+	int failed;                  /* the result is an error */
 	int has_result;
 	int args_ok;                 /* args parse as a JSON object */
 	int repaired;                /* args were repaired (lenient) */

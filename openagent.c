@@ -215,6 +215,8 @@ fill_block(struct oa__client *p, const oa__pending *q, oa_block *b)
 	b->id_len = k->id.len;
 	b->name = k->name.p ? k->name.p : "";
 	b->name_len = k->name.len;
+	b->is_error = k->failed || k->blocked;
+	b->blocked = k->blocked;
 	if (q->type == OA_BLOCK_TOOL_USE) {
 		b->input = oa__call_input(k);
 		b->input_len = strlen(b->input);
@@ -381,9 +383,16 @@ tool_step(struct oa__client *p)
 	if (rounds_used_up(p)) {
 		oa__buf_printf(&k->result, "error: not run: the limit of %d "
 		               "tool rounds was reached", p->max_rounds);
-		k->has_result = 1;
+		k->has_result = k->failed = 1;
 	} else if ((r = oa__hook_pre_tool(p, k)) != 0) {
 		return oa__fail_turn(p, r, NULL);
+	}
+	/* Manual mode: a call the hooks answered needs nothing from the
+	 * caller, which a tool-use-error block says (the caller answers
+	 * every tool-use block). */
+	if (k->has_result && p->manual) {
+		p->icall++;
+		return oa__queue(p, OA_BLOCK_TOOL_USE_ERROR, NULL, 0, k);
 	}
 	if ((r = oa__queue(p, OA_BLOCK_TOOL_USE, NULL, 0, k)) != 0 ||
 	    (k->has_result &&
@@ -577,7 +586,10 @@ oa_add_tool_result(oa_client *c, const char *id, const char *result)
 			continue;
 		if (k->has_result)
 			return refuse(p, OA_ERR_INVALID, "tool call \"%s\" "
-			              "already has a result", k->id.p);
+			              "%s", k->id.p, k->failed || k->blocked ?
+			              "needs no result: the library answered it "
+			              "(its tool-use-error block says why)" :
+			              "already has a result");
 		oa__buf_reset(&k->result);
 		if (oa__buf_puts(&k->result, result))
 			return refuse(p, k->result.err, "the result of \"%s\" "

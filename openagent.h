@@ -161,10 +161,15 @@ typedef enum oa_block_type {
 	/* The model asks for a tool: id, name, and input (the arguments as a
 	 * JSON object text). */
 	OA_BLOCK_TOOL_USE = 3,
-	/* A tool call that cannot be run: id, name, text (why) and raw (the
-	 * arguments as received). */
+	/* A tool call the library answered itself, so it needs no result
+	 * from the caller: id, name, text (why) and raw (the arguments as
+	 * received). The call cannot be run (an unknown tool, arguments
+	 * that are not JSON) or, in manual mode, a PRE_TOOL_USE hook
+	 * blocked it (blocked set; text is the hook's reason) or replaced
+	 * its input with one that is not a JSON object. is_error is set. */
 	OA_BLOCK_TOOL_USE_ERROR = 4,
-	/* The result of a tool the library ran: id, text. */
+	/* The result of a tool call in auto mode: id, text (the result as
+	 * the model gets it), is_error and blocked. */
 	OA_BLOCK_TOOL_RESULT = 5,
 	/* The reply is complete: finish_reason and usage. The next oa_next()
 	 * returns 0. */
@@ -199,6 +204,15 @@ struct oa_block {
 	oa_usage usage;
 	/* TOOL_USE: the arguments were repaired (lenient_tool_args). */
 	int repaired;
+	/* Added in 0.1 (fields appended here keep older code compiling). */
+	/* TOOL_RESULT, TOOL_USE_ERROR: the model is told of an error, not
+	 * given a result: the handler failed, the arguments did not fit
+	 * the schema, the call was not run, or a hook blocked it. The text
+	 * then starts "error: " (or "blocked: "). */
+	int is_error;
+	/* TOOL_RESULT, TOOL_USE_ERROR: a PRE_TOOL_USE hook blocked the call
+	 * (is_error is set too). */
+	int blocked;
 };
 
 /* ------------------------------------------------------------------------
@@ -337,8 +351,10 @@ typedef struct oa_tool {
  *       kept) or replace the prompt.
  *   OA_HOOK_PRE_TOOL_USE  before a tool runs in auto mode, and before a
  *       tool-use block is handed out in manual mode: allow, block (the
- *       model gets "blocked: <reason>" as the tool result) or replace the
- *       input (a JSON object text).
+ *       model gets "blocked: <reason>" as the tool result; the result
+ *       block, or in manual mode the call itself, handed out as a
+ *       tool-use-error block that needs no result, has blocked set) or
+ *       replace the input (a JSON object text).
  *   OA_HOOK_POST_TOOL_USE  after a tool ran (auto mode): observe only; the
  *       decision is ignored.
  * The first decision other than OA_HOOK_ALLOW wins and later hooks for that
@@ -574,6 +590,11 @@ typedef struct oa_message {
 	const char *parts;         /* user with images: the content as sent,
 	                              a JSON array of text and image_url
 	                              parts; content is then its text */
+	/* Added in 0.1. tool: as the tool-result block's flags; both 0 for
+	 * a history read back by oa_history_load(), which keeps the
+	 * messages as a request carries them. */
+	int is_error;
+	int blocked;
 } oa_message;
 
 /* Messages kept (the system prompt is not one of them). */

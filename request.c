@@ -132,6 +132,8 @@ oa_history_get(const oa_client *c, size_t i, oa_message *m)
 	m->tool_calls = h->tool_calls;
 	m->tool_call_id = h->tool_call_id;
 	m->parts = h->parts;
+	m->is_error = h->is_error;
+	m->blocked = h->blocked;
 	return 0;
 }
 

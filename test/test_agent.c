@@ -526,6 +526,22 @@ static char uses[16][128];        /* ids of tool-use blocks */
 static size_t nuses;
 static char why[16][512];         /* texts of tool-use-error blocks */
 static size_t nwhy;
+/* The flags of each tool-result and tool-use-error block, one letter
+ * each: B blocked (and is_error), E is_error, - neither, ? blocked
+ * without is_error (never right). */
+static char rflags[64];
+
+static void
+note_flags(const oa_block *b)
+{
+	size_t n = strlen(rflags);
+
+	if (n + 1 < sizeof rflags) {
+		rflags[n] = b->blocked ? (b->is_error ? 'B' : '?')
+		                       : (b->is_error ? 'E' : '-');
+		rflags[n + 1] = '\0';
+	}
+}
 
 static int
 len_ok(const char *s, size_t n)
@@ -569,6 +585,7 @@ render(char *log, size_t cap, const oa_block *b)
 		}
 		if (nwhy < 16)
 			snprintf(why[nwhy++], sizeof why[0], "%s", b->text);
+		note_flags(b);
 		snprintf(log + n, cap - n, "[err:%s %s %s|%s]", b->id, b->name,
 		         b->text, b->raw);
 		return;
@@ -578,6 +595,7 @@ render(char *log, size_t cap, const oa_block *b)
 		else
 			snprintf(log + n, cap - n, "[result:%s %s]", b->id,
 			         b->text);
+		note_flags(b);
 		return;
 	case OA_BLOCK_TURN_END:
 		if (b->usage.present)
@@ -602,6 +620,7 @@ drain(oa_client *c, char *log, size_t cap)
 	int r;
 
 	log[0] = '\0';
+	rflags[0] = '\0';
 	nuses = nwhy = 0;
 	while ((r = oa_next(c, &b)) > 0)
 		render(log, cap, &b);
@@ -1312,6 +1331,7 @@ test_auto_errors(void)
 	         "[use:call_6 add {\"a\":1,\"b\":1}][result:call_6 2]"
 	         "[text:sorry][end:stop]", why[0], why[1], why[2], why[3]);
 	CHECK_STR(log, expect);
+	CHECK_STR(rflags, "EEEEE-");
 	CHECK_STR(handled, "divide{\"a\":1,\"b\":0};add{\"a\":1,\"b\":1};");
 	oa_free(&c);
 	CHECK_INT(counts.live, 0);
@@ -1405,6 +1425,7 @@ test_hook_pre_block(void)
 	               "blocked: not allowed][use:call_2 divide "
 	               "{\"a\":6,\"b\":3}][result:call_2 2][text:ok]"
 	               "[end:stop]");
+	CHECK_STR(rflags, "B-");
 	CHECK_STR(handled, "divide{\"a\":6,\"b\":3};");
 	CHECK_STR(h1.seen, "pre:call_1 add {\"a\":1,\"b\":2};"
 	                   "pre:call_2 divide {\"a\":6,\"b\":3};");
@@ -1608,6 +1629,7 @@ test_hook_manual(void)
 {
 	struct hook ha, hw, post;
 	oa_hook hooks[3];
+	oa_message m;
 	char log[4096];
 	oa_options o;
 	oa_client c;
@@ -1629,11 +1651,16 @@ test_hook_manual(void)
 	o.nhooks = 3;
 	CHECK_INT(oa_init(&c, &o), 0);
 	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
-	CHECK_STR(log, "[use:call_1 add {\"a\":5,\"b\":6}][use:call_2 "
-	               "get_weather {\"city\":\"Oslo\"}][result:call_2 "
-	               "blocked: no network][end:tool_calls]");
+	/* the blocked call needs no result, and the block says so: the
+	 * manual loop answers every tool-use block and nothing else */
+	CHECK_STR(log, "[use:call_1 add {\"a\":5,\"b\":6}][err:call_2 "
+	               "get_weather no network|{\"city\":\"Oslo\"}]"
+	               "[end:tool_calls]");
+	CHECK_STR(rflags, "B");
+	CHECK_INT((int)nuses, 1);
 	CHECK_INT(oa_add_tool_result(&c, "call_2", "x"), OA_ERR_INVALID);
-	CHECK_INT(oa_add_tool_result(&c, "call_1", "11"), 0);
+	CHECK_HAS(oa_errmsg(&c), "needs no result");
+	CHECK_INT(oa_add_tool_result(&c, uses[0], "11"), 0);
 	CHECK_INT(oa_continue(&c), 0);
 	CHECK_INT(drain(&c, log, sizeof log), 0);
 	CHECK_STR(log, "[text:ok][end:stop]");
@@ -1643,6 +1670,13 @@ test_hook_manual(void)
 	CHECK_STR(hw.seen, "pre:call_2 get_weather {\"city\":\"Oslo\"};");
 	CHECK_INT(hw.calls, 1);
 	CHECK_INT(post.calls, 0);
+	/* the history's tool messages carry the same flags */
+	CHECK_INT(oa_history_get(&c, 2, &m), 0);
+	CHECK_STR(m.tool_call_id, "call_1");
+	CHECK(!m.is_error && !m.blocked);
+	CHECK_INT(oa_history_get(&c, 3, &m), 0);
+	CHECK_STR(m.tool_call_id, "call_2");
+	CHECK(m.is_error && m.blocked);
 	oa_free(&c);
 	CHECK_INT(counts.live, 0);
 	CHECK_HAS(request_body(1), q(RESULT("call_1", "11") ","
