@@ -115,6 +115,7 @@ oa__hook_pre_tool(struct oa__client *p, oa__call *k)
 {
 	oa_hook_event ev;
 	oa__json *j = &p->json2;
+	struct oa_args a;
 	int r;
 
 	memset(&ev, 0, sizeof ev);
@@ -122,6 +123,19 @@ oa__hook_pre_tool(struct oa__client *p, oa__call *k)
 	ev.tool_id = k->id.p;
 	ev.tool_name = k->name.p;
 	ev.input = k->args.p;
+	/* The arguments as a handler reads them: parsed from a copy, since
+	 * string look-ups unescape in place, beside the untouched text. A
+	 * call reaches the hooks only when they parsed as an object. */
+	oa__buf_reset(&p->argtext);
+	if (p->nhooks && oa__buf_append(&p->argtext, k->args.p, k->args.len))
+		return p->argtext.err;
+	if (p->nhooks &&
+	    oa__json_parse(&p->json, p->argtext.p, p->argtext.len, NULL) == 0) {
+		a.j = &p->json;
+		a.text = k->args.p;
+		a.len = k->args.len;
+		ev.args = &a;
+	}
 	r = run(p, &ev);
 	if (r == OA_HOOK_BLOCK) {
 		oa__buf_reset(&k->result);
@@ -156,7 +170,7 @@ oa__hook_pre_tool(struct oa__client *p, oa__call *k)
 /* see oa_private.h */
 OA_PRIVATE int
 oa__hook_post_tool(struct oa__client *p, const oa__call *k,
-                   const char *input, int failed)
+                   const char *input, oa_args *args, int failed)
 {
 	oa_hook_event ev;
 	int r;
@@ -166,6 +180,7 @@ oa__hook_post_tool(struct oa__client *p, const oa__call *k,
 	ev.tool_id = k->id.p;
 	ev.tool_name = k->name.p;
 	ev.input = input;
+	ev.args = args;
 	ev.result = k->result.p;
 	ev.is_error = failed;
 	r = run(p, &ev);

@@ -411,6 +411,13 @@ typedef struct oa__tool {
 	void *ctx;
 } oa__tool;
 
+/* What a handler or hook reads the arguments through (oa_args_*). */
+struct oa_args {
+	oa__json *j;        /* the parsed arguments; root 0 */
+	const char *text;   /* the same bytes, untouched, NUL-terminated */
+	size_t len;
+};
+
 typedef struct oa__tools {
 	oa__tool *v;
 	size_t n;
@@ -689,8 +696,10 @@ OA_PRIVATE void oa__calls_free(struct oa__client *p);
 /* hooks.c */
 OA_PRIVATE int oa__hook_prompt(struct oa__client *p, const char **prompt);
 OA_PRIVATE int oa__hook_pre_tool(struct oa__client *p, oa__call *k);
+/* args: the arguments as the handler read them, or NULL. */
 OA_PRIVATE int oa__hook_post_tool(struct oa__client *p, const oa__call *k,
-                                  const char *input, int failed);
+                                  const char *input, oa_args *args,
+                                  int failed);
 
 /* ========================================================================
  * The seam to the optional modules

@@ -301,7 +301,7 @@ typedef struct oa_args oa_args;
 const char *oa_args_json(const oa_args *a, size_t *len);
 /* Member key of the arguments object. Each returns 0, or OA_ERR_INVALID
  * when the member is absent or of another type. Strings are unescaped,
- * NUL-terminated, and valid until the handler returns. */
+ * NUL-terminated, and valid until the handler or hook returns. */
 int oa_args_string(oa_args *a, const char *key, const char **s, size_t *len);
 int oa_args_number(oa_args *a, const char *key, double *v);
 int oa_args_int(oa_args *a, const char *key, long long *v);
@@ -383,6 +383,11 @@ typedef struct oa_hook_event {
 	const char *input;       /* the arguments, a JSON object text */
 	const char *result;      /* POST_TOOL_USE: the tool result */
 	int is_error;            /* POST_TOOL_USE: the handler failed */
+	/* Added in 0.1. PRE and POST_TOOL_USE: input, parsed, for the
+	 * oa_args_* functions as a handler gets it (lent until the hook
+	 * returns); NULL for the prompt event and for input that is not a
+	 * JSON object. */
+	oa_args *args;
 } oa_hook_event;
 
 /* What the hook answers besides its decision: text is copied as soon as

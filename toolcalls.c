@@ -417,6 +417,7 @@ oa__call_run(struct oa__client *p, oa__call *k)
 {
 	const char *in = oa__call_input(k);
 	char msg[OA__ERRLEN];
+	struct oa_args a, *args = NULL;
 	int r, failed = 1;
 
 	if (parse_args(p, in, strlen(in), msg)) {
@@ -444,13 +445,17 @@ oa__call_run(struct oa__client *p, oa__call *k)
 		failed = k->failed = r != 0;
 		if (k->result.p == NULL)
 			oa__buf_puts(&k->result, "");
+		a.j = &p->json;
+		a.text = p->argcopy.p;
+		a.len = p->argcopy.len;
+		args = &a;
 	}
 	k->has_result = 1;
 	if (k->result.err)
 		return k->result.err;
 	if ((r = oa__queue(p, OA_BLOCK_TOOL_RESULT, NULL, 0, k)) != 0)
 		return r;
-	return oa__hook_post_tool(p, k, in, failed);
+	return oa__hook_post_tool(p, k, in, args, failed);
 }
 
 /* see oa_private.h */

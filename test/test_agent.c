@@ -1684,6 +1684,97 @@ test_hook_manual(void)
 	                             "]"));
 }
 
+/* Hooks read the arguments as handlers do (oa_args_*): a PRE_TOOL_USE
+ * hook denies one argument value without parsing JSON itself, and a
+ * POST_TOOL_USE hook reads them too. */
+static char args_seen[512];
+
+static oa_hook_decision
+args_hook(void *ctx, const oa_hook_event *ev, oa_hook_reply *reply)
+{
+	size_t n = strlen(args_seen), len = 0;
+	const char *city, *json;
+	double b;
+
+	(void)ctx;
+	if (ev->args == NULL) {
+		snprintf(args_seen + n, sizeof args_seen - n, "no args;");
+		return OA_HOOK_ALLOW;
+	}
+	json = oa_args_json(ev->args, &len);
+	if (json == NULL || strcmp(json, ev->input) != 0 ||
+	    len != strlen(ev->input))
+		snprintf(args_seen + n, sizeof args_seen - n, "bad json;");
+	else if (oa_args_string(ev->args, "city", &city, NULL) == 0)
+		snprintf(args_seen + n, sizeof args_seen - n, "%s city=%s;",
+		         ev->kind == OA_HOOK_PRE_TOOL_USE ? "pre" : "post",
+		         city);
+	else if (oa_args_number(ev->args, "b", &b) == 0)
+		snprintf(args_seen + n, sizeof args_seen - n, "%s b=%g;",
+		         ev->kind == OA_HOOK_PRE_TOOL_USE ? "pre" : "post", b);
+	if (ev->kind != OA_HOOK_PRE_TOOL_USE)
+		return OA_HOOK_ALLOW;
+	if (oa_args_string(ev->args, "city", &city, NULL) == 0 &&
+	    strcmp(city, "Oslo") == 0) {
+		reply->text = "not Oslo";
+		return OA_HOOK_BLOCK;
+	}
+	if (oa_args_number(ev->args, "b", &b) == 0 && b == 0) {
+		reply->text = "b is 0";
+		return OA_HOOK_BLOCK;
+	}
+	return OA_HOOK_ALLOW;
+}
+
+static void
+test_hook_args(void)
+{
+	oa_hook hooks[2] = {{OA_HOOK_PRE_TOOL_USE, args_hook, NULL},
+	                    {OA_HOOK_POST_TOOL_USE, args_hook, NULL}};
+	char log[4096];
+	oa_options o;
+	oa_client c;
+
+	/* manual: the escaped "Os\u006co" is "Oslo" to the hook */
+	CHECK(start("[" CALL_REPLY(WHOLE(0, "call_1", "get_weather",
+	                                 J_CITY("Os\\\\u006co")) ","
+	                           WHOLE(1, "call_2", "get_weather",
+	                                 J_CITY("Rome"))) "," OK ","
+	            CALL_REPLY(WHOLE(0, "call_3", "add", J_ADD(1, 2)) ","
+	                       WHOLE(1, "call_4", "divide", J_ADD(1, 0)))
+	            "," OK "]") == 0);
+	manual(&o);
+	o.hooks = hooks;
+	o.nhooks = 2;
+	args_seen[0] = '\0';
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	CHECK_STR(log, "[err:call_1 get_weather not Oslo|{\"city\":"
+	               "\"Os\\u006co\"}][use:call_2 get_weather {\"city\":\"Rome\"}]"
+	               "[end:tool_calls]");
+	CHECK_STR(args_seen, "pre city=Oslo;pre city=Rome;");
+	CHECK_INT(oa_add_tool_result(&c, "call_2", "warm"), 0);
+	CHECK_INT(oa_continue(&c), 0);
+	CHECK_INT(drain(&c, log, sizeof log), 0);
+	oa_free(&c);
+	CHECK_INT(counts.live, 0);
+
+	/* auto: the pre hook blocks b == 0; the post hook reads them too */
+	automatic(&o);
+	o.hooks = hooks;
+	o.nhooks = 2;
+	args_seen[0] = '\0';
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "go", log, sizeof log), 0);
+	CHECK_STR(log, "[use:call_3 add {\"a\":1,\"b\":2}][result:call_3 3]"
+	               "[use:call_4 divide {\"a\":1,\"b\":0}][result:call_4 "
+	               "blocked: b is 0][text:ok][end:stop]");
+	CHECK_STR(args_seen, "pre b=2;post b=2;pre b=0;");
+	CHECK_STR(handled, "add{\"a\":1,\"b\":2};");
+	oa_free(&c);
+	CHECK_INT(counts.live, 0);
+}
+
 /* ------------------------------------------------------------- interrupt */
 
 static int64_t interrupted_at;
@@ -1966,6 +2057,7 @@ static const struct test tests[] = {
 	{"hook_prompt", test_hook_prompt},
 	{"hook_bad_decision", test_hook_bad_decision},
 	{"hook_manual", test_hook_manual},
+	{"hook_args", test_hook_args},
 	{"interrupt_stalled", test_interrupt_stalled},
 	{"interrupt_auto", test_interrupt_auto},
 	{"no_stream", test_no_stream},
