@@ -473,6 +473,31 @@ oa_next(oa_client *c, oa_block *b)
 
 /* ================================================================ turns */
 
+/* WAITING: how many calls still lack a result, named in the message
+ * (for oa_continue() and oa_query(), which refuse then). */
+static int
+unanswered(struct oa__client *p)
+{
+	size_t i, o = 0;
+	int n = 0;
+
+	for (i = 0; i < p->ncalls; i++) {
+		if (p->calls[i].has_result)
+			continue;
+		if (o < sizeof p->errmsg)
+			o += (size_t)snprintf(p->errmsg + o,
+			                      sizeof p->errmsg - o, "%s%s",
+			                      n ? ", " : "no result for tool "
+			                      "call ", p->calls[i].id.p);
+		n++;
+	}
+	if (n > 0 && o < sizeof p->errmsg)
+		snprintf(p->errmsg + o, sizeof p->errmsg - o, ": give each "
+		         "its result with oa_add_tool_result(), then call "
+		         "oa_continue()");
+	return n;
+}
+
 /* Clear the last turn's state for a new one. 0 or OA_ERR_STATE. */
 static int
 begin_turn(struct oa__client *p)
@@ -536,10 +561,14 @@ oa__query(oa_client *c, const char *prompt, const char *images)
 	p = c->p;
 	if (p == NULL || !p->ready)
 		return OA_ERR_STATE;
+	/* Calls waiting for results are the caller's to answer: a new
+	 * prompt would leave them dangling, so it is refused, as
+	 * oa_truncate() and the other history calls are. */
+	if (p->state == OA__WAITING && !p->busy && unanswered(p) > 0)
+		return OA_ERR_STATE;
 	if ((r = begin_turn(p)) != 0)
 		return r;
-	/* Calls the caller never answered: answer them so the history
-	 * stays one a server accepts. */
+	/* Answered but not sent: the results go before the prompt. */
 	if (p->state == OA__WAITING &&
 	    oa__calls_settle(p, "no result was given") != 0)
 		return refuse(p, OA_ERR_NOMEM, "out of memory");
@@ -606,7 +635,6 @@ int
 oa_continue(oa_client *c)
 {
 	struct oa__client *p;
-	size_t i, o;
 	int r;
 
 	if (c == NULL)
@@ -617,18 +645,7 @@ oa_continue(oa_client *c)
 	if (p->state != OA__WAITING || p->busy)
 		return refuse(p, OA_ERR_STATE, "no tool calls are waiting for "
 		              "results");
-	o = (size_t)snprintf(p->errmsg, sizeof p->errmsg,
-	                     "no result for tool call");
-	for (i = r = 0; i < p->ncalls; i++) {
-		if (p->calls[i].has_result)
-			continue;
-		if (o < sizeof p->errmsg)
-			o += (size_t)snprintf(p->errmsg + o,
-			                      sizeof p->errmsg - o, "%s %s",
-			                      r ? "," : "", p->calls[i].id.p);
-		r++;
-	}
-	if (r > 0)
+	if (unanswered(p) > 0)
 		return OA_ERR_STATE;
 	if ((r = begin_turn(p)) != 0)
 		return r;

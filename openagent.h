@@ -87,8 +87,12 @@ void oa_free(oa_client *c);
  * Start a turn: append prompt as a user message to the history and prepare
  * the request. Nothing is sent until oa_next(). prompt is copied.
  * Returns 0, OA_ERR_INVALID, OA_ERR_STATE (a turn is still streaming; read
- * it to its end or call oa_interrupt() first), OA_ERR_LIMIT (history too
- * large) or OA_ERR_NOMEM. A new query clears the previous turn's error.
+ * it to its end or call oa_interrupt() first. Or, in manual mode, tool
+ * calls still wait for results: the detail names them, and nothing
+ * changes until each has its result from oa_add_tool_result(), as for
+ * oa_continue() and the history functions; results given but not yet
+ * sent go before the prompt), OA_ERR_LIMIT (history too large) or
+ * OA_ERR_NOMEM. A new query clears the previous turn's error.
  */
 int oa_query(oa_client *c, const char *prompt);
 

@@ -1042,8 +1042,7 @@ test_finish_empty_truncated(void)
 }
 
 /* More calls than max_tool_calls: OA_ERR_LIMIT; exactly at it is fine.
- * A query while results are missing answers them "error: no result was
- * given" so the history stays valid. */
+ * A query while results are missing is refused until they are given. */
 static void
 test_max_tool_calls(void)
 {
@@ -1064,6 +1063,12 @@ test_max_tool_calls(void)
 	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
 	CHECK_STR(log, "[use:call_1 add {\"a\":1,\"b\":2}][use:call_2 add "
 	               "{\"a\":3,\"b\":4}][end:tool_calls]");
+	CHECK_INT(oa_query(&c, "again"), OA_ERR_STATE);
+	CHECK_HAS(oa_errmsg(&c), "call_1, call_2: give each");
+	CHECK_INT(oa_add_tool_result(&c, "call_1", "error: no result was "
+	                             "given"), 0);
+	CHECK_INT(oa_add_tool_result(&c, "call_2", "error: no result was "
+	                             "given"), 0);
 	CHECK_INT(turn(&c, "again", log, sizeof log), OA_ERR_LIMIT);
 	CHECK_STR(log, "[text:Hm]");
 	CHECK(oa_errmsg(&c)[0] != '\0');
@@ -1130,11 +1135,20 @@ test_manual(void)
 	             CALL("call_b", "get_weather", J_CITY("Oslo"))) ","
 	      RESULT("call_a", "5") "," RESULT("call_b", "Sunny, 21 C")), 1)));
 
-	/* a new query while call_d has no result */
+	/* a new query while call_d has no result is refused, naming it,
+	 * and changes nothing; once every call has its result, a query
+	 * sends them before the prompt */
 	CHECK_INT(turn(&c, "more", log, sizeof log), 0);
 	CHECK_STR(log, "[use:call_c add {\"a\":3,\"b\":4}][use:call_d "
 	               "get_weather {\"city\":\"Rome\"}][end:tool_calls]");
 	CHECK_INT(oa_add_tool_result(&c, "call_c", "7"), 0);
+	CHECK_INT(oa_query(&c, "next"), OA_ERR_STATE);
+	CHECK_STR(oa_errmsg(&c), "no result for tool call call_d: give each "
+	          "its result with oa_add_tool_result(), then call "
+	          "oa_continue()");
+	CHECK_INT(oa_history_count(&c), 7);
+	CHECK_INT(request_count(), 3);
+	CHECK_INT(oa_add_tool_result(&c, "call_d", "rain"), 0);
 	CHECK_INT(turn(&c, "next", log, sizeof log), 0);
 	CHECK_STR(log, "[text:ok][end:stop]");
 	CHECK_INT(oa_history_count(&c), 11);
@@ -1148,8 +1162,7 @@ test_manual(void)
 	      MSG("assistant", "Sunny") "," MSG("user", "more") ","
 	      ASSIST("", CALL("call_c", "add", J_ADD(3, 4)) ","
 	             CALL("call_d", "get_weather", J_CITY("Rome"))) ","
-	      RESULT("call_c", "7") ","
-	      RESULT("call_d", "error: no result was given") ","
+	      RESULT("call_c", "7") "," RESULT("call_d", "rain") ","
 	      MSG("user", "next")), 1)));
 }
 
