@@ -101,9 +101,9 @@ oa__hook_prompt(struct oa__client *p, const char **prompt)
 	ev.prompt = *prompt;
 	r = run(p, &ev);
 	if (r == OA_HOOK_BLOCK)
-		return oa__fail(p->errmsg, OA_ERR_HOOK, "blocked by a hook: %s",
+		return oa__fail(p->errmsg, OA_ERR_HOOK, "%s",
 		                p->hooktext.len ? p->hooktext.p
-		                                : "no reason given");
+		                                : "the hook gave no reason");
 	if (r == OA_HOOK_REPLACE)
 		*prompt = p->hooktext.p;
 	return r < 0 ? r : 0;

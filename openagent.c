@@ -60,7 +60,7 @@ oa_strerror(int err)
 {
 	switch ((oa_err)err) {
 	case OA_OK: return "success";
-	case OA_ERR_NOMEM: return "out of memory";
+	case OA_ERR_NOMEM: return "allocation failed";
 	case OA_ERR_INVALID: return "invalid argument";
 	case OA_ERR_STATE: return "call not allowed now";
 	case OA_ERR_URL: return "bad base URL";
@@ -71,7 +71,7 @@ oa_strerror(int err)
 	case OA_ERR_READ_TIMEOUT: return "server stopped sending";
 	case OA_ERR_DEADLINE: return "request deadline passed";
 	case OA_ERR_IO: return "network error";
-	case OA_ERR_HTTP: return "HTTP error status";
+	case OA_ERR_HTTP: return "server answered with an error";
 	case OA_ERR_PROTOCOL: return "malformed HTTP response";
 	case OA_ERR_STREAM: return "malformed stream";
 	case OA_ERR_TRUNCATED: return "stream cut short";
@@ -109,8 +109,9 @@ oa__fail_turn(struct oa__client *p, int code, const char *fmt, ...)
 		vsnprintf(p->errmsg, sizeof p->errmsg, fmt, ap);
 		va_end(ap);
 	}
+	/* the detail only: oa_strerror() names the kind */
 	if (p->errmsg[0] == '\0')
-		snprintf(p->errmsg, sizeof p->errmsg, "%s", oa_strerror(code));
+		snprintf(p->errmsg, sizeof p->errmsg, "no detail was recorded");
 	oa__http_close(&p->http);
 	p->npend = p->ipend = 0;
 	p->busy = 0;

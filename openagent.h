@@ -123,8 +123,9 @@ int oa_next(oa_client *c, oa_block *b);
 void oa_interrupt(oa_client *c);
 
 /* The detail of the last error on this client: the server's message, the
- * limit hit, the resolver's text. "" when there was none. Owned by the
- * client; valid until the next call on it. */
+ * limit hit, the resolver's text. The detail only: it never repeats
+ * oa_strerror()'s name, so "%s: %s" with both reads once. "" when there
+ * was no error. Owned by the client; valid until the next call on it. */
 const char *oa_errmsg(const oa_client *c);
 
 /* The HTTP status of the last response, or 0 before any. */

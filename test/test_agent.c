@@ -1564,7 +1564,8 @@ test_hook_prompt(void)
 
 	hook_set(&h, NULL, OA_HOOK_BLOCK, "no secrets");
 	CHECK_INT(oa_query(&c, "tell me a secret"), OA_ERR_HOOK);
-	CHECK_STR(oa_errmsg(&c), "blocked by a hook: no secrets");
+	CHECK_STR(oa_errmsg(&c), "no secrets");
+	CHECK_READS_ONCE(OA_ERR_HOOK, &c);
 	CHECK_INT(oa_history_count(&c), 0);
 	h.decision = 7;
 	CHECK_INT(oa_query(&c, "what now"), OA_ERR_HOOK);
@@ -1832,6 +1833,7 @@ test_interrupt_stalled(void)
 	took -= interrupted_at;
 	printf("     interrupt returned after %lld ms\n", (long long)took);
 	CHECK_INT(r, OA_ERR_INTERRUPTED);
+	CHECK_READS_ONCE(r, &c);
 	CHECK(took < 1000);
 	CHECK_STR(log, "[text:Hel]");
 	oa_interrupt(&c);

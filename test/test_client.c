@@ -715,6 +715,7 @@ test_http_errors(void)
 			CHECK_STR(oa_errmsg(&c), cases[i].msg);
 		else
 			CHECK_HAS(oa_errmsg(&c), cases[i].msg);
+		CHECK_READS_ONCE(OA_ERR_HTTP, &c);
 		CHECK_INT(turn(&c, "again", log, sizeof log), 0);
 		CHECK_STR(log, "[text:ok][end:stop]");
 		CHECK_INT(oa_http_status(&c), 200);
