@@ -558,6 +558,9 @@ struct oa__client {
 	oa_hook *hooks;
 	size_t nhooks;
 	oa__buf fields;              /* optional request fields, ",..." */
+	size_t choice_at, choice_len; /* the tool_choice member in fields
+	                                 that requests sending tool results
+	                                 leave out (fields.c); len 0: none */
 	int lenient;
 	int stateless;
 	size_t max_image;            /* for images.c */

@@ -530,8 +530,12 @@ struct oa_options {
 	 * rejects a field never sees it. A seed of 0 is sent only with
 	 * send_seed set (at the end of this struct).
 	 * stop: nstop strings. tool_choice: "auto", "none", "required", or
-	 * the name of one tool to force. parallel_tool_calls: > 0 sends true,
-	 * < 0 sends false. */
+	 * the name of one tool to force; "required" and a tool's name go
+	 * only with a request that follows the prompt, not with one that
+	 * sends tool results (an auto round, oa_continue()), or the model
+	 * could never answer with text (keep_tool_choice, at the end of
+	 * this struct, sends them every time). parallel_tool_calls: > 0
+	 * sends true, < 0 sends false. */
 	double top_p;
 	long long seed;
 	const char *const *stop;
@@ -586,6 +590,9 @@ struct oa_options {
 	/* Added in 0.1: fields appended here keep older code compiling. */
 	/* Send seed even when it is 0 (module fields.c). */
 	int send_seed;
+	/* Send a tool_choice of "required" or a tool's name with every
+	 * request, tool results included (module fields.c). */
+	int keep_tool_choice;
 };
 
 /* ------------------------------------------------------------------------

@@ -199,7 +199,14 @@ oa__build_request(struct oa__client *p)
 	else
 		oa__buf_puts(b, ",\"stream\":true,\"stream_options\":"
 		                "{\"include_usage\":true}");
-	oa__buf_append(b, p->fields.p, p->fields.len);
+	if (p->choice_len && p->nmsgs &&
+	    p->msgs[p->nmsgs - 1].role == OA__TOOL) {
+		oa__buf_append(b, p->fields.p, p->choice_at);
+		oa__buf_append(b, p->fields.p + p->choice_at + p->choice_len,
+		               p->fields.len - p->choice_at - p->choice_len);
+	} else {
+		oa__buf_append(b, p->fields.p, p->fields.len);
+	}
 	oa__buf_puts(b, "}");
 	if (b->err == OA_ERR_LIMIT)
 		return oa__fail(p->errmsg, OA_ERR_LIMIT,
@@ -244,7 +251,8 @@ sampling(struct oa__client *p, const oa_options *o)
 		                          o->temperature != OA_OMIT, t);
 	if (o->top_p != 0 || o->seed != 0 || o->send_seed || o->nstop ||
 	    o->presence_penalty != 0 || o->frequency_penalty != 0 ||
-	    o->tool_choice || o->response_format || o->parallel_tool_calls ||
+	    o->tool_choice || o->keep_tool_choice || o->response_format ||
+	    o->parallel_tool_calls ||
 	    o->extra)
 		return oa__fail(p->errmsg, OA_ERR_INVALID, "top_p, seed, stop, "
 		                "the penalties, tool_choice, response_format, "

@@ -1789,6 +1789,68 @@ test_hook_args(void)
 	CHECK_INT(counts.live, 0);
 }
 
+/* A tool_choice that forces a call goes with the request after the
+ * prompt only: the results go back without it, so the model can answer
+ * with text (auto rounds and oa_continue() alike); keep_tool_choice
+ * sends it every time. "auto" is sent every time anyway. */
+static void
+test_tool_choice_rounds(void)
+{
+	char log[4096];
+	oa_options o;
+	oa_client c;
+
+	CHECK(start("[" CALL_REPLY(WHOLE(0, "call_1", "add", J_ADD(1, 2)))
+	            "," OK "," CALL_REPLY(WHOLE(0, "call_2", "add", J_ADD(1, 2)))
+	            "," OK "," CALL_REPLY(WHOLE(0, "call_3", "add", J_ADD(1, 2)))
+	            "," OK "," CALL_REPLY(WHOLE(0, "call_4", "add", J_ADD(1, 2)))
+	            "," OK "]") == 0);
+	automatic(&o);
+	o.tool_choice = "required";
+	CHECK_INIT_MODULE(&c, &o, NO_FIELDS, "fields.c");
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	CHECK_STR(log, "[use:call_1 add {\"a\":1,\"b\":2}][result:call_1 3]"
+	               "[text:ok][end:stop]");
+	oa_free(&c);
+	CHECK_HAS(request_body(0), "\"tool_choice\":\"required\"");
+	CHECK(request_body(1) != NULL &&
+	      strstr(request_body(1), "tool_choice") == NULL);
+	CHECK_HAS(request_body(1), "\"temperature\":0.7}");
+
+	/* a tool's name, in manual mode: not with oa_continue() */
+	manual(&o);
+	o.tool_choice = "add";
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	CHECK_INT(oa_add_tool_result(&c, "call_2", "3"), 0);
+	CHECK_INT(oa_continue(&c), 0);
+	CHECK_INT(drain(&c, log, sizeof log), 0);
+	oa_free(&c);
+	CHECK_HAS(request_body(2), "\"tool_choice\":{\"type\":\"function\"");
+	CHECK(request_body(3) != NULL &&
+	      strstr(request_body(3), "tool_choice") == NULL);
+
+	/* keep_tool_choice: every request */
+	automatic(&o);
+	o.tool_choice = "required";
+	o.keep_tool_choice = 1;
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	oa_free(&c);
+	CHECK_HAS(request_body(4), "\"tool_choice\":\"required\"");
+	CHECK_HAS(request_body(5), "\"tool_choice\":\"required\"");
+
+	/* "auto" never forces a call: every request */
+	automatic(&o);
+	o.tool_choice = "auto";
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	oa_free(&c);
+	CHECK_INT(counts.live, 0);
+	CHECK_HAS(request_body(6), "\"tool_choice\":\"auto\"");
+	CHECK_HAS(request_body(7), "\"tool_choice\":\"auto\"");
+}
+
 /* ------------------------------------------------------------- interrupt */
 
 static int64_t interrupted_at;
@@ -2073,6 +2135,7 @@ static const struct test tests[] = {
 	{"hook_bad_decision", test_hook_bad_decision},
 	{"hook_manual", test_hook_manual},
 	{"hook_args", test_hook_args},
+	{"tool_choice_rounds", test_tool_choice_rounds},
 	{"interrupt_stalled", test_interrupt_stalled},
 	{"interrupt_auto", test_interrupt_auto},
 	{"no_stream", test_no_stream},
