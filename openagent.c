@@ -209,6 +209,7 @@ fill_block(struct oa__client *p, const oa__pending *q, oa_block *b)
 	if (q->type == OA_BLOCK_TURN_END) {
 		b->finish_reason = p->finish;
 		b->usage = p->total;
+		b->last_usage = p->usage;
 	}
 	if (k == NULL)
 		return;

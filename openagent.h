@@ -176,11 +176,16 @@ typedef enum oa_block_type {
 	/* The result of a tool call in auto mode: id, text (the result as
 	 * the model gets it), is_error and blocked. */
 	OA_BLOCK_TOOL_RESULT = 5,
-	/* The reply is complete: finish_reason and usage. The next oa_next()
-	 * returns 0. */
+	/* The reply is complete: finish_reason, usage and last_usage. The
+	 * next oa_next() returns 0. usage is summed over every request of
+	 * the turn: a turn with a tool round trip made two requests, each
+	 * sending the whole history, so its prompt_tokens counts the
+	 * history twice; last_usage is the last request's alone. */
 	OA_BLOCK_TURN_END = 6
 } oa_block_type;
 
+/* Token counts as the server reported them (stream_options include_usage,
+ * or the usage member of a whole reply). */
 typedef struct oa_usage {
 	long long prompt_tokens;
 	long long completion_tokens;
@@ -218,6 +223,10 @@ struct oa_block {
 	/* TOOL_RESULT, TOOL_USE_ERROR: a PRE_TOOL_USE hook blocked the call
 	 * (is_error is set too). */
 	int blocked;
+	/* TURN_END: the usage of the turn's last request alone, where usage
+	 * sums every request. Its prompt_tokens is what the conversation
+	 * took up to that reply; compare oa_estimate_tokens() with it. */
+	oa_usage last_usage;
 };
 
 /* ------------------------------------------------------------------------

@@ -1851,6 +1851,43 @@ test_tool_choice_rounds(void)
 	CHECK_HAS(request_body(7), "\"tool_choice\":\"auto\"");
 }
 
+/* usage on the turn-end block sums the turn's requests (a tool round
+ * trip is two); last_usage is the last request's alone. */
+static void
+test_usage_turn(void)
+{
+	oa_options o;
+	oa_client c;
+	oa_block b;
+	int r, ends = 0;
+
+	CHECK(start("[{'events':[" ROLE ","
+	            CALLS(WHOLE(0, "call_1", "add", J_ADD(1, 2))) ","
+	            FINISH("tool_calls") "," USAGE_CHUNK(10, 5, 15) "," DONE
+	            "]},{'events':[" ROLE "," TEXT("3") "," FINISH("stop") ","
+	            USAGE_CHUNK(25, 1, 26) "," DONE "]}]") == 0);
+	automatic(&o);
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(oa_query(&c, "hi"), 0);
+	while ((r = oa_next(&c, &b)) > 0) {
+		if (b.type != OA_BLOCK_TURN_END)
+			continue;
+		ends++;
+		CHECK(b.usage.present && b.last_usage.present);
+		CHECK_INT((int)b.usage.prompt_tokens, 35);
+		CHECK_INT((int)b.usage.completion_tokens, 6);
+		CHECK_INT((int)b.usage.total_tokens, 41);
+		CHECK_INT((int)b.last_usage.prompt_tokens, 25);
+		CHECK_INT((int)b.last_usage.completion_tokens, 1);
+		CHECK_INT((int)b.last_usage.total_tokens, 26);
+	}
+	CHECK_INT(r, 0);
+	CHECK_INT(ends, 1);
+	CHECK_INT(request_count(), 2);
+	oa_free(&c);
+	CHECK_INT(counts.live, 0);
+}
+
 /* ------------------------------------------------------------- interrupt */
 
 static int64_t interrupted_at;
@@ -2136,6 +2173,7 @@ static const struct test tests[] = {
 	{"hook_manual", test_hook_manual},
 	{"hook_args", test_hook_args},
 	{"tool_choice_rounds", test_tool_choice_rounds},
+	{"usage_turn", test_usage_turn},
 	{"interrupt_stalled", test_interrupt_stalled},
 	{"interrupt_auto", test_interrupt_auto},
 	{"no_stream", test_no_stream},
