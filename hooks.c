@@ -128,7 +128,9 @@ oa__hook_pre_tool(struct oa__client *p, oa__call *k)
 	 * call reaches the hooks only when they parsed as an object. */
 	oa__buf_reset(&p->argtext);
 	if (p->nhooks && oa__buf_append(&p->argtext, k->args.p, k->args.len))
-		return p->argtext.err;
+		return oa__fail(p->errmsg, p->argtext.err, "no room for a "
+		                "copy of the arguments of \"%s\" for the "
+		                "hooks", k->id.p);
 	if (p->nhooks &&
 	    oa__json_parse(&p->json, p->argtext.p, p->argtext.len, NULL) == 0) {
 		a.j = &p->json;
