@@ -214,7 +214,7 @@ struct oa_block {
 	oa_usage usage;
 	/* TOOL_USE: the arguments were repaired (lenient_tool_args). */
 	int repaired;
-	/* Added in 0.1 (fields appended here keep older code compiling). */
+	/* Later fields go at the end, so older code still compiles. */
 	/* TOOL_RESULT, TOOL_USE_ERROR: the model is told of an error, not
 	 * given a result: the handler failed, the arguments did not fit
 	 * the schema, the call was not run, or a hook blocked it. The text
@@ -397,7 +397,7 @@ typedef struct oa_hook_event {
 	const char *input;       /* the arguments, a JSON object text */
 	const char *result;      /* POST_TOOL_USE: the tool result */
 	int is_error;            /* POST_TOOL_USE: the handler failed */
-	/* Added in 0.1. PRE and POST_TOOL_USE: input, parsed, for the
+	/* PRE and POST_TOOL_USE: input, parsed, for the
 	 * oa_args_* functions as a handler gets it (lent until the hook
 	 * returns); NULL for the prompt event and for input that is not a
 	 * JSON object. */
@@ -596,7 +596,7 @@ struct oa_options {
 	 * be raised at no cost. For one-shot agents and long streams. */
 	int stateless;
 
-	/* Added in 0.1: fields appended here keep older code compiling. */
+	/* Later fields go at the end, so older code still compiles. */
 	/* Send seed even when it is 0 (module fields.c). */
 	int send_seed;
 	/* Send a tool_choice of "required" or a tool's name with every
@@ -616,7 +616,7 @@ typedef struct oa_message {
 	const char *parts;         /* user with images: the content as sent,
 	                              a JSON array of text and image_url
 	                              parts; content is then its text */
-	/* Added in 0.1. tool: as the tool-result block's flags; both 0 for
+	/* tool: as the tool-result block's flags; both 0 for
 	 * a history read back by oa_history_load(), which keeps the
 	 * messages as a request carries them. */
 	int is_error;
