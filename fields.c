@@ -7,7 +7,9 @@
  * Optional: without this file oa_init() refuses those options. The
  * client reaches it through oa__modules.fields (modules.c), once, at
  * oa_init(): the fields never change, so they are written as JSON text
- * once, into p->fields, which every request body ends with.
+ * once, into p->fields, which every request body ends with -- but for
+ * a forcing tool_choice, which requests that send tool results skip
+ * (p->choice_at, p->choice_len).
  *
  * extra is a JSON object whose members go last; a member it names
  * replaces ours, so ours is left out.
@@ -128,7 +130,7 @@ oa__fields(struct oa__client *p, const oa_options *o, int max_tokens,
 		oa__buf_printf(b, ",\"temperature\":%.15g", temperature);
 	if (o->top_p != 0 && !extra_has(x, "top_p"))
 		oa__buf_printf(b, ",\"top_p\":%.15g", o->top_p);
-	if (o->seed != 0 && !extra_has(x, "seed"))
+	if ((o->seed != 0 || o->send_seed) && !extra_has(x, "seed"))
 		oa__buf_printf(b, ",\"seed\":%lld", o->seed);
 	if (o->nstop && !extra_has(x, "stop")) {
 		if (o->stop == NULL) {
@@ -153,10 +155,18 @@ oa__fields(struct oa__client *p, const oa_options *o, int max_tokens,
 	if (o->frequency_penalty != 0 && !extra_has(x, "frequency_penalty"))
 		oa__buf_printf(b, ",\"frequency_penalty\":%.15g",
 		               o->frequency_penalty);
+	p->choice_at = b->len;
 	if (o->tool_choice && o->tool_choice[0] &&
 	    !extra_has(x, "tool_choice") &&
 	    (r = put_tool_choice(p, b, o->tool_choice)) != 0)
 		goto out;
+	/* A choice that forces a call, sent again with the results, would
+	 * force another call every round: those requests leave it out
+	 * (request.c), unless the caller asked to keep it. */
+	if (b->len > p->choice_at && !o->keep_tool_choice &&
+	    strcmp(o->tool_choice, "auto") != 0 &&
+	    strcmp(o->tool_choice, "none") != 0)
+		p->choice_len = b->len - p->choice_at;
 	if (o->response_format && !extra_has(x, "response_format") &&
 	    (r = put_response_format(p, b, &copy, o->response_format)) != 0)
 		goto out;

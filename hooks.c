@@ -101,9 +101,9 @@ oa__hook_prompt(struct oa__client *p, const char **prompt)
 	ev.prompt = *prompt;
 	r = run(p, &ev);
 	if (r == OA_HOOK_BLOCK)
-		return oa__fail(p->errmsg, OA_ERR_HOOK, "blocked by a hook: %s",
+		return oa__fail(p->errmsg, OA_ERR_HOOK, "%s",
 		                p->hooktext.len ? p->hooktext.p
-		                                : "no reason given");
+		                                : "the hook gave no reason");
 	if (r == OA_HOOK_REPLACE)
 		*prompt = p->hooktext.p;
 	return r < 0 ? r : 0;
@@ -115,6 +115,7 @@ oa__hook_pre_tool(struct oa__client *p, oa__call *k)
 {
 	oa_hook_event ev;
 	oa__json *j = &p->json2;
+	struct oa_args a;
 	int r;
 
 	memset(&ev, 0, sizeof ev);
@@ -122,11 +123,28 @@ oa__hook_pre_tool(struct oa__client *p, oa__call *k)
 	ev.tool_id = k->id.p;
 	ev.tool_name = k->name.p;
 	ev.input = k->args.p;
+	/* The arguments as a handler reads them: parsed from a copy, since
+	 * string look-ups unescape in place, beside the untouched text. A
+	 * call reaches the hooks only when they parsed as an object. */
+	oa__buf_reset(&p->argtext);
+	if (p->nhooks && oa__buf_append(&p->argtext, k->args.p, k->args.len))
+		return oa__fail(p->errmsg, p->argtext.err, "no room for a "
+		                "copy of the arguments of \"%s\" for the "
+		                "hooks", k->id.p);
+	if (p->nhooks &&
+	    oa__json_parse(&p->json, p->argtext.p, p->argtext.len, NULL) == 0) {
+		a.j = &p->json;
+		a.text = k->args.p;
+		a.len = k->args.len;
+		ev.args = &a;
+	}
 	r = run(p, &ev);
 	if (r == OA_HOOK_BLOCK) {
 		oa__buf_reset(&k->result);
-		oa__buf_printf(&k->result, "blocked: %s",
-		               p->hooktext.len ? p->hooktext.p : "by a hook");
+		oa__buf_puts(&k->result, "blocked: ");
+		k->why = k->result.len;
+		oa__buf_puts(&k->result, p->hooktext.len ? p->hooktext.p
+		                                         : "by a hook");
 		k->has_result = k->blocked = 1;
 	} else if (r == OA_HOOK_REPLACE) {
 		oa__buf_reset(&k->input);
@@ -141,9 +159,11 @@ oa__hook_pre_tool(struct oa__client *p, oa__call *k)
 		    oa__json_parse(j, p->argtext.p, p->argtext.len, NULL) ||
 		    oa__json_type(j, 0) != OA__JSON_OBJECT) {
 			oa__buf_reset(&k->result);
-			oa__buf_puts(&k->result, "error: hook replaced the "
-			                         "input with invalid JSON");
-			k->has_result = 1;
+			oa__buf_puts(&k->result, "error: ");
+			k->why = k->result.len;
+			oa__buf_puts(&k->result, "hook replaced the input with "
+			                         "invalid JSON");
+			k->has_result = k->failed = 1;
 		}
 	}
 	return r < 0 ? r : k->result.err;
@@ -152,7 +172,7 @@ oa__hook_pre_tool(struct oa__client *p, oa__call *k)
 /* see oa_private.h */
 OA_PRIVATE int
 oa__hook_post_tool(struct oa__client *p, const oa__call *k,
-                   const char *input, int failed)
+                   const char *input, oa_args *args, int failed)
 {
 	oa_hook_event ev;
 	int r;
@@ -162,6 +182,7 @@ oa__hook_post_tool(struct oa__client *p, const oa__call *k,
 	ev.tool_id = k->id.p;
 	ev.tool_name = k->name.p;
 	ev.input = input;
+	ev.args = args;
 	ev.result = k->result.p;
 	ev.is_error = failed;
 	r = run(p, &ev);

@@ -705,6 +705,9 @@ oa__http_discard(oa__http *h, int nowait)
  * the failure is one to retry after a pause: a refused connection, or a
  * fresh connection dropped before any byte of the answer.
  */
+#define RESEND "the kept-alive connection was closed before an answer: " \
+               "sending the request again on a new one"
+
 static int
 attempt(oa__http *h, const oa__buf *req, const char *body, size_t body_len,
         int is_head, int *retry, char *err)
@@ -758,6 +761,8 @@ attempt(oa__http *h, const oa__buf *req, const char *body, size_t body_len,
 		}
 		if (clean)
 			err[0] = '\0';
+		/* else the trace shows one request sent twice */
+		trace(h, '*', RESEND, sizeof RESEND - 1, 0);
 	}
 }
 

@@ -188,7 +188,8 @@ wait_fd(oa__http *h, short events, int timeout_ms, char *err)
 		until = oa__now_ms() + timeout_ms;
 	for (;;) {
 		if (h->cancelled != NULL && *h->cancelled)
-			return oa__fail(err, OA_ERR_INTERRUPTED, "interrupted");
+			return oa__fail(err, OA_ERR_INTERRUPTED,
+			                "oa_interrupt() was called");
 		now = oa__now_ms();
 		t = -1;
 		if (h->deadline) {
@@ -214,7 +215,8 @@ wait_fd(oa__http *h, short events, int timeout_ms, char *err)
 			return oa__fail(err, OA_ERR_IO, "poll: %s",
 			                strerror(errno));
 		if (r > 0 && pf[1].revents)
-			return oa__fail(err, OA_ERR_INTERRUPTED, "interrupted");
+			return oa__fail(err, OA_ERR_INTERRUPTED,
+			                "oa_interrupt() was called");
 		if (r > 0 && pf[0].revents)
 			return 0;
 		/* Polled at least once, so a zero timeout means "look". */

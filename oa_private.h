@@ -422,6 +422,13 @@ typedef struct oa__tool {
 	void *ctx;
 } oa__tool;
 
+/* What a handler or hook reads the arguments through (oa_args_*). */
+struct oa_args {
+	oa__json *j;        /* the parsed arguments; root 0 */
+	const char *text;   /* the same bytes, untouched, NUL-terminated */
+	size_t len;
+};
+
 typedef struct oa__tools {
 	oa__tool *v;
 	size_t n;
@@ -510,6 +517,7 @@ typedef struct oa__message {
 	char *tool_calls;            /* assistant: JSON array text, or NULL */
 	char *tool_call_id;          /* tool: the call answered, or NULL */
 	char *parts;                 /* user with images: content parts */
+	int is_error, blocked;       /* tool: see oa_message */
 } oa__message;
 
 /* One tool call of a reply, assembled from stream fragments. Slots are
@@ -524,6 +532,7 @@ typedef struct oa__call {
 	int args_whole;              /* args came as a JSON value, not text */
 	int error;                   /* cannot run; result says why */
 	int blocked;                 /* a hook refused it; result says why */
+	int failed;                  /* the result is an error */
 	int has_result;
 	int args_ok;                 /* args parse as a JSON object */
 	int repaired;                /* args were repaired (lenient) */
@@ -560,6 +569,9 @@ struct oa__client {
 	oa_hook *hooks;
 	size_t nhooks;
 	oa__buf fields;              /* optional request fields, ",..." */
+	size_t choice_at, choice_len; /* the tool_choice member in fields
+	                                 that requests sending tool results
+	                                 leave out (fields.c); len 0: none */
 	int lenient;
 	int stateless;
 	size_t max_image;            /* for images.c */
@@ -698,8 +710,10 @@ OA_PRIVATE void oa__calls_free(struct oa__client *p);
 /* hooks.c */
 OA_PRIVATE int oa__hook_prompt(struct oa__client *p, const char **prompt);
 OA_PRIVATE int oa__hook_pre_tool(struct oa__client *p, oa__call *k);
+/* args: the arguments as the handler read them, or NULL. */
 OA_PRIVATE int oa__hook_post_tool(struct oa__client *p, const oa__call *k,
-                                  const char *input, int failed);
+                                  const char *input, oa_args *args,
+                                  int failed);
 
 /* ========================================================================
  * The seam to the optional modules

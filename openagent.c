@@ -60,7 +60,7 @@ oa_strerror(int err)
 {
 	switch ((oa_err)err) {
 	case OA_OK: return "success";
-	case OA_ERR_NOMEM: return "out of memory";
+	case OA_ERR_NOMEM: return "allocation failed";
 	case OA_ERR_INVALID: return "invalid argument";
 	case OA_ERR_STATE: return "call not allowed now";
 	case OA_ERR_URL: return "bad base URL";
@@ -71,7 +71,7 @@ oa_strerror(int err)
 	case OA_ERR_READ_TIMEOUT: return "server stopped sending";
 	case OA_ERR_DEADLINE: return "request deadline passed";
 	case OA_ERR_IO: return "network error";
-	case OA_ERR_HTTP: return "HTTP error status";
+	case OA_ERR_HTTP: return "server answered with an error";
 	case OA_ERR_PROTOCOL: return "malformed HTTP response";
 	case OA_ERR_STREAM: return "malformed stream";
 	case OA_ERR_TRUNCATED: return "stream cut short";
@@ -109,8 +109,9 @@ oa__fail_turn(struct oa__client *p, int code, const char *fmt, ...)
 		vsnprintf(p->errmsg, sizeof p->errmsg, fmt, ap);
 		va_end(ap);
 	}
+	/* the detail only: oa_strerror() names the kind */
 	if (p->errmsg[0] == '\0')
-		snprintf(p->errmsg, sizeof p->errmsg, "%s", oa_strerror(code));
+		snprintf(p->errmsg, sizeof p->errmsg, "no detail was recorded");
 	oa__http_close(&p->http);
 	p->npend = p->ipend = 0;
 	p->busy = 0;
@@ -208,6 +209,7 @@ fill_block(struct oa__client *p, const oa__pending *q, oa_block *b)
 	if (q->type == OA_BLOCK_TURN_END) {
 		b->finish_reason = p->finish;
 		b->usage = p->total;
+		b->last_usage = p->usage;
 	}
 	if (k == NULL)
 		return;
@@ -215,6 +217,8 @@ fill_block(struct oa__client *p, const oa__pending *q, oa_block *b)
 	b->id_len = k->id.len;
 	b->name = k->name.p ? k->name.p : "";
 	b->name_len = k->name.len;
+	b->is_error = k->failed || k->blocked;
+	b->blocked = k->blocked;
 	if (q->type == OA_BLOCK_TOOL_USE) {
 		b->input = oa__call_input(k);
 		b->input_len = strlen(b->input);
@@ -381,9 +385,16 @@ tool_step(struct oa__client *p)
 	if (rounds_used_up(p)) {
 		oa__buf_printf(&k->result, "error: not run: the limit of %d "
 		               "tool rounds was reached", p->max_rounds);
-		k->has_result = 1;
+		k->has_result = k->failed = 1;
 	} else if ((r = oa__hook_pre_tool(p, k)) != 0) {
 		return oa__fail_turn(p, r, NULL);
+	}
+	/* Manual mode: a call the hooks answered needs nothing from the
+	 * caller, which a tool-use-error block says (the caller answers
+	 * every tool-use block). */
+	if (k->has_result && p->manual) {
+		p->icall++;
+		return oa__queue(p, OA_BLOCK_TOOL_USE_ERROR, NULL, 0, k);
 	}
 	if ((r = oa__queue(p, OA_BLOCK_TOOL_USE, NULL, 0, k)) != 0 ||
 	    (k->has_result &&
@@ -464,6 +475,31 @@ oa_next(oa_client *c, oa_block *b)
 
 /* ================================================================ turns */
 
+/* WAITING: how many calls still lack a result, named in the message
+ * (for oa_continue() and oa_query(), which refuse then). */
+static int
+unanswered(struct oa__client *p)
+{
+	size_t i, o = 0;
+	int n = 0;
+
+	for (i = 0; i < p->ncalls; i++) {
+		if (p->calls[i].has_result)
+			continue;
+		if (o < sizeof p->errmsg)
+			o += (size_t)snprintf(p->errmsg + o,
+			                      sizeof p->errmsg - o, "%s%s",
+			                      n ? ", " : "no result for tool "
+			                      "call ", p->calls[i].id.p);
+		n++;
+	}
+	if (n > 0 && o < sizeof p->errmsg)
+		snprintf(p->errmsg + o, sizeof p->errmsg - o, ": give each "
+		         "its result with oa_add_tool_result(), then call "
+		         "oa_continue()");
+	return n;
+}
+
 /* Clear the last turn's state for a new one. 0 or OA_ERR_STATE. */
 static int
 begin_turn(struct oa__client *p)
@@ -527,10 +563,14 @@ oa__query(oa_client *c, const char *prompt, const char *images)
 	p = c->p;
 	if (p == NULL || !p->ready)
 		return OA_ERR_STATE;
+	/* Calls waiting for results are the caller's to answer: a new
+	 * prompt would leave them dangling, so it is refused, as
+	 * oa_truncate() and the other history calls are. */
+	if (p->state == OA__WAITING && !p->busy && unanswered(p) > 0)
+		return OA_ERR_STATE;
 	if ((r = begin_turn(p)) != 0)
 		return r;
-	/* Calls the caller never answered: answer them so the history
-	 * stays one a server accepts. */
+	/* Answered but not sent: the results go before the prompt. */
 	if (p->state == OA__WAITING &&
 	    oa__calls_settle(p, "no result was given") != 0)
 		return refuse(p, OA_ERR_NOMEM, "out of memory");
@@ -577,7 +617,10 @@ oa_add_tool_result(oa_client *c, const char *id, const char *result)
 			continue;
 		if (k->has_result)
 			return refuse(p, OA_ERR_INVALID, "tool call \"%s\" "
-			              "already has a result", k->id.p);
+			              "%s", k->id.p, k->failed || k->blocked ?
+			              "needs no result: the library answered it "
+			              "(its tool-use-error block says why)" :
+			              "already has a result");
 		oa__buf_reset(&k->result);
 		if (oa__buf_puts(&k->result, result))
 			return refuse(p, k->result.err, "the result of \"%s\" "
@@ -594,7 +637,6 @@ int
 oa_continue(oa_client *c)
 {
 	struct oa__client *p;
-	size_t i, o;
 	int r;
 
 	if (c == NULL)
@@ -605,18 +647,7 @@ oa_continue(oa_client *c)
 	if (p->state != OA__WAITING || p->busy)
 		return refuse(p, OA_ERR_STATE, "no tool calls are waiting for "
 		              "results");
-	o = (size_t)snprintf(p->errmsg, sizeof p->errmsg,
-	                     "no result for tool call");
-	for (i = r = 0; i < p->ncalls; i++) {
-		if (p->calls[i].has_result)
-			continue;
-		if (o < sizeof p->errmsg)
-			o += (size_t)snprintf(p->errmsg + o,
-			                      sizeof p->errmsg - o, "%s %s",
-			                      r ? "," : "", p->calls[i].id.p);
-		r++;
-	}
-	if (r > 0)
+	if (unanswered(p) > 0)
 		return OA_ERR_STATE;
 	if ((r = begin_turn(p)) != 0)
 		return r;

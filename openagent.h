@@ -87,8 +87,12 @@ void oa_free(oa_client *c);
  * Start a turn: append prompt as a user message to the history and prepare
  * the request. Nothing is sent until oa_next(). prompt is copied.
  * Returns 0, OA_ERR_INVALID, OA_ERR_STATE (a turn is still streaming; read
- * it to its end or call oa_interrupt() first), OA_ERR_LIMIT (history too
- * large) or OA_ERR_NOMEM. A new query clears the previous turn's error.
+ * it to its end or call oa_interrupt() first. Or, in manual mode, tool
+ * calls still wait for results: the detail names them, and nothing
+ * changes until each has its result from oa_add_tool_result(), as for
+ * oa_continue() and the history functions; results given but not yet
+ * sent go before the prompt), OA_ERR_LIMIT (history too large) or
+ * OA_ERR_NOMEM. A new query clears the previous turn's error.
  */
 int oa_query(oa_client *c, const char *prompt);
 
@@ -127,8 +131,9 @@ void oa_interrupt(oa_client *c);
 int oa_interrupt_fd(const oa_client *c);
 
 /* The detail of the last error on this client: the server's message, the
- * limit hit, the resolver's text. "" when there was none. Owned by the
- * client; valid until the next call on it. */
+ * limit hit, the resolver's text. The detail only: it never repeats
+ * oa_strerror()'s name, so "%s: %s" with both reads once. "" when there
+ * was no error. Owned by the client; valid until the next call on it. */
 const char *oa_errmsg(const oa_client *c);
 
 /* The HTTP status of the last response, or 0 before any. */
@@ -169,16 +174,26 @@ typedef enum oa_block_type {
 	/* The model asks for a tool: id, name, and input (the arguments as a
 	 * JSON object text). */
 	OA_BLOCK_TOOL_USE = 3,
-	/* A tool call that cannot be run: id, name, text (why) and raw (the
-	 * arguments as received). */
+	/* A tool call the library answered itself, so it needs no result
+	 * from the caller: id, name, text (why) and raw (the arguments as
+	 * received). The call cannot be run (an unknown tool, arguments
+	 * that are not JSON) or, in manual mode, a PRE_TOOL_USE hook
+	 * blocked it (blocked set; text is the hook's reason) or replaced
+	 * its input with one that is not a JSON object. is_error is set. */
 	OA_BLOCK_TOOL_USE_ERROR = 4,
-	/* The result of a tool the library ran: id, text. */
+	/* The result of a tool call in auto mode: id, text (the result as
+	 * the model gets it), is_error and blocked. */
 	OA_BLOCK_TOOL_RESULT = 5,
-	/* The reply is complete: finish_reason and usage. The next oa_next()
-	 * returns 0. */
+	/* The reply is complete: finish_reason, usage and last_usage. The
+	 * next oa_next() returns 0. usage is summed over every request of
+	 * the turn: a turn with a tool round trip made two requests, each
+	 * sending the whole history, so its prompt_tokens counts the
+	 * history twice; last_usage is the last request's alone. */
 	OA_BLOCK_TURN_END = 6
 } oa_block_type;
 
+/* Token counts as the server reported them (stream_options include_usage,
+ * or the usage member of a whole reply). */
 typedef struct oa_usage {
 	long long prompt_tokens;
 	long long completion_tokens;
@@ -207,6 +222,19 @@ struct oa_block {
 	oa_usage usage;
 	/* TOOL_USE: the arguments were repaired (lenient_tool_args). */
 	int repaired;
+	/* Later fields go at the end, so older code still compiles. */
+	/* TOOL_RESULT, TOOL_USE_ERROR: the model is told of an error, not
+	 * given a result: the handler failed, the arguments did not fit
+	 * the schema, the call was not run, or a hook blocked it. The text
+	 * then starts "error: " (or "blocked: "). */
+	int is_error;
+	/* TOOL_RESULT, TOOL_USE_ERROR: a PRE_TOOL_USE hook blocked the call
+	 * (is_error is set too). */
+	int blocked;
+	/* TURN_END: the usage of the turn's last request alone, where usage
+	 * sums every request. Its prompt_tokens is what the conversation
+	 * took up to that reply; compare oa_estimate_tokens() with it. */
+	oa_usage last_usage;
 };
 
 /* ------------------------------------------------------------------------
@@ -295,7 +323,7 @@ typedef struct oa_args oa_args;
 const char *oa_args_json(const oa_args *a, size_t *len);
 /* Member key of the arguments object. Each returns 0, or OA_ERR_INVALID
  * when the member is absent or of another type. Strings are unescaped,
- * NUL-terminated, and valid until the handler returns. */
+ * NUL-terminated, and valid until the handler or hook returns. */
 int oa_args_string(oa_args *a, const char *key, const char **s, size_t *len);
 int oa_args_number(oa_args *a, const char *key, double *v);
 int oa_args_int(oa_args *a, const char *key, long long *v);
@@ -345,8 +373,10 @@ typedef struct oa_tool {
  *       kept) or replace the prompt.
  *   OA_HOOK_PRE_TOOL_USE  before a tool runs in auto mode, and before a
  *       tool-use block is handed out in manual mode: allow, block (the
- *       model gets "blocked: <reason>" as the tool result) or replace the
- *       input (a JSON object text).
+ *       model gets "blocked: <reason>" as the tool result; the result
+ *       block, or in manual mode the call itself, handed out as a
+ *       tool-use-error block that needs no result, has blocked set) or
+ *       replace the input (a JSON object text).
  *   OA_HOOK_POST_TOOL_USE  after a tool ran (auto mode): observe only; the
  *       decision is ignored.
  * The first decision other than OA_HOOK_ALLOW wins and later hooks for that
@@ -375,6 +405,11 @@ typedef struct oa_hook_event {
 	const char *input;       /* the arguments, a JSON object text */
 	const char *result;      /* POST_TOOL_USE: the tool result */
 	int is_error;            /* POST_TOOL_USE: the handler failed */
+	/* PRE and POST_TOOL_USE: input, parsed, for the
+	 * oa_args_* functions as a handler gets it (lent until the hook
+	 * returns); NULL for the prompt event and for input that is not a
+	 * JSON object. */
+	oa_args *args;
 } oa_hook_event;
 
 /* What the hook answers besides its decision: text is copied as soon as
@@ -458,7 +493,10 @@ struct oa_options {
 	const char *system_prompt;
 	/* 0: OA_DEFAULT_MAX_TOKENS; OA_OMIT: not sent. */
 	int max_tokens;
-	/* 0: OA_DEFAULT_TEMPERATURE; OA_OMIT: not sent; OA_ZERO: sends 0. */
+	/* 0 is NOT greedy decoding: it means the default,
+	 * OA_DEFAULT_TEMPERATURE (0.7), so a zeroed struct samples as most
+	 * servers do. OA_ZERO sends 0 (greedy); OA_OMIT sends nothing (the
+	 * server's own default). */
 	double temperature;
 	/* Requests per oa_query() (each tool round trip is one); 0: default. */
 	int max_turns;
@@ -510,10 +548,15 @@ struct oa_options {
 
 	/* More request fields (module fields.c, as are extra and
 	 * response_format). Zero or NULL: not sent, so a server that
-	 * rejects a field never sees it (a seed of 0 is not sent either).
+	 * rejects a field never sees it. A seed of 0 is sent only with
+	 * send_seed set (at the end of this struct).
 	 * stop: nstop strings. tool_choice: "auto", "none", "required", or
-	 * the name of one tool to force. parallel_tool_calls: > 0 sends true,
-	 * < 0 sends false. */
+	 * the name of one tool to force; "required" and a tool's name go
+	 * only with a request that follows the prompt, not with one that
+	 * sends tool results (an auto round, oa_continue()), or the model
+	 * could never answer with text (keep_tool_choice, at the end of
+	 * this struct, sends them every time). parallel_tool_calls: > 0
+	 * sends true, < 0 sends false. */
 	double top_p;
 	long long seed;
 	const char *const *stop;
@@ -565,8 +608,14 @@ struct oa_options {
 	 * be raised at no cost. For one-shot agents and long streams. */
 	int stateless;
 
+	/* Later fields go at the end, so older code still compiles. */
 	/* Limit: JSON nesting depth; 0: OA_MAX_JSON_DEPTH. */
 	size_t max_json_depth;
+	/* Send seed even when it is 0 (module fields.c). */
+	int send_seed;
+	/* Send a tool_choice of "required" or a tool's name with every
+	 * request, tool results included (module fields.c). */
+	int keep_tool_choice;
 };
 
 /* ------------------------------------------------------------------------
@@ -581,6 +630,11 @@ typedef struct oa_message {
 	const char *parts;         /* user with images: the content as sent,
 	                              a JSON array of text and image_url
 	                              parts; content is then its text */
+	/* tool: as the tool-result block's flags; both 0 for
+	 * a history read back by oa_history_load(), which keeps the
+	 * messages as a request carries them. */
+	int is_error;
+	int blocked;
 } oa_message;
 
 /* Messages kept (the system prompt is not one of them). */

@@ -132,6 +132,8 @@ oa_history_get(const oa_client *c, size_t i, oa_message *m)
 	m->tool_calls = h->tool_calls;
 	m->tool_call_id = h->tool_call_id;
 	m->parts = h->parts;
+	m->is_error = h->is_error;
+	m->blocked = h->blocked;
 	return 0;
 }
 
@@ -197,7 +199,14 @@ oa__build_request(struct oa__client *p)
 	else
 		oa__buf_puts(b, ",\"stream\":true,\"stream_options\":"
 		                "{\"include_usage\":true}");
-	oa__buf_append(b, p->fields.p, p->fields.len);
+	if (p->choice_len && p->nmsgs &&
+	    p->msgs[p->nmsgs - 1].role == OA__TOOL) {
+		oa__buf_append(b, p->fields.p, p->choice_at);
+		oa__buf_append(b, p->fields.p + p->choice_at + p->choice_len,
+		               p->fields.len - p->choice_at - p->choice_len);
+	} else {
+		oa__buf_append(b, p->fields.p, p->fields.len);
+	}
 	oa__buf_puts(b, "}");
 	if (b->err == OA_ERR_LIMIT)
 		return oa__fail(p->errmsg, OA_ERR_LIMIT,
@@ -240,9 +249,10 @@ sampling(struct oa__client *p, const oa_options *o)
 	if (oa__modules.fields != NULL)
 		return oa__modules.fields(p, o, max_tokens,
 		                          o->temperature != OA_OMIT, t);
-	if (o->top_p != 0 || o->seed != 0 || o->nstop ||
+	if (o->top_p != 0 || o->seed != 0 || o->send_seed || o->nstop ||
 	    o->presence_penalty != 0 || o->frequency_penalty != 0 ||
-	    o->tool_choice || o->response_format || o->parallel_tool_calls ||
+	    o->tool_choice || o->keep_tool_choice || o->response_format ||
+	    o->parallel_tool_calls ||
 	    o->extra)
 		return oa__fail(p->errmsg, OA_ERR_INVALID, "top_p, seed, stop, "
 		                "the penalties, tool_choice, response_format, "

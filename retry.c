@@ -45,7 +45,8 @@ pause_ms(oa__http *h, int ms, char *err)
 
 	for (;;) {
 		if (h->cancelled != NULL && *h->cancelled)
-			return oa__fail(err, OA_ERR_INTERRUPTED, "interrupted");
+			return oa__fail(err, OA_ERR_INTERRUPTED,
+			                "oa_interrupt() was called");
 		if ((now = oa__now_ms()) >= until)
 			return 0;
 		pf.fd = h->cancel_fd;
@@ -53,7 +54,8 @@ pause_ms(oa__http *h, int ms, char *err)
 		pf.revents = 0;
 		r = poll(&pf, h->cancel_fd >= 0 ? 1 : 0, (int)(until - now));
 		if (r > 0)
-			return oa__fail(err, OA_ERR_INTERRUPTED, "interrupted");
+			return oa__fail(err, OA_ERR_INTERRUPTED,
+			                "oa_interrupt() was called");
 		if (r < 0 && errno != EINTR)
 			return oa__fail(err, OA_ERR_IO, "poll: %s",
 			                strerror(errno));

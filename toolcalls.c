@@ -53,7 +53,8 @@ new_call(struct oa__client *p, long long index)
 	oa__buf_reset(&k->result);
 	k->index = index;
 	k->why = 0;
-	k->args_whole = k->error = k->blocked = k->has_result = 0;
+	k->args_whole = k->error = k->blocked = k->failed = 0;
+	k->has_result = 0;
 	k->args_ok = k->repaired = 0;
 	k->unreadable = NULL;
 	return k;
@@ -222,7 +223,7 @@ oa__add_text_call(struct oa__client *p, const char *name, size_t nname,
 static void
 call_error(oa__call *k, const char *fmt, const char *arg)
 {
-	k->error = 1;
+	k->error = k->failed = 1;
 	k->has_result = 1;
 	oa__buf_reset(&k->result);
 	oa__buf_puts(&k->result, ERROR_PREFIX);
@@ -416,6 +417,7 @@ oa__call_run(struct oa__client *p, oa__call *k)
 {
 	const char *in = oa__call_input(k);
 	char msg[OA__ERRLEN];
+	struct oa_args a, *args = NULL;
 	int r, failed = 1;
 
 	if (parse_args(p, in, strlen(in), msg)) {
@@ -440,16 +442,20 @@ oa__call_run(struct oa__client *p, oa__call *k)
 		} else if (r == 1 && prefix_error(&k->result)) {
 			return k->result.err;
 		}
-		failed = r != 0;
+		failed = k->failed = r != 0;
 		if (k->result.p == NULL)
 			oa__buf_puts(&k->result, "");
+		a.j = &p->json;
+		a.text = p->argcopy.p;
+		a.len = p->argcopy.len;
+		args = &a;
 	}
 	k->has_result = 1;
 	if (k->result.err)
 		return k->result.err;
 	if ((r = oa__queue(p, OA_BLOCK_TOOL_RESULT, NULL, 0, k)) != 0)
 		return r;
-	return oa__hook_post_tool(p, k, in, failed);
+	return oa__hook_post_tool(p, k, in, args, failed);
 }
 
 /* see oa_private.h */
@@ -463,11 +469,13 @@ oa__calls_settle(struct oa__client *p, const char *why)
 		if (!k->has_result) {
 			oa__buf_reset(&k->result);
 			oa__buf_printf(&k->result, ERROR_PREFIX "%s", why);
-			k->has_result = 1;
+			k->has_result = k->failed = 1;
 		}
 		if (k->result.err ||
 		    oa__push(p, OA__TOOL, k->result.p, k->result.len, k->id.p))
 			return OA_ERR_NOMEM;
+		p->msgs[p->nmsgs - 1].is_error = k->failed || k->blocked;
+		p->msgs[p->nmsgs - 1].blocked = k->blocked;
 	}
 	p->ncalls = 0;
 	return 0;

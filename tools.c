@@ -25,12 +25,6 @@
 
 #include "oa_private.h"
 
-struct oa_args {
-	oa__json *j;        /* the parsed arguments; root 0 */
-	const char *text;   /* the same bytes, untouched, NUL-terminated */
-	size_t len;
-};
-
 struct oa_result {
 	oa__buf *b;
 };

@@ -327,15 +327,10 @@ main(int argc, char **argv)
 				fputs("manual_tools: out of memory\n", stderr);
 				goto out;
 			}
-			/* A tool result handed out in manual mode means the
-			 * library answered that call itself (a pre-tool-use
-			 * hook blocked it): it needs no result from us. A
-			 * tool-use-error block (unknown tool, broken
-			 * arguments) is answered by the library too, so it
-			 * is never kept. */
-			if (b.type == OA_BLOCK_TOOL_RESULT && calls.n > 0 &&
-			    strcmp(calls.v[calls.n - 1].id, b.id) == 0)
-				calls_pop(&calls);
+			/* A tool-use-error block (unknown tool, broken
+			 * arguments, a call a hook blocked) was answered
+			 * by the library, so it is never kept: only
+			 * tool-use blocks wait for a result. */
 		}
 		if (text_open)
 			putchar('\n');

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct test {
 	const char *name;
@@ -61,6 +62,37 @@ static int test_failed_;
 			fprintf(stderr, "%s:%d: %s is \"%s\", expected it "  \
 			        "to contain \"%s\"\n", __FILE__, __LINE__,   \
 			        #a, a_ ? a_ : "(null)", b_);                 \
+			test_failed_ = 1;                                    \
+			return;                                              \
+		}                                                            \
+	} while (0)
+
+/* The README's "%s: %s", oa_strerror(r), oa_errmsg(c) reads once: the
+ * detail is there, does not contain the error's name, and does not start
+ * with a word of it ("HTTP error status: HTTP 401" would). */
+static inline int
+reads_once(const char *name, const char *detail)
+{
+	size_t n = strcspn(detail, " :"), w;
+	const char *p;
+
+	if (detail[0] == '\0' || strstr(detail, name) != NULL)
+		return 0;
+	for (p = name; *p; p += w + (p[w] != '\0')) {
+		w = strcspn(p, " ");
+		if (w >= 3 && w == n && strncasecmp(p, detail, n) == 0)
+			return 0;
+	}
+	return 1;
+}
+
+#define CHECK_READS_ONCE(r, c)                                               \
+	do {                                                                 \
+		const char *m_ = oa_errmsg(c), *s_ = oa_strerror(r);         \
+		if (!reads_once(s_, m_)) {                                   \
+			fprintf(stderr, "%s:%d: \"%s: %s\" repeats itself " \
+			        "or has no detail\n", __FILE__, __LINE__,    \
+			        s_, m_);                                     \
 			test_failed_ = 1;                                    \
 			return;                                              \
 		}                                                            \

@@ -324,6 +324,22 @@ static char uses[16][128];        /* ids of tool-use blocks */
 static size_t nuses;
 static char why[16][512];         /* texts of tool-use-error blocks */
 static size_t nwhy;
+/* The flags of each tool-result and tool-use-error block, one letter
+ * each: B blocked (and is_error), E is_error, - neither, ? blocked
+ * without is_error (never right). */
+static char rflags[64];
+
+static void
+note_flags(const oa_block *b)
+{
+	size_t n = strlen(rflags);
+
+	if (n + 1 < sizeof rflags) {
+		rflags[n] = b->blocked ? (b->is_error ? 'B' : '?')
+		                       : (b->is_error ? 'E' : '-');
+		rflags[n + 1] = '\0';
+	}
+}
 
 static int
 len_ok(const char *s, size_t n)
@@ -367,6 +383,7 @@ render(char *log, size_t cap, const oa_block *b)
 		}
 		if (nwhy < 16)
 			snprintf(why[nwhy++], sizeof why[0], "%s", b->text);
+		note_flags(b);
 		snprintf(log + n, cap - n, "[err:%s %s %s|%s]", b->id, b->name,
 		         b->text, b->raw);
 		return;
@@ -376,6 +393,7 @@ render(char *log, size_t cap, const oa_block *b)
 		else
 			snprintf(log + n, cap - n, "[result:%s %s]", b->id,
 			         b->text);
+		note_flags(b);
 		return;
 	case OA_BLOCK_TURN_END:
 		if (b->usage.present)
@@ -400,6 +418,7 @@ drain(oa_client *c, char *log, size_t cap)
 	int r;
 
 	log[0] = '\0';
+	rflags[0] = '\0';
 	nuses = nwhy = 0;
 	while ((r = oa_next(c, &b)) > 0)
 		render(log, cap, &b);
@@ -812,8 +831,7 @@ test_finish_empty_truncated(void)
 }
 
 /* More calls than max_tool_calls: OA_ERR_LIMIT; exactly at it is fine.
- * A query while results are missing answers them "error: no result was
- * given" so the history stays valid. */
+ * A query while results are missing is refused until they are given. */
 static void
 test_max_tool_calls(void)
 {
@@ -834,6 +852,12 @@ test_max_tool_calls(void)
 	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
 	CHECK_STR(log, "[use:call_1 add {\"a\":1,\"b\":2}][use:call_2 add "
 	               "{\"a\":3,\"b\":4}][end:tool_calls]");
+	CHECK_INT(oa_query(&c, "again"), OA_ERR_STATE);
+	CHECK_HAS(oa_errmsg(&c), "call_1, call_2: give each");
+	CHECK_INT(oa_add_tool_result(&c, "call_1", "error: no result was "
+	                             "given"), 0);
+	CHECK_INT(oa_add_tool_result(&c, "call_2", "error: no result was "
+	                             "given"), 0);
 	CHECK_INT(turn(&c, "again", log, sizeof log), OA_ERR_LIMIT);
 	CHECK_STR(log, "[text:Hm]");
 	CHECK(oa_errmsg(&c)[0] != '\0');
@@ -900,11 +924,20 @@ test_manual(void)
 	             CALL("call_b", "get_weather", J_CITY("Oslo"))) ","
 	      RESULT("call_a", "5") "," RESULT("call_b", "Sunny, 21 C")), 1)));
 
-	/* a new query while call_d has no result */
+	/* a new query while call_d has no result is refused, naming it,
+	 * and changes nothing; once every call has its result, a query
+	 * sends them before the prompt */
 	CHECK_INT(turn(&c, "more", log, sizeof log), 0);
 	CHECK_STR(log, "[use:call_c add {\"a\":3,\"b\":4}][use:call_d "
 	               "get_weather {\"city\":\"Rome\"}][end:tool_calls]");
 	CHECK_INT(oa_add_tool_result(&c, "call_c", "7"), 0);
+	CHECK_INT(oa_query(&c, "next"), OA_ERR_STATE);
+	CHECK_STR(oa_errmsg(&c), "no result for tool call call_d: give each "
+	          "its result with oa_add_tool_result(), then call "
+	          "oa_continue()");
+	CHECK_INT(oa_history_count(&c), 7);
+	CHECK_INT(request_count(), 3);
+	CHECK_INT(oa_add_tool_result(&c, "call_d", "rain"), 0);
 	CHECK_INT(turn(&c, "next", log, sizeof log), 0);
 	CHECK_STR(log, "[text:ok][end:stop]");
 	CHECK_INT(oa_history_count(&c), 11);
@@ -918,8 +951,7 @@ test_manual(void)
 	      MSG("assistant", "Sunny") "," MSG("user", "more") ","
 	      ASSIST("", CALL("call_c", "add", J_ADD(3, 4)) ","
 	             CALL("call_d", "get_weather", J_CITY("Rome"))) ","
-	      RESULT("call_c", "7") ","
-	      RESULT("call_d", "error: no result was given") ","
+	      RESULT("call_c", "7") "," RESULT("call_d", "rain") ","
 	      MSG("user", "next")), 1)));
 }
 
@@ -1101,6 +1133,7 @@ test_auto_errors(void)
 	         "[use:call_6 add {\"a\":1,\"b\":1}][result:call_6 2]"
 	         "[text:sorry][end:stop]", why[0], why[1], why[2], why[3]);
 	CHECK_STR(log, expect);
+	CHECK_STR(rflags, "EEEEE-");
 	CHECK_STR(handled, "divide{\"a\":1,\"b\":0};add{\"a\":1,\"b\":1};");
 	oa_free(&c);
 	CHECK_INT(counts.live, 0);
@@ -1194,6 +1227,7 @@ test_hook_pre_block(void)
 	               "blocked: not allowed][use:call_2 divide "
 	               "{\"a\":6,\"b\":3}][result:call_2 2][text:ok]"
 	               "[end:stop]");
+	CHECK_STR(rflags, "B-");
 	CHECK_STR(handled, "divide{\"a\":6,\"b\":3};");
 	CHECK_STR(h1.seen, "pre:call_1 add {\"a\":1,\"b\":2};"
 	                   "pre:call_2 divide {\"a\":6,\"b\":3};");
@@ -1319,7 +1353,8 @@ test_hook_prompt(void)
 
 	hook_set(&h, NULL, OA_HOOK_BLOCK, "no secrets");
 	CHECK_INT(oa_query(&c, "tell me a secret"), OA_ERR_HOOK);
-	CHECK_STR(oa_errmsg(&c), "blocked by a hook: no secrets");
+	CHECK_STR(oa_errmsg(&c), "no secrets");
+	CHECK_READS_ONCE(OA_ERR_HOOK, &c);
 	CHECK_INT(oa_history_count(&c), 0);
 	h.decision = 7;
 	CHECK_INT(oa_query(&c, "what now"), OA_ERR_HOOK);
@@ -1397,6 +1432,7 @@ test_hook_manual(void)
 {
 	struct hook ha, hw, post;
 	oa_hook hooks[3];
+	oa_message m;
 	char log[4096];
 	oa_options o;
 	oa_client c;
@@ -1418,11 +1454,16 @@ test_hook_manual(void)
 	o.nhooks = 3;
 	CHECK_INT(oa_init(&c, &o), 0);
 	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
-	CHECK_STR(log, "[use:call_1 add {\"a\":5,\"b\":6}][use:call_2 "
-	               "get_weather {\"city\":\"Oslo\"}][result:call_2 "
-	               "blocked: no network][end:tool_calls]");
+	/* the blocked call needs no result, and the block says so: the
+	 * manual loop answers every tool-use block and nothing else */
+	CHECK_STR(log, "[use:call_1 add {\"a\":5,\"b\":6}][err:call_2 "
+	               "get_weather no network|{\"city\":\"Oslo\"}]"
+	               "[end:tool_calls]");
+	CHECK_STR(rflags, "B");
+	CHECK_INT((int)nuses, 1);
 	CHECK_INT(oa_add_tool_result(&c, "call_2", "x"), OA_ERR_INVALID);
-	CHECK_INT(oa_add_tool_result(&c, "call_1", "11"), 0);
+	CHECK_HAS(oa_errmsg(&c), "needs no result");
+	CHECK_INT(oa_add_tool_result(&c, uses[0], "11"), 0);
 	CHECK_INT(oa_continue(&c), 0);
 	CHECK_INT(drain(&c, log, sizeof log), 0);
 	CHECK_STR(log, "[text:ok][end:stop]");
@@ -1432,11 +1473,208 @@ test_hook_manual(void)
 	CHECK_STR(hw.seen, "pre:call_2 get_weather {\"city\":\"Oslo\"};");
 	CHECK_INT(hw.calls, 1);
 	CHECK_INT(post.calls, 0);
+	/* the history's tool messages carry the same flags */
+	CHECK_INT(oa_history_get(&c, 2, &m), 0);
+	CHECK_STR(m.tool_call_id, "call_1");
+	CHECK(!m.is_error && !m.blocked);
+	CHECK_INT(oa_history_get(&c, 3, &m), 0);
+	CHECK_STR(m.tool_call_id, "call_2");
+	CHECK(m.is_error && m.blocked);
 	oa_free(&c);
 	CHECK_INT(counts.live, 0);
 	CHECK_HAS(request_body(1), q(RESULT("call_1", "11") ","
 	                             RESULT("call_2", "blocked: no network")
 	                             "]"));
+}
+
+/* Hooks read the arguments as handlers do (oa_args_*): a PRE_TOOL_USE
+ * hook denies one argument value without parsing JSON itself, and a
+ * POST_TOOL_USE hook reads them too. */
+static char args_seen[512];
+
+static oa_hook_decision
+args_hook(void *ctx, const oa_hook_event *ev, oa_hook_reply *reply)
+{
+	size_t n = strlen(args_seen), len = 0;
+	const char *city, *json;
+	double b;
+
+	(void)ctx;
+	if (ev->args == NULL) {
+		snprintf(args_seen + n, sizeof args_seen - n, "no args;");
+		return OA_HOOK_ALLOW;
+	}
+	json = oa_args_json(ev->args, &len);
+	if (json == NULL || strcmp(json, ev->input) != 0 ||
+	    len != strlen(ev->input))
+		snprintf(args_seen + n, sizeof args_seen - n, "bad json;");
+	else if (oa_args_string(ev->args, "city", &city, NULL) == 0)
+		snprintf(args_seen + n, sizeof args_seen - n, "%s city=%s;",
+		         ev->kind == OA_HOOK_PRE_TOOL_USE ? "pre" : "post",
+		         city);
+	else if (oa_args_number(ev->args, "b", &b) == 0)
+		snprintf(args_seen + n, sizeof args_seen - n, "%s b=%g;",
+		         ev->kind == OA_HOOK_PRE_TOOL_USE ? "pre" : "post", b);
+	if (ev->kind != OA_HOOK_PRE_TOOL_USE)
+		return OA_HOOK_ALLOW;
+	if (oa_args_string(ev->args, "city", &city, NULL) == 0 &&
+	    strcmp(city, "Oslo") == 0) {
+		reply->text = "not Oslo";
+		return OA_HOOK_BLOCK;
+	}
+	if (oa_args_number(ev->args, "b", &b) == 0 && b == 0) {
+		reply->text = "b is 0";
+		return OA_HOOK_BLOCK;
+	}
+	return OA_HOOK_ALLOW;
+}
+
+static void
+test_hook_args(void)
+{
+	oa_hook hooks[2] = {{OA_HOOK_PRE_TOOL_USE, args_hook, NULL},
+	                    {OA_HOOK_POST_TOOL_USE, args_hook, NULL}};
+	char log[4096];
+	oa_options o;
+	oa_client c;
+
+	/* manual: the escaped "Os\u006co" is "Oslo" to the hook */
+	CHECK(start("[" CALL_REPLY(WHOLE(0, "call_1", "get_weather",
+	                                 J_CITY("Os\\\\u006co")) ","
+	                           WHOLE(1, "call_2", "get_weather",
+	                                 J_CITY("Rome"))) "," OK ","
+	            CALL_REPLY(WHOLE(0, "call_3", "add", J_ADD(1, 2)) ","
+	                       WHOLE(1, "call_4", "divide", J_ADD(1, 0)))
+	            "," OK "]") == 0);
+	manual(&o);
+	o.hooks = hooks;
+	o.nhooks = 2;
+	args_seen[0] = '\0';
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	CHECK_STR(log, "[err:call_1 get_weather not Oslo|{\"city\":"
+	               "\"Os\\u006co\"}][use:call_2 get_weather {\"city\":\"Rome\"}]"
+	               "[end:tool_calls]");
+	CHECK_STR(args_seen, "pre city=Oslo;pre city=Rome;");
+	CHECK_INT(oa_add_tool_result(&c, "call_2", "warm"), 0);
+	CHECK_INT(oa_continue(&c), 0);
+	CHECK_INT(drain(&c, log, sizeof log), 0);
+	oa_free(&c);
+	CHECK_INT(counts.live, 0);
+
+	/* auto: the pre hook blocks b == 0; the post hook reads them too */
+	automatic(&o);
+	o.hooks = hooks;
+	o.nhooks = 2;
+	args_seen[0] = '\0';
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "go", log, sizeof log), 0);
+	CHECK_STR(log, "[use:call_3 add {\"a\":1,\"b\":2}][result:call_3 3]"
+	               "[use:call_4 divide {\"a\":1,\"b\":0}][result:call_4 "
+	               "blocked: b is 0][text:ok][end:stop]");
+	CHECK_STR(args_seen, "pre b=2;post b=2;pre b=0;");
+	CHECK_STR(handled, "add{\"a\":1,\"b\":2};");
+	oa_free(&c);
+	CHECK_INT(counts.live, 0);
+}
+
+/* A tool_choice that forces a call goes with the request after the
+ * prompt only: the results go back without it, so the model can answer
+ * with text (auto rounds and oa_continue() alike); keep_tool_choice
+ * sends it every time. "auto" is sent every time anyway. */
+static void
+test_tool_choice_rounds(void)
+{
+	char log[4096];
+	oa_options o;
+	oa_client c;
+
+	CHECK(start("[" CALL_REPLY(WHOLE(0, "call_1", "add", J_ADD(1, 2)))
+	            "," OK "," CALL_REPLY(WHOLE(0, "call_2", "add", J_ADD(1, 2)))
+	            "," OK "," CALL_REPLY(WHOLE(0, "call_3", "add", J_ADD(1, 2)))
+	            "," OK "," CALL_REPLY(WHOLE(0, "call_4", "add", J_ADD(1, 2)))
+	            "," OK "]") == 0);
+	automatic(&o);
+	o.tool_choice = "required";
+	CHECK_INIT_MODULE(&c, &o, NO_FIELDS, "fields.c");
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	CHECK_STR(log, "[use:call_1 add {\"a\":1,\"b\":2}][result:call_1 3]"
+	               "[text:ok][end:stop]");
+	oa_free(&c);
+	CHECK_HAS(request_body(0), "\"tool_choice\":\"required\"");
+	CHECK(request_body(1) != NULL &&
+	      strstr(request_body(1), "tool_choice") == NULL);
+	CHECK_HAS(request_body(1), "\"temperature\":0.7}");
+
+	/* a tool's name, in manual mode: not with oa_continue() */
+	manual(&o);
+	o.tool_choice = "add";
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	CHECK_INT(oa_add_tool_result(&c, "call_2", "3"), 0);
+	CHECK_INT(oa_continue(&c), 0);
+	CHECK_INT(drain(&c, log, sizeof log), 0);
+	oa_free(&c);
+	CHECK_HAS(request_body(2), "\"tool_choice\":{\"type\":\"function\"");
+	CHECK(request_body(3) != NULL &&
+	      strstr(request_body(3), "tool_choice") == NULL);
+
+	/* keep_tool_choice: every request */
+	automatic(&o);
+	o.tool_choice = "required";
+	o.keep_tool_choice = 1;
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	oa_free(&c);
+	CHECK_HAS(request_body(4), "\"tool_choice\":\"required\"");
+	CHECK_HAS(request_body(5), "\"tool_choice\":\"required\"");
+
+	/* "auto" never forces a call: every request */
+	automatic(&o);
+	o.tool_choice = "auto";
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	oa_free(&c);
+	CHECK_INT(counts.live, 0);
+	CHECK_HAS(request_body(6), "\"tool_choice\":\"auto\"");
+	CHECK_HAS(request_body(7), "\"tool_choice\":\"auto\"");
+}
+
+/* usage on the turn-end block sums the turn's requests (a tool round
+ * trip is two); last_usage is the last request's alone. */
+static void
+test_usage_turn(void)
+{
+	oa_options o;
+	oa_client c;
+	oa_block b;
+	int r, ends = 0;
+
+	CHECK(start("[{'events':[" ROLE ","
+	            CALLS(WHOLE(0, "call_1", "add", J_ADD(1, 2))) ","
+	            FINISH("tool_calls") "," USAGE_CHUNK(10, 5, 15) "," DONE
+	            "]},{'events':[" ROLE "," TEXT("3") "," FINISH("stop") ","
+	            USAGE_CHUNK(25, 1, 26) "," DONE "]}]") == 0);
+	automatic(&o);
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(oa_query(&c, "hi"), 0);
+	while ((r = oa_next(&c, &b)) > 0) {
+		if (b.type != OA_BLOCK_TURN_END)
+			continue;
+		ends++;
+		CHECK(b.usage.present && b.last_usage.present);
+		CHECK_INT((int)b.usage.prompt_tokens, 35);
+		CHECK_INT((int)b.usage.completion_tokens, 6);
+		CHECK_INT((int)b.usage.total_tokens, 41);
+		CHECK_INT((int)b.last_usage.prompt_tokens, 25);
+		CHECK_INT((int)b.last_usage.completion_tokens, 1);
+		CHECK_INT((int)b.last_usage.total_tokens, 26);
+	}
+	CHECK_INT(r, 0);
+	CHECK_INT(ends, 1);
+	CHECK_INT(request_count(), 2);
+	oa_free(&c);
+	CHECK_INT(counts.live, 0);
 }
 
 /* ------------------------------------------------------------- interrupt */
@@ -1483,6 +1721,7 @@ test_interrupt_stalled(void)
 	took -= interrupted_at;
 	printf("     interrupt returned after %lld ms\n", (long long)took);
 	CHECK_INT(r, OA_ERR_INTERRUPTED);
+	CHECK_READS_ONCE(r, &c);
 	CHECK(took < 1000);
 	CHECK_STR(log, "[text:Hel]");
 	oa_interrupt(&c);
@@ -1721,6 +1960,9 @@ static const struct test tests[] = {
 	{"hook_prompt", test_hook_prompt},
 	{"hook_bad_decision", test_hook_bad_decision},
 	{"hook_manual", test_hook_manual},
+	{"hook_args", test_hook_args},
+	{"tool_choice_rounds", test_tool_choice_rounds},
+	{"usage_turn", test_usage_turn},
 	{"interrupt_stalled", test_interrupt_stalled},
 	{"interrupt_auto", test_interrupt_auto},
 	{"no_stream", test_no_stream},

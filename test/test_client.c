@@ -498,6 +498,7 @@ test_http_errors(void)
 			CHECK_STR(oa_errmsg(&c), cases[i].msg);
 		else
 			CHECK_HAS(oa_errmsg(&c), cases[i].msg);
+		CHECK_READS_ONCE(OA_ERR_HTTP, &c);
 		CHECK_INT(turn(&c, "again", log, sizeof log), 0);
 		CHECK_STR(log, "[text:ok][end:stop]");
 		CHECK_INT(oa_http_status(&c), 200);
@@ -1154,6 +1155,17 @@ test_request_fields(void)
 	              "true},'max_tokens':4096,'temperature':0.7,"
 	              "'tool_choice':{'type':'function','function':{'name':"
 	              "'calc'}},'parallel_tool_calls':true}"));
+
+	/* a seed of 0 goes out only with send_seed */
+	options(&o);
+	o.send_seed = 1;
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), 0);
+	oa_free(&c);
+	CHECK(body_is(2, "{'model':'test','messages':[" MSG("user", "hi")
+	              "],'stream':true,'stream_options':{'include_usage':"
+	              "true},'max_tokens':4096,'temperature':0.7,"
+	              "'seed':0}"));
 }
 
 /* extra: merged at the top level; its members replace ours. */

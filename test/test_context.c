@@ -820,6 +820,7 @@ test_allocator(void)
 			break;
 		}
 		CHECK_INT(r, OA_ERR_NOMEM);
+		CHECK_READS_ONCE(r, &c);
 		CHECK_STR(render(&c), "user:before");
 		oa_free(&c);
 	}

@@ -561,5 +561,33 @@ def test_reading_guide():
     expect([f for f in core if f not in files], [])
 
 
+def test_api_contracts_documented():
+    """What a reader must not have to find out by surprise is said where
+    they look first: the options struct for temperature 0 and seed 0,
+    the turn-end block for summed usage, README for the token estimate
+    and the manual loop."""
+    code = header_code()
+    head = read("openagent.h")
+    opts = re.search(r"struct oa_options \{(.*?)\};", head, flags=re.S)
+    opts = opts.group(1)
+    # the comment right before the temperature field says 0 is the default
+    temp = re.search(r"/\*((?:(?!\*/).)*)\*/\s*double temperature;", opts,
+                     flags=re.S).group(1)
+    assert "NOT greedy" in temp and "OA_ZERO" in temp, temp
+    assert re.search(r"\bint send_seed;", opts), "send_seed"
+    assert re.search(r"\bint keep_tool_choice;", opts), "keep_tool_choice"
+    block = re.search(r"struct oa_block \{(.*?)\};", code, flags=re.S)
+    assert "oa_usage last_usage;" in block.group(1)
+    assert "summed over every request of\n\t * the turn" in head
+    readme = read("README.md")
+    # usage sums the turn's requests: the estimate is compared with the
+    # last request's usage
+    assert "Compare it with `usage.prompt_tokens`" not in readme
+    assert "Compare it with `last_usage`" in readme
+    # manual mode: a call the library answered needs no result
+    assert "A tool-use-error block\nneeds no result" in readme
+    assert "`keep_tool_choice`" in readme and "`send_seed`" in readme
+
+
 if __name__ == "__main__":
     sys.exit(harness.main(harness.tests(globals())))

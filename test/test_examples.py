@@ -889,7 +889,7 @@ def test_chat():
                     lines[7]), lines[7]
     expect(lines[8:], [""])
     expect(err, "Count the r.\n"
-                "chat: HTTP error status: HTTP 500: model crashed\n")
+                "chat: server answered with an error: HTTP 500: model crashed\n")
 
     expect(len(reqs), 5)
     expect(reqs[0]["body"]["model"], "llama3.2")

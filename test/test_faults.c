@@ -194,6 +194,7 @@ refused(void)
 	CHECK_INT(init_client(&o), 0);
 	CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_CONNECT);
 	CHECK_HAS(oa_errmsg(&c), "refused");
+	CHECK_READS_ONCE(OA_ERR_CONNECT, &c);
 	CHECK_INT(oa_history_count(&c), 0);
 	CHECK(start_on("[" OK "]", port) == 0);
 	RECOVERS(&c);
@@ -250,6 +251,7 @@ stall_before_headers(void)
 	CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_READ_TIMEOUT);
 	CHECK_STR(oa_errmsg(&c), "no data from the server for 300 ms");
 	RECOVERS(&c);
+	CHECK_READS_ONCE(OA_ERR_READ_TIMEOUT, &c);
 }
 
 static void
@@ -629,6 +631,7 @@ redirect(void)
 	CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_HTTP);
 	CHECK_INT(oa_http_status(&c), 301);
 	CHECK_HAS(oa_errmsg(&c), "HTTP 301");
+	CHECK_READS_ONCE(OA_ERR_HTTP, &c);
 	CHECK_HAS(oa_errmsg(&c), "https://example.invalid/v1/chat/completions");
 	CHECK_INT(request_count(), 1);
 	RECOVERS(&c);

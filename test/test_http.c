@@ -959,7 +959,7 @@ cancel(void)
 	h.read_timeout_ms = -1;
 	h.cancel_fd = cancel_pipe[0];
 	CHECK_INT(POST(&h, err), OA_ERR_INTERRUPTED);
-	CHECK_STR(err, "interrupted");
+	CHECK_STR(err, "oa_interrupt() was called");
 	CHECK_INT(h.fd, -1);
 	oa__http_free(&h);
 	CHECK_INT(finish(&sv, 1, got, sizeof got), -1);
@@ -994,7 +994,7 @@ cancel(void)
 	flag = 1;
 	err[0] = '\0';
 	CHECK_INT(POST(&h, err), OA_ERR_INTERRUPTED);
-	CHECK_STR(err, "interrupted");
+	CHECK_STR(err, "oa_interrupt() was called");
 	CHECK_INT(h.fd, -1);
 	oa__http_free(&h);
 	finish(&sv, 1, got, sizeof got);
