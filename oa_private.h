@@ -431,6 +431,11 @@ OA_PRIVATE const oa_allocator *oa__client_alloc(const oa_client *c);
 OA_PRIVATE const char *oa__client_system(const oa_client *c);
 /* The client's detail message buffer (OA__ERRLEN bytes), for oa__fail. */
 OA_PRIVATE char *oa__client_errmsg(oa_client *c);
+/* For a request of another module between turns (models.c): the client's
+ * connection, its request headers ("Accept: ...\r\n" first, then the
+ * key's) and a buffer whose contents stay until the next call. */
+OA_PRIVATE oa__http *oa__client_http(oa_client *c, const char **headers,
+                                     oa__buf **body);
 /* Remove messages [from, from + n); out-of-range parts are ignored. */
 OA_PRIVATE void oa__history_remove(oa_client *c, size_t from, size_t n);
 /* Append a message. role "user", "assistant" or "tool"; tool_calls (a

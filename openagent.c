@@ -319,6 +319,14 @@ oa__client_errmsg(oa_client *c)
 	return c->p->errmsg;
 }
 
+OA_PRIVATE oa__http *
+oa__client_http(oa_client *c, const char **headers, oa__buf **body)
+{
+	*headers = c->p->headers.p ? c->p->headers.p : "";
+	*body = &c->p->scratch;
+	return &c->p->http;
+}
+
 OA_PRIVATE void
 oa__history_remove(oa_client *c, size_t from, size_t n)
 {
