@@ -33,7 +33,7 @@ LDLIBS  = $(if $(OA_NO_TLS),,-lbearssl)
 
 # In dependency order, which the amalgamation keeps.
 LIB_SRC = util.c json.c sse.c http.c config.c tools.c hooks.c textfilter.c \
-          openagent.c context.c
+          openagent.c context.c models.c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB     = $(BUILD)/libopenagent.a
 

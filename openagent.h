@@ -672,6 +672,27 @@ const char *oa_config_model(const oa_config *cfg, const char *fallback,
 const char *oa_config_api_key(const oa_config *cfg, const char *fallback,
                               int prefer_fallback);
 
+/* ------------------------------------------------------------------------
+ * Models (models.c)
+ *
+ * The models a server offers, from GET base_url + "/models", which
+ * llama-server, Ollama, LM Studio and vLLM all answer with
+ * {"object":"list","data":[{"id":"NAME",...},...]} plus members of their
+ * own. Needs models.c (part of the library and of the amalgamation).
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Ask the server for its model list, over the client's connection and
+ * with its key, proxy, TLS settings and timeouts; only between turns.
+ * *json is the body exactly as the server sent it (at most 4 MiB), owned
+ * by the client and valid until the next call on it; *len may be NULL.
+ * Returns 0; OA_ERR_STATE during a turn; OA_ERR_HTTP for a non-2xx
+ * status (oa_errmsg has it and the start of the body); OA_ERR_PROTOCOL
+ * when the reply is not JSON (the detail names its Content-Type);
+ * OA_ERR_LIMIT; or a connection error as for oa_next().
+ */
+int oa_models(oa_client *c, const char **json, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif
