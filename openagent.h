@@ -608,10 +608,11 @@ int oa_ask(oa_client *c, const char *prompt, const char **text, size_t *len);
  *
  * Optional helpers that resolve settings the way open-agent-sdk does:
  * the environment (OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL,
- * OPEN_AGENT_API_KEY), then the configuration file, then the fallback the
- * program passes in, then the provider's default. An empty string counts
- * as unset wherever it comes from. With prefer_fallback set, a non-empty
- * fallback wins over everything.
+ * OPEN_AGENT_API_KEY, then OPENAI_BASE_URL and OPENAI_API_KEY as most
+ * OpenAI-compatible tools read them), then the configuration file, then
+ * the fallback the program passes in, then the provider's default. An
+ * empty string counts as unset wherever it comes from. With
+ * prefer_fallback set, a non-empty fallback wins over everything.
  *
  * The configuration file is a flat subset of YAML, read line by line:
  *   - blank lines and lines whose first non-blank is '#' are skipped;
@@ -623,10 +624,11 @@ int oa_ask(oa_client *c, const char *prompt, const char **text, size_t *len);
  *     blanks or a comment may follow;
  *   - an empty value leaves the key unset;
  *   - keys: base_url, model, api_key (strings that fit their fields),
- *     temperature (a plain decimal number from 0 to 2), max_tokens (a
- *     positive integer). Other keys are ignored. A repeated key: the last
- *     one wins.
- * Everything else is an error: a line without ':', an unterminated quote,
+ *     temperature (a plain decimal number from 0 to 2), max_tokens (an
+ *     integer >= 0; 0 is kept, and means "send no limit" to oa). A
+ *     repeated key: the last one wins.
+ * Everything else is an error: an unknown or misspelt key (the message
+ * lists the known ones), a line without ':', an unterminated quote,
  * a bad number, a value too long for its field, a NUL byte, a line longer
  * than 4096 bytes. The file is looked up at ./open-agent.yaml,
  * $HOME/.config/open-agent/config.yaml, $HOME/.open-agent.yaml; the first
@@ -651,8 +653,8 @@ typedef struct oa_config {
 
 /*
  * Read a configuration file: path, or when path is NULL the first file of
- * the search list that exists (none existing is not an error). Unknown
- * keys are ignored, so files shared with open-agent-sdk keep working.
+ * the search list that exists (none existing is not an error). An
+ * unknown key is an error, as a misspelt one would otherwise be lost.
  * cfg is zeroed first; cfg->path is the file read ("" when none).
  * Returns 0; OA_ERR_CONFIG with cfg->error "PATH:LINE: what is wrong",
  * or "PATH: <strerror>" when a named file cannot be opened (a file of

@@ -869,7 +869,7 @@ def test_config_env_file():
     with Server([{"reply": "Hi from the file's server."}]) as s:
         write(os.path.join(cwd, "open-agent.yaml"),
               "# settings\nbase_url: %s\nmodel: file-model\n"
-              "temperature: 0.2\nmax_tokens: 99\nunknown: kept\n" % s.url)
+              "temperature: 0.2\nmax_tokens: 99\n" % s.url)
         env = {"OPEN_AGENT_MODEL": "env-model",
                "OPEN_AGENT_API_KEY": "sk-test-123"}
         rc, out, err = example("config_env", ["--provider", "ollama",
