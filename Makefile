@@ -62,8 +62,10 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJ)
 
-$(BUILD)/oa: examples/oa.c $(LIB)
-	$(CC) $(ALL_CFLAGS) examples/oa.c $(LIB) $(LDLIBS) -o $@
+OA_SRC = examples/oa.c examples/oa_out.c examples/oa_tools.c \
+         examples/oa_chat.c
+$(BUILD)/oa: $(OA_SRC) examples/oa.h $(LIB)
+	$(CC) $(ALL_CFLAGS) $(OA_SRC) $(LIB) $(LDLIBS) -o $@
 
 $(BUILD)/calculator $(BUILD)/manual_tools $(BUILD)/hooks $(BUILD)/context \
 $(BUILD)/log_analyzer_agent $(BUILD)/git_commit_agent \
@@ -86,6 +88,7 @@ test: $(TESTS) $(REPLAY) $(EXAMPLES)
 	    OA_EXAMPLES_DIR=$(BUILD) \
 	    test/run.sh $(TESTS) $(REPLAY) test/test_oa.py test/test_examples.py \
 	    test/test_log_agent.py test/test_git_agent.py test/test_docs.py \
+	    test/test_security_md.py test/test_oa_chat.py \
 	    $(if $(SAN),,test/test_package.py)
 
 # make docs: rewrite docs/api.md from openagent.h (test_docs fails while

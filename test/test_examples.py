@@ -591,12 +591,15 @@ def test_save_resume_errors():
         assert rc == 1 and out == "" and "boom" in err, (rc, out, err)
         with open(chat, encoding="utf-8") as f:
             expect(f.read(), good)
-        # a save that cannot be written
-        rc, out, err = run(OA, ["--base-url", s.url, "--save",
-                                os.path.join(TMP, "none", "c.json"), "hi"])
-        expect((rc, out), (1, "ok\n"))
-        assert err.startswith("oa: file error: cannot create a temporary "
-                              "file for "), err
+        # a save that cannot be written is refused before anything is
+        # sent, naming the user's path
+        n = len(s.requests())
+        bad = os.path.join(TMP, "none", "c.json")
+        rc, out, err = run(OA, ["--base-url", s.url, "--save", bad, "hi"])
+        expect((rc, out, err), (1, "", "oa: cannot save to %s: %s: No such "
+                                "file or directory\n" % (
+                                    bad, os.path.join(TMP, "none"))))
+        expect(len(s.requests()), n)
 
 
 # ------------------------------------------------------- oa --tools-json
@@ -989,8 +992,9 @@ def test_webui_parse_text_tools():
                               "type": "function", "function": {
                                   "name": "add",
                                   "arguments": '{"a": 1, "b": 2}'}}]}}]}
+    # the input on one line, the blanks between tokens dropped
     use = ('{"type":"tool_use","id":"call_w1","name":"add",'
-           '"input":{"a": 1, "b": 2}}\n'
+           '"input":{"a":1,"b":2}}\n'
            '{"type":"turn_end","finish_reason":"tool_calls"}\n')
     with Server([{"sep": "\r\n\r\n", "events": [
             ROLE, text("<tool_call>"), text(markup), text("</tool_call>"),

@@ -182,13 +182,23 @@ def test_request_fields():
 def test_request_field_errors():
     rc, out, err = oa(["--base-url", "http://127.0.0.1:9/v1",
                        "--extra-json", '{"stream":false}', "hi"])
-    expect((rc, out), (1, ""))
-    expect(err, 'oa: invalid argument: extra may not set "stream": the '
-                'library manages it\n')
+    # usage errors (2), named by the flag rather than the library field
+    help_line = "Try 'oa --help' for more information.\n"
+    expect((rc, out), (2, ""))
+    expect(err, 'oa: --extra-json: may not set "stream": the '
+                'library manages it\n' + help_line)
     rc, out, err = oa(["--base-url", "http://127.0.0.1:9/v1",
                        "--extra-json", "[1]", "hi"])
-    expect((rc, err), (1, "oa: invalid argument: extra is not a JSON "
-                          "object\n"))
+    expect((rc, err), (2, "oa: --extra-json: is not a JSON object\n" +
+                       help_line))
+    path = os.path.join(TMP, "bad_schema.json")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("[1]")
+    rc, out, err = oa(["--base-url", "http://127.0.0.1:9/v1",
+                       "--json-schema", path, "hi"])
+    expect((rc, err.split("\n")[0]),
+           (2, 'oa: --json-schema: is neither "json_object" nor a JSON '
+               'Schema object'))
     for args in (["--top-p", "2"], ["--seed", "x"], ["--seed", "0"]):
         rc, out, err = oa(args + ["hi"])
         expect((args, rc), (args, 2))
