@@ -578,10 +578,22 @@ print_models(const char *json, size_t n, int jsonl)
 				int f2 = 1, m;
 				start = r.p;
 				id = NULL;
+				if (jsonl) {
+					/* as sent: only checked, not decoded
+					 * (that would write into the text) */
+					if (skip_value(&r, 2) != 0) {
+						j = -1;
+						break;
+					}
+					count++;
+					put_json_text(stdout, start,
+					              (size_t)(r.p - start));
+					putchar('\n');
+					continue;
+				}
 				while ((m = next_member(&r, &f2, '{', &key)) == 1) {
 					if (strcmp(key, "id") == 0 && *r.p == '"') {
-						if (read_string(&r, jsonl ? NULL
-					                        : &id) != 0)
+						if (read_string(&r, &id) != 0)
 							break;
 					} else if (skip_value(&r, 3) != 0) {
 						m = -1;
@@ -593,11 +605,7 @@ print_models(const char *json, size_t n, int jsonl)
 					break;
 				}
 				count++;
-				if (jsonl) {
-					put_json_text(stdout, start,
-					              (size_t)(r.p - start));
-					putchar('\n');
-				} else if (id != NULL) {
+				if (id != NULL) {
 					put_safe(stdout, id, strlen(id));
 					putchar('\n');
 				}
