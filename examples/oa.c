@@ -751,6 +751,8 @@ main(int argc, char **argv)
 		return usage_error("the PROMPT is empty");
 	if (flag[F_MODELS] && prompt != NULL)
 		return usage_error("--models takes no PROMPT");
+	if (nimages > 0 && (prompt == NULL || flag[F_CHAT]))
+		return usage_error("--image goes with a PROMPT, outside a chat");
 
 	if (val[MAX_TOKENS] &&
 	    parse_int(val[MAX_TOKENS], 0, INT_MAX, &opt.max_tokens) != 0)

@@ -460,6 +460,22 @@ def test_chat_over_pipe():
     expect([(m["role"], m["content"]) for m in reqs[1]["body"]["messages"]],
            [("user", "hi"), ("assistant", "one"),
             ("user", "second \nline")])
+    # tools work in a chat too
+    call = chunk({"tool_calls": [{"index": 0, "id": "call_1",
+                                  "type": "function", "function": {
+                                      "name": "calculator", "arguments":
+                                      '{"a":6,"b":7,"op":"*"}'}}]})
+    with Server([{"events": [call, chunk({}, "tool_calls"), DONE]},
+                 {"reply": "42"}]) as s:
+        rc, out, err = oa(["--chat", "--demo-tools", "--base-url", s.url],
+                          stdin=b"six times seven?\n")
+        reqs = s.requests()
+    expect((rc, err), (0, ""))
+    expect(out, '[tool_use call_1] calculator {"a":6,"b":7,"op":"*"}\n'
+                '[tool_result call_1] 42\n42\n')
+    expect(reqs[1]["body"]["messages"][-1]["content"], "42")
+    rc, out, err = oa(["--chat", "--image", "x.png"], stdin=b"")
+    expect(rc, 2)
     # no PROMPT on a pipe without --chat: a usage error that says so
     rc, out, err = oa([], stdin=b"hi\n")
     expect(rc, 2)

@@ -257,6 +257,20 @@ def test_waiting_note():
     assert "--timeout" in screen and "60000 ms" in screen, screen
 
 
+def test_retry_after_note():
+    # a 503 with Retry-After: the library waits it out; on a terminal oa
+    # says that it is waiting and why, then the reply comes
+    with Server([{"status": 503, "headers": {"Retry-After": "7"},
+                  "json": {"error": {"message": "loading model"}}},
+                 {"reply": "ready now"}]) as s, \
+            Terminal(["--base-url", s.url, "hi"]) as t:
+        screen = t.wait_for("oa: waiting for")
+        t.wait_for("ready now")
+        t.wait_for("OA_EXIT=0")
+    assert "asked to retry later" in screen, screen
+    expect(len(s.requests()), 2)
+
+
 TESTS = [(name[5:], fn) for name, fn in list(globals().items())
          if name.startswith("test_") and callable(fn)]
 
