@@ -8,8 +8,9 @@ by its test name: every case is in the table once and every row is a case;
 each row's "Expected" names every error code the case asserts (or says
 "success" when it asserts none); and its "Outcome" is "pass", since
 `make test` fails while any case fails. The fuzzing tables name exactly
-the fuzz targets the Makefile builds. So a fixed case cannot stay listed
-as failing, and a new case or target cannot go unlisted.
+the fuzz targets the Makefile builds; every case of the table of `oa`'s
+hostile inputs is a test of test/test_oa.py. So a fixed case cannot stay
+listed as failing, and a new case or target cannot go unlisted.
 
 The last line printed is "test_security_md: N passed, N failed".
 """
@@ -95,6 +96,16 @@ def test_fuzz_targets():
         expect(sorted(r[0].strip("`") for r in rows), targets)
     for t in targets:
         assert os.path.exists(os.path.join(ROOT, "fuzz", "fuzz_%s.c" % t)), t
+
+
+def test_oa_cases():
+    rows = table_rows(section(read("docs", "security.md"),
+                              "The `oa` command"))
+    assert len(rows) >= 5, rows
+    tests = set(re.findall(r"^def test_(\w+)\(", read("test", "test_oa.py"),
+                           flags=re.M))
+    expect(sorted(r[0].strip("`") for r in rows if r[0].strip("`") not in
+                  tests), [])
 
 
 TESTS = [(name[5:], fn) for name, fn in list(globals().items())
