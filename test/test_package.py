@@ -54,7 +54,7 @@ def run(args, cwd=TOP, env=None, ok=True, timeout=300):
     """Run a command; returns (status, stdout, stderr) as text. With ok,
     a non-zero status is a failure that shows the output."""
     p = subprocess.run(args, cwd=cwd, env=env or ENV, capture_output=True,
-                       timeout=timeout)
+                       timeout=timeout, stdin=subprocess.DEVNULL)
     out, err = p.stdout.decode("utf-8"), p.stderr.decode("utf-8")
     if ok and p.returncode != 0:
         raise AssertionError("%s: exit %d\n%s%s" % (" ".join(args),
