@@ -63,8 +63,10 @@ read_line(char **msg, size_t *len, size_t *cap)
 		if (in.off < in.len) {
 			nl = memchr(in.buf + in.off, '\n', in.len - in.off);
 			n = (nl ? (size_t)(nl - in.buf) : in.len) - in.off;
-			if (*len + n + 2 > MESSAGE_MAX)
+			if (*len + n + 2 > MESSAGE_MAX) {
+				errno = E2BIG;
 				return -2;
+			}
 			if (*len + n + 2 > *cap) {
 				*cap = (*len + n + 2) * 2;
 				if ((q = realloc(*msg, *cap)) == NULL)
@@ -132,8 +134,8 @@ read_message(int tty, char **msg, size_t *cap)
 		}
 		if (r == -2) {
 			fprintf(stderr, "oa: cannot read standard input: %s\n",
-			        errno ? strerror(errno)
-			              : "a message over 1 MiB");
+			        errno == E2BIG ? "a message over 1 MiB"
+			                       : strerror(errno));
 			return -1;
 		}
 		if (r == 0) {
@@ -173,7 +175,8 @@ set_text(char **own, const char **field, const char *v)
 	*field = *own;
 }
 
-/* One command; returns 1 to leave, 0 to go on. */
+/* One command; returns 1 to leave, 0 to go on, -1 to leave on an error
+ * (printed). */
 static int
 command(const char *line, oa_options *opt, const oa_usage *last)
 {
@@ -214,7 +217,7 @@ command(const char *line, oa_options *opt, const oa_usage *last)
 		set_text(sys ? &own_system : &own_model, field, a);
 		if ((r = reinit(opt)) < 0) {
 			report(r, oa_errmsg(&client));
-			return 1;
+			return -1;
 		}
 		fprintf(stderr, "oa: %s set\n", sys ? "system prompt" : "model");
 	} else if ((a = arg_of(line, "/tokens"))) {
@@ -261,8 +264,10 @@ chat(const struct view *v, oa_options *opt, const char *first)
 			if (prompt[strspn(prompt, " \t\n")] == '\0')
 				continue;
 			if (prompt[0] == '/') {
-				if (command(prompt, opt, &last))
+				if ((r = command(prompt, opt, &last)) != 0) {
+					status = r < 0;
 					break;
+				}
 				continue;
 			}
 		}

@@ -476,6 +476,11 @@ def test_chat_over_pipe():
     expect(reqs[1]["body"]["messages"][-1]["content"], "42")
     rc, out, err = oa(["--chat", "--image", "x.png"], stdin=b"")
     expect(rc, 2)
+    # a message over the limit ends the chat with a clear error
+    rc, out, err = oa(["--chat", "--base-url", "http://127.0.0.1:9/v1"],
+                      stdin=b"x" * (1024 * 1024 + 1) + b"\n")
+    expect((rc, out, err), (1, "", "oa: cannot read standard input: a "
+                                   "message over 1 MiB\n"))
     # no PROMPT on a pipe without --chat: a usage error that says so
     rc, out, err = oa([], stdin=b"hi\n")
     expect(rc, 2)
