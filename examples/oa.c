@@ -357,13 +357,12 @@ has_word(const char *s, const char *w)
 }
 
 void
-report_turn(int r, const struct view *v)
+report_turn(int r)
 {
 	const char *msg = oa_errmsg(&client), *hint = NULL;
 	char where[1200];
 	int st = oa_http_status(&client);
 
-	(void)v;
 	snprintf(where, sizeof where, "POST %s", ctx.endpoint);
 	switch (r) {
 	case OA_ERR_CONNECT:
@@ -376,8 +375,13 @@ report_turn(int r, const struct view *v)
 			       "llamacpp or vllm";
 		break;
 	case OA_ERR_TLS:
-		hint = "if the server speaks plain HTTP on that port, use "
-		       "http://";
+		if (strstr(msg, "certificate") || strstr(msg, "CA file"))
+			hint = "--ca-file FILE trusts the server's CA "
+			       "(--insecure skips the checks, for test "
+			       "servers only)";
+		else
+			hint = "if the server speaks plain HTTP on that port, "
+			       "use http://";
 		break;
 	case OA_ERR_HTTP:
 		if (st == 401 || st == 403)
@@ -1062,7 +1066,7 @@ main(int argc, char **argv)
 			        "%s\n", strerror(out_errno));
 		status = 1;
 	} else if (r < 0) {
-		report_turn(r, &view);
+		report_turn(r);
 		status = 1;
 	} else if (val[SAVE] &&
 	           (r = oa_history_save(&client, val[SAVE])) < 0) {

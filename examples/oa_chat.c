@@ -284,7 +284,7 @@ chat(const struct view *v, oa_options *opt, const char *first)
 			fputs("oa: interrupted; the conversation keeps what "
 			      "arrived\n", stderr);
 		} else if (r < 0) {
-			report_turn(r, v);
+			report_turn(r);
 		} else if (v->save && (r = oa_history_save(&client, v->save))
 		           < 0) {
 			report(r, oa_errmsg(&client));

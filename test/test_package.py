@@ -294,6 +294,7 @@ def test_static():
         rc, out, err = ask(oa, url)
         expect((rc, out), (1, ""))
         assert "unknown authority" in err, err
+        assert "--ca-file FILE trusts" in err, err   # oa's hint
 
 
 # ----------------------------------------------------------------- symbols
