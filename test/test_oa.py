@@ -451,11 +451,16 @@ def test_silent_pipe():
 
 
 def test_chat_over_pipe():
+    saved = os.path.join(TMP, "piped-chat.json")
     with Server([{"reply": "one"}, {"reply": "two"}]) as s:
-        rc, out, err = oa(["--chat", "--base-url", s.url],
+        rc, out, err = oa(["--chat", "--save", saved, "--base-url", s.url],
                           stdin=b"hi\n/tokens\n\nsecond \\\nline\n")
         reqs = s.requests()
     expect((rc, out), (0, "one\ntwo\n"))
+    # --save keeps the conversation after every turn
+    with open(saved, encoding="utf-8") as f:
+        kept = f.read()
+    assert '"two"' in kept and "second \\nline" in kept, kept
     assert "2 messages" in err, err
     expect([(m["role"], m["content"]) for m in reqs[1]["body"]["messages"]],
            [("user", "hi"), ("assistant", "one"),
