@@ -55,7 +55,6 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -155,10 +154,6 @@ static const char usage[] =
 	"In a chat, /help lists its commands.\n"
 	"Exit status: 0 done, 1 error, 2 usage error, 130 interrupted.\n";
 
-/* A pipe on stdin that says nothing for this long is either slow or not
- * meant for oa: on a terminal oa says so and waits on; otherwise (a
- * service) it stops with an error naming --no-stdin. */
-#define STDIN_WAIT_MS 5000
 /* On a terminal, silence from the server this long gets a line saying
  * what oa is waiting for. */
 #define WAIT_NOTE_S 5
@@ -442,112 +437,6 @@ parse_num(const char *s, double min, double max, double *out)
 	*out = strtod(s, &end);
 	return end == s || *end != '\0' || !(*out >= min && *out <= max)
 	       ? -1 : 0;
-}
-
-/* A file named by an option, read whole (at most 16 MiB). */
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *s;
-	int e;
-
-	if (f == NULL || (s = read_all(f, 16u << 20, NULL)) == NULL) {
-		e = errno;
-		fprintf(stderr, "oa: %s: %s\n", path,
-		        e == E2BIG ? "larger than 16 MiB" : strerror(e));
-		if (f)
-			fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	return s;
-}
-
-/*
- * What standard input adds to a PROMPT. Read: a regular file, and a pipe
- * (git diff | oa ...). Not read: a terminal, a socket, a device (/dev/null
- * and the like), or anything with --no-stdin. A pipe that stays silent
- * would hold oa forever, so after STDIN_WAIT_MS with neither data nor its
- * end, oa says so: on a terminal it waits on (a slow producer), otherwise
- * it stops. *out is NULL when there is nothing to add. Returns 0, or the
- * exit status of the error printed.
- */
-static int
-read_stdin(size_t max, char **out, size_t *len)
-{
-	struct stat st;
-	struct pollfd pfd;
-	int r;
-
-	*out = NULL;
-	*len = 0;
-	if (isatty(STDIN_FILENO) || fstat(STDIN_FILENO, &st) != 0 ||
-	    !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)))
-		return 0;
-	if (S_ISFIFO(st.st_mode)) {
-		pfd.fd = STDIN_FILENO;
-		pfd.events = POLLIN;
-		while ((r = poll(&pfd, 1, STDIN_WAIT_MS)) < 0 && errno == EINTR)
-			;
-		if (r == 0) {
-			if (!isatty(STDERR_FILENO)) {
-				fprintf(stderr, "oa: standard input is a pipe "
-				        "that sent nothing in %d s: give "
-				        "--no-stdin when it is not meant for "
-				        "oa\n", STDIN_WAIT_MS / 1000);
-				return 2;
-			}
-			fputs("oa: waiting for standard input (a pipe); give "
-			      "--no-stdin when it is not meant for oa\n",
-			      stderr);
-		}
-	}
-	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > max) {
-		errno = E2BIG;
-	} else if ((*out = read_all(stdin, max, len)) != NULL) {
-		return 0;
-	}
-	if (errno == E2BIG)
-		fprintf(stderr, "oa: standard input holds more than %zu bytes: "
-		        "raise --stdin-max, or send less\n", max);
-	else
-		fprintf(stderr, "oa: cannot read standard input: %s\n",
-		        strerror(errno));
-	return 1;
-}
-
-/* The directory of path can take a new file (the save writes a temporary
- * file there and renames it): checked before the request is sent, so an
- * unwritable place is known before the reply is generated. */
-static int
-check_save(const char *path)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	struct stat st;
-	size_t n;
-
-	if (slash == NULL) {
-		strcpy(dir, ".");
-	} else {
-		n = slash == path ? 1 : (size_t)(slash - path);
-		if (n >= sizeof dir)
-			n = sizeof dir - 1;
-		memcpy(dir, path, n);
-		dir[n] = '\0';
-	}
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "oa: cannot save to %s: it is a directory\n",
-		        path);
-		return -1;
-	}
-	if (access(dir, W_OK | X_OK) != 0) {
-		fprintf(stderr, "oa: cannot save to %s: %s: %s\n", path, dir,
-		        strerror(errno));
-		return -1;
-	}
-	return 0;
 }
 
 int

@@ -2,7 +2,8 @@
  * oa.h -- what the parts of the oa command share. oa is one program in
  * four files: oa.c (the command line, one-shot runs, the turn loop),
  * oa_out.c (everything printed: messages, JSON lines, escaped server
- * text), oa_tools.c (--tools-json, --demo-tools, --models parsing) and
+ * text; and the input read: standard input, files of options),
+ * oa_tools.c (--tools-json, --demo-tools, --models parsing) and
  * oa_chat.c (the interactive chat). Only the public API of openagent.h
  * is used.
  */
@@ -45,6 +46,14 @@ void put_block_text(const oa_block *b);
 /* All of f, NUL-terminated, *len its length; NULL with errno set on
  * failure, E2BIG when it holds more than max bytes. */
 char *read_all(FILE *f, size_t max, size_t *len);
+/* A file named by an option, whole (at most 16 MiB); NULL with the error
+ * printed. */
+char *slurp(const char *path);
+/* What standard input adds to a PROMPT (see oa_out.c); 0, or the exit
+ * status of the error printed. */
+int read_stdin(size_t max, char **out, size_t *len);
+/* Whether --save can write to path's directory; 0, or -1 printed. */
+int check_save(const char *path);
 
 /* ----------------------------------------------------------- oa_tools.c */
 
