@@ -916,9 +916,9 @@ main(int argc, char **argv)
 	view.url = ctx.endpoint;
 	view.save = val[SAVE];
 	view.chat = prompt == NULL || flag[F_CHAT];
-	/* In a chat the reasoning goes to the terminal the reply goes to. */
-	view.dim = !view.jsonl && isatty(view.chat ? STDOUT_FILENO
-	                                           : STDERR_FILENO);
+	/* The reasoning goes to stderr, and only when that is a terminal:
+	 * a log or a pipe gets the reply alone. */
+	view.dim = !view.jsonl && isatty(STDERR_FILENO);
 	if (isatty(STDERR_FILENO)) {
 		wait_note_len = (size_t)snprintf(wait_note, sizeof wait_note,
 		        "oa: waiting for %s: no answer after %d s (a model "
