@@ -294,8 +294,13 @@ run_turn(const struct view *v, const char *prompt,
 				fflush(stdout);
 				fprintf(stderr, "oa: note: the reply was cut at "
 				        "the length limit (finish_reason "
-				        "\"length\"); raise --max-tokens "
-				        "(now %d)\n", ctx.max_tokens);
+				        "\"length\"); ");
+				if (ctx.max_tokens > 0)
+					fprintf(stderr, "raise --max-tokens "
+					        "(now %d)\n", ctx.max_tokens);
+				else
+					fputs("the server's own limit, or the "
+					      "context is full\n", stderr);
 			}
 		} else if (b.type != OA_BLOCK_THINKING) {
 			/* A tool block: a line of its own, after the text. */

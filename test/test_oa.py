@@ -769,6 +769,13 @@ def test_length_note_and_usage():
     assert re.match(r"oa: usage: 5 prompt \+ 8 completion = 13 tokens in "
                     r"[0-9.]+ s(, [0-9.]+ tokens/s)?$", lines[1]), lines
     expect(lines[2:], [""])
+    # with no limit sent, the note does not point at --max-tokens
+    with Server([{"events": [text("cut"), chunk({}, "length"), DONE]}]) as s:
+        rc, out, err = oa(["--max-tokens", "0", "--base-url", s.url, "hi"])
+    expect((rc, out, err), (0, "cut\n", 'oa: note: the reply was cut at the '
+                                        'length limit (finish_reason '
+                                        '"length"); the server\'s own limit, '
+                                        'or the context is full\n'))
 
 
 def test_save_first_run_and_checks():
