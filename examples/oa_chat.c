@@ -248,10 +248,9 @@ chat(const struct view *v, oa_options *opt, const char *first)
 
 	memset(&last, 0, sizeof last);
 	if (tty && first == NULL)
-		fprintf(stderr, "oa: chatting with %s%s%s; /help for "
+		fprintf(stderr, "oa: chatting with %s at %s; /help for "
 		        "commands, Ctrl-D to leave\n",
-		        opt->model ? opt->model : "the server's model",
-		        " at ", v->url);
+		        opt->model ? opt->model : "the server's model", v->url);
 	for (;;) {
 		const char *prompt = first;
 		if (prompt == NULL) {
