@@ -202,8 +202,11 @@ put_json_text(FILE *f, const char *s, size_t n)
 		} else {
 			putc('"', f);
 			for (i++; i < n && s[i] != '"'; i = j) {
-				if (s[i] == '\\' && i + 1 < n) {
-					fwrite(s + i, 1, 2, f);
+				if (s[i] == '\\') {
+					/* i + 1 < n in checked JSON; a lone
+					 * '\\' at the end is left out */
+					if (i + 1 < n)
+						fwrite(s + i, 1, 2, f);
 					j = i + 2;
 					continue;
 				}

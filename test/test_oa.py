@@ -661,7 +661,7 @@ def test_jsonl_server_error_utf8():
 
 def test_tool_arguments_one_line():
     # llama-server passes on the model's own whitespace in the arguments
-    args = '{\n\n"city":\n    "Paris",\t"n": [1, 2]}'
+    args = '{\n\n"city":\n    "Paris",\t"n": [1, 2], "q": "a \\"b\\" \\n"}'
     path = os.path.join(TMP, "tools.json")
     with open(path, "w", encoding="utf-8") as f:
         f.write('[{"function":{"name":"get_weather"}}]')
@@ -677,9 +677,10 @@ def test_tool_arguments_one_line():
     expect((rc, err), (0, ""))
     expect(out.split("\n")[0], '{"type":"tool_use","id":"call_1","name":'
                                '"get_weather","input":{"city":"Paris",'
-                               '"n":[1,2]}}')
+                               '"n":[1,2],"q":"a \\"b\\" \\n"}}')
     expect((rc2, out2, err2), (0, '[tool_use call_1] get_weather '
-                                  '{"city":"Paris","n":[1,2]}\n', ""))
+                                  '{"city":"Paris","n":[1,2],'
+                                  '"q":"a \\"b\\" \\n"}\n', ""))
 
 
 # ------------------------------------------------- escaped server text
