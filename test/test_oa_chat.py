@@ -67,15 +67,15 @@ class Terminal:
     """One tmux server with one 100x40 pane running a command."""
     count = 0
 
-    def __init__(self, args, env=None):
+    def __init__(self, args, env=None, stdin_cmd=None):
         Terminal.count += 1
         self.sock = "oa_test_%d_%d" % (os.getpid(), Terminal.count)
         home = tempfile.mkdtemp(dir=TMP)
         e = {"HOME": home, "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
              "TERM": "xterm-256color", "LANG": "C.UTF-8"}
         e.update(env or {})
-        cmd = "cd %s && env -i %s %s; echo OA_EXIT=$?; sleep %d" % (
-            shlex.quote(home),
+        cmd = "cd %s && %s env -i %s %s; echo OA_EXIT=$?; sleep %d" % (
+            shlex.quote(home), stdin_cmd + " |" if stdin_cmd else "",
             " ".join("%s=%s" % (k, shlex.quote(v)) for k, v in e.items()),
             " ".join(shlex.quote(a) for a in [OA] + args), 2 * WAIT)
         self.tmux("-f", "/dev/null", "new-session", "-d", "-x", "100",
@@ -269,6 +269,21 @@ def test_retry_after_note():
         t.wait_for("OA_EXIT=0")
     assert "asked to retry later" in screen, screen
     expect(len(s.requests()), 2)
+
+
+def test_slow_pipe_on_a_terminal():
+    # stdin a pipe silent for 7 s, stderr a terminal: oa says what it
+    # waits for and waits on (a slow producer), as the docs say
+    with Server([{"reply": "ok"}]) as s, \
+            Terminal(["--base-url", s.url, "hi"],
+                     stdin_cmd="(sleep 7; echo late data)") as t:
+        t.wait_for("oa: waiting for standard input (a pipe); give "
+                   "--no-stdin when it is not meant for oa")
+        expect(s.requests(), [])
+        t.wait_for("OA_EXIT=0")
+        t.wait_for("ok")
+    expect(s.requests()[0]["body"]["messages"][-1]["content"],
+           "hi\n\nlate data\n")
 
 
 TESTS = [(name[5:], fn) for name, fn in list(globals().items())
