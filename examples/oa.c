@@ -357,13 +357,16 @@ has_word(const char *s, const char *w)
 }
 
 void
-report_turn(int r)
+report_turn(int r, const char *request)
 {
 	const char *msg = oa_errmsg(&client), *hint = NULL;
 	char where[1200];
 	int st = oa_http_status(&client);
 
-	snprintf(where, sizeof where, "POST %s", ctx.endpoint);
+	if (request != NULL)
+		snprintf(where, sizeof where, "%s", request);
+	else
+		snprintf(where, sizeof where, "POST %s", ctx.endpoint);
 	switch (r) {
 	case OA_ERR_CONNECT:
 	case OA_ERR_RESOLVE:
@@ -880,12 +883,7 @@ main(int argc, char **argv)
 		         opt.base_url[strlen(opt.base_url) - 1] == '/' ? ""
 		                                                      : "/");
 		if ((r = oa_models(&client, &json, &len)) < 0) {
-			report_at(r, oa_errmsg(&client), where,
-			          r == OA_ERR_CONNECT && ctx.url_is_default
-			          ? "that is LM Studio's default URL: give "
-			            "--base-url URL, OPEN_AGENT_BASE_URL or "
-			            "--provider ollama, llamacpp or vllm"
-			          : NULL);
+			report_turn(r, where);
 			return done(1);
 		}
 		r = print_models(json, len, flag[F_JSONL]);
@@ -960,7 +958,7 @@ main(int argc, char **argv)
 			        "%s\n", strerror(out_errno));
 		status = 1;
 	} else if (r < 0) {
-		report_turn(r);
+		report_turn(r, NULL);
 		status = 1;
 	} else if (val[SAVE] &&
 	           (r = oa_history_save(&client, val[SAVE])) < 0) {

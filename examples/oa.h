@@ -97,8 +97,9 @@ extern volatile sig_atomic_t in_turn;
 int run_turn(const struct view *v, const char *prompt,
              const char *const *images, size_t nimages, oa_usage *last,
              int *out_errno);
-/* The error line for a failed turn, with a hint where one is known. */
-void report_turn(int r);
+/* The error line for a failed request (NULL: the turn's POST), with a
+ * hint where one is known. */
+void report_turn(int r, const char *request);
 /* Re-create the client with opt, keeping the history; 0 or an oa_err. */
 int reinit(const oa_options *opt);
 

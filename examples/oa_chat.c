@@ -283,7 +283,7 @@ chat(const struct view *v, oa_options *opt, const char *first)
 			fputs("oa: interrupted; the conversation keeps what "
 			      "arrived\n", stderr);
 		} else if (r < 0) {
-			report_turn(r);
+			report_turn(r, NULL);
 		} else if (v->save && (r = oa_history_save(&client, v->save))
 		           < 0) {
 			report(r, oa_errmsg(&client));

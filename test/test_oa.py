@@ -568,6 +568,10 @@ def test_models_errors():
                                  "server answered with text/html, not JSON"
                                  % s.url), errs[0][2]
     assert "HTTP 404" in errs[1][2], errs[1][2]
+    # the hints of a turn's errors apply here too
+    with Server([{"status": 404, "json": {"error": "File Not Found"}}]) as s:
+        rc, out, err = oa(["--models", "--base-url", s.url[:-3]])
+    assert "the URL has no /v1" in one_error_line(err), err
     assert "no \"data\" member" in errs[2][2], errs[2][2]
     assert "at byte 10" in errs[3][2], errs[3][2]
     rc, out, err = oa(["--models", "hi"])
