@@ -199,6 +199,13 @@ def test_usage_in_tokens():
         t.wait_for("> ", 2)
         t.type("/tokens")
         t.wait_for("the last reply: 11 prompt + 3 completion = 14 tokens")
+        # Ctrl-C in a continued message drops it, and the chat goes on
+        t.type("dropped \\")
+        t.wait_for("... ")
+        t.keys("C-c")
+        t.wait_for("> ", 4)
+        t.type("/tokens")
+        t.wait_for("2 messages", 2)
         t.type("/exit")
         t.wait_for("OA_EXIT=0")
 
