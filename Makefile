@@ -40,12 +40,12 @@ LDLIBS  = $(if $(OA_NO_TLS)$(CORE),,-lbearssl)
 CORE_SRC = util.c json.c sse.c net.c http.c tools.c hooks.c request.c \
            stream.c toolcalls.c openagent.c
 MOD_SRC  = $(if $(OA_NO_TLS),,tls.c) proxy.c trace.c textfilter.c fields.c \
-           retry.c context.c config.c images.c mcp.c
+           retry.c context.c config.c images.c models.c mcp.c
 # make CORE=1: the core without the modules it reaches through modules.c
 # (the ones on top of it, which change nothing in it, stay for the tests).
 CORE_FLAGS = -DOA_NO_TLS -DOA_NO_PROXY -DOA_NO_TRACE -DOA_NO_TEXTFILTER \
              -DOA_NO_FIELDS -DOA_NO_RETRY
-TOP_SRC  = context.c config.c images.c
+TOP_SRC  = context.c config.c images.c models.c
 LIB_SRC  = $(CORE_SRC) $(if $(CORE),$(TOP_SRC),$(MOD_SRC)) modules.c
 HEADERS  = openagent.h oa_private.h oa_modules.h
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -79,8 +79,10 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJ)
 
-$(BUILD)/oa: examples/oa.c $(LIB)
-	$(CC) $(ALL_CFLAGS) examples/oa.c $(LIB) $(LDLIBS) -o $@
+OA_SRC = examples/oa.c examples/oa_out.c examples/oa_tools.c \
+         examples/oa_chat.c examples/oa_mcp.c
+$(BUILD)/oa: $(OA_SRC) examples/oa.h $(LIB)
+	$(CC) $(ALL_CFLAGS) $(OA_SRC) $(LIB) $(LDLIBS) -o $@
 
 $(BUILD)/calculator $(BUILD)/manual_tools $(BUILD)/hooks $(BUILD)/context \
 $(BUILD)/log_analyzer_agent $(BUILD)/git_commit_agent \
@@ -114,7 +116,8 @@ test: $(TESTS) $(REPLAY) $(EXAMPLES) $(BUILD)/mcp_client dist/openagent.c \
 	    OA_EXAMPLES_DIR=$(BUILD) \
 	    test/run.sh $(TESTS) $(REPLAY) test/test_oa.py test/test_examples.py \
 	    test/test_log_agent.py test/test_git_agent.py test/test_docs.py \
-	    test/test_mcp.py $(if $(SAN),,test/test_package.py)
+	    test/test_mcp.py test/test_security_md.py test/test_oa_chat.py \
+	    $(if $(SAN),,test/test_package.py)
 
 # make test-mcp: install the npm MCP servers and the conformance suite
 # into build/npm (test/mcp_setup.sh, once), then run the MCP tests only.

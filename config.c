@@ -13,8 +13,8 @@
  * so each line is a blank, a comment or one "key: value" pair, judged on
  * its own. Anything it does not understand is an error naming the file and
  * line, because a silently ignored typo in a settings file costs the user
- * far more time than a clear refusal. Unknown keys are the one exception,
- * so a file shared with other tools keeps working.
+ * far more time than a clear refusal; that includes an unknown key, which
+ * is most often a misspelt one (base-url), and names the keys known.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -82,14 +82,18 @@ set(const char *s)
 /* The chain shared by all three settings: a preferred fallback, the
  * environment, the file, the fallback. NULL when none of them is set. */
 static const char *
-resolve(const char *env, const char *file, const char *fallback,
-        int prefer_fallback)
+resolve(const char *env, const char *env2, const char *file,
+        const char *fallback, int prefer_fallback)
 {
 	const char *v;
 
 	if (prefer_fallback && set(fallback))
 		return fallback;
 	if ((v = set(getenv(env))) != NULL)
+		return v;
+	/* OPENAI_BASE_URL and OPENAI_API_KEY, which most OpenAI-compatible
+	 * tools read, come after our own variables. */
+	if (env2 != NULL && (v = set(getenv(env2))) != NULL)
 		return v;
 	if ((v = set(file)) != NULL)
 		return v;
@@ -103,8 +107,8 @@ oa_config_base_url(const oa_config *cfg, const char *fallback,
 {
 	const char *v;
 
-	v = resolve("OPEN_AGENT_BASE_URL", cfg ? cfg->base_url : NULL,
-	            fallback, prefer_fallback);
+	v = resolve("OPEN_AGENT_BASE_URL", "OPENAI_BASE_URL",
+	            cfg ? cfg->base_url : NULL, fallback, prefer_fallback);
 	if (v == NULL)
 		v = oa_provider_url(provider);
 	return v ? v : providers[0].url;
@@ -115,8 +119,8 @@ const char *
 oa_config_model(const oa_config *cfg, const char *fallback,
                 int prefer_fallback)
 {
-	return resolve("OPEN_AGENT_MODEL", cfg ? cfg->model : NULL, fallback,
-	               prefer_fallback);
+	return resolve("OPEN_AGENT_MODEL", NULL, cfg ? cfg->model : NULL,
+	               fallback, prefer_fallback);
 }
 
 /* see openagent.h */
@@ -124,8 +128,8 @@ const char *
 oa_config_api_key(const oa_config *cfg, const char *fallback,
                   int prefer_fallback)
 {
-	return resolve("OPEN_AGENT_API_KEY", cfg ? cfg->api_key : NULL,
-	               fallback, prefer_fallback);
+	return resolve("OPEN_AGENT_API_KEY", "OPENAI_API_KEY",
+	               cfg ? cfg->api_key : NULL, fallback, prefer_fallback);
 }
 
 /* ------------------------------------------------------------ the file */
@@ -249,14 +253,30 @@ put_max_tokens(oa_config *cfg, const char *v)
 	for (p = v; *p >= '0' && *p <= '9'; p++)
 		if ((n = n * 10 + (*p - '0')) > 0x7fffffffL)
 			break;
-	if (p == v || *p != '\0' || n <= 0)
-		return "max_tokens must be a positive integer";
+	if (p == v || *p != '\0' || n > 0x7fffffffL)
+		return "max_tokens must be an integer >= 0 (0: send no limit)";
 	cfg->max_tokens = (int)n;
 	cfg->has_max_tokens = 1;
 	return NULL;
 }
 
-/* One line: NULL when it is fine (or ignored), else what is wrong. */
+#define KNOWN_KEYS "base_url, model, api_key, temperature, max_tokens"
+
+static int
+known_key(const char *key)
+{
+	static const char *const keys[] = {
+		"base_url", "model", "api_key", "temperature", "max_tokens"
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strcmp(key, keys[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* One line: NULL when it is fine, else what is wrong. */
 static const char *
 parse_line(oa_config *cfg, char *line)
 {
@@ -275,6 +295,13 @@ parse_line(oa_config *cfg, char *line)
 	*end = '\0';
 	if (end == key)
 		return "missing key before ':'";
+	/* A key is one word: "base_url http://x" (the ':' forgotten) would
+	 * otherwise read as the key "base_url http". */
+	if (key[strspn(key, "abcdefghijklmnopqrstuvwxyz_")] != '\0')
+		return "not a key (known keys: " KNOWN_KEYS "); is the ':' "
+		       "after the key missing?";
+	if (!known_key(key))
+		return "unknown key (known keys: " KNOWN_KEYS ")";
 	if ((why = parse_value(colon + 1, &v)) != NULL)
 		return why;
 	if (*v == '\0') /* "key:" with nothing: unset, as in YAML */
@@ -289,7 +316,7 @@ parse_line(oa_config *cfg, char *line)
 		return put_temperature(cfg, v);
 	if (strcmp(key, "max_tokens") == 0)
 		return put_max_tokens(cfg, v);
-	return NULL;
+	return "unknown key";
 }
 
 static int

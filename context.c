@@ -546,6 +546,13 @@ read_all(const char *path, oa__buf *b, char *err)
 		return oa__fail(err, OA_ERR_FILE, "%s: %s", path,
 		                e == EISDIR ? "not a regular file" : strerror(e));
 	}
+	/* Refuse a file too large at once, before reading any of it; the
+	 * loop below still stops at FILE_MAX should it grow meanwhile. */
+	if ((uintmax_t)st.st_size > FILE_MAX) {
+		close(fd);
+		return oa__fail(err, OA_ERR_FILE, "%s: larger than %zu MiB",
+		                path, FILE_MAX >> 20);
+	}
 	/* one byte past FILE_MAX is enough to know it is too large */
 	for (e = 0; b->len <= FILE_MAX;) {
 		room = FILE_MAX + 1 - b->len;

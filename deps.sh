@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install what building and testing openagent needs on Debian or Ubuntu:
 # a C compiler, make, Python 3 (the scripted test server), jsmn.h,
-# BearSSL and openssl.
+# BearSSL, openssl and tmux.
 # Installs only what is missing; as root directly, otherwise through sudo
 # when it is there; else prints the exact command to run.
 set -e
@@ -14,6 +14,8 @@ command -v python3 >/dev/null 2>&1 || missing="$missing python3"
 # the certificates of the TLS tests.
 [ -f /usr/include/bearssl.h ] || missing="$missing libbearssl-dev"
 command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+# tmux runs oa's chat in a real terminal for its test.
+command -v tmux >/dev/null 2>&1 || missing="$missing tmux"
 for pkg in $EXTRA_PACKAGES; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
 done

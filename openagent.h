@@ -705,10 +705,11 @@ int oa_query_images(oa_client *c, const char *prompt,
  *
  * Optional helpers that resolve settings the way open-agent-sdk does:
  * the environment (OPEN_AGENT_BASE_URL, OPEN_AGENT_MODEL,
- * OPEN_AGENT_API_KEY), then the configuration file, then the fallback the
- * program passes in, then the provider's default. An empty string counts
- * as unset wherever it comes from. With prefer_fallback set, a non-empty
- * fallback wins over everything.
+ * OPEN_AGENT_API_KEY, then OPENAI_BASE_URL and OPENAI_API_KEY as most
+ * OpenAI-compatible tools read them), then the configuration file, then
+ * the fallback the program passes in, then the provider's default. An
+ * empty string counts as unset wherever it comes from. With
+ * prefer_fallback set, a non-empty fallback wins over everything.
  *
  * The configuration file is a flat subset of YAML, read line by line:
  *   - blank lines and lines whose first non-blank is '#' are skipped;
@@ -720,10 +721,11 @@ int oa_query_images(oa_client *c, const char *prompt,
  *     blanks or a comment may follow;
  *   - an empty value leaves the key unset;
  *   - keys: base_url, model, api_key (strings that fit their fields),
- *     temperature (a plain decimal number from 0 to 2), max_tokens (a
- *     positive integer). Other keys are ignored. A repeated key: the last
- *     one wins.
- * Everything else is an error: a line without ':', an unterminated quote,
+ *     temperature (a plain decimal number from 0 to 2), max_tokens (an
+ *     integer >= 0; 0 is kept, and means "send no limit" to oa). A
+ *     repeated key: the last one wins.
+ * Everything else is an error: an unknown or misspelt key (the message
+ * lists the known ones), a line without ':', an unterminated quote,
  * a bad number, a value too long for its field, a NUL byte, a line longer
  * than 4096 bytes. The file is looked up at ./open-agent.yaml,
  * $HOME/.config/open-agent/config.yaml, $HOME/.open-agent.yaml; the first
@@ -748,8 +750,8 @@ typedef struct oa_config {
 
 /*
  * Read a configuration file: path, or when path is NULL the first file of
- * the search list that exists (none existing is not an error). Unknown
- * keys are ignored, so files shared with open-agent-sdk keep working.
+ * the search list that exists (none existing is not an error). An
+ * unknown key is an error, as a misspelt one would otherwise be lost.
  * cfg is zeroed first; cfg->path is the file read ("" when none).
  * Returns 0; OA_ERR_CONFIG with cfg->error "PATH:LINE: what is wrong",
  * or "PATH: <strerror>" when a named file cannot be opened (a file of
@@ -768,6 +770,27 @@ const char *oa_config_model(const oa_config *cfg, const char *fallback,
                             int prefer_fallback);
 const char *oa_config_api_key(const oa_config *cfg, const char *fallback,
                               int prefer_fallback);
+
+/* ------------------------------------------------------------------------
+ * Models (module models.c)
+ *
+ * The models a server offers, from GET base_url + "/models", which
+ * llama-server, Ollama, LM Studio and vLLM all answer with
+ * {"object":"list","data":[{"id":"NAME",...},...]} plus members of their
+ * own. Needs models.c (part of the library and of the amalgamation).
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Ask the server for its model list, over the client's connection and
+ * with its key, proxy, TLS settings and timeouts; only between turns.
+ * *json is the body exactly as the server sent it (at most 4 MiB), owned
+ * by the client and valid until the next call on it; *len may be NULL.
+ * Returns 0; OA_ERR_STATE during a turn; OA_ERR_HTTP for a non-2xx
+ * status (oa_errmsg has it and the start of the body); OA_ERR_PROTOCOL
+ * when the reply is not JSON (the detail names its Content-Type);
+ * OA_ERR_LIMIT; or a connection error as for oa_next().
+ */
+int oa_models(oa_client *c, const char **json, size_t *len);
 
 /* ------------------------------------------------------------------------
  * MCP: tools from Model Context Protocol servers (module mcp.c)

@@ -214,7 +214,7 @@ def run_once(cmd, env, cwd, tmp):
     stat_path = os.path.join(tmp, "stat")
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         subprocess.run([RUNSTAT, stat_path] + cmd, stdout=out, stderr=err,
-                       env=env, cwd=cwd)
+                       env=env, cwd=cwd, stdin=subprocess.DEVNULL)
     with open(stat_path) as f:
         code, cpu, wall, rss = f.read().split()
     with open(out_path, "rb") as f:

@@ -30,8 +30,8 @@ echo "openagent demo: oa talks to a scripted OpenAI-compatible server at"
 echo "$URL that replays a recorded llama.cpp stream."
 echo
 echo "\$ oa --model qwen2.5 \"What is openagent?\""
-"$OA" --base-url "$URL" --model qwen2.5 "What is openagent?"
+"$OA" --base-url "$URL" --model qwen2.5 "What is openagent?" </dev/null
 echo
 echo "The same stream as blocks, the way programs read it:"
 echo "\$ oa --jsonl --model qwen2.5 \"How small is it?\""
-"$OA" --jsonl --base-url "$URL" --model qwen2.5 "How small is it?"
+"$OA" --jsonl --base-url "$URL" --model qwen2.5 "How small is it?" </dev/null

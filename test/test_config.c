@@ -50,6 +50,8 @@ clear_env(void)
 	unsetenv("OPEN_AGENT_BASE_URL");
 	unsetenv("OPEN_AGENT_MODEL");
 	unsetenv("OPEN_AGENT_API_KEY");
+	unsetenv("OPENAI_BASE_URL");
+	unsetenv("OPENAI_API_KEY");
 }
 
 /* ------------------------------------------------------------ providers */
@@ -165,6 +167,34 @@ test_api_key_order(void)
 	                 offsetof(oa_config, api_key));
 }
 
+/* OPENAI_BASE_URL and OPENAI_API_KEY come right after OPEN_AGENT_*:
+ * before the file, after a preferred fallback. */
+static void
+test_openai_env(void)
+{
+	oa_config cfg;
+
+	memset(&cfg, 0, sizeof cfg);
+	strcpy(cfg.base_url, "http://file/v1");
+	strcpy(cfg.api_key, "file-key");
+	clear_env();
+	setenv("OPENAI_BASE_URL", "http://openai/v1", 1);
+	setenv("OPENAI_API_KEY", "openai-key", 1);
+	CHECK_STR(oa_config_base_url(&cfg, NULL, NULL, 0), "http://openai/v1");
+	CHECK_STR(oa_config_api_key(&cfg, NULL, 0), "openai-key");
+	CHECK_STR(oa_config_base_url(&cfg, "http://fb/v1", NULL, 1),
+	          "http://fb/v1");
+	setenv("OPEN_AGENT_BASE_URL", "http://env/v1", 1);
+	setenv("OPEN_AGENT_API_KEY", "env-key", 1);
+	CHECK_STR(oa_config_base_url(&cfg, NULL, NULL, 0), "http://env/v1");
+	CHECK_STR(oa_config_api_key(&cfg, NULL, 0), "env-key");
+	/* no OPENAI_MODEL: the model is not theirs to set */
+	setenv("OPENAI_MODEL", "gpt", 1);
+	CHECK(oa_config_model(NULL, NULL, 0) == NULL);
+	unsetenv("OPENAI_MODEL");
+	clear_env();
+}
+
 /* Each variable feeds only its own setting. */
 static void
 test_env_isolated(void)
@@ -194,10 +224,7 @@ test_file_values(void)
 	    "api_key: 'sk-#1 \\x'\n"
 	    "temperature: 0.25\n"
 	    "max_tokens: 512\n"
-	    "tools: [a, b]\n"
-	    "nested:\n"
-	    "   \t \n"
-	    "unknown_key: \"quoted, # and all\"\n"),
+	    "   \t \n"),
 	    0);
 	CHECK_STR(cfg.base_url, "http://localhost:8080/v1");
 	CHECK_STR(cfg.model, "qwen 2.5 # not a comment");
@@ -222,16 +249,20 @@ test_file_details(void)
 	    "model: a#b\r\n"
 	    "  api_key  :   \"q\\\"u\\\\o\\te\"\r\n"
 	    "base_url: first\n"
-	    "base_url: second\n"
 	    "temperature:\n"
 	    "max_tokens: # none\n"
-	    "last: no newline at the end"),
+	    "base_url: second"),
 	    0);
 	CHECK_STR(cfg.model, "a#b");
 	CHECK_STR(cfg.api_key, "q\"u\\o\\te");
 	CHECK_STR(cfg.base_url, "second");
 	CHECK_INT(cfg.has_temperature, 0);
 	CHECK_INT(cfg.has_max_tokens, 0);
+
+	/* max_tokens 0 is kept: it means "send no limit", as oa's
+	 * --max-tokens 0 does */
+	CHECK_INT(load_text(&cfg, "max_tokens: 0\n"), 0);
+	CHECK(cfg.has_max_tokens && cfg.max_tokens == 0);
 
 	/* zero and two are the ends of the temperature range */
 	CHECK_INT(load_text(&cfg, "temperature: 0\nmax_tokens: 2147483647\n"),
@@ -283,7 +314,10 @@ static void
 test_file_errors(void)
 {
 #define TEMP "temperature must be a number from 0 to 2"
-#define TOKENS "max_tokens must be a positive integer"
+#define TOKENS "max_tokens must be an integer >= 0 (0: send no limit)"
+#define KEYS "(known keys: base_url, model, api_key, temperature, max_tokens)"
+#define UNKNOWN "unknown key " KEYS
+#define NOT_KEY "not a key " KEYS "; is the ':' after the key missing?"
 	static const struct {
 		const char *text;
 		int line;
@@ -297,7 +331,17 @@ test_file_errors(void)
 		{"model: \"abc\\\"\n", 1, "unterminated quote"},
 		{"model: \"abc\" def\n", 1, "text after the closing quote"},
 		{"model: 'abc'#x\n", 1, "text after the closing quote"},
-		{"unknown: 'abc\n", 1, "unterminated quote"},
+		{"api_key: 'abc\n", 1, "unterminated quote"},
+		/* a misspelt or unknown key, or a ':' left out, is an error
+		 * naming the keys known: silently ignored it would cost an
+		 * hour of wondering why the setting does not apply */
+		{"base-url: http://x\n", 1, NOT_KEY},
+		{"base_url http://x\n", 1, NOT_KEY},
+		{"Model: m\n", 1, NOT_KEY},
+		{"model: m\nunknown_key: \"quoted, # and all\"\n", 2, UNKNOWN},
+		{"tools: [a, b]\n", 1, UNKNOWN},
+		{"nested:\n", 1, UNKNOWN},
+		{"max_token: 5\n", 1, UNKNOWN},
 		{"temperature: abc\n", 1, TEMP},
 		{"temperature: 2.01\n", 1, TEMP},
 		{"temperature: -0.5\n", 1, TEMP},
@@ -306,7 +350,6 @@ test_file_errors(void)
 		{"temperature: inf\n", 1, TEMP},
 		{"temperature: 0x1\n", 1, TEMP},
 		{"temperature: 1e-400\n", 1, TEMP},
-		{"max_tokens: 0\n", 1, TOKENS},
 		{"max_tokens: -5\n", 1, TOKENS},
 		{"max_tokens: 1.5\n", 1, TOKENS},
 		{"max_tokens: 12abc\n", 1, TOKENS},
@@ -315,6 +358,9 @@ test_file_errors(void)
 	};
 #undef TEMP
 #undef TOKENS
+#undef KEYS
+#undef UNKNOWN
+#undef NOT_KEY
 	char want[512];
 	oa_config cfg;
 	size_t i;
@@ -372,15 +418,15 @@ test_file_long_line(void)
 	char want[512];
 	oa_config cfg;
 
-	strcpy(text, "model: m\nx: ");
-	memset(text + 12, 'a', 4096 - 3);
+	strcpy(text, "model: m\n# ");
+	memset(text + 11, 'a', 4096 - 2);
 	strcpy(text + 9 + 4096, "\nmax_tokens: 7\n");
 	CHECK_INT(load_text(&cfg, text), 0);
 	CHECK_INT(cfg.max_tokens, 7);
 
 	snprintf(want, sizeof want, "%s:2: line longer than 4096 bytes",
 	         file);
-	memset(text + 12, 'a', 4096 - 2);
+	memset(text + 11, 'a', 4096 - 1);
 	strcpy(text + 9 + 4097, "\nmax_tokens: 7\n");
 	CHECK_INT(load_text(&cfg, text), OA_ERR_CONFIG);
 	CHECK_STR(cfg.error, want);
@@ -565,6 +611,7 @@ static const struct test tests[] = {
 	{"model_order", test_model_order},
 	{"api_key_order", test_api_key_order},
 	{"env_isolated", test_env_isolated},
+	{"openai_env", test_openai_env},
 	{"file_values", test_file_values},
 	{"file_details", test_file_details},
 	{"file_zeroes", test_file_zeroes},

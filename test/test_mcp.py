@@ -171,7 +171,7 @@ def test_oa_mcp_real_server_stdio():
     assert echo["parameters"]["properties"]["message"]["type"] == \
         "string", echo
     expect_results(reqs, {"call_0": "Echo: from the model"})
-    assert '[tool_use call_0] echo {"message": "from the model"}' in out, out
+    assert '[tool_use call_0] echo {"message":"from the model"}' in out, out
     assert "[tool_result call_0] Echo: from the model" in out, out
     assert out.rstrip().endswith("Done."), out
 

@@ -14,9 +14,11 @@ non-zero when anything failed.
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -63,12 +65,21 @@ def oa(args, env=None, stdin=b""):
     home = tempfile.mkdtemp(dir=TMP)
     cwd = tempfile.mkdtemp(dir=TMP)
     e = {k: v for k, v in os.environ.items()
-         if not k.startswith("OPEN_AGENT_")}
+         if not k.startswith(("OPEN_AGENT_", "OPENAI_"))}
     e["HOME"] = home
     e.update(env or {})
     p = subprocess.run([OA] + args, cwd=cwd, env=e, input=stdin,
                        capture_output=True, timeout=60)
     return p.returncode, p.stdout.decode("utf-8"), p.stderr.decode("utf-8")
+
+
+def clean_env():
+    """The environment oa() gives: no OPEN_AGENT_* or OPENAI_*, an empty
+    HOME."""
+    e = {k: v for k, v in os.environ.items()
+         if not k.startswith(("OPEN_AGENT_", "OPENAI_"))}
+    e["HOME"] = tempfile.mkdtemp(dir=TMP)
+    return e
 
 
 def chunk(delta, finish=None, usage=None):
@@ -182,13 +193,23 @@ def test_request_fields():
 def test_request_field_errors():
     rc, out, err = oa(["--base-url", "http://127.0.0.1:9/v1",
                        "--extra-json", '{"stream":false}', "hi"])
-    expect((rc, out), (1, ""))
-    expect(err, 'oa: invalid argument: extra may not set "stream": the '
-                'library manages it\n')
+    # usage errors (2), named by the flag rather than the library field
+    help_line = "Try 'oa --help' for more information.\n"
+    expect((rc, out), (2, ""))
+    expect(err, 'oa: --extra-json: may not set "stream": the '
+                'library manages it\n' + help_line)
     rc, out, err = oa(["--base-url", "http://127.0.0.1:9/v1",
                        "--extra-json", "[1]", "hi"])
-    expect((rc, err), (1, "oa: invalid argument: extra is not a JSON "
-                          "object\n"))
+    expect((rc, err), (2, "oa: --extra-json: is not a JSON object\n" +
+                       help_line))
+    path = os.path.join(TMP, "bad_schema.json")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("[1]")
+    rc, out, err = oa(["--base-url", "http://127.0.0.1:9/v1",
+                       "--json-schema", path, "hi"])
+    expect((rc, err.split("\n")[0]),
+           (2, 'oa: --json-schema: is neither "json_object" nor a JSON '
+               'Schema object'))
     for args in (["--top-p", "2"], ["--seed", "x"], ["--seed", "0"]):
         rc, out, err = oa(args + ["hi"])
         expect((args, rc), (args, 2))
@@ -334,6 +355,561 @@ def test_version():
     rc, out, err = oa(["--version"])
     expect(rc, 0)
     assert version in out, out
+
+
+# ------------------------------------------------------------ pipes
+
+def test_piped_input():
+    path = os.path.join(TMP, "diff.txt")
+    with open(path, "wb") as f:
+        f.write(b"--- a\n+++ b\n@@ caf\xc3\xa9\n")
+    with Server([{"reply": "ok"}]) as s:
+        # a pipe: the prompt, a blank line, the text exactly
+        rc, out, err = oa(["--base-url", s.url, "review this"],
+                          stdin=b"line 1\nline 2\n")
+        expect((rc, out, err), (0, "ok\n", ""))
+        # a regular file on stdin
+        with open(path, "rb") as f:
+            p = subprocess.run([OA, "--base-url", s.url, "summarise"],
+                               stdin=f, capture_output=True, timeout=60,
+                               cwd=TMP, env=clean_env())
+        expect((p.returncode, p.stdout, p.stderr), (0, b"ok\n", b""))
+        # empty input adds nothing; --no-stdin reads none
+        rc, out, err = oa(["--base-url", s.url, "alone"], stdin=b"")
+        rc2, _, _ = oa(["--no-stdin", "--base-url", s.url, "ignored"],
+                       stdin=b"not sent")
+        expect((rc, rc2), (0, 0))
+        # "-" keeps its meaning: the prompt is stdin
+        rc, out, err = oa(["--base-url", s.url, "-"], stdin=b"just this")
+        expect(rc, 0)
+        reqs = s.requests()
+    contents = [r["body"]["messages"][-1]["content"] for r in reqs]
+    expect(contents, ["review this\n\nline 1\nline 2\n",
+                      "summarise\n\n--- a\n+++ b\n@@ caf\u00e9\n",
+                      "alone", "ignored", "just this"])
+
+
+def test_piped_input_errors():
+    with Server([{"reply": "ok"}]) as s:
+        rc, out, err = oa(["--stdin-max", "10", "--base-url", s.url, "q"],
+                          stdin=b"x" * 11)
+        expect((rc, out), (1, ""))
+        expect(err, "oa: standard input holds more than 10 bytes: raise "
+                    "--stdin-max, or send less\n")
+        rc, out, err = oa(["--stdin-max", "10", "--base-url", s.url, "-"],
+                          stdin=b"x" * 10)
+        expect(rc, 0)
+        # a NUL byte would cut the prompt silently: refused
+        rc, out, err = oa(["--base-url", s.url, "-"], stdin=b"ab\0cd")
+        expect((rc, err), (1, "oa: standard input holds a NUL byte (at "
+                              "byte 2): the prompt must be text\n"))
+        rc, out, err = oa(["--base-url", s.url, "q"], stdin=b"ab\0cd")
+        expect(rc, 1)
+        # an empty prompt is refused, whichever way it comes
+        rc, out, err = oa(["--base-url", s.url, ""])
+        expect((rc, err.split("\n")[0]), (2, "oa: the PROMPT is empty"))
+        rc, out, err = oa(["--base-url", s.url, "-"], stdin=b"")
+        expect(rc, 2)
+        reqs = s.requests()
+    expect(len(reqs), 1)
+
+
+def test_silent_pipe():
+    # a service that leaves stdin open and silent: oa must not hang
+    with Server([{"reply": "ok"}]) as s:
+        e = clean_env()
+        # the pipe stays open (communicate() would close it)
+        outf, errf = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+        p = subprocess.Popen([OA, "--base-url", s.url, "hi"], cwd=TMP, env=e,
+                             stdin=subprocess.PIPE, stdout=outf,
+                             stderr=errf)
+        try:
+            p.wait(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            p.stdin.close()
+        outf.seek(0)
+        errf.seek(0)
+        out, err = outf.read(), errf.read()
+        expect((p.returncode, out), (2, b""))
+        expect(err, b"oa: standard input is a pipe that sent nothing in 5 s:"
+                    b" give --no-stdin when it is not meant for oa\n")
+        expect(s.requests(), [])
+        p = subprocess.Popen([OA, "--no-stdin", "--base-url", s.url, "hi"],
+                             cwd=TMP, env=e, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        t0 = time.monotonic()
+        try:
+            out, err = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+        expect((p.returncode, out, err), (0, b"ok\n", b""))
+        assert time.monotonic() - t0 < 4, "--no-stdin still waited"
+
+
+def test_chat_over_pipe():
+    saved = os.path.join(TMP, "piped-chat.json")
+    with Server([{"reply": "one"}, {"reply": "two"}]) as s:
+        rc, out, err = oa(["--chat", "--save", saved, "--base-url", s.url],
+                          stdin=b"hi\n/tokens\n\nsecond \\\nline\n")
+        reqs = s.requests()
+    expect((rc, out), (0, "one\ntwo\n"))
+    # --save keeps the conversation after every turn
+    with open(saved, encoding="utf-8") as f:
+        kept = f.read()
+    assert '"two"' in kept and "second \\nline" in kept, kept
+    assert "2 messages" in err, err
+    expect([(m["role"], m["content"]) for m in reqs[1]["body"]["messages"]],
+           [("user", "hi"), ("assistant", "one"),
+            ("user", "second \nline")])
+    # tools work in a chat too
+    call = chunk({"tool_calls": [{"index": 0, "id": "call_1",
+                                  "type": "function", "function": {
+                                      "name": "calculator", "arguments":
+                                      '{"a":6,"b":7,"op":"*"}'}}]})
+    with Server([{"events": [call, chunk({}, "tool_calls"), DONE]},
+                 {"reply": "42"}]) as s:
+        rc, out, err = oa(["--chat", "--demo-tools", "--base-url", s.url],
+                          stdin=b"six times seven?\n")
+        reqs = s.requests()
+    expect((rc, err), (0, ""))
+    expect(out, '[tool_use call_1] calculator {"a":6,"b":7,"op":"*"}\n'
+                '[tool_result call_1] 42\n42\n')
+    expect(reqs[1]["body"]["messages"][-1]["content"], "42")
+    rc, out, err = oa(["--chat", "--image", "x.png"], stdin=b"")
+    expect(rc, 2)
+    # a message over the limit ends the chat with a clear error
+    rc, out, err = oa(["--chat", "--base-url", "http://127.0.0.1:9/v1"],
+                      stdin=b"x" * (1024 * 1024 + 1) + b"\n")
+    expect((rc, out, err), (1, "", "oa: cannot read standard input: a "
+                                   "message over 1 MiB\n"))
+    # no PROMPT on a pipe without --chat: a usage error that says so
+    rc, out, err = oa([], stdin=b"hi\n")
+    expect(rc, 2)
+    assert "--chat" in err, err
+
+
+# ------------------------------------------------------------ --models
+
+MODELS = {
+    # llama-server: an Ollama-style "models" list, then the OpenAI one
+    "llama-server": {"models": [{"name": "qwen.gguf", "model": "qwen.gguf",
+                                 "modified_at": "", "size": "",
+                                 "digest": "", "type": "model",
+                                 "capabilities": ["completion"]}],
+                     "object": "list",
+                     "data": [{"id": "qwen.gguf", "object": "model",
+                               "created": 1700000000,
+                               "owned_by": "llamacpp",
+                               "meta": {"vocab_type": 2, "n_ctx_train":
+                                        32768, "size": 4683071488}}]},
+    "ollama": {"object": "list",
+               "data": [{"id": "llama3.2:latest", "object": "model",
+                         "created": 1730000000, "owned_by": "library"},
+                        {"id": "qwen2.5:7b", "object": "model",
+                         "created": 1730000001, "owned_by": "library"}]},
+    "lmstudio": {"data": [{"id": "qwen2.5-7b-instruct", "object": "model",
+                           "owned_by": "organization_owner"},
+                          {"id": "text-embedding-nomic-embed-text-v1.5",
+                           "object": "model",
+                           "owned_by": "organization_owner"}],
+                 "object": "list"},
+    "vllm": {"object": "list",
+             "data": [{"id": "Qwen/Qwen2.5-7B-Instruct", "object": "model",
+                       "created": 1730000000, "owned_by": "vllm",
+                       "root": "Qwen/Qwen2.5-7B-Instruct", "parent": None,
+                       "max_model_len": 32768,
+                       "permission": [{"id": "modelperm-1",
+                                       "object": "model_permission",
+                                       "allow_sampling": True,
+                                       "group": None}]}]},
+}
+
+
+def test_models():
+    for server, body in MODELS.items():
+        # pretty-printed, as a server may send it
+        text = json.dumps(body, indent=2)
+        with Server([{"body": text, "content_type": "application/json",
+                      "framing": "length"}]) as s:
+            rc, out, err = oa(["--models", "--api-key", "k", "--base-url",
+                               s.url])
+            rc2, out2, err2 = oa(["--models", "--jsonl", "--base-url",
+                                  s.url])
+            reqs = s.requests()
+        expect((server, rc, err), (server, 0, ""))
+        expect(out.split("\n")[:-1], [m["id"] for m in body["data"]])
+        expect((rc2, err2), (0, ""))
+        lines = out2.split("\n")[:-1]
+        expect([json.loads(line) for line in lines], body["data"])
+        for line in lines:
+            assert "\n" not in line and ": " not in line, line
+        expect((reqs[0]["method"], reqs[0]["path"]), ("GET", "/v1/models"))
+        expect(reqs[0]["headers"].get("authorization"), "Bearer k")
+        expect(reqs[0]["headers"].get("accept"), "application/json")
+
+
+def test_models_errors():
+    with Server([{"status": 200, "content_type": "text/html",
+                  "body": "<html>LM Studio</html>", "framing": "length"},
+                 {"status": 404, "json": {"error": "not here"}},
+                 {"json": {"object": "list"}},
+                 {"body": "{\"data\": [", "content_type": "application/json",
+                  "framing": "length"}]) as s:
+        errs = [oa(["--models", "--base-url", s.url]) for _ in range(4)]
+    for rc, out, err in errs:
+        expect((rc, out), (1, ""))
+        one_error_line(err)
+    assert errs[0][2].startswith("oa: malformed HTTP response (GET "
+                                 "%s/models): the "
+                                 "server answered with text/html, not JSON"
+                                 % s.url), errs[0][2]
+    assert "HTTP 404" in errs[1][2], errs[1][2]
+    # the hints of a turn's errors apply here too
+    with Server([{"status": 404, "json": {"error": "File Not Found"}}]) as s:
+        rc, out, err = oa(["--models", "--base-url", s.url[:-3]])
+    assert "the URL has no /v1" in one_error_line(err), err
+    assert "no \"data\" member" in errs[2][2], errs[2][2]
+    assert "at byte 10" in errs[3][2], errs[3][2]
+    rc, out, err = oa(["--models", "hi"])
+    expect(rc, 2)
+
+
+# ----------------------------------------------------------- strict JSONL
+
+def raw_stream(*events):
+    """A whole HTTP response whose SSE data lines are the given byte
+    strings, for bytes server.py's JSON cannot carry (invalid UTF-8)."""
+    body = b"".join(b"data: " + e + b"\n\n" for e in events) + \
+        b"data: [DONE]\n\n"
+    head = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body))
+    return {"raw": (head + body).decode("latin-1")}
+
+
+def delta(d, finish=None):
+    return json.dumps(chunk(d, finish)).encode("utf-8")
+
+
+BAD_UTF8 = [
+    (b"\xff", "\ufffd"),                          # not a UTF-8 byte
+    (b"\xc3", "\ufffd"),                          # cut-off sequence
+    (b"\xe2\x82", "\ufffd"),                      # cut-off, one U+FFFD
+    (b"\xc0\xaf", "\ufffd\ufffd"),                # overlong '/'
+    (b"\xe0\x80\xaf", "\ufffd\ufffd\ufffd"),      # overlong, 3 bytes
+    (b"\xed\xa0\x80", "\ufffd\ufffd\ufffd"),      # a surrogate, encoded
+    (b"\xf4\x90\x80\x80", "\ufffd" * 4),          # past U+10FFFF
+    (b"\x80", "\ufffd"),                          # a lone continuation
+]
+
+
+def test_jsonl_invalid_utf8():
+    for bad, want in BAD_UTF8:
+        text = delta({"content": "A?B"}).replace(b"?", bad)
+        think = delta({"reasoning_content": "t?"}).replace(b"?", bad)
+        # an unknown name (a tool-use error), and a known one whose
+        # arguments hold the bad bytes
+        call = delta({"tool_calls": [{
+            "index": 0, "id": "call_?", "type": "function",
+            "function": {"name": "get?",
+                         "arguments": "{\"c\": \"P?\"}"}}, {
+            "index": 1, "id": "call_2", "type": "function",
+            "function": {"name": "get",
+                         "arguments": "{\"c\": \"Q?\"}"}}]}).replace(
+                             b"?", bad)
+        with Server([raw_stream(think, text, call,
+                                delta({}, "tool_calls"))]) as s:
+            path = os.path.join(TMP, "t.json")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write('[{"function":{"name":"get"}}]')
+            p = subprocess.run([OA, "--jsonl", "--tools-json", path,
+                                "--base-url", s.url, "hi"],
+                               capture_output=True, timeout=60, cwd=TMP,
+                               env=clean_env(), stdin=subprocess.DEVNULL)
+        # every line is valid UTF-8 and one JSON object
+        lines = p.stdout.decode("utf-8").split("\n")
+        expect(lines[-1], "")
+        objs = [json.loads(line) for line in lines[:-1]]
+        expect(objs[0], {"type": "thinking", "text": "t" + want})
+        expect(objs[1], {"type": "text", "text": "A" + want + "B"})
+        kinds = [o["type"] for o in objs]
+        assert kinds[-1] == "turn_end", kinds
+        expect(objs[2], {"type": "tool_use_error", "id": "call_" + want,
+                         "name": "get" + want, "error": objs[2]["error"],
+                         "raw": '{"c": "P%s"}' % want})
+        assert ("get" + want) in objs[2]["error"], objs[2]
+        expect(objs[3], {"type": "tool_use", "id": "call_2", "name": "get",
+                         "input": {"c": "Q" + want}})
+        # plain mode: the reply text stays byte-exact
+        with Server([raw_stream(text, delta({}, "stop"))]) as s:
+            p = subprocess.run([OA, "--base-url", s.url, "hi"],
+                               capture_output=True, timeout=60, cwd=TMP,
+                               env=clean_env(), stdin=subprocess.DEVNULL)
+        expect((p.returncode, p.stdout), (0, b"A" + bad + b"B\n"))
+
+
+def test_jsonl_server_error_utf8():
+    with Server([{"status": 500, "raw": (
+            "HTTP/1.1 500 Internal Server Error\r\nContent-Type: "
+            "application/json\r\nContent-Length: 35\r\nConnection: close"
+            "\r\n\r\n{\"error\":{\"message\":\"bad \xff\xfe!\"}}  ")}]) as s:
+        p = subprocess.run([OA, "--jsonl", "--base-url", s.url, "hi"],
+                           capture_output=True, timeout=60, cwd=TMP,
+                           env=clean_env(), stdin=subprocess.DEVNULL)
+    expect((p.returncode, p.stdout), (1, b""))
+    p.stderr.decode("utf-8")  # the error line is valid UTF-8 too
+
+
+def test_tool_arguments_one_line():
+    # llama-server passes on the model's own whitespace in the arguments
+    args = '{\n\n"city":\n    "Paris",\t"n": [1, 2], "q": "a \\"b\\" \\n"}'
+    path = os.path.join(TMP, "tools.json")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('[{"function":{"name":"get_weather"}}]')
+    ev = chunk({"tool_calls": [{"index": 0, "id": "call_1",
+                                "type": "function",
+                                "function": {"name": "get_weather",
+                                             "arguments": args}}]})
+    with Server([{"events": [ev, chunk({}, "tool_calls"), DONE]}]) as s:
+        rc, out, err = oa(["--jsonl", "--tools-json", path, "--base-url",
+                           s.url, "hi"])
+        rc2, out2, err2 = oa(["--tools-json", path, "--base-url", s.url,
+                              "hi"])
+    expect((rc, err), (0, ""))
+    expect(out.split("\n")[0], '{"type":"tool_use","id":"call_1","name":'
+                               '"get_weather","input":{"city":"Paris",'
+                               '"n":[1,2],"q":"a \\"b\\" \\n"}}')
+    expect((rc2, out2, err2), (0, '[tool_use call_1] get_weather '
+                                  '{"city":"Paris","n":[1,2],'
+                                  '"q":"a \\"b\\" \\n"}\n', ""))
+
+
+# ------------------------------------------------- escaped server text
+
+def test_plain_mode_escapes():
+    path = os.path.join(TMP, "tools.json")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('[{"function":{"name":"get_weather"}}]')
+    forged = "x\n[tool_result call_1] forged\x1b[2J\u009b31m"
+    ev = chunk({"tool_calls": [{"index": 0, "id": "call\r1",
+                                "type": "function",
+                                "function": {"name": forged,
+                                             "arguments": "{}"}}]})
+    with Server([{"events": [text("fine\n"), ev, chunk({}, "tool_calls"),
+                             DONE]},
+                 {"status": 500, "json": {"error": {
+                     "message": "boom\n\x1b[31mred\u009b\x7f"}}}]) as s:
+        rc, out, err = oa(["--tools-json", path, "--base-url", s.url, "hi"])
+        rc2, out2, err2 = oa(["--base-url", s.url, "hi"])
+    lines = out.split("\n")
+    expect(lines[0], "fine")
+    expect(len(lines), 3)
+    assert lines[1].startswith("[tool_use_error call\\r1] x\\n[tool_result "
+                               "call_1] forged\\x1b[2J\\u009b31m: "), lines
+    assert "\x1b" not in out and "\u009b" not in out, out
+    expect((rc2, out2), (1, ""))
+    line = one_error_line(err2)
+    assert line.endswith("red\\u009b") and "\x1b" not in line, line
+
+
+# ------------------------------------------------- errors that help
+
+def test_error_hints():
+    with Server([{"status": 404, "json": {"error": "File Not Found"}},
+                 {"status": 401, "json": {"error": {
+                     "message": "Invalid API Key"}}},
+                 {"status": 404, "json": {"error": {
+                     "message": "model 'nope' not found"}}}]) as s:
+        no_v1 = s.url[:-len("/v1")]
+        _, _, e404 = oa(["--base-url", no_v1, "hi"])
+        _, _, e401 = oa(["--base-url", s.url, "hi"])
+        _, _, emodel = oa(["--base-url", s.url, "--model", "nope", "hi"])
+    expect(one_error_line(e404),
+           "oa: server answered with an error (POST %s/chat/completions; the "
+           "URL has "
+           "no /v1; most servers want --base-url http://HOST:PORT/v1): "
+           "HTTP 404: File Not Found" % no_v1)
+    assert "--api-key" in one_error_line(e401), e401
+    assert "oa --models" in one_error_line(emodel), emodel
+    # refused on the default URL (LM Studio's port): say what to do
+    rc, out, err = oa(["hi"], env={"OPEN_AGENT_BASE_URL": ""})
+    line = one_error_line(err)
+    if "refused" in line:
+        assert "LM Studio's default URL" in line and "--base-url" in line \
+            and "--provider" in line, line
+    # TLS to a port that speaks plain HTTP: like a real server, this one
+    # answers the ClientHello it cannot parse with a 400 and closes
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+
+    def answer():
+        conn, _ = srv.accept()
+        conn.recv(4096)
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                     b"Connection: close\r\n\r\n")
+        conn.close()
+    th = threading.Thread(target=answer, daemon=True)
+    th.start()
+    rc, out, err = oa(["--base-url", "https://127.0.0.1:%d/v1" %
+                       srv.getsockname()[1], "hi"])
+    th.join(10)
+    srv.close()
+    expect(rc, 1)
+    assert "plain HTTP" in one_error_line(err), err
+
+
+def test_length_note_and_usage():
+    usage = {"prompt_tokens": 5, "completion_tokens": 8, "total_tokens": 13}
+    with Server([{"events": [text("cut sh"), chunk({}, "length", usage),
+                             DONE]}]) as s:
+        rc, out, err = oa(["--usage", "--max-tokens", "8", "--base-url",
+                           s.url, "hi"])
+    expect((rc, out), (0, "cut sh\n"))
+    lines = err.split("\n")
+    expect(lines[0], 'oa: note: the reply was cut at the length limit '
+                     '(finish_reason "length"); raise --max-tokens (now 8)')
+    assert re.match(r"oa: usage: 5 prompt \+ 8 completion = 13 tokens in "
+                    r"[0-9.]+ s(, [0-9.]+ tokens/s)?$", lines[1]), lines
+    expect(lines[2:], [""])
+    # with no limit sent, the note does not point at --max-tokens
+    with Server([{"events": [text("cut"), chunk({}, "length"), DONE]}]) as s:
+        rc, out, err = oa(["--max-tokens", "0", "--base-url", s.url, "hi"])
+    expect((rc, out, err), (0, "cut\n", 'oa: note: the reply was cut at the '
+                                        'length limit (finish_reason '
+                                        '"length"); the server\'s own limit, '
+                                        'or the context is full\n'))
+
+
+def test_save_first_run_and_checks():
+    chat = os.path.join(TMP, "first-run.json")
+    with Server([{"reply": "Hi Ada"}, {"reply": "Ada"}]) as s:
+        # no file yet, and --save names it: a new conversation
+        rc, out, err = oa(["--base-url", s.url, "--resume", chat, "--save",
+                           chat, "I am Ada"])
+        expect((rc, out, err), (0, "Hi Ada\n", ""))
+        rc, out, err = oa(["--base-url", s.url, "--resume", chat, "--save",
+                           chat, "Who am I?"])
+        expect((rc, out, err), (0, "Ada\n", ""))
+        reqs = s.requests()
+    expect(len(reqs[1]["body"]["messages"]), 3)
+    # a history file too large is refused from its size, at once
+    big = os.path.join(TMP, "big.json")
+    with open(big, "wb") as f:
+        f.truncate(100 * 1024 * 1024)
+    t0 = time.monotonic()
+    rc, out, err = oa(["--base-url", "http://127.0.0.1:9/v1", "--resume",
+                       big, "hi"])
+    expect((rc, err), (1, "oa: file error: %s: 104857600 bytes, more than "
+                          "the history limit of 67108864 bytes; raise it "
+                          "with --max-history-bytes\n" % big))
+    rc, out, err = oa(["--base-url", "http://127.0.0.1:9/v1", "--resume",
+                       big, "--max-history-bytes", "200000000", "hi"])
+    expect((rc, err), (1, "oa: file error: %s: larger than 64 MiB\n" % big))
+    assert time.monotonic() - t0 < 5
+
+
+def test_more_options():
+    with Server([{"reply": "ok"}]) as s:
+        rc, out, err = oa(["--base-url", s.url, "--no-stream",
+                           "--presence-penalty", "0.5",
+                           "--frequency-penalty", "-1",
+                           "--parallel-tool-calls", "off", "--retries", "0",
+                           "--connect-timeout", "2000", "--deadline",
+                           "20000", "--max-tool-iterations", "3",
+                           "--proxy", "", "hi"])
+        reqs = s.requests()
+    expect(rc, 0)
+    body = reqs[0]["body"]
+    expect((body["stream"], body["presence_penalty"],
+            body["frequency_penalty"], body["parallel_tool_calls"]),
+           (False, 0.5, -1, False))
+    # --deadline bounds the whole request
+    with Server([{"events": [text("a")] * 50, "delay_ms": 200}]) as s:
+        t0 = time.monotonic()
+        rc, out, err = oa(["--deadline", "500", "--base-url", s.url, "hi"])
+    assert time.monotonic() - t0 < 5
+    expect(rc, 1)
+    assert "--deadline" in one_error_line(err), err
+    for args in (["--parallel-tool-calls", "maybe"], ["--retries", "x"],
+                 ["--deadline", "0"], ["--max-tool-iterations", "0"],
+                 ["--models", "--jsonl", "extra"]):
+        rc, out, err = oa(args + ["hi"])
+        expect((args, rc), (args, 2))
+
+
+def test_environment_openai_and_insecure():
+    with Server([{"reply": "ok"}]) as s:
+        rc, out, err = oa(["hi"], env={"OPENAI_BASE_URL": s.url,
+                                       "OPENAI_API_KEY": "sk-openai"})
+        expect((rc, out, err), (0, "ok\n", ""))
+        # no warning for http://: there are no certificates to skip
+        rc, out, err = oa(["--base-url", s.url, "--insecure", "hi"],
+                          env={"OPEN_AGENT_INSECURE": "1"})
+        expect((rc, out, err), (0, "ok\n", ""))
+        reqs = s.requests()
+    expect(reqs[0]["headers"].get("authorization"), "Bearer sk-openai")
+
+
+def test_config_file():
+    home = tempfile.mkdtemp(dir=TMP)
+    with Server([{"reply": "ok"}]) as s:
+        with open(os.path.join(home, ".open-agent.yaml"), "w") as f:
+            f.write("base_url: %s\nmax_tokens: 0\n" % s.url)
+        rc, out, err = oa(["hi"], env={"HOME": home})
+        expect((rc, out, err), (0, "ok\n", ""))
+        reqs = s.requests()
+    # 0 in the file means what --max-tokens 0 means: no limit sent
+    expect("max_tokens" in reqs[0]["body"], False)
+    with open(os.path.join(home, ".open-agent.yaml"), "w") as f:
+        f.write("base-url: http://x\n")
+    rc, out, err = oa(["hi"], env={"HOME": home})
+    expect((rc, out), (1, ""))
+    expect(err, "oa: bad configuration: %s/.open-agent.yaml:1: not a key "
+                "(known keys: base_url, model, api_key, temperature, "
+                "max_tokens); is the ':' after the key missing?\n" % home)
+
+
+# -------------------------------------------- docs that cannot drift
+
+def help_options():
+    rc, out, err = oa(["--help"])
+    expect(rc, 0)
+    opts = sorted(set(re.findall(r"--[a-z][a-z-]*", out)))
+    assert len(opts) > 40, opts
+    return opts
+
+
+def test_docs_name_every_option():
+    readme = open(os.path.join(HERE, "..", "README.md"),
+                  encoding="utf-8").read()
+    section = re.search(r"^## The `oa` command\n(.*?)(?=^## )", readme,
+                        flags=re.M | re.S).group(1)
+    page = open(os.path.join(HERE, "..", "oa.1"),
+                encoding="utf-8").read().replace("\\-", "-")
+    conf = open(os.path.join(HERE, "..", "docs", "configuration.md"),
+                encoding="utf-8").read()
+    conf = conf[conf.index("## The `oa` command"):]
+    opts = help_options()
+    for name, doc in (("README.md", section), ("oa.1", page),
+                      ("configuration.md", conf)):
+        missing = [o for o in opts if not re.search(
+            re.escape(o) + r"(?![a-z-])", doc)]
+        expect((name, missing), (name, []))
+        # and no option the program does not have
+        named = set(re.findall(r"(?<![a-z-])--[a-z][a-z-]*", doc))
+        extra = sorted(n for n in named if n not in opts and
+                       n not in ("--max-time",))
+        expect((name, extra), (name, []))
+
+
+def test_help_entries():
+    rc, out, err = oa(["--help"])
+    entry = out[out.index("--lenient-args"):out.index("--tools-json")]
+    assert "top_k" not in entry and "options" not in entry, entry
 
 
 TESTS = [(name[5:], fn) for name, fn in list(globals().items())

@@ -21,6 +21,7 @@ non-zero when anything failed.
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -45,6 +46,18 @@ def public_functions():
                                      f.read(), re.M)))
 
 
+def run(args, cwd=TOP, env=None, ok=True, timeout=300):
+    """Run a command; returns (status, stdout, stderr) as text. With ok,
+    a non-zero status is a failure that shows the output."""
+    p = subprocess.run(args, cwd=cwd, env=env or ENV, capture_output=True,
+                       timeout=timeout, stdin=subprocess.DEVNULL)
+    out, err = p.stdout.decode("utf-8"), p.stderr.decode("utf-8")
+    if ok and p.returncode != 0:
+        raise AssertionError("%s: exit %d\n%s%s" % (" ".join(args),
+                                                    p.returncode, out, err))
+    return p.returncode, out, err
+
+
 def make(*targets):
     return run(["make", "-s", "BUILD=" + BUILD] + list(targets))
 
@@ -67,6 +80,11 @@ def ask(oa, url, *more):
 
 
 # ------------------------------------------------------------ amalgamation
+
+# oa is one program in several files (see examples/oa.h).
+OA_C = ["oa.c", "oa_out.c", "oa_tools.c", "oa_chat.c", "oa_mcp.c"]
+OA_FILES = tuple(OA_C + ["oa.h"])
+
 
 def alone(*names):
     """An empty directory holding only the two files and the examples."""
@@ -101,16 +119,17 @@ def test_amalgamation():
     expect(src.count("#define OA_PRIVATE_H"), 1)
     expect(re.findall(r'^#include "[^"]*"', src, re.M),
            ['#include "openagent.h"'])
-    d = alone("oa.c")
+    d = alone(*OA_FILES)
     # the compile line the issue names, and the user's program against it
     run([CC, "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror",
          "-c", "openagent.c"], cwd=d)
     expect(defined_globals(os.path.join(d, "openagent.o")),
            public_functions())
-    run([CC, "-std=c99", "-O2", "oa.c", "openagent.o", "-lbearssl", "-o",
-         "oa"], cwd=d)
+    run([CC, "-std=c99", "-O2"] + OA_C + ["openagent.o", "-lbearssl", "-o",
+                                          "oa"], cwd=d)
     expect(sorted(os.listdir(d)),
-           ["oa", "oa.c", "openagent.c", "openagent.h", "openagent.o"])
+           sorted(["oa", "openagent.c", "openagent.h", "openagent.o"] +
+                  list(OA_FILES)))
     with Server(REPLY) as s:
         expect(ask(os.path.join(d, "oa"), s.url)[:2], (0, "Hello, world\n"))
     # with OA_AMALGAMATION_LINES, debug information names the split file
@@ -128,12 +147,12 @@ def test_amalgamation():
 
 def test_amalgamation_no_tls():
     make("amalgamation")
-    d = alone("oa.c")
+    d = alone(*OA_FILES)
     run([CC, "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror",
          "-DOA_NO_TLS", "-c", "openagent.c"], cwd=d)
     _, out, _ = run(["nm", "-u", "openagent.o"], cwd=d)
     expect([s for s in out.split() if s.startswith("br_")], [])
-    run([CC, "-std=c99", "oa.c", "openagent.o", "-o", "oa"], cwd=d)
+    run([CC, "-std=c99"] + OA_C + ["openagent.o", "-o", "oa"], cwd=d)
     oa = os.path.join(d, "oa")
     with Server(REPLY) as s:
         expect(ask(oa, s.url)[:2], (0, "Hello, world\n"))
@@ -292,6 +311,7 @@ def test_static():
         rc, out, err = ask(oa, url)
         expect((rc, out), (1, ""))
         assert "unknown authority" in err, err
+        assert "--ca-file FILE trusts" in err, err   # oa's hint
 
 
 # ----------------------------------------------------------------- symbols
