@@ -611,7 +611,8 @@ int oa_truncate(oa_client *c, size_t keep);
  * OA_ERR_FILE (with the path and the system's reason in the detail). */
 int oa_history_save(const oa_client *c, const char *path);
 /* Replace the history with the one saved at path. A missing, corrupt or
- * foreign file is OA_ERR_FILE and leaves the history unchanged. */
+ * foreign file, or one larger than max_history_bytes (refused from its
+ * size, unread), is OA_ERR_FILE and leaves the history unchanged. */
 int oa_history_load(oa_client *c, const char *path);
 
 /* ------------------------------------------------------------------------
