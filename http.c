@@ -41,8 +41,8 @@
 /* Most bytes of an unread body taken in before the next request, and of
  * a 429/503 body thrown away before a retry; more closes the connection. */
 #define DISCARD_MAX (256 * 1024)
-/* Retry-After is honoured up to this (retry.c). */
-#define RETRY_AFTER_MAX_MS 30000
+/* A Retry-After is read up to this many seconds (retry.c caps it). */
+#define RETRY_AFTER_READ_MAX 1000000
 
 /* Decoder states. The size line, the data and the CRLF after it repeat;
  * the last (zero-size) chunk leads into trailer lines, which end at an
@@ -342,10 +342,12 @@ parse_head(oa__http *h, const char *p, size_t n, int is_head, char *err)
 		} else if (oa__ieq(line, len, "retry-after") && vlen > 0 &&
 		           strspn(v, "0123456789") >= vlen) {
 			/* Seconds; the HTTP-date form is ignored. */
-			for (i = 0, x = 0; i < vlen && x <= 30; i++)
+			for (i = 0, x = 0; i < vlen &&
+			                   x <= RETRY_AFTER_READ_MAX; i++)
 				x = x * 10 + (uint64_t)(v[i] - '0');
-			h->retry_after_ms = x > RETRY_AFTER_MAX_MS / 1000 ?
-			                    RETRY_AFTER_MAX_MS : (int)x * 1000;
+			h->retry_after_ms = x > RETRY_AFTER_READ_MAX ?
+			                    RETRY_AFTER_READ_MAX * 1000 :
+			                    (int)x * 1000;
 		} else if (oa__ieq(line, len, "connection")) {
 			conn_close |= has_token(v, vlen, "close");
 		} else if (oa__ieq(line, len, "location")) {
@@ -499,6 +501,12 @@ oa__http_configure(oa__http *h, const oa_options *o, char *err)
 	if (o->max_retries < 0 && o->max_retries != OA_OMIT)
 		return oa__fail(err, OA_ERR_INVALID, "max_retries must be 0 "
 		                "(the default), positive or OA_OMIT");
+	if (o->max_retry_after_ms < 0)
+		return oa__fail(err, OA_ERR_INVALID, "max_retry_after_ms must "
+		                "be 0 (the default) or positive");
+	h->max_retry_after_ms = o->max_retry_after_ms ?
+	                        o->max_retry_after_ms :
+	                        OA_DEFAULT_MAX_RETRY_AFTER_MS;
 	h->connect_timeout_ms = o->connect_timeout_ms == 0 ?
 	                        OA_DEFAULT_CONNECT_TIMEOUT_MS :
 	                        o->connect_timeout_ms < 0 ? -1 :
@@ -531,9 +539,11 @@ oa__http_configure(oa__http *h, const oa_options *o, char *err)
 		return oa__fail(err, OA_ERR_INVALID, "proxy needs proxy.c, "
 		                "which this build leaves out");
 	}
-	if (o->max_retries > 0 && oa__modules.retry == NULL)
-		return oa__fail(err, OA_ERR_INVALID, "max_retries needs "
-		                "retry.c, which this build leaves out");
+	if ((o->max_retries > 0 || o->max_retry_after_ms > 0) &&
+	    oa__modules.retry == NULL)
+		return oa__fail(err, OA_ERR_INVALID, "%s needs retry.c, which "
+		                "this build leaves out", o->max_retries > 0 ?
+		                "max_retries" : "max_retry_after_ms");
 	if (!h->url.tls)
 		return 0;
 	if (oa__modules.tls == NULL)

@@ -296,6 +296,7 @@ typedef struct oa__http {
 	                             request_timeout_ms > 0 */
 	size_t max_header;
 	int max_retries;          /* attempts after the first (refused, 429..) */
+	int max_retry_after_ms;   /* Retry-After is obeyed up to this */
 	int insecure;             /* TLS: accept any certificate chain */
 	int debug;                /* trace the exchange to stderr */
 	int cancel_fd;            /* readable when interrupted; -1: none */

@@ -422,6 +422,11 @@ typedef struct oa_hook {
 #define OA_MAX_IMAGE_BYTES (20 * 1024 * 1024)
 #define OA_DEFAULT_MAX_TOOL_ITERATIONS 5
 #define OA_DEFAULT_MAX_RETRIES 2
+/* The longest a server's Retry-After (on 429 or 503) is obeyed before a
+ * retry (retry.c); a longer one waits this long. 30 s: a server that asks
+ * for an hour holds the caller 30 s per retry, not an hour. The field
+ * max_retry_after_ms (at the end of oa_options) overrides it. */
+#define OA_DEFAULT_MAX_RETRY_AFTER_MS 30000
 
 /* An allocator. All three functions or none; each gets ctx. realloc(ctx,
  * NULL, n) must behave as malloc. The library checks n * size overflow
@@ -552,6 +557,10 @@ struct oa_options {
 	 * however long the replies; max_response_bytes still applies and may
 	 * be raised at no cost. For one-shot agents and long streams. */
 	int stateless;
+
+	/* The most a Retry-After is obeyed, in ms (retry.c): 0:
+	 * OA_DEFAULT_MAX_RETRY_AFTER_MS; < 0 is OA_ERR_INVALID. */
+	int max_retry_after_ms;
 };
 
 /* ------------------------------------------------------------------------

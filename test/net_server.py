@@ -29,6 +29,7 @@ Every server answers by path (a request's path also counts as a key for
   /drop-second      the second request on a connection is not answered:
                     the connection is closed
   /r429/...         first 429 with Retry-After: 1, then /echo
+  /r429hour/...     first 429 with Retry-After: 3600, then /echo
   /r503/...         first 503, then /echo
   /always429/...    429, Retry-After: 0, {"error":{"message":"slow down
                     (attempt N)"}}
@@ -163,9 +164,12 @@ def serve(conn, cid):
         elif path.startswith("/r429/") and n == 1:
             answer(conn, 429, b'{"error":{"message":"wait"}}',
                    "Retry-After: 1\r\n")
+        elif path.startswith("/r429hour/") and n == 1:
+            answer(conn, 429, b'{"error":{"message":"come back later"}}',
+                   "Retry-After: 3600\r\n")
         elif path.startswith("/r503/") and n == 1:
             answer(conn, 503, b"loading model")
-        elif path.startswith("/r429/") or path.startswith("/r503/"):
+        elif path.startswith(("/r429/", "/r429hour/", "/r503/")):
             answer(conn, 200, echo)
         elif path.startswith("/always429/"):
             answer(conn, 429, b'{"error":{"message":"slow down '

@@ -531,6 +531,46 @@ retry_429_after(void)
 	oa__http_free(&h);
 }
 
+/* Retry-After: 3600 waits only max_retry_after_ms. The request deadline
+ * (5 s) shows which cap applied: the retry is made only when its pause
+ * ends before the deadline, and otherwise the 429 is the answer. */
+static void
+retry_after_cap(void)
+{
+	oa_options o = opts();
+	oa__http h;
+	char err[OA__ERRLEN], body[256];
+	int64_t t0;
+
+	CHECK(server());
+	o.request_timeout_ms = 5000;
+	o.max_retry_after_ms = 200;
+	CHECK_INT(setup(&h, "http://127.0.0.1", srv.plain, &o, err), 0);
+	t0 = oa__now_ms();
+	CHECK_INT(fetch(&h, "/r429hour/a", body, sizeof body, err), 0);
+	CHECK_INT(h.status, 200);
+	CHECK_HAS(body, "n=2 ");
+	CHECK(ms_since(t0) >= 190);
+	oa__http_free(&h);
+
+	/* the default cap, 30 s, does not fit in 5 s: the 429 comes back */
+	o.max_retry_after_ms = 0;
+	CHECK_INT(setup(&h, "http://127.0.0.1", srv.plain, &o, err), 0);
+	CHECK_INT(fetch(&h, "/r429hour/b", body, sizeof body, err), 0);
+	CHECK_INT(h.status, 429);
+	CHECK_HAS(body, "come back later");
+	oa__http_free(&h);
+
+	o.max_retry_after_ms = -1;
+	oa__http_init(&h);
+	CHECK_INT(oa__url_parse(&h.url, "http://127.0.0.1:1", err), 0);
+	err[0] = '\0';
+	CHECK_INT(oa__http_configure(&h, &o, err), OA_ERR_INVALID);
+	CHECK_STR(err, "max_retry_after_ms must be 0 (the default) or "
+	          "positive");
+	oa__http_free(&h);
+}
+
 static void
 retry_503(void)
 {
@@ -895,6 +935,7 @@ static const struct test tests[] = {
 	{ "stale_connection", stale_connection },
 	{ "drain_unread_end", drain_unread_end },
 	{ "retry_429_after", retry_429_after },
+	{ "retry_after_cap", retry_after_cap },
 	{ "retry_503", retry_503 },
 	{ "retry_exhausted", retry_exhausted },
 	{ "retry_refused", retry_refused },
