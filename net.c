@@ -423,8 +423,12 @@ oa__net_dial(oa__http *h, const oa__url *to, int *refused, char *err)
 }
 
 /* An idle keep-alive connection is fit to reuse when nothing is waiting on
- * it: a readable socket means the server closed it or sent stray bytes
- * (a 408, say) that would be taken for the next response. */
+ * it: a readable socket means the server closed it (its FIN reads as EOF;
+ * POLLRDHUP says so too where it exists; a reset is POLLERR or POLLHUP,
+ * reported whatever is asked) or sent stray bytes (a 408, say) that would
+ * be taken for the next response. Checked without waiting just before a
+ * request goes out, so a request is never written into a connection the
+ * server has closed already (test_faults closed_keep_alive). */
 /* see oa_private.h */
 OA_PRIVATE int
 oa__net_idle_ok(const oa__http *h)
@@ -433,6 +437,9 @@ oa__net_idle_ok(const oa__http *h)
 
 	pf.fd = h->fd;
 	pf.events = POLLIN;
+#ifdef POLLRDHUP
+	pf.events |= POLLRDHUP;
+#endif
 	pf.revents = 0;
 	return poll(&pf, 1, 0) == 0;
 }

@@ -69,6 +69,13 @@ response is an object; every key is optional:
   early_response S       answer as soon as the request head is in, before
                          reading its body; then read nothing for S seconds
                          and close.
+  close_after_ms N       keep-alive, but once the body is sent and no new
+                         request has come for N ms, half-close the
+                         connection (shutdown SHUT_WR: the client reads
+                         its end) and keep reading: a request that still
+                         arrives was written into a closed connection. It
+                         is recorded with "after_close": true and never
+                         answered.
   raw                    a string written as the whole response, head and
                          body, each character as one byte (latin-1: "\u00ff"
                          is the byte 0xff); the connection is then closed,
@@ -165,15 +172,17 @@ def read_request(conn, buf, with_body=True):
     return method, path, headers, buf[:size], buf[size:]
 
 
-def record(n, method, path, headers, body, conn_no=0):
+def record(n, method, path, headers, body, conn_no=0, after_close=False):
     raw = body.decode("utf-8", "replace")
     try:
         parsed = json.loads(raw)
     except ValueError:
         parsed = raw
-    line = compact({"n": n, "method": method, "path": path,
-                    "headers": headers, "body": parsed, "body_raw": raw,
-                    "conn": conn_no})
+    rec = {"n": n, "method": method, "path": path, "headers": headers,
+           "body": parsed, "body_raw": raw, "conn": conn_no}
+    if after_close:
+        rec["after_close"] = True
+    line = compact(rec)
     if state["record"] is not None:
         with open(state["record"], "a", encoding="utf-8") as f:
             f.write(line + "\n")
@@ -270,6 +279,18 @@ def respond(conn, resp):
     return not close
 
 
+def half_closed(conn, buf, conn_no):
+    """After close_after_ms: record whatever requests still arrive on the
+    connection we closed for writing, until the client goes away."""
+    while True:
+        req = read_request(conn, buf)
+        if req is None:
+            return
+        method, path, headers, body, buf = req
+        with lock:
+            record(-1, method, path, headers, body, conn_no, True)
+
+
 def serve(conn):
     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     buf = b""
@@ -296,6 +317,12 @@ def serve(conn):
                 time.sleep(float(early))
                 break
             if not respond(conn, resp):
+                break
+            wait = resp.get("close_after_ms")
+            if wait is not None and not buf and not select.select(
+                    [conn], [], [], float(wait) / 1000)[0]:
+                conn.shutdown(socket.SHUT_WR)
+                half_closed(conn, buf, conn_no)
                 break
     except OSError:
         pass

@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "openagent.h"
@@ -819,6 +820,112 @@ huge_tool_arguments(void)
 	RECOVERS(&c);
 }
 
+/* How many requests server.py recorded as written into a connection it
+ * had already closed (close_after_ms), and into *conns how many
+ * connections it accepted. Lines may be long: they hold the history. */
+static int
+after_close_count(int *conns)
+{
+	FILE *f = fopen(srv.rec, "r");
+	char *line = NULL, *s;
+	size_t cap = 0;
+	int n = 0;
+
+	*conns = 0;
+	if (f == NULL)
+		return -1;
+	while (getline(&line, &cap, f) > 0) {
+		n += strstr(line, "\"after_close\":true") != NULL;
+		if ((s = strstr(line, "\"conn\":")) != NULL &&
+		    atoi(s + 7) + 1 > *conns)
+			*conns = atoi(s + 7) + 1;
+	}
+	free(line);
+	fclose(f);
+	return n;
+}
+
+/* A tool that takes *(int *)ctx milliseconds. */
+static int
+slow_calc(void *ctx, oa_args *args, oa_result *out)
+{
+	struct timespec ts;
+	int ms = *(const int *)ctx;
+
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)ms * 1000000L;
+	if (ms > 0)
+		nanosleep(&ts, NULL);
+	return calc(NULL, args, out);
+}
+
+#define ROUNDS 200
+
+/* A 200-round tool loop against a server that closes each kept-alive
+ * connection 1 ms after the end of a response (as llama-server closes
+ * after every streamed answer). Once a tool has taken 5 ms the server's
+ * FIN is there when the next request is due: it must be seen, and the
+ * request sent on a new connection, never written into the closed one.
+ * With a 0 ms tool the request may race the FIN; then it is sent again
+ * on a new connection, and the turn still succeeds: that count depends
+ * on timing and is only printed. */
+static int
+closed_loop(int ms, int *into_closed, int *conns)
+{
+	oa_tool t = { "calc", "doubles a", "a:number", slow_calc, NULL };
+	oa_options o;
+	char *scen = malloc(ROUNDS * 600 + 200), *log = malloc(32768);
+	size_t n = 0;
+	int i, r = -1;
+
+	*into_closed = -1;
+	if (scen == NULL || log == NULL)
+		goto out;
+	n += (size_t)sprintf(scen, "[");
+	for (i = 0; i < ROUNDS; i++)
+		n += (size_t)sprintf(scen + n, "{'close_after_ms':1,'events':["
+		                     CALL("0", "c%d", "{\\'a\\':1}") ","
+		                     FINISH("tool_calls") "," DONE "]},", i);
+	sprintf(scen + n, "{'close_after_ms':1,'reply':'ok'}]");
+	if (start(scen) != 0)
+		goto out;
+	options(&o);
+	t.ctx = &ms;
+	o.tools = &t;
+	o.max_tool_iterations = ROUNDS + 1;
+	o.max_turns = ROUNDS + 2;
+	if (init_client(&o) != 0)
+		goto out;
+	r = turn(&c, "hi", log, 32768);
+	if (r == 0 && (strlen(log) < 20 ||
+	               strcmp(log + strlen(log) - 19, "[text:ok][end:stop]")))
+		r = -100;
+	*into_closed = after_close_count(conns);
+	if (r == 0 && request_count() - *into_closed != ROUNDS + 1)
+		r = -101;
+out:
+	free(scen);
+	free(log);
+	return r;
+}
+
+static void
+closed_keep_alive(void)
+{
+	int into_closed, conns, ms;
+
+	for (ms = 0; ms <= 5; ms += 5) {
+		CHECK_INT(closed_loop(ms, &into_closed, &conns), 0);
+		fprintf(stderr, "closed_keep_alive: %d ms tool: %d of %d "
+		        "requests written into a closed connection, %d "
+		        "connections\n", ms, into_closed, ROUNDS + 1, conns);
+	}
+	CHECK_INT(into_closed, 0);
+	/* the server did close them: most requests needed a new one */
+	CHECK(conns > ROUNDS / 2);
+	RECOVERS(&c);
+}
+
 static const struct test tests[] = {
 	{ "refused", refused },
 	{ "reset_before_headers", reset_before_headers },
@@ -844,6 +951,7 @@ static const struct test tests[] = {
 	{ "te_and_cl", te_and_cl },
 	{ "early_response", early_response },
 	{ "huge_tool_arguments", huge_tool_arguments },
+	{ "closed_keep_alive", closed_keep_alive },
 	{ NULL, NULL }
 };
 
