@@ -273,6 +273,15 @@ bad_bytes(char *err, const char *what, const char *p, size_t n)
 	return oa__fail(err, OA_ERR_PROTOCOL, "%s \"%s\"", what, q);
 }
 
+/* A coding of the body that nothing here undoes (we ask for identity, but
+ * a server may ignore that): kept, quoted, for the caller to report. */
+static void
+keep_coding(oa__http *h, const char *name, const char *v, size_t n)
+{
+	snprintf(h->coding, sizeof h->coding, "%s: ", name);
+	oa__quote(h->coding, sizeof h->coding, v, n, 32);
+}
+
 /* Parse the head p[0..n) (it ends with its empty line) into h: status,
  * content type, framing, keep-alive. */
 static int
@@ -339,6 +348,12 @@ parse_head(oa__http *h, const char *p, size_t n, int is_head, char *err)
 			          oa__ieq(v + vlen - 7, 7, "chunked") &&
 			          (vlen == 7 || v[vlen - 8] == ',' ||
 			           v[vlen - 8] == ' ' || v[vlen - 8] == '\t');
+			/* gzip before chunked: framed, but still gzip */
+			if (!oa__ieq(v, vlen, "chunked"))
+				keep_coding(h, "Transfer-Encoding", v, vlen);
+		} else if (oa__ieq(line, len, "content-encoding")) {
+			if (vlen > 0 && !oa__ieq(v, vlen, "identity"))
+				keep_coding(h, "Content-Encoding", v, vlen);
 		} else if (oa__ieq(line, len, "retry-after") && vlen > 0 &&
 		           strspn(v, "0123456789") >= vlen) {
 			/* Seconds; the HTTP-date form is ignored. */
@@ -418,6 +433,7 @@ oa__http_head(oa__http *h, int is_head, size_t *seen, char *err)
 			memmove(h->head, h->head + end, h->head_len);
 			h->content_type[0] = '\0';
 			h->location[0] = '\0';
+			h->coding[0] = '\0';
 			from = 0;
 			continue;
 		}
@@ -715,6 +731,7 @@ attempt(oa__http *h, const oa__buf *req, const char *body, size_t body_len,
 		h->status = 0;
 		h->content_type[0] = '\0';
 		h->location[0] = '\0';
+		h->coding[0] = '\0';
 		h->body = OA__BODY_NONE;
 		h->keep_alive = 0;
 		h->left = h->length = 0;
@@ -790,13 +807,18 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 	memset(&req, 0, sizeof req);
 	req.alloc = h->alloc;
 	oa__host_port(&h->url, 1, hp, sizeof hp);
-	/* Through a plain proxy the request line names the whole URL. */
+	/* Through a plain proxy the request line names the whole URL, and
+	 * the proxy's credentials go with every request. A coded body
+	 * (gzip) could not be read: identity is asked for, as RFC 9110
+	 * otherwise lets the server pick any coding. */
 	oa__buf_printf(&req, "%s %s%s%s HTTP/1.1\r\nHost: %s\r\n"
 	               "User-Agent: openagent/" OA_VERSION "\r\n"
+	               "Accept-Encoding: identity\r\n%s"
 	               "Content-Type: application/json\r\n"
 	               "Content-Length: %zu\r\n%s\r\n", method,
 	               h->use_proxy && !h->url.tls ? "http://" : "",
 	               h->use_proxy && !h->url.tls ? hp : "", path, hp,
+	               h->use_proxy && !h->url.tls ? h->proxy_auth : "",
 	               body_len, extra_headers ? extra_headers : "");
 	if (req.err) {
 		oa__buf_free(&req);

@@ -48,6 +48,52 @@ all_in(const char *s, size_t n, const char *set)
 
 #define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
                    "0123456789-._"
+#define SCHEME_CHARS NAME_CHARS "+"
+
+/* Where the authority of url starts: after "scheme://" when url has a
+ * scheme, else at the start (so "user:pw@host" counts as userinfo too). */
+static const char *
+authority(const char *url)
+{
+	const char *s = strstr(url, "://");
+
+	return s && s > url && strspn(url, SCHEME_CHARS) == (size_t)(s - url)
+	       ? s + 3 : url;
+}
+
+/* see oa_private.h */
+OA_PRIVATE void
+oa__url_quote(char *out, size_t size, const char *url, size_t max)
+{
+	const char *a = authority(url), *end, *at = NULL, *s;
+	size_t o;
+
+	end = a + strcspn(a, "/?#");
+	for (s = a; s < end; s++)
+		if (*s == '@')
+			at = s;
+	if (at == NULL) {
+		oa__quote(out, size, url, strlen(url), max);
+		return;
+	}
+	oa__quote(out, size, url, (size_t)(a - url), max);
+	o = strlen(out);
+	if (o + 4 < size)
+		memcpy(out + o, "***", 4);
+	oa__quote(out, size, at, strlen(at), max);
+}
+
+/* see oa_private.h */
+OA_PRIVATE void
+oa__url_text(const oa__url *u, const char *path, char *out, size_t size)
+{
+	char hp[280];
+
+	oa__host_port(u, 1, hp, sizeof hp);
+	if (snprintf(out, size, "%s://%s%s", u->tls ? "https" : "http", hp,
+	             path) >= (int)size && size > 4)
+		memcpy(out + size - 4, "...", 4);
+}
 
 /* see oa_private.h */
 OA_PRIVATE int
@@ -74,13 +120,13 @@ oa__url_parse(oa__url *u, const char *url, char *err)
 			                "not have a query or fragment ('%c' at "
 			                "offset %zu)", *s, (size_t)(s - url));
 	}
-	oa__quote(q, sizeof q, url, strlen(url), 48);
+	oa__url_quote(q, sizeof q, url, 48);
 	if (strncasecmp(url, "http://", 7) == 0) {
 		p = url + 7;
 	} else if (strncasecmp(url, "https://", 8) == 0) {
 		p = url + 8;
 		u->tls = 1;
-	} else if (strstr(url, "://") != NULL) {
+	} else if (authority(url) != url) {
 		q[0] = '\0';
 		oa__quote(q, sizeof q, url, (size_t)(strstr(url, "://") - url),
 		          16);

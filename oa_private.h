@@ -262,6 +262,15 @@ typedef struct oa__url {
  * tls.c refuses it in oa__http_configure). Returns 0 or OA_ERR_URL with
  * a message. */
 OA_PRIVATE int oa__url_parse(oa__url *u, const char *url, char *err);
+/* Append to out (size bytes, NUL-terminated) url quoted as oa__quote does
+ * (at most max bytes), its userinfo ("user:password@") shown as "***@":
+ * every message quotes a URL through this. */
+OA_PRIVATE void oa__url_quote(char *out, size_t size, const char *url,
+                              size_t max);
+/* "scheme://host[:port]path" of a request to u, for messages; cut with
+ * "..." to fit size. */
+OA_PRIVATE void oa__url_text(const oa__url *u, const char *path, char *out,
+                             size_t size);
 
 /* An incremental decoder of a chunked body, working in place.
  * Zero-initialise it; all fields are private. */
@@ -303,10 +312,15 @@ typedef struct oa__http {
 	volatile int *cancelled;  /* set when interrupted; may be NULL */
 	oa__url proxy;            /* the proxy, when use_proxy */
 	int use_proxy;
+	char proxy_auth[400];     /* "Proxy-Authorization: Basic ...\r\n"
+	                             from the proxy URL's userinfo, or "" */
 	/* the response, after oa__http_request() */
 	int status;
 	char content_type[128];   /* lower-cased media type, no parameters */
 	char location[256];       /* a redirect's Location, cut to fit */
+	char coding[64];          /* "Content-Encoding: gzip" (or Transfer-):
+	                             a coding the body has that http.c does
+	                             not undo; "" for none */
 	int body;                 /* OA__BODY_* */
 	/* private */
 	int fd;
@@ -656,6 +670,11 @@ OA_PRIVATE void oa__reply_reset(struct oa__client *p);
 OA_PRIVATE int oa__take_event(struct oa__client *p, oa__sse_event *ev);
 /* A 200 answer in JSON rather than a stream: the whole completion. */
 OA_PRIVATE int oa__take_completion(struct oa__client *p);
+/* The head of an answer: 0 when the body can be read as a reply (or the
+ * status is not 2xx: oa__take_http_error's); else OA_ERR_STREAM with a
+ * message naming what it is (a 204, a coding such as gzip, a Content-Type
+ * such as text/html) and the URL requested. */
+OA_PRIVATE int oa__check_head(struct oa__client *p);
 /* A non-2xx answer: its message, or (returning 0, state SEND) a retry
  * without stream_options. */
 OA_PRIVATE int oa__take_http_error(struct oa__client *p);

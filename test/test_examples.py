@@ -959,7 +959,8 @@ def test_chat():
                     lines[7]), lines[7]
     expect(lines[8:], [""])
     expect(err, "Count the r.\n"
-                "chat: HTTP error status: HTTP 500: model crashed\n")
+                "chat: HTTP error status: HTTP 500 from %s/chat/"
+                "completions: model crashed\n" % s.url)
 
     expect(len(reqs), 5)
     expect(reqs[0]["body"]["model"], "llama3.2")

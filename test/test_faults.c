@@ -133,6 +133,23 @@ conn_of(int n)
 	return r;
 }
 
+/* The first recorded request contains s. */
+static int
+first_request_has(const char *s)
+{
+	FILE *f = fopen(srv.rec, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	int r = 0;
+
+	if (f != NULL && getline(&line, &cap, f) > 0)
+		r = strstr(line, s) != NULL;
+	free(line);
+	if (f != NULL)
+		fclose(f);
+	return r;
+}
+
 static int
 request_count(void)
 {
@@ -787,7 +804,9 @@ early_response(void)
 	free(big);
 	CHECK_INT(r, OA_ERR_HTTP);
 	CHECK_INT(oa_http_status(&c), 413);
-	CHECK_STR(oa_errmsg(&c), "HTTP 413: request too large");
+	snprintf(log, sizeof log, "HTTP 413 from %s/chat/completions: "
+	         "request too large", srv.url);
+	CHECK_STR(oa_errmsg(&c), log);
 	RECOVERS(&c);
 }
 
@@ -818,6 +837,50 @@ huge_tool_arguments(void)
 	          "(16777216 bytes)");
 	CHECK(heap.peak < 40 * 1024 * 1024);
 	RECOVERS(&c);
+}
+
+/* 2xx answers that are no reply: a 204, a body the server coded (gzip)
+ * though identity was asked for, a web page (a web UI's port). Each is
+ * OA_ERR_STREAM, named, with the URL requested, not "stream cut short". */
+static void
+not_a_stream(void)
+{
+	static const struct {
+		const char *resp, *what;
+	} cases[] = {
+		{ "{'raw':'HTTP/1.1 204 No Content\\r\\n\\r\\n','keep':true}",
+		  "HTTP 204 (no content) from %s: a reply was expected" },
+		{ "{'headers':{'Content-Encoding':'gzip'},'reply':'x'}",
+		  "HTTP 200 from %s has Content-Encoding: gzip, which this "
+		  "client does not decode (it asks for identity)" },
+		{ "{'raw':'" SSE_HEAD "Transfer-Encoding: gzip, chunked\\r\\n"
+		  "\\r\\n1\\r\\nx\\r\\n0\\r\\n\\r\\n','keep':true}",
+		  "HTTP 200 from %s has Transfer-Encoding: gzip, chunked, which "
+		  "this client does not decode (it asks for identity)" },
+		{ "{'content_type':'text/html','framing':'length','body':"
+		  "'<!doctype html><title>Chat UI</title>'}",
+		  "HTTP 200 from %s is text/html, not an event stream or JSON: "
+		  "is that the API's base URL?" },
+	};
+	char scen[512], want[512], url[96], log[256];
+	oa_options o;
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(scen, sizeof scen, "[%s," OK "]", cases[i].resp);
+		CHECK(start(scen) == 0);
+		snprintf(url, sizeof url, "%s/chat/completions", srv.url);
+		snprintf(want, sizeof want, cases[i].what, url);
+		options(&o);
+		CHECK_INT(init_client(&o), 0);
+		CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_STREAM);
+		CHECK_STR(log, "");
+		CHECK_STR(oa_errmsg(&c), want);
+		CHECK_INT(oa_history_count(&c), 0);
+		RECOVERS(&c);
+	}
+	/* and the request asked for identity */
+	CHECK(first_request_has("\"accept-encoding\":\"identity\""));
 }
 
 /* How many requests server.py recorded as written into a connection it
@@ -951,6 +1014,7 @@ static const struct test tests[] = {
 	{ "te_and_cl", te_and_cl },
 	{ "early_response", early_response },
 	{ "huge_tool_arguments", huge_tool_arguments },
+	{ "not_a_stream", not_a_stream },
 	{ "closed_keep_alive", closed_keep_alive },
 	{ NULL, NULL }
 };

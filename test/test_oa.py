@@ -290,7 +290,8 @@ def test_http_error():
         rc, out, err = oa(["--base-url", s.url, "--model", "nope", "hi"])
     expect((rc, out), (1, ""))
     line = one_error_line(err)
-    assert line.endswith(': HTTP 404: model "nope" not found'), line
+    assert line.endswith(': HTTP 404 from %s/chat/completions: model "nope" '
+                         'not found' % s.url), line
 
 
 def test_stream_error():
