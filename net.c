@@ -52,8 +52,9 @@ all_in(const char *s, size_t n, const char *set)
 
 /* Where the authority of url starts: after "scheme://" when url has a
  * scheme, else at the start (so "user:pw@host" counts as userinfo too). */
-static const char *
-authority(const char *url)
+/* see oa_private.h */
+OA_PRIVATE const char *
+oa__url_authority(const char *url)
 {
 	const char *s = strstr(url, "://");
 
@@ -65,13 +66,12 @@ authority(const char *url)
 OA_PRIVATE void
 oa__url_quote(char *out, size_t size, const char *url, size_t max)
 {
-	const char *a = authority(url), *end, *at = NULL, *s;
+	const char *a = oa__url_authority(url), *at = strrchr(a, '@');
 	size_t o;
 
-	end = a + strcspn(a, "/?#");
-	for (s = a; s < end; s++)
-		if (*s == '@')
-			at = s;
+	/* The last '@' anywhere, not only in the authority: hiding a piece
+	 * of a path costs nothing, showing a password with a '/' in it
+	 * would. */
 	if (at == NULL) {
 		oa__quote(out, size, url, strlen(url), max);
 		return;
@@ -126,7 +126,7 @@ oa__url_parse(oa__url *u, const char *url, char *err)
 	} else if (strncasecmp(url, "https://", 8) == 0) {
 		p = url + 8;
 		u->tls = 1;
-	} else if (authority(url) != url) {
+	} else if (oa__url_authority(url) != url) {
 		q[0] = '\0';
 		oa__quote(q, sizeof q, url, (size_t)(strstr(url, "://") - url),
 		          16);
@@ -182,6 +182,13 @@ oa__url_parse(oa__url *u, const char *url, char *err)
 		                port <= 65535; p++)
 			port = port * 10 + (unsigned long)(*p - '0');
 		n = (size_t)(end - s - 1);
+		/* "user:pa/ss@host" reads as host "user", port "pa": with an
+		 * '@' further on, only the URL (userinfo hidden) is quoted */
+		if ((n == 0 || p < end || port == 0 || port > 65535) &&
+		    strchr(end, '@') != NULL)
+			return oa__fail(err, OA_ERR_URL, "bad port in URL "
+			                "\"%s\": expected a number from 1 to "
+			                "65535", q);
 		if (n == 0 || p < end || port == 0 || port > 65535)
 			return oa__fail(err, OA_ERR_URL, "bad port \"%.*s\" "
 			                "in URL: expected a number from 1 to "

@@ -262,6 +262,9 @@ typedef struct oa__url {
  * tls.c refuses it in oa__http_configure). Returns 0 or OA_ERR_URL with
  * a message. */
 OA_PRIVATE int oa__url_parse(oa__url *u, const char *url, char *err);
+/* Where url's authority starts: after "scheme://", or at url itself when
+ * it has no scheme. */
+OA_PRIVATE const char *oa__url_authority(const char *url);
 /* Append to out (size bytes, NUL-terminated) url quoted as oa__quote does
  * (at most max bytes), its userinfo ("user:password@") shown as "***@":
  * every message quotes a URL through this. */
@@ -348,7 +351,9 @@ OA_PRIVATE void oa__http_init(oa__http *h);
  * none), proxy (NULL: the environment, "": none), debug (or OA_DEBUG=1),
  * insecure (or OPEN_AGENT_INSECURE=1) and ca_file (NULL: SSL_CERT_FILE,
  * then the system bundle). For https the trust anchors are loaded here,
- * once. Returns 0, OA_ERR_URL (https:// without tls.c, a bad proxy URL), OA_ERR_INVALID (an option out of range), OA_ERR_TLS (the CA
+ * once. Returns 0, OA_ERR_URL (https:// without tls.c), OA_ERR_INVALID
+ * (an option out of range, a bad proxy option), OA_ERR_CONFIG (a bad
+ * proxy in the environment), OA_ERR_TLS (the CA
  * file cannot be read or holds no certificate) or OA_ERR_NOMEM.
  */
 OA_PRIVATE int oa__http_configure(oa__http *h, const oa_options *o,

@@ -70,8 +70,9 @@ typedef struct oa_block oa_block;
 /*
  * Set up a client. Copies the options; connects to nothing yet.
  * Returns 0, OA_ERR_INVALID (NULL pointer, no base_url, an option out of
- * range), OA_ERR_URL (base_url malformed or https:// in a build without
- * TLS) or OA_ERR_NOMEM. Whatever it returns, oa_errmsg() explains a
+ * range, an unusable proxy option), OA_ERR_URL (base_url malformed or
+ * https:// in a build without TLS), OA_ERR_CONFIG (an unusable proxy in
+ * http_proxy or the like, named) or OA_ERR_NOMEM. Whatever it returns, oa_errmsg() explains a
  * failure and oa_free() must be called once the client is no longer
  * wanted; a client whose oa_init() failed refuses every other call with
  * OA_ERR_STATE.
@@ -258,7 +259,9 @@ typedef enum oa_err {
 	OA_ERR_INTERRUPTED = -18,
 	/* A hook refused to continue. */
 	OA_ERR_HOOK = -19,
-	/* A configuration file could not be read or has a malformed line. */
+	/* A configuration file could not be read or has a malformed line, or
+	 * a proxy variable of the environment (http_proxy, HTTPS_PROXY, ...)
+	 * holds an unusable URL; the detail names the variable. */
 	OA_ERR_CONFIG = -20,
 	/* max_turns requests were made for one query without reaching an end. */
 	OA_ERR_MAX_TURNS = -21,
@@ -492,7 +495,9 @@ struct oa_options {
 	 * (retry.c): attempts after the first for a refused connection or
 	 * HTTP 429/503 (0: default 2, OA_OMIT: none; without retry.c the
 	 * default is none). proxy (proxy.c): NULL takes http_proxy,
-	 * https_proxy and no_proxy from the environment, "" uses no proxy.
+	 * https_proxy and no_proxy from the environment, "" uses no proxy;
+	 * http://[user:password@]host:port, the credentials (percent-
+	 * decoded) sent as Proxy-Authorization: Basic.
 	 * debug (trace.c): trace the HTTP exchange to stderr, key redacted
 	 * (also OA_DEBUG=1). */
 	const char *ca_file;
