@@ -187,8 +187,9 @@ out:
 }
 
 /* The input as a URL: whatever userinfo it has (up to its last '@')
- * never appears in a message, whether oa__url_parse's or oa__url_quote's;
- * only a secret long enough to be told from the rest is looked for. */
+ * never appears in a message, whether oa__url_parse's or oa__url_quote's.
+ * Only a secret that cannot be mistaken for the messages' own words is
+ * looked for: long enough, and holding a byte none of them has. */
 static void
 urls(const char *s)
 {
@@ -213,6 +214,8 @@ urls(const char *s)
 			return;
 	memcpy(secret, a, n);
 	secret[n] = '\0';
+	if (strpbrk(secret, "!$^|~") == NULL)
+		return;
 	if (strstr(at, secret) != NULL || strstr(s, secret) != a)
 		return;
 	FUZZ_CHECK(strstr(q, secret) == NULL);
