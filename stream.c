@@ -498,6 +498,9 @@ oa__take_http_error(struct oa__client *p)
 		s = t, n = m;
 	snprintf(prefix, sizeof prefix, "HTTP %d from %s%s", st,
 	         st == 407 ? "the proxy, for " : "", url);
+	if (p->http.coding[0] != '\0')
+		return oa__fail_turn(p, OA_ERR_HTTP, "%s (its body has %s, "
+		                     "not shown)", prefix, p->http.coding);
 	if (n == 0)
 		return oa__fail_turn(p, OA_ERR_HTTP, "%s", prefix);
 	strcat(prefix, ": ");

@@ -881,6 +881,18 @@ not_a_stream(void)
 	}
 	/* and the request asked for identity */
 	CHECK(first_request_has("\"accept-encoding\":\"identity\""));
+
+	/* an error answer in gzip: the status and the URL, not the noise */
+	CHECK(start("[{'status':500,'headers':{'Content-Encoding':'gzip'},"
+	            "'framing':'length','body':'\\u001f\\u008b\\b'}," OK
+	            "]") == 0);
+	options(&o);
+	CHECK_INT(init_client(&o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_HTTP);
+	snprintf(want, sizeof want, "HTTP 500 from %s/chat/completions (its "
+	         "body has Content-Encoding: gzip, not shown)", srv.url);
+	CHECK_STR(oa_errmsg(&c), want);
+	RECOVERS(&c);
 }
 
 /* How many requests server.py recorded as written into a connection it
