@@ -69,13 +69,16 @@ response is an object; every key is optional:
   early_response S       answer as soon as the request head is in, before
                          reading its body; then read nothing for S seconds
                          and close.
-  close_after_ms N       keep-alive, but once the body is sent and no new
-                         request has come for N ms, half-close the
-                         connection (shutdown SHUT_WR: the client reads
-                         its end) and keep reading: a request that still
-                         arrives was written into a closed connection. It
-                         is recorded with "after_close": true and never
-                         answered.
+  close_after_ms N       keep-alive, but N ms after the body is sent, close
+                         the connection, as llama-server closes after
+                         every streamed answer: half-close it (shutdown
+                         SHUT_WR: the client reads its end) and keep
+                         reading. Requests that still come are never
+                         answered; one whose first bytes had already
+                         arrived when it closed is recorded with
+                         "before_close": true (sent while it was open),
+                         any later one with "after_close": true (written
+                         into a closed connection).
   raw                    a string written as the whole response, head and
                          body, each character as one byte (latin-1: "\u00ff"
                          is the byte 0xff); the connection is then closed,
@@ -172,7 +175,7 @@ def read_request(conn, buf, with_body=True):
     return method, path, headers, buf[:size], buf[size:]
 
 
-def record(n, method, path, headers, body, conn_no=0, after_close=False):
+def record(n, method, path, headers, body, conn_no=0, closed=None):
     raw = body.decode("utf-8", "replace")
     try:
         parsed = json.loads(raw)
@@ -180,8 +183,8 @@ def record(n, method, path, headers, body, conn_no=0, after_close=False):
         parsed = raw
     rec = {"n": n, "method": method, "path": path, "headers": headers,
            "body": parsed, "body_raw": raw, "conn": conn_no}
-    if after_close:
-        rec["after_close"] = True
+    if closed is not None:
+        rec[closed] = True
     line = compact(rec)
     if state["record"] is not None:
         with open(state["record"], "a", encoding="utf-8") as f:
@@ -279,16 +282,19 @@ def respond(conn, resp):
     return not close
 
 
-def half_closed(conn, buf, conn_no):
+def half_closed(conn, buf, conn_no, early):
     """After close_after_ms: record whatever requests still arrive on the
-    connection we closed for writing, until the client goes away."""
+    connection we closed for writing, until the client goes away. early:
+    bytes of the first one had come before the close."""
     while True:
         req = read_request(conn, buf)
         if req is None:
             return
         method, path, headers, body, buf = req
         with lock:
-            record(-1, method, path, headers, body, conn_no, True)
+            record(-1, method, path, headers, body, conn_no,
+                   "before_close" if early else "after_close")
+        early = False
 
 
 def serve(conn):
@@ -319,10 +325,12 @@ def serve(conn):
             if not respond(conn, resp):
                 break
             wait = resp.get("close_after_ms")
-            if wait is not None and not buf and not select.select(
-                    [conn], [], [], float(wait) / 1000)[0]:
+            if wait is not None:
+                time.sleep(float(wait) / 1000)
+                early = bool(buf) or bool(
+                    select.select([conn], [], [], 0)[0])
                 conn.shutdown(socket.SHUT_WR)
-                half_closed(conn, buf, conn_no)
+                half_closed(conn, buf, conn_no, early)
                 break
     except OSError:
         pass
