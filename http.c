@@ -776,8 +776,9 @@ oa__http_request(oa__http *h, const char *method, const char *path,
                  size_t body_len, char *err)
 {
 	oa__buf req;
-	char hp[280];
+	char hp[280], url[160];
 	const char *s;
+	size_t n;
 	int r, tries, retry, clean = err != NULL && err[0] == '\0';
 
 	if (method == NULL || path == NULL || path[0] != '/')
@@ -838,5 +839,13 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 			err[0] = '\0';
 	}
 	oa__buf_free(&req);
+	/* A malformed answer mostly means the wrong port (SSH, TLS, another
+	 * service): say which URL gave it. */
+	if (r == OA_ERR_PROTOCOL && err != NULL) {
+		n = strlen(err);
+		oa__url_text(&h->url, path, url, sizeof url);
+		snprintf(err + n, OA__ERRLEN - n, " (answer to %s %s)", method,
+		         url);
+	}
 	return r;
 }

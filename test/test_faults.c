@@ -882,6 +882,17 @@ not_a_stream(void)
 	/* and the request asked for identity */
 	CHECK(first_request_has("\"accept-encoding\":\"identity\""));
 
+	/* not HTTP at all (the wrong port): which URL gave it */
+	CHECK(start("[{'raw':'SSH-2.0-OpenSSH_9.2\\r\\n'}," OK "]") == 0);
+	options(&o);
+	CHECK_INT(init_client(&o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_PROTOCOL);
+	snprintf(want, sizeof want, "not an HTTP/1.x status line: \"SSH-2.0-"
+	         "OpenSSH_9.2\\x0d\" (answer to POST %s/chat/completions)",
+	         srv.url);
+	CHECK_STR(oa_errmsg(&c), want);
+	RECOVERS(&c);
+
 	/* an error answer in gzip: the status and the URL, not the noise */
 	CHECK(start("[{'status':500,'headers':{'Content-Encoding':'gzip'},"
 	            "'framing':'length','body':'\\u001f\\u008b\\b'}," OK
