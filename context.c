@@ -42,9 +42,10 @@
 /* The file format: {"format":FORMAT,"version":VERSION,"messages":[...]}. */
 #define FORMAT "openagent-history"
 #define VERSION 1
-/* Loading reads at most this much (a history can only be sent when it
- * fits OA_MAX_HISTORY_BYTES, and its file is about that size) ... */
-#define FILE_MAX ((size_t)64 * 1024 * 1024)
+/* Loading refuses, before reading a byte, a file larger than the
+ * client's max_history_bytes: such a history could not be sent anyway
+ * (its messages alone would fill the request), and the option raises
+ * both. */
 /* ... and at most this many JSON values (objects, keys, strings): about
  * 150,000 messages, 21 MB of parser tokens at most. */
 #define FILE_TOKENS ((size_t)1024 * 1024)
@@ -528,9 +529,18 @@ oa_history_save(const oa_client *c, const char *path)
 
 /* ================================================================ loading */
 
-/* The whole file, into b: at most FILE_MAX bytes. */
+/* A history file over the limit: the limit, and what raises it. */
 static int
-read_all(const char *path, oa__buf *b, char *err)
+too_large(const char *path, uintmax_t size, size_t max, char *err)
+{
+	return oa__fail(err, OA_ERR_FILE, "%s: %ju bytes, more than "
+	                "max_history_bytes (%zu); raise that option to load "
+	                "it", path, size, max);
+}
+
+/* The whole file, into b: at most max bytes, the size checked first. */
+static int
+read_all(const char *path, oa__buf *b, size_t max, char *err)
 {
 	struct stat st;
 	ssize_t got;
@@ -546,16 +556,15 @@ read_all(const char *path, oa__buf *b, char *err)
 		return oa__fail(err, OA_ERR_FILE, "%s: %s", path,
 		                e == EISDIR ? "not a regular file" : strerror(e));
 	}
-	/* Refuse a file too large at once, before reading any of it; the
-	 * loop below still stops at FILE_MAX should it grow meanwhile. */
-	if ((uintmax_t)st.st_size > FILE_MAX) {
+	/* Refused before anything is read or allocated; a file that grows
+	 * while it is read is caught by the loop's bound. */
+	if ((uintmax_t)st.st_size > (uintmax_t)max) {
 		close(fd);
-		return oa__fail(err, OA_ERR_FILE, "%s: larger than %zu MiB",
-		                path, FILE_MAX >> 20);
+		return too_large(path, (uintmax_t)st.st_size, max, err);
 	}
-	/* one byte past FILE_MAX is enough to know it is too large */
-	for (e = 0; b->len <= FILE_MAX;) {
-		room = FILE_MAX + 1 - b->len;
+	/* one byte past max is enough to know it is too large */
+	for (e = 0; b->len <= max;) {
+		room = max + 1 - b->len;
 		room = room < 65536 ? room : 65536;
 		if (oa__buf_reserve(b, room) != 0)
 			break;
@@ -574,9 +583,8 @@ read_all(const char *path, oa__buf *b, char *err)
 		return oa__fail(err, b->err, "%s", "out of memory");
 	if (e)
 		return oa__fail(err, OA_ERR_FILE, "%s: %s", path, strerror(e));
-	if (b->len > FILE_MAX)
-		return oa__fail(err, OA_ERR_FILE, "%s: larger than %zu MiB",
-		                path, FILE_MAX >> 20);
+	if (b->len > max)
+		return too_large(path, (uintmax_t)b->len, max, err);
 	return 0;
 }
 
@@ -766,7 +774,7 @@ oa_history_load(oa_client *c, const char *path)
 	memset(&j, 0, sizeof j);
 	text.alloc = calls.alloc = j.alloc = &c->p->alloc;
 	j.max_tokens = FILE_TOKENS;
-	if ((r = read_all(path, &text, err)) != 0)
+	if ((r = read_all(path, &text, c->p->body.limit, err)) != 0)
 		goto out;
 	if ((r = oa__json_parse(&j, text.p, text.len, detail)) != 0) {
 		r = r == OA_ERR_NOMEM ? r : OA_ERR_FILE;

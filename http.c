@@ -41,8 +41,8 @@
 /* Most bytes of an unread body taken in before the next request, and of
  * a 429/503 body thrown away before a retry; more closes the connection. */
 #define DISCARD_MAX (256 * 1024)
-/* Retry-After is honoured up to this (retry.c). */
-#define RETRY_AFTER_MAX_MS 30000
+/* A Retry-After is read up to this many seconds (retry.c caps it). */
+#define RETRY_AFTER_READ_MAX 1000000
 
 /* Decoder states. The size line, the data and the CRLF after it repeat;
  * the last (zero-size) chunk leads into trailer lines, which end at an
@@ -285,6 +285,15 @@ bad_bytes(char *err, const char *what, const char *p, size_t n)
 	return oa__fail(err, OA_ERR_PROTOCOL, "%s \"%s\"", what, q);
 }
 
+/* A coding of the body that nothing here undoes (we ask for identity, but
+ * a server may ignore that): kept, quoted, for the caller to report. */
+static void
+keep_coding(oa__http *h, const char *name, const char *v, size_t n)
+{
+	snprintf(h->coding, sizeof h->coding, "%s: ", name);
+	oa__quote(h->coding, sizeof h->coding, v, n, 32);
+}
+
 /* Parse the head p[0..n) (it ends with its empty line) into h: status,
  * content type, framing, keep-alive. */
 static int
@@ -352,13 +361,21 @@ parse_head(oa__http *h, const char *p, size_t n, int is_head, char *err)
 			          oa__ieq(v + vlen - 7, 7, "chunked") &&
 			          (vlen == 7 || v[vlen - 8] == ',' ||
 			           v[vlen - 8] == ' ' || v[vlen - 8] == '\t');
+			/* gzip before chunked: framed, but still gzip */
+			if (!oa__ieq(v, vlen, "chunked"))
+				keep_coding(h, "Transfer-Encoding", v, vlen);
+		} else if (oa__ieq(line, len, "content-encoding")) {
+			if (vlen > 0 && !oa__ieq(v, vlen, "identity"))
+				keep_coding(h, "Content-Encoding", v, vlen);
 		} else if (oa__ieq(line, len, "retry-after") && vlen > 0 &&
 		           strspn(v, "0123456789") >= vlen) {
 			/* Seconds; the HTTP-date form is ignored. */
-			for (i = 0, x = 0; i < vlen && x <= 30; i++)
+			for (i = 0, x = 0; i < vlen &&
+			                   x <= RETRY_AFTER_READ_MAX; i++)
 				x = x * 10 + (uint64_t)(v[i] - '0');
-			h->retry_after_ms = x > RETRY_AFTER_MAX_MS / 1000 ?
-			                    RETRY_AFTER_MAX_MS : (int)x * 1000;
+			h->retry_after_ms = x > RETRY_AFTER_READ_MAX ?
+			                    RETRY_AFTER_READ_MAX * 1000 :
+			                    (int)x * 1000;
 		} else if (oa__ieq(line, len, "connection")) {
 			conn_close |= has_token(v, vlen, "close");
 		} else if (oa__ieq(line, len, "location")) {
@@ -434,6 +451,7 @@ oa__http_head(oa__http *h, int is_head, size_t *seen, char *err)
 			memmove(h->head, h->head + end, h->head_len);
 			h->content_type[0] = '\0';
 			h->location[0] = '\0';
+			h->coding[0] = '\0';
 			from = 0;
 			continue;
 		}
@@ -517,6 +535,12 @@ oa__http_configure(oa__http *h, const oa_options *o, char *err)
 	if (o->max_retries < 0 && o->max_retries != OA_OMIT)
 		return oa__fail(err, OA_ERR_INVALID, "max_retries must be 0 "
 		                "(the default), positive or OA_OMIT");
+	if (o->max_retry_after_ms < 0)
+		return oa__fail(err, OA_ERR_INVALID, "max_retry_after_ms must "
+		                "be 0 (the default) or positive");
+	h->max_retry_after_ms = o->max_retry_after_ms ?
+	                        o->max_retry_after_ms :
+	                        OA_DEFAULT_MAX_RETRY_AFTER_MS;
 	h->connect_timeout_ms = o->connect_timeout_ms == 0 ?
 	                        OA_DEFAULT_CONNECT_TIMEOUT_MS :
 	                        o->connect_timeout_ms < 0 ? -1 :
@@ -549,9 +573,11 @@ oa__http_configure(oa__http *h, const oa_options *o, char *err)
 		return oa__fail(err, OA_ERR_INVALID, "proxy needs proxy.c, "
 		                "which this build leaves out");
 	}
-	if (o->max_retries > 0 && oa__modules.retry == NULL)
-		return oa__fail(err, OA_ERR_INVALID, "max_retries needs "
-		                "retry.c, which this build leaves out");
+	if ((o->max_retries > 0 || o->max_retry_after_ms > 0) &&
+	    oa__modules.retry == NULL)
+		return oa__fail(err, OA_ERR_INVALID, "%s needs retry.c, which "
+		                "this build leaves out", o->max_retries > 0 ?
+		                "max_retries" : "max_retry_after_ms");
 	if (!h->url.tls)
 		return 0;
 	if (oa__modules.tls == NULL)
@@ -727,6 +753,7 @@ attempt(oa__http *h, const oa__buf *req, const char *body, size_t body_len,
 		h->content_type[0] = '\0';
 		h->location[0] = '\0';
 		h->captured[0] = '\0';
+		h->coding[0] = '\0';
 		h->body = OA__BODY_NONE;
 		h->keep_alive = 0;
 		h->left = h->length = 0;
@@ -773,8 +800,9 @@ oa__http_request(oa__http *h, const char *method, const char *path,
                  size_t body_len, char *err)
 {
 	oa__buf req;
-	char hp[280];
+	char hp[280], url[160];
 	const char *s;
+	size_t n;
 	int r, tries, retry, clean = err != NULL && err[0] == '\0';
 
 	if (method == NULL || path == NULL || path[0] != '/')
@@ -804,13 +832,18 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 	memset(&req, 0, sizeof req);
 	req.alloc = h->alloc;
 	oa__host_port(&h->url, 1, hp, sizeof hp);
-	/* Through a plain proxy the request line names the whole URL. */
+	/* Through a plain proxy the request line names the whole URL, and
+	 * the proxy's credentials go with every request. A coded body
+	 * (gzip) could not be read: identity is asked for, as RFC 9110
+	 * otherwise lets the server pick any coding. */
 	oa__buf_printf(&req, "%s %s%s%s HTTP/1.1\r\nHost: %s\r\n"
 	               "User-Agent: openagent/" OA_VERSION "\r\n"
+	               "Accept-Encoding: identity\r\n%s"
 	               "Content-Type: application/json\r\n"
 	               "Content-Length: %zu\r\n%s\r\n", method,
 	               h->use_proxy && !h->url.tls ? "http://" : "",
 	               h->use_proxy && !h->url.tls ? hp : "", path, hp,
+	               h->use_proxy && !h->url.tls ? h->proxy_auth : "",
 	               body_len, extra_headers ? extra_headers : "");
 	if (req.err) {
 		oa__buf_free(&req);
@@ -830,5 +863,13 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 			err[0] = '\0';
 	}
 	oa__buf_free(&req);
+	/* A malformed answer mostly means the wrong port (SSH, TLS, another
+	 * service): say which URL gave it. */
+	if (r == OA_ERR_PROTOCOL && err != NULL) {
+		n = strlen(err);
+		oa__url_text(&h->url, path, url, sizeof url);
+		snprintf(err + n, OA__ERRLEN - n, " (answer to %s %s)", method,
+		         url);
+	}
 	return r;
 }

@@ -48,6 +48,52 @@ all_in(const char *s, size_t n, const char *set)
 
 #define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
                    "0123456789-._"
+#define SCHEME_CHARS NAME_CHARS "+"
+
+/* Where the authority of url starts: after "scheme://" when url has a
+ * scheme, else at the start (so "user:pw@host" counts as userinfo too). */
+/* see oa_private.h */
+OA_PRIVATE const char *
+oa__url_authority(const char *url)
+{
+	const char *s = strstr(url, "://");
+
+	return s && s > url && strspn(url, SCHEME_CHARS) == (size_t)(s - url)
+	       ? s + 3 : url;
+}
+
+/* see oa_private.h */
+OA_PRIVATE void
+oa__url_quote(char *out, size_t size, const char *url, size_t max)
+{
+	const char *a = oa__url_authority(url), *at = strrchr(a, '@');
+	size_t o;
+
+	/* The last '@' anywhere, not only in the authority: hiding a piece
+	 * of a path costs nothing, showing a password with a '/' in it
+	 * would. */
+	if (at == NULL) {
+		oa__quote(out, size, url, strlen(url), max);
+		return;
+	}
+	oa__quote(out, size, url, (size_t)(a - url), max);
+	o = strlen(out);
+	if (o + 4 < size)
+		memcpy(out + o, "***", 4);
+	oa__quote(out, size, at, strlen(at), max);
+}
+
+/* see oa_private.h */
+OA_PRIVATE void
+oa__url_text(const oa__url *u, const char *path, char *out, size_t size)
+{
+	char hp[280];
+
+	oa__host_port(u, 1, hp, sizeof hp);
+	if (snprintf(out, size, "%s://%s%s", u->tls ? "https" : "http", hp,
+	             path) >= (int)size && size > 4)
+		memcpy(out + size - 4, "...", 4);
+}
 
 /* see oa_private.h */
 OA_PRIVATE int
@@ -74,13 +120,13 @@ oa__url_parse(oa__url *u, const char *url, char *err)
 			                "not have a query or fragment ('%c' at "
 			                "offset %zu)", *s, (size_t)(s - url));
 	}
-	oa__quote(q, sizeof q, url, strlen(url), 48);
+	oa__url_quote(q, sizeof q, url, 48);
 	if (strncasecmp(url, "http://", 7) == 0) {
 		p = url + 7;
 	} else if (strncasecmp(url, "https://", 8) == 0) {
 		p = url + 8;
 		u->tls = 1;
-	} else if (strstr(url, "://") != NULL) {
+	} else if (oa__url_authority(url) != url) {
 		q[0] = '\0';
 		oa__quote(q, sizeof q, url, (size_t)(strstr(url, "://") - url),
 		          16);
@@ -136,6 +182,13 @@ oa__url_parse(oa__url *u, const char *url, char *err)
 		                port <= 65535; p++)
 			port = port * 10 + (unsigned long)(*p - '0');
 		n = (size_t)(end - s - 1);
+		/* "user:pa/ss@host" reads as host "user", port "pa": with an
+		 * '@' further on, only the URL (userinfo hidden) is quoted */
+		if ((n == 0 || p < end || port == 0 || port > 65535) &&
+		    strchr(end, '@') != NULL)
+			return oa__fail(err, OA_ERR_URL, "bad port in URL "
+			                "\"%s\": expected a number from 1 to "
+			                "65535", q);
 		if (n == 0 || p < end || port == 0 || port > 65535)
 			return oa__fail(err, OA_ERR_URL, "bad port \"%.*s\" "
 			                "in URL: expected a number from 1 to "
@@ -425,8 +478,12 @@ oa__net_dial(oa__http *h, const oa__url *to, int *refused, char *err)
 }
 
 /* An idle keep-alive connection is fit to reuse when nothing is waiting on
- * it: a readable socket means the server closed it or sent stray bytes
- * (a 408, say) that would be taken for the next response. */
+ * it: a readable socket means the server closed it (its FIN reads as EOF;
+ * POLLRDHUP says so too where it exists; a reset is POLLERR or POLLHUP,
+ * reported whatever is asked) or sent stray bytes (a 408, say) that would
+ * be taken for the next response. Checked without waiting just before a
+ * request goes out, so a request is never written into a connection the
+ * server has closed already (test_faults closed_keep_alive). */
 /* see oa_private.h */
 OA_PRIVATE int
 oa__net_idle_ok(const oa__http *h)
@@ -435,6 +492,9 @@ oa__net_idle_ok(const oa__http *h)
 
 	pf.fd = h->fd;
 	pf.events = POLLIN;
+#ifdef POLLRDHUP
+	pf.events |= POLLRDHUP;
+#endif
 	pf.revents = 0;
 	return poll(&pf, 1, 0) == 0;
 }

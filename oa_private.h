@@ -268,6 +268,18 @@ typedef struct oa__url {
  * tls.c refuses it in oa__http_configure). Returns 0 or OA_ERR_URL with
  * a message. */
 OA_PRIVATE int oa__url_parse(oa__url *u, const char *url, char *err);
+/* Where url's authority starts: after "scheme://", or at url itself when
+ * it has no scheme. */
+OA_PRIVATE const char *oa__url_authority(const char *url);
+/* Append to out (size bytes, NUL-terminated) url quoted as oa__quote does
+ * (at most max bytes), its userinfo ("user:password@") shown as "***@":
+ * every message quotes a URL through this. */
+OA_PRIVATE void oa__url_quote(char *out, size_t size, const char *url,
+                              size_t max);
+/* "scheme://host[:port]path" of a request to u, for messages; cut with
+ * "..." to fit size. */
+OA_PRIVATE void oa__url_text(const oa__url *u, const char *path, char *out,
+                             size_t size);
 
 /* An incremental decoder of a chunked body, working in place.
  * Zero-initialise it; all fields are private. */
@@ -302,12 +314,15 @@ typedef struct oa__http {
 	                             request_timeout_ms > 0 */
 	size_t max_header;
 	int max_retries;          /* attempts after the first (refused, 429..) */
+	int max_retry_after_ms;   /* Retry-After is obeyed up to this */
 	int insecure;             /* TLS: accept any certificate chain */
 	int debug;                /* trace the exchange to stderr */
 	int cancel_fd;            /* readable when interrupted; -1: none */
 	volatile int *cancelled;  /* set when interrupted; may be NULL */
 	oa__url proxy;            /* the proxy, when use_proxy */
 	int use_proxy;
+	char proxy_auth[400];     /* "Proxy-Authorization: Basic ...\r\n"
+	                             from the proxy URL's userinfo, or "" */
 	/* the response, after oa__http_request() */
 	int status;
 	char content_type[128];   /* lower-cased media type, no parameters */
@@ -317,6 +332,9 @@ typedef struct oa__http {
 	 * value, "" when absent or too long to fit, from captured. */
 	const char *capture;
 	char captured[256];
+	char coding[64];          /* "Content-Encoding: gzip" (or Transfer-):
+	                             a coding the body has that http.c does
+	                             not undo; "" for none */
 	int body;                 /* OA__BODY_* */
 	/* private */
 	int fd;
@@ -344,7 +362,9 @@ OA_PRIVATE void oa__http_init(oa__http *h);
  * none), proxy (NULL: the environment, "": none), debug (or OA_DEBUG=1),
  * insecure (or OPEN_AGENT_INSECURE=1) and ca_file (NULL: SSL_CERT_FILE,
  * then the system bundle). For https the trust anchors are loaded here,
- * once. Returns 0, OA_ERR_URL (https:// without tls.c, a bad proxy URL), OA_ERR_INVALID (an option out of range), OA_ERR_TLS (the CA
+ * once. Returns 0, OA_ERR_URL (https:// without tls.c), OA_ERR_INVALID
+ * (an option out of range, a bad proxy option), OA_ERR_CONFIG (a bad
+ * proxy in the environment), OA_ERR_TLS (the CA
  * file cannot be read or holds no certificate) or OA_ERR_NOMEM.
  */
 OA_PRIVATE int oa__http_configure(oa__http *h, const oa_options *o,
@@ -678,6 +698,11 @@ OA_PRIVATE void oa__reply_reset(struct oa__client *p);
 OA_PRIVATE int oa__take_event(struct oa__client *p, oa__sse_event *ev);
 /* A 200 answer in JSON rather than a stream: the whole completion. */
 OA_PRIVATE int oa__take_completion(struct oa__client *p);
+/* The head of an answer: 0 when the body can be read as a reply (or the
+ * status is not 2xx: oa__take_http_error's); else OA_ERR_STREAM with a
+ * message naming what it is (a 204, a coding such as gzip, a Content-Type
+ * such as text/html) and the URL requested. */
+OA_PRIVATE int oa__check_head(struct oa__client *p);
 /* A non-2xx answer: its message, or (returning 0, state SEND) a retry
  * without stream_options. */
 OA_PRIVATE int oa__take_http_error(struct oa__client *p);

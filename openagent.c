@@ -259,7 +259,7 @@ send_request(struct oa__client *p)
 	p->ncalls = 0;
 	r = oa__http_request(&p->http, "POST", p->path, p->headers.p,
 	                     p->body.p, p->body.len, p->errmsg);
-	if (r != 0)
+	if (r != 0 || (r = oa__check_head(p)) != 0)
 		return oa__fail_turn(p, r, NULL);
 	if (p->http.status < 200 || p->http.status > 299)
 		return oa__take_http_error(p);

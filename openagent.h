@@ -70,8 +70,9 @@ typedef struct oa_block oa_block;
 /*
  * Set up a client. Copies the options; connects to nothing yet.
  * Returns 0, OA_ERR_INVALID (NULL pointer, no base_url, an option out of
- * range), OA_ERR_URL (base_url malformed or https:// in a build without
- * TLS) or OA_ERR_NOMEM. Whatever it returns, oa_errmsg() explains a
+ * range, an unusable proxy option), OA_ERR_URL (base_url malformed or
+ * https:// in a build without TLS), OA_ERR_CONFIG (an unusable proxy in
+ * http_proxy or the like, named) or OA_ERR_NOMEM. Whatever it returns, oa_errmsg() explains a
  * failure and oa_free() must be called once the client is no longer
  * wanted; a client whose oa_init() failed refuses every other call with
  * OA_ERR_STATE.
@@ -294,7 +295,9 @@ typedef enum oa_err {
 	OA_ERR_INTERRUPTED = -18,
 	/* A hook refused to continue. */
 	OA_ERR_HOOK = -19,
-	/* A configuration file could not be read or has a malformed line. */
+	/* A configuration file could not be read or has a malformed line, or
+	 * a proxy variable of the environment (http_proxy, HTTPS_PROXY, ...)
+	 * holds an unusable URL; the detail names the variable. */
 	OA_ERR_CONFIG = -20,
 	/* max_turns requests were made for one query without reaching an end. */
 	OA_ERR_MAX_TURNS = -21,
@@ -469,6 +472,11 @@ typedef struct oa_hook {
 #define OA_MAX_IMAGE_BYTES (20 * 1024 * 1024)
 #define OA_DEFAULT_MAX_TOOL_ITERATIONS 5
 #define OA_DEFAULT_MAX_RETRIES 2
+/* The longest a server's Retry-After (on 429 or 503) is obeyed before a
+ * retry (retry.c); a longer one waits this long. 30 s: a server that asks
+ * for an hour holds the caller 30 s per retry, not an hour. The field
+ * max_retry_after_ms (at the end of oa_options) overrides it. */
+#define OA_DEFAULT_MAX_RETRY_AFTER_MS 30000
 
 /* An allocator. All three functions or none; each gets ctx. realloc(ctx,
  * NULL, n) must behave as malloc. The library checks n * size overflow
@@ -537,7 +545,9 @@ struct oa_options {
 	 * (retry.c): attempts after the first for a refused connection or
 	 * HTTP 429/503 (0: default 2, OA_OMIT: none; without retry.c the
 	 * default is none). proxy (proxy.c): NULL takes http_proxy,
-	 * https_proxy and no_proxy from the environment, "" uses no proxy.
+	 * https_proxy and no_proxy from the environment, "" uses no proxy;
+	 * http://[user:password@]host:port, the credentials (percent-
+	 * decoded) sent as Proxy-Authorization: Basic.
 	 * debug (trace.c): trace the HTTP exchange to stderr, key redacted
 	 * (also OA_DEBUG=1). */
 	const char *ca_file;
@@ -616,6 +626,9 @@ struct oa_options {
 	/* Send a tool_choice of "required" or a tool's name with every
 	 * request, tool results included (module fields.c). */
 	int keep_tool_choice;
+	/* The most a Retry-After is obeyed, in ms (retry.c): 0:
+	 * OA_DEFAULT_MAX_RETRY_AFTER_MS; < 0 is OA_ERR_INVALID. */
+	int max_retry_after_ms;
 };
 
 /* ------------------------------------------------------------------------
@@ -680,7 +693,8 @@ int oa_truncate(oa_client *c, size_t keep);
  * OA_ERR_FILE (with the path and the system's reason in the detail). */
 int oa_history_save(const oa_client *c, const char *path);
 /* Replace the history with the one saved at path. A missing, corrupt or
- * foreign file is OA_ERR_FILE and leaves the history unchanged. */
+ * foreign file, or one larger than max_history_bytes (refused from its
+ * size, unread), is OA_ERR_FILE and leaves the history unchanged. */
 int oa_history_load(oa_client *c, const char *path);
 
 /* ------------------------------------------------------------------------

@@ -5,7 +5,9 @@
  * 503 (servers say that while a model loads). The pause doubles from
  * BACKOFF_BASE_MS up to BACKOFF_MAX_MS with "equal jitter" (half fixed,
  * half random) so clients do not retry in step, or is the server's
- * Retry-After; oa_interrupt() cuts it short.
+ * Retry-After, obeyed up to max_retry_after_ms (30 s by default: a
+ * server asking for an hour would otherwise hold the caller that long);
+ * oa_interrupt() cuts it short.
  *
  * Optional: without this file every request is tried once and
  * oa_options.max_retries is refused. http.c reaches it through
@@ -81,8 +83,9 @@ oa__retry(oa__http *h, int tries, int *r, int retryable, char *err)
 	if (tries >= h->max_retries)
 		return 0;
 	if (*r == 0 && (h->status == 429 || h->status == 503))
-		delay = h->retry_after_ms >= 0 ? h->retry_after_ms :
-		        backoff(h, tries);
+		delay = h->retry_after_ms < 0 ? backoff(h, tries) :
+		        h->retry_after_ms < h->max_retry_after_ms ?
+		        h->retry_after_ms : h->max_retry_after_ms;
 	else if (*r != 0 && retryable)
 		delay = backoff(h, tries);
 	else

@@ -430,9 +430,39 @@ read_body(struct oa__client *p, size_t limit)
 
 /* see oa_private.h */
 OA_PRIVATE int
+oa__check_head(struct oa__client *p)
+{
+	const oa__http *h = &p->http;
+	const char *ct = h->content_type;
+	char url[160], q[48] = "";
+
+	/* a non-2xx answer is oa__take_http_error's */
+	if (h->status < 200 || h->status > 299)
+		return 0;
+	oa__url_text(&h->url, p->path, url, sizeof url);
+	if (h->status == 204)
+		return oa__fail(p->errmsg, OA_ERR_STREAM, "HTTP 204 (no "
+		                "content) from %s: a reply was expected", url);
+	if (h->coding[0] != '\0')
+		return oa__fail(p->errmsg, OA_ERR_STREAM, "HTTP %d from %s "
+		                "has %s, which this client does not decode (it "
+		                "asks for identity)", h->status, url, h->coding);
+	/* No Content-Type at all is taken for a stream, as before. */
+	if (ct[0] != '\0' && strcmp(ct, "text/event-stream") != 0 &&
+	    strcmp(ct, "application/json") != 0) {
+		oa__quote(q, sizeof q, ct, strlen(ct), 40);
+		return oa__fail(p->errmsg, OA_ERR_STREAM, "HTTP %d from %s is "
+		                "%s, not an event stream or JSON: is that the "
+		                "API's base URL?", h->status, url, q);
+	}
+	return 0;
+}
+
+/* see oa_private.h */
+OA_PRIVATE int
 oa__take_http_error(struct oa__client *p)
 {
-	char prefix[32];
+	char prefix[224], url[160];
 	const char *s, *t;
 	size_t n, m = 0;
 	int r, st = p->http.status;
@@ -440,6 +470,8 @@ oa__take_http_error(struct oa__client *p)
 	r = read_body(p, ERRBODY_MAX);
 	if (r != 0 && r != OA_ERR_LIMIT)
 		p->scratch.len = 0; /* report the status alone */
+	if (p->http.coding[0] != '\0')
+		p->scratch.len = 0; /* gzip would print as noise */
 	p->errmsg[0] = '\0';
 	if ((st == 400 || st == 422) && !p->no_stream_options &&
 	    p->scratch.len > 0 && strstr(p->scratch.p, "stream_options")) {
@@ -451,19 +483,27 @@ oa__take_http_error(struct oa__client *p)
 		p->requests--;
 		return 0;
 	}
+	/* Every message names the URL requested: a wrong base URL (the
+	 * web UI's port, a missing /v1) is the commonest cause. */
+	oa__url_text(&p->http.url, p->path, url, sizeof url);
 	if (st >= 300 && st < 400 && p->http.location[0])
 		/* redirects are not followed: a base URL should not move */
-		return oa__fail_turn(p, OA_ERR_HTTP, "HTTP %d: redirected to "
-		                     "%.160s (redirects are not followed)", st,
-		                     p->http.location);
+		return oa__fail_turn(p, OA_ERR_HTTP, "HTTP %d from %s: "
+		                     "redirected to %.100s (redirects are not "
+		                     "followed)", st, url, p->http.location);
 	s = p->scratch.p ? p->scratch.p : "";
 	n = p->scratch.len;
 	if (n > 0 && oa__json_parse(&p->json, p->scratch.p, n, NULL) == 0 &&
 	    (t = error_text(&p->json, &m)) != NULL)
 		s = t, n = m;
+	snprintf(prefix, sizeof prefix, "HTTP %d from %s%s", st,
+	         st == 407 ? "the proxy, for " : "", url);
+	if (p->http.coding[0] != '\0')
+		return oa__fail_turn(p, OA_ERR_HTTP, "%s (its body has %s, "
+		                     "not shown)", prefix, p->http.coding);
 	if (n == 0)
-		return oa__fail_turn(p, OA_ERR_HTTP, "HTTP %d", st);
-	snprintf(prefix, sizeof prefix, "HTTP %d: ", st);
+		return oa__fail_turn(p, OA_ERR_HTTP, "%s", prefix);
+	strcat(prefix, ": ");
 	set_server_message(p, prefix, s, n);
 	return oa__fail_turn(p, OA_ERR_HTTP, NULL);
 }

@@ -21,14 +21,15 @@ OA_PRIVATE void oa__trace(char dir, const char *s, size_t n, int head);
  * Write s[0..n) to stderr as whole lines, each after "oa: > " (dir '>',
  * sent) or "oa: < " (received); a line left open at the end is closed.
  * In a head (head set), the value of an Authorization or
- * Proxy-Authorization header is never written.
+ * Proxy-Authorization header is never written: only its scheme word
+ * (Bearer, Basic), then "[redacted]".
  */
 /* see oa_private.h */
 OA_PRIVATE void
 oa__trace(char dir, const char *s, size_t n, int head)
 {
-	const char *eol, *colon;
-	size_t len, k;
+	const char *eol, *colon, *v;
+	size_t len, k, w;
 
 	while (n > 0) {
 		eol = memchr(s, '\n', n);
@@ -39,10 +40,18 @@ oa__trace(char dir, const char *s, size_t n, int head)
 		colon = head ? memchr(s, ':', k) : NULL;
 		if (colon && (oa__ieq(s, (size_t)(colon - s), "authorization") ||
 		              oa__ieq(s, (size_t)(colon - s),
-		                  "proxy-authorization")))
-			fprintf(stderr, "oa: %c %.*s Bearer [redacted]\n", dir,
-			        (int)(colon - s + 1), s);
-		else
+		                  "proxy-authorization"))) {
+			for (v = colon + 1; v < s + k && *v == ' '; v++)
+				;
+			for (w = 0; v + w < s + k && v[w] != ' ' && w < 16; w++)
+				;
+			/* only a short word before a space is a scheme; a
+			 * value without one is all secret */
+			if (v + w >= s + k || v[w] != ' ')
+				w = 0;
+			fprintf(stderr, "oa: %c %.*s %.*s%s[redacted]\n", dir,
+			        (int)(colon - s + 1), s, (int)w, v, w ? " " : "");
+		} else
 			fprintf(stderr, "oa: %c %.*s\n", dir, (int)k, s);
 		s += len;
 		n -= len;

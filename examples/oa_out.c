@@ -116,6 +116,11 @@ put_safe(FILE *f, const char *s, size_t n)
 void
 report_at(int err, const char *detail, const char *where, const char *hint)
 {
+	const char *url = where ? strchr(where, ' ') : NULL;
+
+	/* "POST URL" is left out when the detail names the URL already */
+	if (url != NULL && detail != NULL && strstr(detail, url + 1) != NULL)
+		where = NULL;
 	fprintf(stderr, "oa: %s", oa_strerror(err));
 	if (where != NULL || hint != NULL)
 		fprintf(stderr, " (%s%s%s)", where ? where : "",

@@ -139,6 +139,10 @@ respond(const char *s, size_t n, size_t head_cap, size_t room, int flags)
 	FUZZ_CHECK(h.status >= 200 && h.status <= 999);
 	FUZZ_CHECK(h.head_off <= h.head_len && h.head_len <= head_cap);
 	FUZZ_CHECK(strlen(h.content_type) < sizeof h.content_type);
+	/* a coding is kept for a message: printable, in bounds */
+	FUZZ_CHECK(strlen(h.coding) < sizeof h.coding);
+	for (off = 0; h.coding[off] != '\0'; off++)
+		FUZZ_CHECK(h.coding[off] >= ' ' && h.coding[off] < 0x7f);
 	off = h.head_off;
 	if (flags & 2) {
 		FUZZ_CHECK(oa__http_discard(&h, flags & 4) == 0);
@@ -182,6 +186,42 @@ out:
 	free(body);
 }
 
+/* The input as a URL: whatever userinfo it has (up to its last '@')
+ * never appears in a message, whether oa__url_parse's or oa__url_quote's.
+ * Only a secret that cannot be mistaken for the messages' own words is
+ * looked for: long enough, and holding a byte none of them has. */
+static void
+urls(const char *s)
+{
+	char err[OA__ERRLEN] = "", q[128] = "", secret[64];
+	const char *a = oa__url_authority(s), *at = strrchr(a, '@');
+	oa__url u;
+	size_t n, i;
+
+	oa__url_quote(q, sizeof q, s, 80);
+	for (n = 0; q[n] != '\0'; n++)
+		FUZZ_CHECK(q[n] >= ' ' && q[n] < 0x7f);
+	if (oa__url_parse(&u, s, err) != 0)
+		FUZZ_CHECK(err[0] != '\0');
+	if (at == NULL)
+		return;
+	FUZZ_CHECK(strstr(q, "***") != NULL);
+	n = (size_t)(at - a);
+	if (n < 6 || n >= sizeof secret)
+		return;
+	for (i = 0; i < n; i++)
+		if (a[i] < ' ' || a[i] >= 0x7f)
+			return;
+	memcpy(secret, a, n);
+	secret[n] = '\0';
+	if (strpbrk(secret, "!$^|~") == NULL)
+		return;
+	if (strstr(at, secret) != NULL || strstr(s, secret) != a)
+		return;
+	FUZZ_CHECK(strstr(q, secret) == NULL);
+	FUZZ_CHECK(strstr(err, secret) == NULL);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -190,7 +230,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t room = 1 + fuzz_byte(&in) * 4;
 	int flags = (int)fuzz_byte(&in), i;
 	size_t cuts[4];
-	char *s;
+	char *s, *u;
 
 	for (i = 0; i < 4; i++)
 		cuts[i] = fuzz_byte(&in) * (i + 1);
@@ -198,6 +238,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	chunked(s ? s : "", in.n, cuts);
 	scan(s ? s : "", in.n, cuts);
 	respond(s ? s : "", in.n, head_cap, room, flags);
+	if (in.n < 4096 && (u = malloc(in.n + 1)) != NULL) {
+		memcpy(u, s ? s : "", in.n);
+		u[in.n] = '\0';
+		urls(u);
+		free(u);
+	}
 	free(s);
 	return 0;
 }

@@ -137,6 +137,18 @@ def main():
         http = http_of(r)
         write("http", bytes([255, i % 8, i % 8, 5, 40, 90, 200]) + http)
         write("client", bytes([i % 4, 0]) + http)
+    # answers that are no reply (a coding, a 204), and URLs with
+    # userinfo, which no message may show (fuzz_http.c urls())
+    for head in (b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
+                 b"Transfer-Encoding: gzip, chunked\r\n\r\n1\r\nx\r\n"
+                 b"0\r\n\r\n",
+                 b"HTTP/1.1 204 No Content\r\nContent-Encoding: \x1b[2J\r\n"
+                 b"\r\n"):
+        write("http", bytes([255, 3, 0, 5, 40, 90, 200]) + head)
+    for url in (b"http://user:hunter2@127.0.0.1:99999/v1",
+                b"user:hunter2@localhost:8080", b"http://u:p/ss@h:1",
+                b"socks5://user:hunter2@h:1"):
+        write("http", bytes([255, 3, 0, 5, 40, 90, 200]) + url)
     # two requests: a tool round trip, in auto and manual mode, with hooks
     tool = http_of(RESPONSES[2]) + SEP + http_of(RESPONSES[0])
     for flags in (0x01, 0x00 | 0x40, 0x11, 0x21, 0x09, 0x05):

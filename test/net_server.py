@@ -13,6 +13,9 @@ then listens on several ports and prints them as one JSON line:
   unknown  HTTPS, certificate from a CA the client is not given
   proxy    a forward proxy (absolute-URI requests and CONNECT); whatever
            host a request names, it connects to 127.0.0.1
+  authproxy  the same, but it wants "Proxy-Authorization: Basic" for
+           alice:p@ss:w0rd (else 407 and close), and forwards requests
+           without that header and with "Via: test-proxy-auth"
   backlog  a listener that never accepts and whose queue is full, so a
            connect to it hangs
 
@@ -29,6 +32,7 @@ Every server answers by path (a request's path also counts as a key for
   /drop-second      the second request on a connection is not answered:
                     the connection is closed
   /r429/...         first 429 with Retry-After: 1, then /echo
+  /r429hour/...     first 429 with Retry-After: 3600, then /echo
   /r503/...         first 503, then /echo
   /always429/...    429, Retry-After: 0, {"error":{"message":"slow down
                     (attempt N)"}}
@@ -41,6 +45,7 @@ Every server answers by path (a request's path also counts as a key for
 
 C counts connections per port from 1, R requests on the connection.
 """
+import base64
 import json
 import os
 import socket
@@ -51,6 +56,7 @@ import threading
 import time
 
 LOCK = threading.Lock()
+PROXY_AUTH = "Basic " + base64.b64encode(b"alice:p@ss:w0rd").decode()
 PATHS = {}
 
 
@@ -163,9 +169,12 @@ def serve(conn, cid):
         elif path.startswith("/r429/") and n == 1:
             answer(conn, 429, b'{"error":{"message":"wait"}}',
                    "Retry-After: 1\r\n")
+        elif path.startswith("/r429hour/") and n == 1:
+            answer(conn, 429, b'{"error":{"message":"come back later"}}',
+                   "Retry-After: 3600\r\n")
         elif path.startswith("/r503/") and n == 1:
             answer(conn, 503, b"loading model")
-        elif path.startswith("/r429/") or path.startswith("/r503/"):
+        elif path.startswith(("/r429/", "/r429hour/", "/r503/")):
             answer(conn, 200, echo)
         elif path.startswith("/always429/"):
             answer(conn, 429, b'{"error":{"message":"slow down '
@@ -219,11 +228,16 @@ def pipe(a, b):
             pass
 
 
-def proxy(conn, cid):
+def proxy(conn, cid, auth=None):
     r = read_request(conn, b"")
     if r is None:
         return
     method, target, version, headers, body, rest = r
+    if auth is not None and headers.pop("proxy-authorization", None) != auth:
+        conn.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+                     b"Proxy-Authenticate: Basic realm=\"test\"\r\n"
+                     b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+        return
     if method == "CONNECT":
         port = int(target.rsplit(":", 1)[1])
         up = socket.create_connection(("127.0.0.1", port))
@@ -234,7 +248,7 @@ def proxy(conn, cid):
         up = socket.create_connection(("127.0.0.1", port))
         head = "%s %s %s\r\n" % (method, target, version)
         head += "".join("%s: %s\r\n" % kv for kv in headers.items())
-        head += "Via: test-proxy\r\n\r\n"
+        head += "Via: test-proxy%s\r\n\r\n" % ("-auth" if auth else "")
         up.sendall(head.encode("latin-1") + body + rest)
     t = threading.Thread(target=pipe, args=(up, conn), daemon=True)
     t.start()
@@ -328,6 +342,7 @@ def main(argv):
         "expired": listener(serve, tls_context(d, "expired")),
         "unknown": listener(serve, tls_context(d, "unknown")),
         "proxy": listener(proxy),
+        "authproxy": listener(lambda c, i: proxy(c, i, PROXY_AUTH)),
     }
     keep = full_backlog()
     ports["backlog"] = keep[2]

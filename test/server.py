@@ -69,6 +69,16 @@ response is an object; every key is optional:
   early_response S       answer as soon as the request head is in, before
                          reading its body; then read nothing for S seconds
                          and close.
+  close_after_ms N       keep-alive, but N ms after the body is sent, close
+                         the connection, as llama-server closes after
+                         every streamed answer: half-close it (shutdown
+                         SHUT_WR: the client reads its end) and keep
+                         reading. Requests that still come are never
+                         answered; one whose first bytes had already
+                         arrived when it closed is recorded with
+                         "before_close": true (sent while it was open),
+                         any later one with "after_close": true (written
+                         into a closed connection).
   raw                    a string written as the whole response, head and
                          body, each character as one byte (latin-1: "\u00ff"
                          is the byte 0xff); the connection is then closed,
@@ -165,15 +175,17 @@ def read_request(conn, buf, with_body=True):
     return method, path, headers, buf[:size], buf[size:]
 
 
-def record(n, method, path, headers, body, conn_no=0):
+def record(n, method, path, headers, body, conn_no=0, closed=None):
     raw = body.decode("utf-8", "replace")
     try:
         parsed = json.loads(raw)
     except ValueError:
         parsed = raw
-    line = compact({"n": n, "method": method, "path": path,
-                    "headers": headers, "body": parsed, "body_raw": raw,
-                    "conn": conn_no})
+    rec = {"n": n, "method": method, "path": path, "headers": headers,
+           "body": parsed, "body_raw": raw, "conn": conn_no}
+    if closed is not None:
+        rec[closed] = True
+    line = compact(rec)
     if state["record"] is not None:
         with open(state["record"], "a", encoding="utf-8") as f:
             f.write(line + "\n")
@@ -270,6 +282,21 @@ def respond(conn, resp):
     return not close
 
 
+def half_closed(conn, buf, conn_no, early):
+    """After close_after_ms: record whatever requests still arrive on the
+    connection we closed for writing, until the client goes away. early:
+    bytes of the first one had come before the close."""
+    while True:
+        req = read_request(conn, buf)
+        if req is None:
+            return
+        method, path, headers, body, buf = req
+        with lock:
+            record(-1, method, path, headers, body, conn_no,
+                   "before_close" if early else "after_close")
+        early = False
+
+
 def serve(conn):
     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     buf = b""
@@ -296,6 +323,14 @@ def serve(conn):
                 time.sleep(float(early))
                 break
             if not respond(conn, resp):
+                break
+            wait = resp.get("close_after_ms")
+            if wait is not None:
+                time.sleep(float(wait) / 1000)
+                early = bool(buf) or bool(
+                    select.select([conn], [], [], 0)[0])
+                conn.shutdown(socket.SHUT_WR)
+                half_closed(conn, buf, conn_no, early)
                 break
     except OSError:
         pass

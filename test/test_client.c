@@ -449,39 +449,40 @@ test_cumulative(void)
 	                      MSG("user", "more"))));
 }
 
-/* Non-2xx answers in every shape: OA_ERR_HTTP, the status, the server's
- * message; the failed prompt leaves no trace in the next request. */
+/* Non-2xx answers in every shape: OA_ERR_HTTP, the status, the URL
+ * requested, the server's message; the failed prompt leaves no trace in
+ * the next request. */
 static void
 test_http_errors(void)
 {
 	static const struct {
 		const char *resp;
 		int status;
-		const char *msg; /* the whole oa_errmsg() when exact */
+		const char *msg; /* after "HTTP N from URL: " when exact */
 		int exact;
 	} cases[] = {
 		{"{'status':400,'json':{'error':{'message':'messages must not "
 		 "be empty','type':'invalid_request_error'}}}", 400,
-		 "HTTP 400: messages must not be empty", 1},
+		 "messages must not be empty", 1},
 		{"{'status':404,'json':{'error':'model \\'llama9\\' not found, "
 		 "try pulling it first'}}", 404,
-		 "HTTP 404: model \"llama9\" not found, try pulling it first", 1},
+		 "model \"llama9\" not found, try pulling it first", 1},
 		{"{'status':422,'json':{'detail':[{'loc':['body','messages'],"
 		 "'msg':'Field required','type':'missing'}]}}", 422,
-		 "HTTP 422: Field required", 1},
+		 "Field required", 1},
 		{"{'status':500,'json':{'detail':'Internal failure'}}", 500,
-		 "HTTP 500: Internal failure", 1},
+		 "Internal failure", 1},
 		{"{'status':401,'json':{'message':'Invalid API key'}}", 401,
-		 "HTTP 401: Invalid API key", 1},
+		 "Invalid API key", 1},
 		{"{'status':502,'content_type':'text/html','body':'<html>\\n"
 		 "<head><title>502 Bad Gateway</title></head>\\n<body>\\n  "
 		 "nginx   went\\taway\\n</body>\\n</html>\\n'}", 502,
 		 "nginx went away", 0},
 		{"{'status':500,'content_type':'text/plain','framing':'length',"
 		 "'body':'upstream crashed'}", 500,
-		 "HTTP 500: upstream crashed", 1},
+		 "upstream crashed", 1},
 	};
-	char scen[1024], log[1024];
+	char scen[1024], log[1024], want[512];
 	oa_options o;
 	oa_client c;
 	size_t i;
@@ -494,8 +495,10 @@ test_http_errors(void)
 		CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_HTTP);
 		CHECK_STR(log, "");
 		CHECK_INT(oa_http_status(&c), cases[i].status);
+		snprintf(want, sizeof want, "HTTP %d from %s/chat/completions: "
+		         "%s", cases[i].status, srv.url, cases[i].msg);
 		if (cases[i].exact)
-			CHECK_STR(oa_errmsg(&c), cases[i].msg);
+			CHECK_STR(oa_errmsg(&c), want);
 		else
 			CHECK_HAS(oa_errmsg(&c), cases[i].msg);
 		CHECK_READS_ONCE(OA_ERR_HTTP, &c);
@@ -512,7 +515,9 @@ test_http_errors(void)
 	CHECK_INT(oa_init(&c, &o), 0);
 	CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_HTTP);
 	CHECK_INT(oa_http_status(&c), 503);
-	CHECK_HAS(oa_errmsg(&c), "HTTP 503: ");
+	snprintf(want, sizeof want, "HTTP 503 from %s/chat/completions: ",
+	         srv.url);
+	CHECK_HAS(oa_errmsg(&c), want);
 	CHECK_HAS(oa_errmsg(&c), "Loading model");
 	oa_free(&c);
 }

@@ -718,23 +718,79 @@ test_load_truncated(void)
 	oa_free(&c);
 }
 
+/* The largest single allocation asked for, by an allocator that only
+ * watches. */
+static size_t biggest;
+
+static void *
+big_malloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	biggest = n > biggest ? n : biggest;
+	return malloc(n);
+}
+
+static void *
+big_realloc(void *ctx, void *p, size_t n)
+{
+	(void)ctx;
+	biggest = n > biggest ? n : biggest;
+	return realloc(p, n);
+}
+
+static void
+big_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+/* A file over max_history_bytes is refused from its size, before any of
+ * it is read: nothing near its size is allocated, and the message says
+ * the limit and the option that raises it. */
 static void
 test_load_too_large(void)
 {
+	oa_allocator al = {big_malloc, big_realloc, big_free, NULL};
 	char path[128], want[256];
+	oa_options o;
 	oa_client c;
 	int fd;
 
 	tmppath(path, sizeof path, "large.json");
 	CHECK((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
-	CHECK(ftruncate(fd, (off_t)FILE_MAX + 1) == 0);   /* sparse */
+	CHECK(ftruncate(fd, (off_t)100 * 1000 * 1000) == 0);   /* sparse */
 	close(fd);
-	CHECK_INT(client(&c, NULL, NULL), 0);
+	CHECK_INT(client(&c, NULL, &al), 0);
 	CHECK_INT(add(&c, "user", "u", NULL, NULL), 0);
+	biggest = 0;
 	CHECK_INT(oa_history_load(&c, path), OA_ERR_FILE);
-	snprintf(want, sizeof want, "%s: larger than 64 MiB", path);
+	snprintf(want, sizeof want, "%s: 100000000 bytes, more than "
+	         "max_history_bytes (%zu); raise that option to load it",
+	         path, (size_t)OA_MAX_HISTORY_BYTES);
 	CHECK_STR(oa_errmsg(&c), want);
+	CHECK(biggest < 1024 * 1024);
 	CHECK_STR(render(&c), "user:u");
+	unlink(path);
+	oa_free(&c);
+
+	/* the option is the limit: refused under it, loaded above it */
+	CHECK_INT(client(&c, NULL, NULL), 0);
+	CHECK_INT(add(&c, "user", "a longer message than the limit", NULL,
+	              NULL), 0);
+	CHECK_INT(oa_history_save(&c, path), 0);
+	oa_free(&c);
+	memset(&o, 0, sizeof o);
+	o.base_url = "http://127.0.0.1:9/v1";
+	o.max_history_bytes = 64;
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(oa_history_load(&c, path), OA_ERR_FILE);
+	CHECK_HAS(oa_errmsg(&c), "more than max_history_bytes (64)");
+	oa_free(&c);
+	o.max_history_bytes = 4096;
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(oa_history_load(&c, path), 0);
+	CHECK_STR(render(&c), "user:a longer message than the limit");
 	unlink(path);
 	oa_free(&c);
 }

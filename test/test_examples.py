@@ -892,7 +892,8 @@ def test_chat():
                     lines[7]), lines[7]
     expect(lines[8:], [""])
     expect(err, "Count the r.\n"
-                "chat: server answered with an error: HTTP 500: model crashed\n")
+                "chat: server answered with an error: HTTP 500 from %s/chat/"
+                "completions: model crashed\n" % s.url)
 
     expect(len(reqs), 5)
     expect(reqs[0]["body"]["model"], "llama3.2")

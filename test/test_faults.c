@@ -699,7 +699,9 @@ early_response(void)
 	free(big);
 	CHECK_INT(r, OA_ERR_HTTP);
 	CHECK_INT(oa_http_status(&c), 413);
-	CHECK_STR(oa_errmsg(&c), "HTTP 413: request too large");
+	snprintf(log, sizeof log, "HTTP 413 from %s/chat/completions: "
+	         "request too large", srv.url);
+	CHECK_STR(oa_errmsg(&c), log);
 	RECOVERS(&c);
 }
 
@@ -732,6 +734,183 @@ huge_tool_arguments(void)
 	RECOVERS(&c);
 }
 
+/* 2xx answers that are no reply: a 204, a body the server coded (gzip)
+ * though identity was asked for, a web page (a web UI's port). Each is
+ * OA_ERR_STREAM, named, with the URL requested, not "stream cut short". */
+static void
+not_a_stream(void)
+{
+	static const struct {
+		const char *resp, *what;
+	} cases[] = {
+		{ "{'raw':'HTTP/1.1 204 No Content\\r\\n\\r\\n','keep':true}",
+		  "HTTP 204 (no content) from %s: a reply was expected" },
+		{ "{'headers':{'Content-Encoding':'gzip'},'reply':'x'}",
+		  "HTTP 200 from %s has Content-Encoding: gzip, which this "
+		  "client does not decode (it asks for identity)" },
+		{ "{'raw':'" SSE_HEAD "Transfer-Encoding: gzip, chunked\\r\\n"
+		  "\\r\\n1\\r\\nx\\r\\n0\\r\\n\\r\\n','keep':true}",
+		  "HTTP 200 from %s has Transfer-Encoding: gzip, chunked, which "
+		  "this client does not decode (it asks for identity)" },
+		{ "{'content_type':'text/html','framing':'length','body':"
+		  "'<!doctype html><title>Chat UI</title>'}",
+		  "HTTP 200 from %s is text/html, not an event stream or JSON: "
+		  "is that the API's base URL?" },
+	};
+	char scen[512], want[512], url[96], log[256];
+	oa_options o;
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(scen, sizeof scen, "[%s," OK "]", cases[i].resp);
+		CHECK(start(scen) == 0);
+		snprintf(url, sizeof url, "%s/chat/completions", srv.url);
+		snprintf(want, sizeof want, cases[i].what, url);
+		options(&o);
+		CHECK_INT(init_client(&o), 0);
+		CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_STREAM);
+		CHECK_STR(log, "");
+		CHECK_STR(oa_errmsg(&c), want);
+		CHECK_INT(oa_history_count(&c), 0);
+		RECOVERS(&c);
+	}
+	/* and the request asked for identity */
+	CHECK(request(0) != NULL);
+	CHECK_HAS(request(0), "\"accept-encoding\":\"identity\"");
+
+	/* not HTTP at all (the wrong port): which URL gave it */
+	CHECK(start("[{'raw':'SSH-2.0-OpenSSH_9.2\\r\\n'}," OK "]") == 0);
+	options(&o);
+	CHECK_INT(init_client(&o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_PROTOCOL);
+	snprintf(want, sizeof want, "not an HTTP/1.x status line: \"SSH-2.0-"
+	         "OpenSSH_9.2\\x0d\" (answer to POST %s/chat/completions)",
+	         srv.url);
+	CHECK_STR(oa_errmsg(&c), want);
+	RECOVERS(&c);
+
+	/* an error answer in gzip: the status and the URL, not the noise */
+	CHECK(start("[{'status':500,'headers':{'Content-Encoding':'gzip'},"
+	            "'framing':'length','body':'\\u001f\\u008b\\b'}," OK
+	            "]") == 0);
+	options(&o);
+	CHECK_INT(init_client(&o), 0);
+	CHECK_INT(turn(&c, "hi", log, sizeof log), OA_ERR_HTTP);
+	snprintf(want, sizeof want, "HTTP 500 from %s/chat/completions (its "
+	         "body has Content-Encoding: gzip, not shown)", srv.url);
+	CHECK_STR(oa_errmsg(&c), want);
+	RECOVERS(&c);
+}
+
+/* How many requests server.py recorded as written into a connection it
+ * had already closed (close_after_ms), into *racing how many it had
+ * begun to receive when it closed, and into *conns how many connections
+ * it accepted. Lines may be long: they hold the history. */
+static int
+after_close_count(int *racing, int *conns)
+{
+	FILE *f = fopen(srv.rec, "r");
+	char *line = NULL, *s;
+	size_t cap = 0;
+	int n = 0;
+
+	*conns = *racing = 0;
+	if (f == NULL)
+		return -1;
+	while (getline(&line, &cap, f) > 0) {
+		n += strstr(line, "\"after_close\":true") != NULL;
+		*racing += strstr(line, "\"before_close\":true") != NULL;
+		if ((s = strstr(line, "\"conn\":")) != NULL &&
+		    atoi(s + 7) + 1 > *conns)
+			*conns = atoi(s + 7) + 1;
+	}
+	free(line);
+	fclose(f);
+	return n;
+}
+
+/* A tool that takes *(int *)ctx milliseconds. */
+static int
+slow_calc(void *ctx, oa_args *args, oa_result *out)
+{
+	struct timespec ts;
+	int ms = *(const int *)ctx;
+
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)ms * 1000000L;
+	if (ms > 0)
+		nanosleep(&ts, NULL);
+	return calc(NULL, args, out);
+}
+
+#define ROUNDS 200
+
+/* A 200-round tool loop against a server that closes each kept-alive
+ * connection 1 ms after the end of a response (as llama-server closes
+ * after every streamed answer). Once a tool has taken 5 ms the server's
+ * FIN is there when the next request is due: it must be seen, and the
+ * request sent on a new connection, never written into the closed one.
+ * With a 0 ms tool the request races the close: sent just before it, it
+ * goes unanswered and is sent again on a new connection, and the turn
+ * still succeeds; those counts depend on timing and are only printed. */
+static int
+closed_loop(int ms, int *into_closed, int *racing, int *conns)
+{
+	oa_tool t = { "calc", "doubles a", "a:number", slow_calc, NULL };
+	oa_options o;
+	char *scen = malloc(ROUNDS * 600 + 200), *log = malloc(32768);
+	size_t n = 0;
+	int i, r = -1;
+
+	*into_closed = -1;
+	if (scen == NULL || log == NULL)
+		goto out;
+	n += (size_t)sprintf(scen, "[");
+	for (i = 0; i < ROUNDS; i++)
+		n += (size_t)sprintf(scen + n, "{'close_after_ms':1,'events':["
+		                     CALL("0", "c%d", "{\\'a\\':1}") ","
+		                     FINISH("tool_calls") "," DONE "]},", i);
+	sprintf(scen + n, "{'close_after_ms':1,'reply':'ok'}]");
+	if (start(scen) != 0)
+		goto out;
+	options(&o);
+	t.ctx = &ms;
+	o.tools = &t;
+	o.max_tool_iterations = ROUNDS + 1;
+	o.max_turns = ROUNDS + 2;
+	if (init_client(&o) != 0)
+		goto out;
+	r = turn(&c, "hi", log, 32768);
+	if (r == 0 && (strlen(log) < 20 ||
+	               strcmp(log + strlen(log) - 19, "[text:ok][end:stop]")))
+		r = -100;
+	*into_closed = after_close_count(racing, conns);
+	if (r == 0 && request_count() - *into_closed - *racing != ROUNDS + 1)
+		r = -101;
+out:
+	free(scen);
+	free(log);
+	return r;
+}
+
+static void
+closed_keep_alive(void)
+{
+	int into_closed, racing, conns, ms;
+
+	for (ms = 0; ms <= 5; ms += 5) {
+		CHECK_INT(closed_loop(ms, &into_closed, &racing, &conns), 0);
+		fprintf(stderr, "closed_keep_alive: %d ms tool, %d rounds: "
+		        "%d requests written into a closed connection, %d "
+		        "sent as it closed (sent again), %d connections\n",
+		        ms, ROUNDS + 1, into_closed, racing, conns);
+	}
+	CHECK_INT(into_closed, 0);
+	/* the server did close them: most requests needed a new one */
+	CHECK(conns > ROUNDS / 2);
+	RECOVERS(&c);
+}
+
 static const struct test tests[] = {
 	{ "refused", refused },
 	{ "reset_before_headers", reset_before_headers },
@@ -759,6 +938,8 @@ static const struct test tests[] = {
 	{ "te_and_cl", te_and_cl },
 	{ "early_response", early_response },
 	{ "huge_tool_arguments", huge_tool_arguments },
+	{ "not_a_stream", not_a_stream },
+	{ "closed_keep_alive", closed_keep_alive },
 	{ NULL, NULL }
 };
 

@@ -554,6 +554,7 @@ request_bytes(void)
 	         "POST /v1/chat/completions HTTP/1.1\r\n"
 	         "Host: 127.0.0.1:%d\r\n"
 	         "User-Agent: openagent/" OA_VERSION "\r\n"
+	         "Accept-Encoding: identity\r\n"
 	         "Content-Type: application/json\r\n"
 	         "Content-Length: 7\r\n"
 	         "Authorization: Bearer k\r\nX-A: b\r\n"

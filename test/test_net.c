@@ -28,7 +28,7 @@ static struct {
 	pid_t pid;
 	FILE *to, *from;
 	char dir[64];
-	int plain, tls, wrong, expired, unknown, proxy, backlog;
+	int plain, tls, wrong, expired, unknown, proxy, authproxy, backlog;
 } srv;
 
 /* The number after "key": in the helper's JSON line. */
@@ -80,6 +80,7 @@ server(void)
 	srv.expired = port_of(line, "expired");
 	srv.unknown = port_of(line, "unknown");
 	srv.proxy = port_of(line, "proxy");
+	srv.authproxy = port_of(line, "authproxy");
 	srv.backlog = port_of(line, "backlog");
 	srv.ok = srv.plain && srv.backlog;
 	return srv.ok;
@@ -558,6 +559,46 @@ retry_429_after(void)
 	oa__http_free(&h);
 }
 
+/* Retry-After: 3600 waits only max_retry_after_ms. The request deadline
+ * (5 s) shows which cap applied: the retry is made only when its pause
+ * ends before the deadline, and otherwise the 429 is the answer. */
+static void
+retry_after_cap(void)
+{
+	oa_options o = opts();
+	oa__http h;
+	char err[OA__ERRLEN], body[256];
+	int64_t t0;
+
+	CHECK(server());
+	o.request_timeout_ms = 5000;
+	o.max_retry_after_ms = 200;
+	CHECK_INT(setup(&h, "http://127.0.0.1", srv.plain, &o, err), 0);
+	t0 = oa__now_ms();
+	CHECK_INT(fetch(&h, "/r429hour/a", body, sizeof body, err), 0);
+	CHECK_INT(h.status, 200);
+	CHECK_HAS(body, "n=2 ");
+	CHECK(ms_since(t0) >= 190);
+	oa__http_free(&h);
+
+	/* the default cap, 30 s, does not fit in 5 s: the 429 comes back */
+	o.max_retry_after_ms = 0;
+	CHECK_INT(setup(&h, "http://127.0.0.1", srv.plain, &o, err), 0);
+	CHECK_INT(fetch(&h, "/r429hour/b", body, sizeof body, err), 0);
+	CHECK_INT(h.status, 429);
+	CHECK_HAS(body, "come back later");
+	oa__http_free(&h);
+
+	o.max_retry_after_ms = -1;
+	oa__http_init(&h);
+	CHECK_INT(oa__url_parse(&h.url, "http://127.0.0.1:1", err), 0);
+	err[0] = '\0';
+	CHECK_INT(oa__http_configure(&h, &o, err), OA_ERR_INVALID);
+	CHECK_STR(err, "max_retry_after_ms must be 0 (the default) or "
+	          "positive");
+	oa__http_free(&h);
+}
+
 static void
 retry_503(void)
 {
@@ -831,18 +872,21 @@ proxy_rules(void)
 	CHECK_INT(proxied("http://[fd00::1]:1", "[fd00::1]"), 0);
 	CHECK_INT(proxied("http://10.0.0.1:1", "10.0.0.1"), 0);
 
-	/* only http://host:port proxies */
+	/* only http://host:port proxies; the option's fault, not the base
+	 * URL's */
 	memset(&o, 0, sizeof o);
 	o.proxy = "https://p.example:1";
 	err[0] = '\0';
 	oa__http_init(&h);
 	CHECK_INT(oa__url_parse(&h.url, "http://model.test", err), 0);
-	CHECK_INT(oa__http_configure(&h, &o, err), OA_ERR_URL);
-	CHECK_HAS(err, "only http://host:port proxies");
+	CHECK_INT(oa__http_configure(&h, &o, err), OA_ERR_INVALID);
+	CHECK_HAS(err, "only http://[user:password@]host:port proxies");
 	err[0] = '\0';
 	o.proxy = "socks5://p.example:1";
-	CHECK_INT(oa__http_configure(&h, &o, err), OA_ERR_URL);
-	CHECK_HAS(err, "bad proxy \"socks5://p.example:1\"");
+	CHECK_INT(oa__http_configure(&h, &o, err), OA_ERR_INVALID);
+	CHECK_STR(err, "oa_options.proxy \"socks5://p.example:1\" is not a "
+	          "usable proxy: unsupported URL scheme \"socks5\": use "
+	          "http:// or https://");
 	/* "" means none, whatever the environment says */
 	setenv("http_proxy", "http://proxy.example:3128", 1);
 	o.proxy = "";
@@ -854,6 +898,141 @@ proxy_rules(void)
 	err[0] = '\0';
 	CHECK_INT(oa__http_configure(&h, &o, err), OA_ERR_INVALID);
 	oa__http_free(&h);
+}
+
+/* A bad proxy in the environment: OA_ERR_CONFIG naming the variable, the
+ * password never shown, in any part of the message. */
+static void
+proxy_secret(void)
+{
+	static const struct {
+		const char *var, *value, *want;
+	} cases[] = {
+		{ "http_proxy", "http://user:hunter2@127.0.0.1:99999",
+		  "http_proxy \"http://***@127.0.0.1:99999\" is not a usable "
+		  "proxy: bad port \"99999\" in URL: expected a number from 1 "
+		  "to 65535" },
+		{ "HTTP_PROXY", "user:hunter2@proxy.example:3128/path",
+		  "HTTP_PROXY \"***@proxy.example:3128/path\" is not a usable "
+		  "proxy: only http://[user:password@]host:port proxies are "
+		  "supported" },
+		{ "http_proxy", "http://user:hun/ter2@p.example:1",
+		  "http_proxy \"http://***@p.example:1\" is not a usable proxy: "
+		  "an '@' after the host (write '@' and '/' in a password as "
+		  "%40 and %2F)" },
+		{ "http_proxy", "ftp://user:hunter2@p.example:1",
+		  "http_proxy \"ftp://***@p.example:1\" is not a usable proxy: "
+		  "unsupported URL scheme \"ftp\": use http:// or https://" },
+	};
+	oa_options o;
+	oa_client c;
+	oa__http h;
+	char err[OA__ERRLEN];
+	size_t i;
+
+	unsetenv("http_proxy");
+	unsetenv("HTTP_PROXY");
+	unsetenv("no_proxy");
+	unsetenv("NO_PROXY");
+	memset(&o, 0, sizeof o);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		setenv(cases[i].var, cases[i].value, 1);
+		oa__http_init(&h);
+		err[0] = '\0';
+		CHECK_INT(oa__url_parse(&h.url, "http://model.test", err), 0);
+		CHECK_INT(oa__http_configure(&h, &o, err), OA_ERR_CONFIG);
+		unsetenv(cases[i].var);
+		oa__http_free(&h);
+		CHECK_STR(err, cases[i].want);
+	}
+	/* through oa_init: "bad configuration", not "bad base URL" */
+	setenv("http_proxy", "http://user:hunter2@127.0.0.1:99999", 1);
+	o.base_url = "http://model.test/v1";
+	CHECK_INT(oa_init(&c, &o), OA_ERR_CONFIG);
+	unsetenv("http_proxy");
+	CHECK(strstr(oa_errmsg(&c), "hunter2") == NULL);
+	CHECK_STR(oa_strerror(OA_ERR_CONFIG), "bad configuration");
+	oa_free(&c);
+	/* nor does a base URL show one */
+	o.base_url = "user:hunter2@localhost:8080/v1";
+	CHECK_INT(oa_init(&c, &o), OA_ERR_URL);
+	CHECK_STR(oa_errmsg(&c), "no scheme in URL \"***@localhost:8080/v1\": "
+	          "expected http://host[:port][/path]");
+	oa_free(&c);
+	/* a '/' in the password: "pa" is no port, and is not shown */
+	o.base_url = "http://user:pa/ss@localhost/v1";
+	CHECK_INT(oa_init(&c, &o), OA_ERR_URL);
+	CHECK_STR(oa_errmsg(&c), "bad port in URL \"http://***@localhost/v1\": "
+	          "expected a number from 1 to 65535");
+	oa_free(&c);
+}
+
+/* user:password@ in the proxy URL becomes Proxy-Authorization: Basic,
+ * percent-decoded as curl does: on every request through a forward
+ * proxy and on CONNECT; wrong credentials are a 407 that says so, and
+ * the trace shows the scheme only. */
+static void
+proxy_auth(void)
+{
+	oa_options o = opts();
+	oa__http h;
+	char err[OA__ERRLEN], body[256], px[96], log[8192];
+	const char *path;
+	int fd, saved, r;
+	size_t n;
+	FILE *f;
+
+	CHECK(server());
+	snprintf(px, sizeof px, "http://alice:p%%40ss:w0rd@127.0.0.1:%d",
+	         srv.authproxy);
+	o.proxy = px;
+	o.debug = 1;
+	path = file("proxy-trace.txt");
+	CHECK_INT(setup(&h, "http://model.test", srv.plain, &o, err), 0);
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && saved >= 0);
+	dup2(fd, 2);
+	close(fd);
+	r = fetch(&h, "/echo", body, sizeof body, err);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	CHECK_INT(r, 0);
+	CHECK_INT(h.status, 200);
+	CHECK_HAS(body, "abs=1 via=test-proxy-auth");
+	oa__http_free(&h);
+	CHECK((f = fopen(path, "r")) != NULL);
+	n = fread(log, 1, sizeof log - 1, f);
+	fclose(f);
+	log[n] = '\0';
+	CHECK_HAS(log, "oa: > Proxy-Authorization: Basic [redacted]\n");
+	CHECK(strstr(log, "YWxpY2") == NULL); /* base64 of "alice" */
+	CHECK(strstr(log, "w0rd") == NULL);
+	o.debug = 0;
+
+	/* a wrong password: the proxy's 407 */
+	snprintf(px, sizeof px, "http://alice:wrong@127.0.0.1:%d",
+	         srv.authproxy);
+	CHECK_INT(setup(&h, "http://model.test", srv.plain, &o, err), 0);
+	CHECK_INT(fetch(&h, "/echo", body, sizeof body, err), 0);
+	CHECK_INT(h.status, 407);
+	oa__http_free(&h);
+#ifndef OA_NO_TLS
+	/* CONNECT carries them too */
+	snprintf(px, sizeof px, "http://alice:p%%40ss:w0rd@127.0.0.1:%d",
+	         srv.authproxy);
+	CHECK_INT(setup(&h, "https://model.test", srv.tls, &o, err), 0);
+	CHECK_INT(fetch(&h, "/echo", body, sizeof body, err), 0);
+	CHECK_HAS(body, "req=1 ");
+	oa__http_free(&h);
+	snprintf(px, sizeof px, "http://127.0.0.1:%d", srv.authproxy);
+	CHECK_INT(setup(&h, "https://model.test", srv.tls, &o, err), 0);
+	CHECK_INT(fetch(&h, "/echo", body, sizeof body, err), OA_ERR_CONNECT);
+	CHECK_HAS(err, "HTTP 407 (it wants a user:password in the proxy URL)");
+	oa__http_free(&h);
+#endif
 }
 
 /* ---------------------------------------------------------------- tracing */
@@ -922,6 +1101,7 @@ static const struct test tests[] = {
 	{ "stale_connection", stale_connection },
 	{ "drain_unread_end", drain_unread_end },
 	{ "retry_429_after", retry_429_after },
+	{ "retry_after_cap", retry_after_cap },
 	{ "retry_503", retry_503 },
 	{ "retry_exhausted", retry_exhausted },
 	{ "retry_refused", retry_refused },
@@ -931,6 +1111,8 @@ static const struct test tests[] = {
 	{ "timeout_deadline", timeout_deadline },
 	{ "proxy_forward", proxy_forward },
 	{ "proxy_rules", proxy_rules },
+	{ "proxy_secret", proxy_secret },
+	{ "proxy_auth", proxy_auth },
 	{ "trace_redacted", trace_redacted },
 	{ NULL, NULL }
 };
