@@ -269,9 +269,10 @@ send_request(struct oa__client *p)
 	return 0;
 }
 
-/* STREAM: the next event, or more bytes from the socket, or the end. */
+/* STREAM: the next event, or more bytes from the socket, or the end.
+ * With nowait, OA__AGAIN instead of reading. */
 static int
-stream_step(struct oa__client *p)
+stream_step(struct oa__client *p, int nowait)
 {
 	oa__sse_event ev;
 	/* dst and room are set by oa__sse_space; gcc -O2, inlining it in the
@@ -283,6 +284,8 @@ stream_step(struct oa__client *p)
 	if ((r = oa__sse_next(&p->sse, &ev, p->errmsg)) != 0)
 		return r < 0 ? oa__fail_turn(p, r, NULL)
 		             : oa__take_event(p, &ev);
+	if (nowait)
+		return OA__AGAIN;
 	r = oa__sse_space(&p->sse, &dst, &room, p->errmsg);
 	if (r == 0)
 		r = oa__http_read(&p->http, dst, room, &got, p->errmsg);
@@ -420,22 +423,25 @@ run_step(struct oa__client *p)
 	return 0;
 }
 
-/* see openagent.h */
-int
-oa_next(oa_client *c, oa_block *b)
+/*
+ * The loop behind oa_next(): fixed priorities, a stored error first (it
+ * sticks), then blocks already queued (they came before anything that
+ * follows), then an interrupt, then one step of the state. With b NULL
+ * (oa_ready) it stops short of any step that may wait -- sending, reading
+ * the socket, running a hook or a tool -- and says 1 when oa_next() would
+ * return at once, 0 when it would wait.
+ */
+static int
+pump(struct oa__client *p, oa_block *b)
 {
-	struct oa__client *p;
-	int r = 0;
+	int r = 0, nowait = b == NULL;
 
-	if (c == NULL || b == NULL)
-		return OA_ERR_INVALID;
-	p = c->p;
-	if (p == NULL || !p->ready || p->busy)
-		return OA_ERR_STATE;
 	for (;;) {
 		if (p->err)
-			return p->err;
+			return nowait ? 1 : p->err;
 		if (p->ipend < p->npend) {
+			if (nowait)
+				return 1;
 			fill_block(p, &p->pend[p->ipend++], b);
 			return b->type;
 		}
@@ -443,20 +449,25 @@ oa_next(oa_client *c, oa_block *b)
 		oa__buf_reset(&p->segs);
 		if (p->interrupted && p->state != OA__IDLE &&
 		    p->state != OA__WAITING && p->state != OA__DONE)
-			return oa__fail_turn(p, OA_ERR_INTERRUPTED,
-			                     "oa_interrupt() was called");
+			return nowait ? 1 : oa__fail_turn(p, OA_ERR_INTERRUPTED,
+			                                  "oa_interrupt() was "
+			                                  "called");
+		if (nowait && (p->state == OA__SEND || p->state == OA__TOOLS ||
+		               p->state == OA__RUN))
+			return 0;
 		switch (p->state) {
 		case OA__IDLE:
-			return refuse(p, OA_ERR_STATE,
-			              "oa_next() before oa_query()");
+			return nowait ? 1 : refuse(p, OA_ERR_STATE, "oa_next() "
+			                           "before oa_query()");
 		case OA__WAITING:
 		case OA__DONE:
-			return 0;
+			return nowait;
 		case OA__SEND:
 			r = send_request(p);
 			break;
 		case OA__STREAM:
-			r = stream_step(p);
+			if ((r = stream_step(p, nowait)) == OA__AGAIN)
+				return 0;
 			break;
 		case OA__ENDING:
 			r = finish_reply(p);
@@ -469,8 +480,28 @@ oa_next(oa_client *c, oa_block *b)
 			break;
 		}
 		if (r < 0)
-			return r;
+			return nowait ? 1 : r;
 	}
+}
+
+/* see openagent.h */
+int
+oa_next(oa_client *c, oa_block *b)
+{
+	if (c == NULL || b == NULL)
+		return OA_ERR_INVALID;
+	if (c->p == NULL || !c->p->ready || c->p->busy)
+		return OA_ERR_STATE;
+	return pump(c->p, b);
+}
+
+/* see openagent.h */
+int
+oa_ready(oa_client *c)
+{
+	if (c == NULL || c->p == NULL || !c->p->ready || c->p->busy)
+		return 1;
+	return pump(c->p, NULL);
 }
 
 /* ================================================================ turns */

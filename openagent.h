@@ -123,6 +123,17 @@ int oa_next(oa_client *c, oa_block *b);
  */
 void oa_interrupt(oa_client *c);
 
+/*
+ * Whether the next oa_next() returns at once: 1 when it has a block ready
+ * (or the end of the turn, or an error), 0 when it would wait -- for the
+ * server, or for a tool or hook to run. It never waits itself: it parses
+ * what has already been received, which is why, like any call on the
+ * client, it ends the loan of the last block's strings. For programs that
+ * buffer their output: flush when it says 0, so what was written shows
+ * before the wait, and not after every block (oa does this).
+ */
+int oa_ready(oa_client *c);
+
 /* For tool handlers that block on I/O of their own (an MCP server): a
  * descriptor that is readable from the moment oa_interrupt() is called
  * until the next oa_query() begins. Poll it with your own descriptors and

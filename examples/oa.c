@@ -316,10 +316,11 @@ run_turn(const struct view *v, const char *prompt,
 		}
 		if (b.type == OA_BLOCK_TURN_END && v->jsonl)
 			*last = b.usage;
-		/* Flush after every block so the reply appears as it is
-		 * written. A failed write (EPIPE: the reader left) ends the
+		/* Flush before every wait, so the reply appears as it is
+		 * written, but not after each of the blocks that arrived
+		 * together. A failed write (EPIPE: the reader left) ends the
 		 * turn: there is no one left to read the rest. */
-		if (fflush(stdout) != 0) {
+		if (!oa_ready(&client) && fflush(stdout) != 0) {
 			*out_errno = errno;
 			break;
 		}

@@ -944,6 +944,45 @@ peak_turn(int chunks, oa_options *o)
 	return k.peak;
 }
 
+/* oa_ready(): 1 while oa_next() has a block without waiting (two blocks
+ * from one event; the end of the turn), 0 when it would send or wait for
+ * the server; and it never waits itself. */
+static void
+test_ready(void)
+{
+	oa_options o;
+	oa_client c;
+	oa_block b;
+
+	CHECK(start("[{'events':[" ROLE ","
+	            CHUNK("{'reasoning_content':'hm','content':'Hi'}", "null")
+	            "," FINISH("stop") "," DONE "],'stall_after_events':2},"
+	            "{'events':[" ROLE "," TEXT("a") "," TEXT("b") ","
+	            FINISH("stop") "," DONE "]}]") == 0);
+	options(&o);
+	o.read_timeout_ms = 300;
+	CHECK_INT(oa_init(&c, &o), 0);
+	CHECK_INT(oa_ready(&c), 1); /* oa_next() refuses at once */
+	CHECK_INT(oa_query(&c, "hi"), 0);
+	CHECK_INT(oa_ready(&c), 0); /* the request is still to be sent */
+	CHECK_INT(oa_next(&c, &b), OA_BLOCK_THINKING);
+	CHECK_INT(oa_ready(&c), 1); /* the text of the same event */
+	CHECK_INT(oa_next(&c, &b), OA_BLOCK_TEXT);
+	CHECK_STR(b.text, "Hi");
+	/* the server stalls: nothing more has come. Had oa_ready() read,
+	 * it would have met the read timeout and said 1 (an error ready). */
+	CHECK_INT(oa_ready(&c), 0);
+	CHECK_INT(oa_next(&c, &b), OA_ERR_READ_TIMEOUT);
+	CHECK_INT(oa_ready(&c), 1); /* the error, again, at once */
+	/* a whole reply: at its end oa_next() returns 0 at once */
+	CHECK_INT(oa_query(&c, "again"), 0);
+	while (oa_next(&c, &b) > 0)
+		;
+	CHECK_INT(oa_ready(&c), 1);
+	CHECK_INT(oa_next(&c, &b), 0);
+	oa_free(&c);
+}
+
 /* The reply is kept in history without a copy: the buffer it grew in
  * becomes the message. A reply of N bytes (here 1,000,000, just under a
  * power of two, so doubling leaves little unused) costs little more than
@@ -1437,6 +1476,7 @@ static const struct test tests[] = {
 	{"incremental", test_incremental},
 	{"no_alloc_per_chunk", test_no_alloc_per_chunk},
 	{"reply_not_copied", test_reply_not_copied},
+	{"ready", test_ready},
 	{"limits", test_limits},
 	{"api_key", test_api_key},
 	{"interrupt", test_interrupt},
