@@ -736,10 +736,11 @@ main(int argc, char **argv)
 		char *end;
 		errno = 0;
 		ll = strtoll(val[SEED], &end, 10);
-		if (end == val[SEED] || *end != '\0' || errno != 0 || ll == 0)
-			return usage_error("--seed wants a non-zero integer, "
-			                   "not '%s'", val[SEED]);
+		if (end == val[SEED] || *end != '\0' || errno != 0)
+			return usage_error("--seed wants an integer, not '%s'",
+			                   val[SEED]);
 		opt.seed = ll;
+		opt.send_seed = 1; /* a seed of 0 is a seed too */
 	}
 	opt.stop = stops;
 	opt.nstop = nstops;

@@ -181,6 +181,9 @@ def test_request_fields():
         rc, out, err = oa(["--base-url", s.url, "--model", "m",
                            "--extra-json", "@" + path, "hi"])
         expect((rc, out, err), (0, "ok\n", ""))
+        rc, out, err = oa(["--base-url", s.url, "--model", "m",
+                           "--seed", "0", "hi"])
+        expect((rc, out, err), (0, "ok\n", ""))
         reqs = s.requests()
     head = '{"model":"m","messages":[{"role":"user","content":"hi"}],' \
            '"stream":true,"stream_options":{"include_usage":true},' \
@@ -188,6 +191,8 @@ def test_request_fields():
     expect(body_of(reqs[0]), head + ',"top_p":0.5,"seed":7,'
            '"stop":["END","\\n\\n"],"tool_choice":"none","top_k":40}')
     expect(body_of(reqs[1]), head + ',"options": {"num_ctx": 8192}}')
+    # a seed of 0 is sent: it is a seed like any other
+    expect(body_of(reqs[2]), head + ',"seed":0}')
 
 
 def test_request_field_errors():
@@ -210,7 +215,7 @@ def test_request_field_errors():
     expect((rc, err.split("\n")[0]),
            (2, 'oa: --json-schema: is neither "json_object" nor a JSON '
                'Schema object'))
-    for args in (["--top-p", "2"], ["--seed", "x"], ["--seed", "0"]):
+    for args in (["--top-p", "2"], ["--seed", "x"], ["--seed", "1.5"]):
         rc, out, err = oa(args + ["hi"])
         expect((args, rc), (args, 2))
 
