@@ -384,6 +384,44 @@ def curl_footprint():
     return total, " + ".join(parts)
 
 
+STATIC_LD = ["-static", "-s", "-Wl,--gc-sections", "-Wl,--build-id=none",
+             "-Wl,-z,norelro", "-Wl,-z,noseparate-code"]
+
+
+def static_sizes(tmp):
+    """Stripped bytes of static musl programs: `make static` with TLS and
+    without, and test/core_agent.c on the core alone (dist/core), built
+    with the same flags. Empty when musl-gcc is missing."""
+    out = {}
+    if shutil.which("musl-gcc") is None:
+        return out
+    for key, extra, path in (("tls", [], "build/static/oa"),
+                             ("notls", ["OA_NO_TLS=1"],
+                              "build/static-notls/oa")):
+        r = subprocess.run(["make", "-s", "static"] + extra, cwd=REPO,
+                           capture_output=True)
+        if r.returncode == 0:
+            out[key] = os.path.getsize(os.path.join(REPO, path))
+    inc = os.path.join(tmp, "core-include")
+    os.makedirs(inc, exist_ok=True)
+    if not os.path.exists(os.path.join(inc, "jsmn.h")):
+        os.symlink("/usr/include/jsmn.h", os.path.join(inc, "jsmn.h"))
+    exe = os.path.join(tmp, "core_agent")
+    r = subprocess.run(["make", "-s", "amalgamation"], cwd=REPO,
+                       capture_output=True)
+    if r.returncode == 0:
+        r = subprocess.run(
+            ["musl-gcc", "-std=c99", "-Os", "-fno-asynchronous-unwind-tables",
+             "-ffunction-sections", "-fdata-sections", "-I" + inc,
+             "-I" + os.path.join(REPO, "dist", "core"),
+             os.path.join(REPO, "test", "core_agent.c"),
+             os.path.join(REPO, "dist", "core", "openagent.c"), "-o", exe]
+            + STATIC_LD, capture_output=True)
+        if r.returncode == 0:
+            out["core"] = os.path.getsize(exe)
+    return out
+
+
 def stripped_size(path):
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "x")
@@ -543,6 +581,7 @@ def main():
 
     depth = measure_depth(build, base, tmp)
 
+    statics = static_sizes(tmp)
     oa_size = stripped_size(os.path.join(build, "oa"))
     curl_size, curl_parts = curl_footprint()
     lines = loc.count(REPO)
@@ -550,7 +589,8 @@ def main():
     report = render(args, clients, res, conns, lat_oa, lat_curl, prof,
                     prof_total, oa_size, curl_size, curl_parts, lines,
                     elapsed, {"text1m": len(expected["text1m"]),
-                              "text1m.bytes": int(expected["text1m.bytes"])},
+                              "text1m.bytes": int(expected["text1m.bytes"]),
+                              "static": statics},
                     ins, depth)
     with open(args.out, "w") as f:
         f.write(report)
@@ -826,6 +866,26 @@ def render(args, clients, res, conns, lat_oa, lat_curl, prof, prof_total,
       "bench/loc.py): %s. No curl figure to compare: its source is not "
       "on this machine.\n" % (sum(lines.values()), ", ".join(
           "%s %d" % kv for kv in lines.items())))
+
+    st = sizes.get("static", {})
+    if st:
+        w("## Static binary\n")
+        w("Built with musl (`musl-gcc -Os`, `--gc-sections`, stripped; "
+          "BearSSL from Debian's libbearssl.a): no dynamic section at all. "
+          "test/test_package.py runs the TLS one over http and https.\n")
+        w("| build | bytes |")
+        w("|---|---|")
+        for key, what in (("tls", "`make static`: `oa`, every module, "
+                                  "TLS"),
+                          ("notls", "`make static OA_NO_TLS=1`: `oa` "
+                                    "without TLS"),
+                          ("core", "test/core_agent.c on the core alone "
+                                   "(dist/core/openagent.c): streaming "
+                                   "and one tool")):
+            if key in st:
+                w("| %s | %s (%.0f KiB) |" % (what, format(st[key], ","),
+                                              st[key] / 1024))
+        w("")
 
     w("## Is the server the bottleneck?\n")
     cw = res.get(("curl", "text1m", "ev"), {})
