@@ -1,5 +1,6 @@
-"""Count the core library's lines of code: non-blank lines of the library
-.c files (LIB_SRC in the Makefile) that hold something besides comments.
+"""Count the library's lines of code: non-blank lines of the library .c
+files (CORE_SRC and MOD_SRC in the Makefile, then modules.c) that hold
+something besides comments.
 
     python3 bench/loc.py [REPO]
 """
@@ -49,8 +50,20 @@ def code_lines(text):
 def library_sources(repo):
     with open(os.path.join(repo, "Makefile")) as f:
         text = f.read().replace("\\\n", " ")
-    m = re.search(r"^LIB_SRC\s*=\s*(.*)$", text, re.M)
-    return m.group(1).split() if m else []
+    names = []
+    for var in ("CORE_SRC", "MOD_SRC"):
+        m = re.search(r"^%s\s*=\s*(.*)$" % var, text, re.M)
+        if m:
+            names += re.findall(r"\b[\w]+\.c\b", m.group(1))
+    return names + ["modules.c"] if names else []
+
+
+def core_sources(repo):
+    """The core's files: CORE_SRC in the Makefile."""
+    with open(os.path.join(repo, "Makefile")) as f:
+        text = f.read().replace("\\\n", " ")
+    m = re.search(r"^CORE_SRC\s*=\s*(.*)$", text, re.M)
+    return re.findall(r"\b[\w]+\.c\b", m.group(1)) if m else []
 
 
 def count(repo):
