@@ -65,8 +65,8 @@ config(const char *s, size_t n)
 	FUZZ_CHECK(memchr(cfg.error, '\0', sizeof cfg.error));
 	if (cfg.has_temperature)
 		FUZZ_CHECK(cfg.temperature >= 0 && cfg.temperature <= 2);
-	if (cfg.has_max_tokens)
-		FUZZ_CHECK(cfg.max_tokens > 0);
+	if (cfg.has_max_tokens) /* 0: leave it out, as --max-tokens 0 */
+		FUZZ_CHECK(cfg.max_tokens >= 0);
 	FUZZ_CHECK(oa_config_base_url(&cfg, NULL, "ollama", 0) != NULL);
 	oa_config_model(&cfg, "m", 0);
 	oa_config_api_key(&cfg, NULL, 1);
