@@ -11,9 +11,11 @@ them, so no real configuration can leak in.
 The last line printed is "test_oa: N passed, N failed"; the exit status is
 non-zero when anything failed.
 """
+import atexit
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,43 +23,15 @@ import tempfile
 import threading
 import time
 
+import harness
+from harness import Server  # the scripted server, shared
+
+# harness makes a directory of its own for the servers
+atexit.register(shutil.rmtree, harness.TMP, True)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OA = os.path.abspath(os.environ.get("OA_BIN") or "build/oa")
-SERVER = os.path.abspath(os.environ.get("OA_TEST_SERVER") or
-                         os.path.join(HERE, "server.py"))
 TMP = tempfile.mkdtemp(prefix="oa_test_oa.")
-
-
-class Server:
-    """server.py with a scenario, recording to a file in TMP."""
-    count = 0
-
-    def __init__(self, responses):
-        Server.count += 1
-        scen = os.path.join(TMP, "scenario%d.json" % Server.count)
-        self.rec = os.path.join(TMP, "requests%d.jsonl" % Server.count)
-        with open(scen, "w", encoding="utf-8") as f:
-            json.dump(responses, f)
-        self.proc = subprocess.Popen(
-            [sys.executable, SERVER, scen, "--record", self.rec],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        port = int(self.proc.stdout.readline())
-        self.url = "http://127.0.0.1:%d/v1" % port
-
-    def requests(self):
-        if not os.path.exists(self.rec):
-            return []
-        with open(self.rec, encoding="utf-8") as f:
-            return [json.loads(line) for line in f]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.kill()
-        self.proc.wait()
-        self.proc.stdin.close()
-        self.proc.stdout.close()
 
 
 def oa(args, env=None, stdin=b""):

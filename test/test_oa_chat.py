@@ -11,7 +11,7 @@ when oa ends, and the tmux server is killed whatever happens.
 
 The last line printed is "test_oa_chat: N passed, N failed".
 """
-import json
+import atexit
 import os
 import shlex
 import shutil
@@ -20,47 +20,20 @@ import sys
 import tempfile
 import time
 
+import harness
+from harness import Server  # the scripted server, shared
+
+# harness makes a directory of its own for the servers
+atexit.register(shutil.rmtree, harness.TMP, True)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OA = os.path.abspath(os.environ.get("OA_BIN") or "build/oa")
-SERVER = os.path.abspath(os.environ.get("OA_TEST_SERVER") or
-                         os.path.join(HERE, "server.py"))
 TMP = tempfile.mkdtemp(prefix="oa_test_chat.")
 WAIT = 15
 
 
 def expect(got, want):
     assert got == want, "got %r\n  want %r" % (got, want)
-
-
-class Server:
-    """server.py with a scenario, recording to a file in TMP."""
-    count = 0
-
-    def __init__(self, responses):
-        Server.count += 1
-        scen = os.path.join(TMP, "scenario%d.json" % Server.count)
-        self.rec = os.path.join(TMP, "requests%d.jsonl" % Server.count)
-        with open(scen, "w", encoding="utf-8") as f:
-            json.dump(responses, f)
-        self.proc = subprocess.Popen(
-            [sys.executable, SERVER, scen, "--record", self.rec],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.url = "http://127.0.0.1:%d/v1" % int(self.proc.stdout.readline())
-
-    def requests(self):
-        if not os.path.exists(self.rec):
-            return []
-        with open(self.rec, encoding="utf-8") as f:
-            return [json.loads(line) for line in f]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.kill()
-        self.proc.wait()
-        self.proc.stdin.close()
-        self.proc.stdout.close()
 
 
 class Terminal:
