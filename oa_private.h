@@ -456,8 +456,8 @@ typedef struct oa__tools {
 } oa__tools;
 
 /* Copy a user's tool table: check names ([A-Za-z0-9_-]{1,64}, unique),
- * turn shorthand schemas into JSON Schema, check full schemas are JSON
- * objects. Returns 0, OA_ERR_INVALID with a message naming the tool, or
+ * turn shorthand schemas into JSON Schema (through shorthand.c; without
+ * it they are refused), check full schemas are JSON objects. Returns 0, OA_ERR_INVALID with a message naming the tool, or
  * OA_ERR_NOMEM. On failure nothing is left allocated. */
 OA_PRIVATE int oa__tools_init(oa__tools *t, const oa_allocator *a,
                               const oa_tool *src, size_t n, char *err);
@@ -828,6 +828,10 @@ struct oa__modules {
 	/* retry.c: whether to try a request again (see http.c) */
 	int (*retry)(oa__http *h, int tries, int *r, int retryable,
 	             char *err);
+	/* shorthand.c: tool's parameter list "a:number b:string" as JSON
+	 * Schema, into *schema (allocated with a) */
+	int (*shorthand)(const oa_allocator *a, const char *tool,
+	                 const char *list, char **schema, char *err);
 };
 
 OA_PRIVATE_DATA const struct oa__modules oa__modules;

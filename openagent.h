@@ -326,7 +326,8 @@ typedef enum oa_err {
  * The schema is either a full JSON Schema text (it starts with '{') sent
  * as given, or a shorthand for flat objects whose members are all
  * required: "a:number b:number op:string", types string, integer, number,
- * boolean. NULL or "" means no parameters.
+ * boolean (the shorthand needs the module shorthand.c; without it oa_init()
+ * refuses it). NULL or "" means no parameters.
  * ------------------------------------------------------------------------ */
 
 /* The parsed arguments of one tool call, lent to a handler or hook for the

@@ -220,8 +220,12 @@ struct worker {
 static int
 conversation(struct worker *w, int n)
 {
-	static const oa_tool tool = { "add", "Add two integers",
-	                              "a:integer b:integer", add, NULL };
+	static const oa_tool tool = {
+		"add", "Add two integers",
+		"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":"
+		"\"integer\"},\"b\":{\"type\":\"integer\"}},\"required\":"
+		"[\"a\",\"b\"]}", add, NULL
+	};
 	char url[64], prompt[64], want[64], got[64];
 	oa_options o;
 	oa_client c;
