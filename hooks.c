@@ -97,17 +97,6 @@ oa__hook_prompt(struct oa__client *p, const char **prompt)
 	return r < 0 ? r : 0;
 }
 
-/* Call k does not run, and its result says why: "prefix why". */
-static void
-settle(oa__call *k, const char *prefix, const char *why)
-{
-	oa__buf_reset(&k->result);
-	oa__buf_puts(&k->result, prefix);
-	k->why = k->result.len;
-	oa__buf_puts(&k->result, why);
-	k->has_result = 1;
-}
-
 /* see oa_private.h */
 OA_PRIVATE int
 oa__hook_pre_tool(struct oa__client *p, oa__call *k)
@@ -133,23 +122,26 @@ oa__hook_pre_tool(struct oa__client *p, oa__call *k)
 		ev.args = &a;
 	r = run(p, &ev);
 	if (r == OA_HOOK_BLOCK) {
-		settle(k, "blocked: ", p->hooktext.len ? p->hooktext.p
-		                                       : "by a hook");
-		k->blocked = 1;
+		oa__buf_reset(&k->result);
+		oa__buf_puts(&k->result, "blocked: ");
+		k->why = k->result.len;
+		oa__buf_puts(&k->result, p->hooktext.len ? p->hooktext.p
+		                                         : "by a hook");
+		k->has_result = k->blocked = 1;
 	} else if (r == OA_HOOK_REPLACE) {
 		oa__buf_reset(&k->input);
 		if (oa__buf_append(&k->input, p->hooktext.p, p->hooktext.len))
 			return k->input.err;
 		/* a replacement must be an object, like the model's input
-		 * (the call parses it again when it runs) */
-		oa__buf_reset(copy);
-		oa__buf_append(copy, k->input.p, k->input.len);
-		if (copy->err ||
-		    oa__json_parse(&p->json2, copy->p, copy->len, NULL) ||
+		 * (parsing writes nothing; the call parses it again to run) */
+		if (oa__json_parse(&p->json2, k->input.p, k->input.len, NULL) ||
 		    oa__json_type(&p->json2, 0) != OA__JSON_OBJECT) {
-			settle(k, "error: ", "hook replaced the input with "
-			       "invalid JSON");
-			k->failed = 1;
+			oa__buf_reset(&k->result);
+			oa__buf_puts(&k->result, "error: ");
+			k->why = k->result.len;
+			oa__buf_puts(&k->result, "hook replaced the input with "
+			                         "invalid JSON");
+			k->has_result = k->failed = 1;
 		}
 	}
 	return r < 0 ? r : k->result.err;

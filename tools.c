@@ -32,13 +32,14 @@ struct oa_result {
 
 /* ------------------------------------------------------------ the table */
 
-#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
-                   "0123456789_-"
+#define TOOL_NAME_CHARS                                                      \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 #define NO_PARAMETERS "{\"type\":\"object\",\"properties\":{}}"
 
-/* Copy tool i: a name of 1 to 64 NAME_CHARS that no earlier tool has, and
- * a schema kept trimmed once it is known to parse (a list that does not
- * start with '{' is the shorthand, which shorthand.c turns into one). */
+/* Copy tool i: a name of 1 to 64 TOOL_NAME_CHARS that no earlier tool
+ * has, and a schema kept trimmed once it is known to parse (a list that
+ * does not start with '{' is the shorthand, which shorthand.c turns into
+ * one). */
 static int
 copy_tool(oa__tools *t, const oa_tool *src, size_t i, char *err)
 {
@@ -48,10 +49,10 @@ copy_tool(oa__tools *t, const oa_tool *src, size_t i, char *err)
 	size_t len = strlen(name), n = strlen(p), k;
 	char msg[OA__ERRLEN] = "";
 	oa__tool *d = t->v + i;
-	oa__json j = { 0 };
+	oa__json j = { .alloc = t->alloc };
 	int r = 0;
 
-	if (len == 0 || len > 64 || strspn(name, NAME_CHARS) != len) {
+	if (len == 0 || len > 64 || strspn(name, TOOL_NAME_CHARS) != len) {
 		oa__quote(msg, sizeof msg, name, len, 64);
 		return oa__fail(err, OA_ERR_INVALID, "tools[%zu]: bad name "
 		                "\"%s\" (want 1 to 64 of A-Z a-z 0-9 _ -)", i,
@@ -85,7 +86,6 @@ copy_tool(oa__tools *t, const oa_tool *src, size_t i, char *err)
 	if (r != 0)
 		return r;
 	/* parsing does not write: strings are unescaped only on look-up */
-	j.alloc = t->alloc;
 	r = oa__json_parse(&j, d->schema, strlen(d->schema), msg);
 	oa__json_free(&j);
 	if (r == OA_ERR_NOMEM)
@@ -232,18 +232,6 @@ type_is(const oa__json *j, int t, const char *type, const char **words)
 	return 1;
 }
 
-/* The names in the schema's "type" ty, one by one from k = -1: ty itself
- * when it is one name, else the elements of its array; -1 after them. */
-static int
-each_type(const oa__json *s, int ty, int k)
-{
-	if (oa__json_type(s, ty) == OA__JSON_STRING)
-		return k < 0 ? ty : -1;
-	if (oa__json_type(s, ty) != OA__JSON_ARRAY)
-		return -1;
-	return k < 0 ? oa__json_first(s, ty) : oa__json_next(s, k);
-}
-
 /* Check member v against the schema's "type" ty. 0 when it passes, else
  * 1 with the message: "must be a string, a number or null". */
 static int
@@ -252,12 +240,16 @@ check_type(oa__json *s, int ty, const oa__json *args, int v,
 {
 	char list[OA__ERRLEN] = "";
 	const char *w, *words, *prev = NULL;
+	int one = oa__json_type(s, ty) == OA__JSON_STRING, k;
 	size_t n;
-	int k;
 
-	/* each name's words join the list once the next one comes, so the
-	 * last can be joined with "or" */
-	for (k = each_type(s, ty, -1); k >= 0; k = each_type(s, ty, k)) {
+	if (!one && oa__json_type(s, ty) != OA__JSON_ARRAY)
+		return 0;
+	/* ty itself when it is one name, else each name of its array; each
+	 * name's words join the list once the next one comes, so the last
+	 * can be joined with "or" */
+	for (k = one ? ty : oa__json_first(s, ty); k >= 0;
+	     k = one ? -1 : oa__json_next(s, k)) {
 		if ((w = oa__json_str(s, k, NULL)) == NULL)
 			continue;
 		if (type_is(args, v, w, &words))
@@ -411,11 +403,14 @@ oa_args_json(const oa_args *a, size_t *len)
 	return a ? a->text : NULL;
 }
 
-/* Member key of the arguments, or -1. */
+/* Member key of the arguments, or -1 (also when there is no out to
+ * answer in). */
 static int
-member(const oa_args *a, const char *key)
+member(const oa_args *a, const char *key, const void *out)
 {
-	return a == NULL || key == NULL ? -1 : oa__json_get(a->j, 0, key);
+	if (a == NULL || key == NULL || out == NULL)
+		return -1;
+	return oa__json_get(a->j, 0, key);
 }
 
 /* see openagent.h */
@@ -423,9 +418,9 @@ int
 oa_args_string(oa_args *a, const char *key, const char **s, size_t *len)
 {
 	const char *v;
-	int t = member(a, key);
+	int t = member(a, key, s);
 
-	if (s == NULL || t < 0 || (v = oa__json_str(a->j, t, len)) == NULL)
+	if (t < 0 || (v = oa__json_str(a->j, t, len)) == NULL)
 		return OA_ERR_INVALID;
 	*s = v;
 	return 0;
@@ -435,40 +430,35 @@ oa_args_string(oa_args *a, const char *key, const char **s, size_t *len)
 int
 oa_args_number(oa_args *a, const char *key, double *v)
 {
-	int t = member(a, key);
+	int t = member(a, key, v);
 
-	if (v == NULL || t < 0 || oa__json_double(a->j, t, v) != 0)
-		return OA_ERR_INVALID;
-	return 0;
+	return t < 0 || oa__json_double(a->j, t, v) ? OA_ERR_INVALID : 0;
 }
 
 /* see openagent.h */
 int
 oa_args_int(oa_args *a, const char *key, long long *v)
 {
-	int t = member(a, key);
+	int t = member(a, key, v);
 	double d;
 
-	if (v == NULL || t < 0)
-		return OA_ERR_INVALID;
-	if (oa__json_int(a->j, t, v) == 0)
+	if (t >= 0 && oa__json_int(a->j, t, v) == 0)
 		return 0;
 	/* 2.0 and 1e3 pass the schema's "integer", so they are taken here */
-	if (whole(a->j, t) && oa__json_double(a->j, t, &d) == 0 &&
-	    d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
-		*v = (long long)d;
-		return 0;
-	}
-	return OA_ERR_INVALID;
+	if (t < 0 || !whole(a->j, t) || oa__json_double(a->j, t, &d) ||
+	    d < -9223372036854775808.0 || d >= 9223372036854775808.0)
+		return OA_ERR_INVALID;
+	*v = (long long)d;
+	return 0;
 }
 
 /* see openagent.h */
 int
 oa_args_bool(oa_args *a, const char *key, int *v)
 {
-	int t = member(a, key), b;
+	int t = member(a, key, v), b;
 
-	if (v == NULL || t < 0 || (b = oa__json_bool(a->j, t)) < 0)
+	if (t < 0 || (b = oa__json_bool(a->j, t)) < 0)
 		return OA_ERR_INVALID;
 	*v = b;
 	return 0;
@@ -482,9 +472,9 @@ oa_args_raw(oa_args *a, const char *key, const char **json, size_t *len)
 {
 	const char *p;
 	size_t n;
-	int t = member(a, key);
+	int t = member(a, key, json);
 
-	if (json == NULL || t < 0)
+	if (t < 0)
 		return OA_ERR_INVALID;
 	p = a->text + (oa__json_raw(a->j, t, &n) - a->j->src);
 	if (oa__json_type(a->j, t) == OA__JSON_STRING) {
@@ -512,9 +502,7 @@ oa_result_write(oa_result *r, const char *s, size_t n)
 int
 oa_result_puts(oa_result *r, const char *s)
 {
-	if (s == NULL)
-		return OA_ERR_INVALID;
-	return oa_result_write(r, s, strlen(s));
+	return s ? oa_result_write(r, s, strlen(s)) : OA_ERR_INVALID;
 }
 
 /* see openagent.h */
@@ -522,22 +510,20 @@ int
 oa_result_printf(oa_result *r, const char *fmt, ...)
 {
 	va_list ap;
-	oa__buf *b;
 	int n;
 
 	if (r == NULL || fmt == NULL)
 		return OA_ERR_INVALID;
-	b = r->b;
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return OA_ERR_INVALID;
-	if (oa__buf_reserve(b, (size_t)n) != 0)
-		return b->err;
+	if (oa__buf_reserve(r->b, (size_t)n) != 0)
+		return r->b->err;
 	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	vsnprintf(r->b->p + r->b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	b->len += (size_t)n;
+	r->b->len += (size_t)n;
 	return 0;
 }
