@@ -105,7 +105,6 @@ oa__hook_pre_tool(struct oa__client *p, oa__call *k)
 	                     .tool_id = k->id.p, .tool_name = k->name.p,
 	                     .input = k->args.p };
 	struct oa_args a = { &p->json, k->args.p, k->args.len };
-	oa__buf *copy = &p->argtext;
 	int r;
 
 	if (p->nhooks == 0)
@@ -113,12 +112,12 @@ oa__hook_pre_tool(struct oa__client *p, oa__call *k)
 	/* The arguments as a handler reads them: parsed from a copy, since
 	 * string look-ups unescape in place, beside the untouched text. A
 	 * call reaches the hooks only when they parsed as an object. */
-	oa__buf_reset(copy);
-	if (oa__buf_append(copy, k->args.p, k->args.len))
-		return oa__fail(p->errmsg, copy->err, "no room for a copy of "
-		                "the arguments of \"%s\" for the hooks",
+	oa__buf_reset(&p->argtext);
+	if (oa__buf_append(&p->argtext, k->args.p, k->args.len))
+		return oa__fail(p->errmsg, p->argtext.err, "no room for a "
+		                "copy of the arguments of \"%s\" for the hooks",
 		                k->id.p);
-	if (oa__json_parse(&p->json, copy->p, copy->len, NULL) == 0)
+	if (oa__json_parse(&p->json, p->argtext.p, k->args.len, NULL) == 0)
 		ev.args = &a;
 	r = run(p, &ev);
 	if (r == OA_HOOK_BLOCK) {
@@ -156,7 +155,7 @@ oa__hook_post_tool(struct oa__client *p, const oa__call *k,
 	                     .tool_id = k->id.p, .tool_name = k->name.p,
 	                     .input = input, .result = k->result.p,
 	                     .is_error = failed, .args = args };
-	int r = run(p, &ev);
 
-	return r < 0 ? r : 0;
+	/* observers: the hooks decide nothing, so this is 0 or an error */
+	return run(p, &ev);
 }

@@ -226,7 +226,7 @@ type_is(const oa__json *j, int t, const char *type, const char **words)
 		if (strcmp(kinds[i].name, type) == 0) {
 			*words = kinds[i].words;
 			return (kinds[i].types & KIND(oa__json_type(j, t))) &&
-			       (i != 1 || whole(j, t));
+			       (strcmp(type, "integer") != 0 || whole(j, t));
 		}
 	*words = type;
 	return 1;
