@@ -94,8 +94,8 @@ test_shorthand(void)
 	if (NO_SHORTHAND) {
 		CHECK_INT(init1("calc", "a:number"), OA_ERR_INVALID);
 		CHECK_STR(err, "tool \"calc\": parameters in the shorthand "
-		          "need shorthand.c, which this build leaves out; give a "
-		          "JSON Schema object");
+		          "need shorthand.c, which this build leaves out; give "
+		          "a JSON Schema object");
 		return;
 	}
 	CHECK_STR(schema_of("a:number b:number op:string"),
@@ -267,12 +267,16 @@ test_put(void)
 
 /* ------------------------------------------------------------ checking */
 
-/* The schemas the shorthand "a:number b:number" and "n:integer" stand
- * for, in JSON Schema, which every build reads. */
+/* "a:number b:number" and "n:integer", or where the build leaves
+ * shorthand.c out, the JSON Schema they stand for. */
 #define AB SCHEMA_AB
+#ifdef OA_NO_SHORTHAND
 #define ONE(n, type)                                                         \
 	"{\"type\":\"object\",\"properties\":{\"" n "\":{\"type\":\"" type    \
 	"\"}},\"required\":[\"" n "\"]}"
+#else
+#define ONE(n, type) n ":" type
+#endif
 
 static void
 test_check_required_and_types(void)
@@ -301,7 +305,8 @@ test_check_required_and_types(void)
 	CHECK_INT(check(ONE("n", "integer"), "{\"n\":-0}"), 0);
 	CHECK_INT(check(ONE("n", "integer"), "{\"n\":3.0}"), 0);
 	CHECK_INT(check(ONE("n", "integer"), "{\"n\":1e3}"), 0);
-	CHECK_INT(check(ONE("n", "integer"), "{\"n\":99999999999999999999999}"), 0);
+	CHECK_INT(check(ONE("n", "integer"),
+	                "{\"n\":99999999999999999999999}"), 0);
 	CHECK_INT(check(ONE("n", "integer"), "{\"n\":1e300}"), 0);
 	CHECK_INT(check(ONE("n", "integer"), "{\"n\":3.5}"), 1);
 	CHECK_STR(msg, "argument \"n\" must be an integer");
@@ -832,9 +837,11 @@ test_nomem(void)
 	memset(&got, 0, sizeof got);
 	v[0].name = "calc";
 	v[0].description = "adds";
-	v[0].parameters = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":"
-	                  "\"number\"},\"b\":{\"type\":\"number\"},\"op\":{\"type\":"
-	                  "\"string\"}},\"required\":[\"a\",\"b\",\"op\"]}";
+	v[0].parameters = NO_SHORTHAND ?
+		"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":"
+		"\"number\"},\"b\":{\"type\":\"number\"},\"op\":{\"type\":"
+		"\"string\"}},\"required\":[\"a\",\"b\",\"op\"]}" :
+		"a:number b:number op:string";
 	v[1].name = "search";
 	v[1].parameters = "{\"type\":\"object\",\"properties\":{\"q\":"
 	                  "{\"type\":\"string\"}},\"required\":[\"q\"]}";
