@@ -18,25 +18,15 @@
 
 #include "oa_private.h"
 
-static const char *
-kind_name(oa_hook_kind k)
-{
-	switch (k) {
-	case OA_HOOK_PRE_TOOL_USE:
-		return "OA_HOOK_PRE_TOOL_USE";
-	case OA_HOOK_POST_TOOL_USE:
-		return "OA_HOOK_POST_TOOL_USE";
-	case OA_HOOK_USER_PROMPT_SUBMIT:
-		return "OA_HOOK_USER_PROMPT_SUBMIT";
-	}
-	return "an unknown event";
-}
-
 /* see oa_private.h */
 OA_PRIVATE int
 oa__hooks_run(const oa_hook *hooks, size_t n, const oa_hook_event *ev,
               oa__buf *text, char *err)
 {
+	static const char *const kinds[] = {
+		"an unknown event", "OA_HOOK_PRE_TOOL_USE",
+		"OA_HOOK_POST_TOOL_USE", "OA_HOOK_USER_PROMPT_SUBMIT"
+	};
 	oa_hook_reply reply;
 	oa_hook_decision d;
 	size_t i;
@@ -55,8 +45,9 @@ oa__hooks_run(const oa_hook *hooks, size_t n, const oa_hook_event *ev,
 		if (d != OA_HOOK_ALLOW && d != OA_HOOK_BLOCK &&
 		    d != OA_HOOK_REPLACE)
 			return oa__fail(err, OA_ERR_HOOK, "hook %zu for %s "
-			                "returned %d, which is not a decision",
-			                i, kind_name(ev->kind), (int)d);
+			                "returned %d, which is not a decision", i,
+			                kinds[(unsigned)ev->kind < 4 ? ev->kind : 0],
+			                (int)d);
 		if (d == OA_HOOK_ALLOW || ev->kind == OA_HOOK_POST_TOOL_USE)
 			continue;
 		if (reply.text != NULL && oa__buf_puts(text, reply.text) != 0)
@@ -93,13 +84,10 @@ run(struct oa__client *p, oa_hook_event *ev)
 OA_PRIVATE int
 oa__hook_prompt(struct oa__client *p, const char **prompt)
 {
-	oa_hook_event ev;
-	int r;
+	oa_hook_event ev = { .kind = OA_HOOK_USER_PROMPT_SUBMIT,
+	                     .prompt = *prompt };
+	int r = run(p, &ev);
 
-	memset(&ev, 0, sizeof ev);
-	ev.kind = OA_HOOK_USER_PROMPT_SUBMIT;
-	ev.prompt = *prompt;
-	r = run(p, &ev);
 	if (r == OA_HOOK_BLOCK)
 		return oa__fail(p->errmsg, OA_ERR_HOOK, "%s",
 		                p->hooktext.len ? p->hooktext.p
@@ -113,31 +101,24 @@ oa__hook_prompt(struct oa__client *p, const char **prompt)
 OA_PRIVATE int
 oa__hook_pre_tool(struct oa__client *p, oa__call *k)
 {
-	oa_hook_event ev;
-	oa__json *j = &p->json2;
-	struct oa_args a;
+	oa_hook_event ev = { .kind = OA_HOOK_PRE_TOOL_USE,
+	                     .tool_id = k->id.p, .tool_name = k->name.p,
+	                     .input = k->args.p };
+	struct oa_args a = { &p->json, k->args.p, k->args.len };
 	int r;
 
-	memset(&ev, 0, sizeof ev);
-	ev.kind = OA_HOOK_PRE_TOOL_USE;
-	ev.tool_id = k->id.p;
-	ev.tool_name = k->name.p;
-	ev.input = k->args.p;
+	if (p->nhooks == 0)
+		return 0;
 	/* The arguments as a handler reads them: parsed from a copy, since
 	 * string look-ups unescape in place, beside the untouched text. A
 	 * call reaches the hooks only when they parsed as an object. */
 	oa__buf_reset(&p->argtext);
-	if (p->nhooks && oa__buf_append(&p->argtext, k->args.p, k->args.len))
+	if (oa__buf_append(&p->argtext, k->args.p, k->args.len))
 		return oa__fail(p->errmsg, p->argtext.err, "no room for a "
-		                "copy of the arguments of \"%s\" for the "
-		                "hooks", k->id.p);
-	if (p->nhooks &&
-	    oa__json_parse(&p->json, p->argtext.p, p->argtext.len, NULL) == 0) {
-		a.j = &p->json;
-		a.text = k->args.p;
-		a.len = k->args.len;
+		                "copy of the arguments of \"%s\" for the hooks",
+		                k->id.p);
+	if (oa__json_parse(&p->json, p->argtext.p, k->args.len, NULL) == 0)
 		ev.args = &a;
-	}
 	r = run(p, &ev);
 	if (r == OA_HOOK_BLOCK) {
 		oa__buf_reset(&k->result);
@@ -150,14 +131,10 @@ oa__hook_pre_tool(struct oa__client *p, oa__call *k)
 		oa__buf_reset(&k->input);
 		if (oa__buf_append(&k->input, p->hooktext.p, p->hooktext.len))
 			return k->input.err;
-		/* a replacement must be an object, like the model's input;
-		 * p->argtext's parse is not needed then (the call runs
-		 * later and parses its input again) */
-		oa__buf_reset(&p->argtext);
-		oa__buf_append(&p->argtext, k->input.p, k->input.len);
-		if (p->argtext.err ||
-		    oa__json_parse(j, p->argtext.p, p->argtext.len, NULL) ||
-		    oa__json_type(j, 0) != OA__JSON_OBJECT) {
+		/* a replacement must be an object, like the model's input
+		 * (parsing writes nothing; the call parses it again to run) */
+		if (oa__json_parse(&p->json2, k->input.p, k->input.len, NULL) ||
+		    oa__json_type(&p->json2, 0) != OA__JSON_OBJECT) {
 			oa__buf_reset(&k->result);
 			oa__buf_puts(&k->result, "error: ");
 			k->why = k->result.len;
@@ -174,17 +151,11 @@ OA_PRIVATE int
 oa__hook_post_tool(struct oa__client *p, const oa__call *k,
                    const char *input, oa_args *args, int failed)
 {
-	oa_hook_event ev;
-	int r;
+	oa_hook_event ev = { .kind = OA_HOOK_POST_TOOL_USE,
+	                     .tool_id = k->id.p, .tool_name = k->name.p,
+	                     .input = input, .result = k->result.p,
+	                     .is_error = failed, .args = args };
 
-	memset(&ev, 0, sizeof ev);
-	ev.kind = OA_HOOK_POST_TOOL_USE;
-	ev.tool_id = k->id.p;
-	ev.tool_name = k->name.p;
-	ev.input = input;
-	ev.args = args;
-	ev.result = k->result.p;
-	ev.is_error = failed;
-	r = run(p, &ev);
-	return r < 0 ? r : 0;
+	/* observers: the hooks decide nothing, so this is 0 or an error */
+	return run(p, &ev);
 }

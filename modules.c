@@ -13,6 +13,11 @@
  *                       tool_choice, response_format, extra
  *   -DOA_NO_RETRY       retry.c: retries of refused connections and of
  *                       HTTP 429 and 503
+ *   -DOA_NO_SHORTHAND   shorthand.c: tool parameters written as
+ *                       "a:number b:string" (JSON Schema always works)
+ *   -DOA_NO_ARGCHECK    argcheck.c: a call's arguments checked against
+ *                       the schema (without it, only that they are an
+ *                       object)
  * The modules that sit on top of the client (context.c, config.c,
  * images.c) need no entry here: leaving one out only removes its public
  * functions. The core alone (dist/core/openagent.c) has no modules.c at
@@ -67,7 +72,24 @@ OA_PRIVATE int oa__retry(oa__http *h, int tries, int *r, int retryable,
 #define RETRY NULL
 #endif
 
+#ifndef OA_NO_SHORTHAND
+OA_PRIVATE int oa__shorthand(const oa_allocator *a, const char *tool,
+                             const char *list, char **schema, char *err);
+#define SHORTHAND oa__shorthand
+#else
+#define SHORTHAND NULL
+#endif
+
+#ifndef OA_NO_ARGCHECK
+OA_PRIVATE int oa__argcheck(const char *schema, oa__json *args,
+                            oa__json *scratch, oa__buf *tmp, char *msg,
+                            size_t msglen);
+#define ARGCHECK oa__argcheck
+#else
+#define ARGCHECK NULL
+#endif
+
 /* see oa_private.h */
 OA_PRIVATE const struct oa__modules oa__modules = {
-	TLS, PROXY, TRACE, FILTER, FIELDS, RETRY
+	TLS, PROXY, TRACE, FILTER, FIELDS, RETRY, SHORTHAND, ARGCHECK
 };

@@ -431,7 +431,8 @@ OA_PRIVATE int oa__net_idle_ok(const oa__http *h);
 
 
 /* ========================================================================
- * tools.c -- the tool table, argument checks, calling handlers
+ * tools.c -- the tool table, argument checks, calling handlers (and the
+ * modules shorthand.c and argcheck.c, reached through oa__modules)
  * ======================================================================== */
 
 typedef struct oa__tool {
@@ -456,9 +457,10 @@ typedef struct oa__tools {
 } oa__tools;
 
 /* Copy a user's tool table: check names ([A-Za-z0-9_-]{1,64}, unique),
- * turn shorthand schemas into JSON Schema, check full schemas are JSON
- * objects. Returns 0, OA_ERR_INVALID with a message naming the tool, or
- * OA_ERR_NOMEM. On failure nothing is left allocated. */
+ * turn shorthand schemas into JSON Schema (through shorthand.c; without
+ * it they are refused), check full schemas are JSON objects. Returns 0,
+ * OA_ERR_INVALID with a message naming the tool, or OA_ERR_NOMEM. On
+ * failure nothing is left allocated. */
 OA_PRIVATE int oa__tools_init(oa__tools *t, const oa_allocator *a,
                               const oa_tool *src, size_t n, char *err);
 OA_PRIVATE void oa__tools_free(oa__tools *t);
@@ -470,8 +472,9 @@ OA_PRIVATE const oa__tool *oa__tools_find(const oa__tools *t,
                                           const char *name);
 /*
  * Check parsed arguments (j, root token 0, must be an object) against the
- * tool's schema: required members present, member types (string, integer,
- * number, boolean, object, array, null), enum values. Returns 0, or 1 with
+ * tool's schema (argcheck.c; without it, only that they are an object):
+ * required members present, member types (string, integer, number,
+ * boolean, object, array, null), enum values. Returns 0, or 1 with
  * a one-line reason in msg (msglen bytes) that the model can act on, e.g.
  * "missing required argument \"b\"". scratch is a reusable JSON reader for
  * the schema and tmp holds its text. Or a negative oa_err (OA_ERR_NOMEM,
@@ -828,6 +831,14 @@ struct oa__modules {
 	/* retry.c: whether to try a request again (see http.c) */
 	int (*retry)(oa__http *h, int tries, int *r, int retryable,
 	             char *err);
+	/* shorthand.c: tool's parameter list "a:number b:string" as JSON
+	 * Schema, into *schema (allocated with a) */
+	int (*shorthand)(const oa_allocator *a, const char *tool,
+	                 const char *list, char **schema, char *err);
+	/* argcheck.c: the rest of oa__tools_check, for arguments that are
+	 * an object (msg already "") */
+	int (*argcheck)(const char *schema, oa__json *args, oa__json *scratch,
+	                oa__buf *tmp, char *msg, size_t msglen);
 };
 
 OA_PRIVATE_DATA const struct oa__modules oa__modules;

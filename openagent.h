@@ -326,7 +326,8 @@ typedef enum oa_err {
  * The schema is either a full JSON Schema text (it starts with '{') sent
  * as given, or a shorthand for flat objects whose members are all
  * required: "a:number b:number op:string", types string, integer, number,
- * boolean. NULL or "" means no parameters.
+ * boolean (the shorthand needs the module shorthand.c; without it oa_init()
+ * refuses it). NULL or "" means no parameters.
  * ------------------------------------------------------------------------ */
 
 /* The parsed arguments of one tool call, lent to a handler or hook for the
@@ -360,7 +361,8 @@ int oa_result_printf(oa_result *r, const char *fmt, ...)
 
 /*
  * A tool handler. Called from oa_next() in auto mode, once per call, with
- * arguments already checked against the schema. Return 0 with the result
+ * arguments already checked against the schema (by the module argcheck.c;
+ * without it, only that they are a JSON object). Return 0 with the result
  * written to out (nothing written is an empty result), or non-zero with an
  * error message written to out: the model then gets "error: <message>" as
  * the tool result, so it can correct itself. A handler must not call the

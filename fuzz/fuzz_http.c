@@ -23,8 +23,7 @@
 #include "../http.c"
 
 /* Plain sockets only: no module. */
-const struct oa__modules oa__modules = {NULL, NULL, NULL, NULL, NULL,
-                                        NULL};
+const struct oa__modules oa__modules = {0};
 
 #define FUZZ_NAME "http"
 #include "fuzz.h"

@@ -29,8 +29,10 @@ add(void *ctx, oa_args *args, oa_result *out)
 int
 main(int argc, char **argv)
 {
-	oa_tool tool = {"add", "Add two numbers.", "a:number b:number", add,
-	                NULL};
+	oa_tool tool = {"add", "Add two numbers.",
+	                "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":"
+	                "\"number\"},\"b\":{\"type\":\"number\"}},\"required\":"
+	                "[\"a\",\"b\"]}", add, NULL};
 	oa_options opt = {0};
 	oa_client c;
 	oa_block b;

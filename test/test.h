@@ -126,6 +126,26 @@ reads_once(const char *name, const char *detail)
 #else
 #define NO_TEXTFILTER 0
 #endif
+/* Tool parameters in the tests: the shorthand, or where the build leaves
+ * shorthand.c out, the JSON Schema it stands for. */
+#ifdef OA_NO_SHORTHAND
+#define NO_SHORTHAND 1
+#define SCHEMA_A                                                             \
+	"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"number\"}},"   \
+	"\"required\":[\"a\"]}"
+#define SCHEMA_AB                                                            \
+	"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"number\"},"    \
+	"\"b\":{\"type\":\"number\"}},\"required\":[\"a\",\"b\"]}"
+#else
+#define NO_SHORTHAND 0
+#define SCHEMA_A "a:number"
+#define SCHEMA_AB "a:number b:number"
+#endif
+#ifdef OA_NO_ARGCHECK
+#define NO_ARGCHECK 1
+#else
+#define NO_ARGCHECK 0
+#endif
 
 static int
 test_main(const char *suite, int argc, char **argv, const struct test *t)

@@ -196,15 +196,15 @@ tool_halt(void *ctx, oa_args *args, oa_result *out)
 }
 
 static const oa_tool manual_tools[] = {
-	{"add", "Add two numbers", "a:number b:number", NULL, NULL},
+	{"add", "Add two numbers", SCHEMA_AB, NULL, NULL},
 	{"get_weather", NULL,
 	 "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":"
 	 "\"string\"}},\"required\":[\"city\"]}", NULL, NULL},
 };
 
 static const oa_tool auto_tools[] = {
-	{"add", "Add two numbers", "a:number b:number", tool_add, NULL},
-	{"divide", "Divide a by b", "a:number b:number", tool_divide, NULL},
+	{"add", "Add two numbers", SCHEMA_AB, tool_add, NULL},
+	{"divide", "Divide a by b", SCHEMA_AB, tool_divide, NULL},
 };
 
 /* A hook that logs every event it sees and answers decision (with text)
@@ -1107,6 +1107,9 @@ test_auto_errors(void)
 	oa_options o;
 	oa_client c;
 
+	/* without argcheck.c the handler meets the bad arguments itself */
+	if (NO_ARGCHECK)
+		return;
 	CHECK(start("[" CALL_REPLY(WHOLE(0, "call_1", "add", "{\\'a\\':1,")
 	                           "," WHOLE(1, "call_2", "add", "{\\'a\\':1}")
 	                           "," WHOLE(2, "call_3", "add",
@@ -1752,7 +1755,7 @@ test_interrupt_auto(void)
 	memset(tools, 0, sizeof tools);
 	tools[0].name = "halt";
 	tools[0].description = "Stop";
-	tools[0].parameters = "a:number b:number";
+	tools[0].parameters = SCHEMA_AB;
 	tools[0].handler = tool_halt;
 	tools[0].ctx = &c;
 	tools[1] = auto_tools[0];

@@ -1157,7 +1157,7 @@ static void
 test_request_fields(void)
 {
 	static const char *const stop[] = {"END", "\n\n"};
-	static const oa_tool tool = {"calc", "", "a:number", NULL, NULL};
+	static const oa_tool tool = {"calc", "", SCHEMA_A, NULL, NULL};
 	oa_options o;
 	oa_client c;
 	char log[256];

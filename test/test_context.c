@@ -944,7 +944,7 @@ static void
 test_resume(void)
 {
 	static char want[64 * 1024];
-	oa_tool tool = {"add", "Add two numbers", "a:number b:number",
+	oa_tool tool = {"add", "Add two numbers", SCHEMA_AB,
 	                add_handler, NULL};
 	char path[128];
 	oa_client a, b;

@@ -90,7 +90,7 @@ calc(void *ctx, oa_args *args, oa_result *out)
 	return oa_result_printf(out, "%g", a * 2);
 }
 
-static const oa_tool tool = { "calc", "doubles a", "a:number", calc, NULL };
+static const oa_tool tool = { "calc", "doubles a", SCHEMA_A, calc, NULL };
 
 /* The harness's options, fast to fail, with the counting heap; the
  * tests call it by the harness's name. */
@@ -856,7 +856,7 @@ slow_calc(void *ctx, oa_args *args, oa_result *out)
 static int
 closed_loop(int ms, int *into_closed, int *racing, int *conns)
 {
-	oa_tool t = { "calc", "doubles a", "a:number", slow_calc, NULL };
+	oa_tool t = { "calc", "doubles a", SCHEMA_A, slow_calc, NULL };
 	oa_options o;
 	char *scen = malloc(ROUNDS * 600 + 200), *log = malloc(32768);
 	size_t n = 0;

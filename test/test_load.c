@@ -221,7 +221,14 @@ static int
 conversation(struct worker *w, int n)
 {
 	static const oa_tool tool = { "add", "Add two integers",
-	                              "a:integer b:integer", add, NULL };
+#ifdef OA_NO_SHORTHAND
+		"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":"
+		"\"integer\"},\"b\":{\"type\":\"integer\"}},\"required\":"
+		"[\"a\",\"b\"]}",
+#else
+		"a:integer b:integer",
+#endif
+		add, NULL };
 	char url[64], prompt[64], want[64], got[64];
 	oa_options o;
 	oa_client c;
