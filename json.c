@@ -36,7 +36,6 @@
 #include <jsmn.h>
 
 #define FIRST_TOKENS 64
-#define NO_COMMA ((size_t)-1)
 
 /* Whitespace, and what ends a literal (whitespace , ] }), as bits by
  * byte value: one test per byte on the hot path. */
@@ -70,16 +69,6 @@ json_plain(unsigned char c)
 	return c >= 0x20 && c != '"' && c != '\\';
 }
 
-/* The object or array that token i belongs to: its parent, or for an
- * object member's value the parent of its key. -1 for the root. */
-static int
-container(const jsmntok_t *tok, int i)
-{
-	int p = tok[i].parent;
-
-	return p >= 0 && tok[p].type == JSMN_STRING ? tok[p].parent : p;
-}
-
 static int
 bad(const oa__json *j, size_t at, const char *what, char *err)
 {
@@ -87,13 +76,10 @@ bad(const oa__json *j, size_t at, const char *what, char *err)
 
 	if (at < j->len && j->src[at] == '\0')
 		what = "NUL byte";   /* jsmn would stop there: say why */
-	if (at >= j->len)
-		return oa__fail(err, OA_ERR_STREAM,
-		                "invalid JSON: %s at byte %zu (the end)", what,
-		                at);
-	oa__quote(q, sizeof q, j->src + at, j->len - at, 16);
-	return oa__fail(err, OA_ERR_STREAM, "invalid JSON: %s at byte %zu: %s",
-	                what, at, q);
+	if (at < j->len)
+		oa__quote(q, sizeof q, j->src + at, j->len - at, 16);
+	return oa__fail(err, OA_ERR_STREAM, "invalid JSON: %s at byte %zu%s%s",
+	                what, at, at < j->len ? ": " : " (the end)", q);
 }
 
 /* Grow the token array (and its done bytes and next links) toward
@@ -219,13 +205,14 @@ check_string(const oa__json *j, size_t *at, char *err)
 /* The number of tokens, or an OA_ERR_* code. The labels are the things
  * the text may hold next: a value (an object's key when key is set), or
  * what follows one (',', a closing bracket, or the end). comma is where
- * the last ',' stood, to point at it when a closing bracket follows. */
+ * the last ',' stood (0: none, a value comes first), to point at it when
+ * a closing bracket follows. */
 static int
 validate(oa__json *j, const struct oa__json_at *at, size_t limit,
          size_t max_depth, char *err)
 {
 	const unsigned char *s = (const unsigned char *)j->src;
-	size_t n = j->len, i = at->i, start, depth = at->depth, comma = NO_COMMA;
+	size_t n = j->len, i = at->i, start, depth = at->depth, comma = 0;
 	int nt = at->nt, open = at->open, obj = at->obj, key = at->key, r, up;
 	unsigned char c;
 
@@ -236,8 +223,8 @@ value:
 		           err);
 	c = s[i];
 	if (c == ']' || c == '}' || (key && c != '"'))
-		return bad(j, (c == ']' || c == '}') && comma != NO_COMMA ? comma
-		           : i, "unexpected character", err);
+		return bad(j, (c == ']' || c == '}') && comma ? comma : i,
+		           "unexpected character", err);
 	if (nt == (int)j->cap && (r = grow(j, limit, err)) != 0)
 		return r;
 	j->next[nt] = nt + 1;
@@ -249,7 +236,7 @@ value:
 		j->next[nt] = (open + 1) * 2 + obj;
 		key = obj = c == '{';
 		open = nt++;
-		comma = NO_COMMA;
+		comma = 0;
 		i = skip_ws(s, i + 1, n);
 		if (i < n && s[i] == (obj ? '}' : ']'))
 			goto close;
@@ -275,7 +262,7 @@ value:
 		if (i < n && s[i] == ':') {
 			i++;
 			key = 0;
-			comma = NO_COMMA;
+			comma = 0;
 			goto value;
 		}
 		if (i < n && s[i] == '}')
@@ -312,9 +299,10 @@ close:
 /*
  * The check and jsmn start at at: the beginning of the text, or where the
  * reuse module (jsonreuse.c) found the new text stops matching the last
- * one. A lone top-level literal ("1", "true") never reaches jsmn: in
- * strict mode jsmn wants a delimiter after a literal, and there is none
- * at the end of the input, so its token is made here.
+ * one. A top-level literal that ends the text ("1", "true") is the one
+ * thing jsmn refuses: in strict mode it wants a delimiter after a
+ * literal, and there is none at the end of the input, so its token is
+ * made here.
  */
 OA_PRIVATE int
 oa__json_parse(oa__json *j, char *src, size_t len, char *err)
@@ -323,7 +311,6 @@ oa__json_parse(oa__json *j, char *src, size_t len, char *err)
 	size_t depth = j->max_depth ? j->max_depth : OA_MAX_JSON_DEPTH;
 	struct oa__json_at at = { 0, 0, 0, -1, 0, 0 };
 	jsmn_parser p;
-	size_t s, e;
 	int n = 0;
 
 	j->src = src;
@@ -342,21 +329,16 @@ oa__json_parse(oa__json *j, char *src, size_t len, char *err)
 	if (n < 0)
 		return n;
 	memset(j->done + at.nt, 0, (size_t)(n - at.nt));
-	s = skip_ws((const unsigned char *)src, 0, len);
-	if (src[s] == '{' || src[s] == '[' || src[s] == '"') {
-		jsmn_init(&p);
-		p.pos = (unsigned)at.i;
-		p.toknext = (unsigned)at.nt;
-		if (at.nt > 0)
-			p.toksuper = ((jsmntok_t *)j->tok)[at.nt].parent;
-		if (jsmn_parse(&p, src, len, j->tok, (unsigned)n) != n)
-			return bad(j, p.pos, "unexpected character", err);
-	} else {
-		for (e = s; e < len && !is_ws((unsigned char)src[e]); e++)
-			;
-		*(jsmntok_t *)j->tok = (jsmntok_t){ JSMN_PRIMITIVE, (int)s,
-		                                    (int)e, 0, -1 };
-	}
+	jsmn_init(&p);
+	p.pos = (unsigned)at.i;
+	p.toknext = (unsigned)at.nt;
+	if (at.nt > 0)
+		p.toksuper = ((jsmntok_t *)j->tok)[at.nt].parent;
+	/* the text is valid JSON: jsmn fails on a lone literal only */
+	if (jsmn_parse(&p, src, len, j->tok, (unsigned)n) != n)
+		*(jsmntok_t *)j->tok = (jsmntok_t){ JSMN_PRIMITIVE,
+		        (int)skip_ws((const unsigned char *)src, 0, len),
+		        (int)len, 0, -1 };
 	j->ntok = n;
 	return 0;
 }
@@ -418,11 +400,15 @@ oa__json_first(const oa__json *j, int t)
 OA_PRIVATE int
 oa__json_next(const oa__json *j, int t)
 {
+	const jsmntok_t *tok = j->tok;
 	int c;
 
 	if (token(j, t) == NULL)
 		return -1;
-	c = container(j->tok, t);
+	/* t's container: its parent, or for a member's value its key's */
+	c = tok[t].parent;
+	if (c >= 0 && tok[c].type == JSMN_STRING)
+		c = tok[c].parent;
 	return j->next[t] < (c < 0 ? j->ntok : j->next[c]) ? j->next[t] : -1;
 }
 
@@ -458,12 +444,10 @@ oa__json_get(const oa__json *j, int t, const char *key)
 OA_PRIVATE int
 oa__json_at(const oa__json *j, int t, int i)
 {
-	int k;
+	int k = oa__json_type(j, t) == OA__JSON_ARRAY && i >= 0 ?
+	        oa__json_first(j, t) : -1;
 
-	if (oa__json_type(j, t) != OA__JSON_ARRAY || i < 0 ||
-	    i >= oa__json_count(j, t))
-		return -1;
-	for (k = t + 1; i > 0; i--)
+	for (; k >= 0 && i > 0; i--)
 		k = oa__json_next(j, k);
 	return k;
 }
@@ -480,16 +464,13 @@ oa__json_raw(const oa__json *j, int t, size_t *len)
 
 /* ---------------------------------------------------------------- strings */
 
+/* The four hex digits at s (checked by the parse). */
 static unsigned long
 hex4(const char *s)
 {
-	unsigned long v = 0;
-	int i;
+	char h[5] = { s[0], s[1], s[2], s[3], '\0' };
 
-	for (i = 0; i < 4; i++)
-		v = v << 4 | (unsigned long)(s[i] <= '9' ? s[i] - '0' :
-		                             (s[i] | 0x20) - 'a' + 10);
-	return v;
+	return strtoul(h, NULL, 16);
 }
 
 /* Code point c as UTF-8 at o; returns its length. */
