@@ -43,12 +43,6 @@
 #define END_BITS (WS_BITS | 1ull << ',')
 
 static int
-is_ws(unsigned char c)
-{
-	return c < 64 && (WS_BITS >> c & 1);
-}
-
-static int
 ends_literal(unsigned char c)
 {
 	return c < 64 ? (END_BITS >> c & 1) : c == ']' || c == '}';
@@ -57,7 +51,7 @@ ends_literal(unsigned char c)
 static size_t
 skip_ws(const unsigned char *s, size_t i, size_t n)
 {
-	while (i < n && is_ws(s[i]))
+	while (i < n && s[i] < 64 && (WS_BITS >> s[i] & 1))
 		i++;
 	return i;
 }
@@ -88,7 +82,7 @@ static int
 grow(oa__json *j, size_t limit, char *err)
 {
 	size_t cap = j->cap ? (size_t)j->cap * 2 : FIRST_TOKENS;
-	void *p;
+	void *t = NULL, *d = NULL, *x = NULL;
 
 	if (j->cap >= limit)
 		return oa__fail(err, OA_ERR_LIMIT,
@@ -96,21 +90,18 @@ grow(oa__json *j, size_t limit, char *err)
 		                "max_json_tokens limit)", limit);
 	if (cap > limit)
 		cap = limit;
-	if (cap > (size_t)-1 / sizeof(jsmntok_t) ||
-	    (p = oa__realloc(j->alloc, j->tok, cap * sizeof(jsmntok_t))) ==
-	    NULL)
-		goto nomem;
-	j->tok = p;
-	if ((p = oa__realloc(j->alloc, j->done, cap)) == NULL)
-		goto nomem;
-	j->done = p;
-	if ((p = oa__realloc(j->alloc, j->next, cap * sizeof(int))) == NULL)
-		goto nomem;
-	j->next = p;
+	/* each array kept as soon as it has moved; cap only once all have */
+	if (cap <= (size_t)-1 / sizeof(jsmntok_t) &&
+	    (t = oa__realloc(j->alloc, j->tok, cap * sizeof(jsmntok_t))))
+		j->tok = t;
+	if (t && (d = oa__realloc(j->alloc, j->done, cap)) != NULL)
+		j->done = d;
+	if (d && (x = oa__realloc(j->alloc, j->next, cap * sizeof(int))))
+		j->next = x;
+	if (x == NULL)
+		return oa__fail(err, OA_ERR_NOMEM, "out of memory");
 	j->cap = (unsigned)cap;
 	return 0;
-nomem:
-	return oa__fail(err, OA_ERR_NOMEM, "out of memory");
 }
 
 /* ------------------------------------------------------------ validation */
@@ -173,7 +164,7 @@ static int
 check_string(const oa__json *j, size_t *at, char *err)
 {
 	const unsigned char *s = (const unsigned char *)j->src;
-	size_t i = *at + 1, n = j->len, k;
+	size_t i = *at + 1, n = j->len, k, m;
 
 	for (;;) {
 		while (i < n && json_plain(s[i]))
@@ -182,21 +173,16 @@ check_string(const oa__json *j, size_t *at, char *err)
 			break;
 		if (i < n && s[i] != '\\')
 			return bad(j, i, "control character in a string", err);
-		if (i + 1 >= n)
+		/* an escape: u and four hex digits, or one of "\/bfnrt; the
+		 * closing quote still to come */
+		k = i + 1 < n && s[i + 1] == 'u' ? 6 : 2;
+		if (i + k >= n)
 			return bad(j, *at, "unterminated value", err);
-		if (s[i + 1] == 'u') {
-			for (k = i + 2; k < i + 6 && k < n && isxdigit(s[k]);
-			     k++)
-				;
-			if (k < i + 6)
-				return bad(j, *at, k == n ? "unterminated value"
-				           : "bad escape in string", err);
-			i += 6;
-		} else if (s[i + 1] != '\0' && strchr("\"\\/bfnrt", s[i + 1])) {
-			i += 2;
-		} else {
+		for (m = i + 2; m < i + k && isxdigit(s[m]); m++)
+			;
+		if (m < i + k || !s[i + 1] || !strchr("\"\\/bfnrtu", s[i + 1]))
 			return bad(j, *at, "bad escape in string", err);
-		}
+		i += k;
 	}
 	*at = i + 1;
 	return 0;
@@ -228,6 +214,7 @@ value:
 	if (nt == (int)j->cap && (r = grow(j, limit, err)) != 0)
 		return r;
 	j->next[nt] = nt + 1;
+	comma = 0;
 	if (c == '[' || c == '{') {
 		if (++depth > max_depth)
 			return oa__fail(err, OA_ERR_LIMIT, "JSON text nested "
@@ -236,7 +223,6 @@ value:
 		j->next[nt] = (open + 1) * 2 + obj;
 		key = obj = c == '{';
 		open = nt++;
-		comma = 0;
 		i = skip_ws(s, i + 1, n);
 		if (i < n && s[i] == (obj ? '}' : ']'))
 			goto close;
@@ -252,7 +238,7 @@ value:
 		if (i == n && open >= 0)
 			return bad(j, start, "unterminated value", err);
 		if (!literal_ok(j->src + start, i - start))
-			return bad(j, start, c && strchr("-0123456789tfn", c) ?
+			return bad(j, start, strchr("-0123456789tfn", c) ?
 			           "invalid literal" : "unexpected character",
 			           err);
 	}
@@ -262,7 +248,6 @@ value:
 		if (i < n && s[i] == ':') {
 			i++;
 			key = 0;
-			comma = 0;
 			goto value;
 		}
 		if (i < n && s[i] == '}')
@@ -529,11 +514,8 @@ oa__json_str(oa__json *j, int t, size_t *len)
 	jsmntok_t *k;
 	size_t n;
 
-	if (oa__json_type(j, t) != OA__JSON_STRING) {
-		if (len != NULL)
-			*len = 0;
-		return NULL;
-	}
+	if (oa__json_type(j, t) != OA__JSON_STRING)
+		return oa__json_raw(j, -1, len);   /* NULL, and *len 0 */
 	k = (jsmntok_t *)j->tok + t;
 	if (!j->done[t]) {
 		n = unescape(j->src + k->start, (size_t)(k->end - k->start));
@@ -541,9 +523,7 @@ oa__json_str(oa__json *j, int t, size_t *len)
 		k->end = k->start + (int)n;
 		j->src[k->end] = '\0';
 	}
-	if (len != NULL)
-		*len = (size_t)(k->end - k->start);
-	return j->src + k->start;
+	return oa__json_raw(j, t, len);
 }
 
 OA_PRIVATE int
@@ -560,7 +540,7 @@ oa__json_eq(oa__json *j, int t, const char *s)
 OA_PRIVATE int
 oa__json_int(const oa__json *j, int t, long long *out)
 {
-	unsigned long long v = 0, max = LLONG_MAX, d;
+	unsigned long long v = 0, max = LLONG_MAX;
 	int over = 0, neg;
 	size_t n, i;
 	const char *s = oa__json_raw(j, t, &n);
@@ -572,11 +552,8 @@ oa__json_int(const oa__json *j, int t, long long *out)
 	for (i = (size_t)neg; i < n; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return OA_ERR_STREAM;   /* a fraction or exponent */
-		d = (unsigned long long)(s[i] - '0');
-		if (v > (max - d) / 10)
-			over = 1;
-		else
-			v = v * 10 + d;
+		over |= v > (max - (unsigned)(s[i] - '0')) / 10;
+		v = v * 10 + (unsigned)(s[i] - '0');   /* wraps only if over */
 	}
 	if (over)
 		return OA_ERR_LIMIT;
