@@ -35,18 +35,11 @@
 #define JSMN_PARENT_LINKS
 #include <jsmn.h>
 
-#define FIRST_TOKENS 64
 
 /* Whitespace, and what ends a literal (whitespace , ] }), as bits by
  * byte value: one test per byte on the hot path. */
 #define WS_BITS (1ull << ' ' | 1ull << '\t' | 1ull << '\n' | 1ull << '\r')
 #define END_BITS (WS_BITS | 1ull << ',')
-
-static int
-ends_literal(unsigned char c)
-{
-	return c < 64 ? (END_BITS >> c & 1) : c == ']' || c == '}';
-}
 
 static size_t
 skip_ws(const unsigned char *s, size_t i, size_t n)
@@ -81,7 +74,7 @@ bad(const oa__json *j, size_t at, const char *what, char *err)
 static int
 grow(oa__json *j, size_t limit, char *err)
 {
-	size_t cap = j->cap ? (size_t)j->cap * 2 : FIRST_TOKENS;
+	size_t cap = j->cap ? (size_t)j->cap * 2 : 64;
 	void *t = NULL, *d = NULL, *x = NULL;
 
 	if (j->cap >= limit)
@@ -121,42 +114,36 @@ grow(oa__json *j, size_t limit, char *err)
  * depth times brackets.
  */
 
-/* Moves *i past the digits there; how many there were. */
-static size_t
-digits(const char *s, size_t n, size_t *i)
+/* Past the digits at p (before e), or NULL when there are none. */
+static const char *
+digits(const char *p, const char *e)
 {
-	size_t k = *i;
+	const char *d = p;
 
-	while (*i < n && s[*i] >= '0' && s[*i] <= '9')
-		(*i)++;
-	return *i - k;
+	while (p < e && *p >= '0' && *p <= '9')
+		p++;
+	return p > d ? p : NULL;
 }
 
 /* true, false, null or -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
 static int
 literal_ok(const char *s, size_t n)
 {
-	size_t i = n > 0 && s[0] == '-', d;
+	const char *e = s + n, *p = s + (n > 0 && s[0] == '-'), *q;
 
-	if ((n == 4 && (memcmp(s, "true", 4) == 0 ||
-	                memcmp(s, "null", 4) == 0)) ||
-	    (n == 5 && memcmp(s, "false", 5) == 0))
+	if ((n == 4 && (!memcmp(s, "true", 4) || !memcmp(s, "null", 4))) ||
+	    (n == 5 && !memcmp(s, "false", 5)))
 		return 1;
-	d = digits(s, n, &i);
-	if (d == 0 || (d > 1 && s[i - d] == '0'))
+	if ((q = digits(p, e)) == NULL || (*p == '0' && q > p + 1))
 		return 0;
-	if (i < n && s[i] == '.') {
-		i++;
-		if (digits(s, n, &i) == 0)
+	if (q < e && *q == '.' && (q = digits(q + 1, e)) == NULL)
+		return 0;
+	if (q < e && (*q == 'e' || *q == 'E')) {
+		q += q + 1 < e && (q[1] == '+' || q[1] == '-');
+		if ((q = digits(q + 1, e)) == NULL)
 			return 0;
 	}
-	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-		if (++i < n && (s[i] == '+' || s[i] == '-'))
-			i++;
-		if (digits(s, n, &i) == 0)
-			return 0;
-	}
-	return i == n;
+	return q == e;
 }
 
 /* The string whose quote is at *at; *at moves past its closing quote. */
@@ -233,7 +220,9 @@ value:
 		if ((r = check_string(j, &i, err)) != 0)
 			return r;
 	} else {
-		for (start = i; i < n && !ends_literal(s[i]); i++)
+		/* a literal runs up to whitespace , ] } or the end */
+		for (start = i; i < n && (s[i] < 64 ? !(END_BITS >> s[i] & 1) :
+		                          s[i] != ']' && s[i] != '}'); i++)
 			;
 		if (i == n && open >= 0)
 			return bad(j, start, "unterminated value", err);
@@ -245,30 +234,28 @@ value:
 	if (key) {
 		start = i;
 		i = skip_ws(s, i, n);
-		if (i < n && s[i] == ':') {
-			i++;
-			key = 0;
-			goto value;
-		}
 		if (i < n && s[i] == '}')
 			return bad(j, start, "key without a value", err);
-		return bad(j, i, i == n ? "unterminated value" : "expected ':'",
-		           err);
+		if (i == n || s[i] != ':')
+			return bad(j, i, i == n ? "unterminated value" :
+			           "expected ':'", err);
+		i++;
+		key = 0;
+		goto value;
 	}
 after:
 	i = skip_ws(s, i, n);
 	if (open < 0)
 		return i == n ? nt : bad(j, i, "more data after the value",
 		                         err);
-	if (i == n)
-		return bad(j, i, "unterminated value", err);
-	if (s[i] == ',') {
+	if (i < n && s[i] == ',') {
 		comma = i++;
 		key = obj;
 		goto value;
 	}
-	if (s[i] != (obj ? '}' : ']'))
-		return bad(j, i, "expected ','", err);
+	if (i == n || s[i] != (obj ? '}' : ']'))
+		return bad(j, i, i == n ? "unterminated value" :
+		           "expected ','", err);
 close:
 	i++;
 	up = j->next[open];
@@ -317,8 +304,8 @@ oa__json_parse(oa__json *j, char *src, size_t len, char *err)
 	jsmn_init(&p);
 	p.pos = (unsigned)at.i;
 	p.toknext = (unsigned)at.nt;
-	if (at.nt > 0)
-		p.toksuper = ((jsmntok_t *)j->tok)[at.nt].parent;
+	/* a member's value belongs to its key, the rest to their container */
+	p.toksuper = at.obj && !at.key ? at.nt - 1 : at.open;
 	/* the text is valid JSON: jsmn fails on a lone literal only */
 	if (jsmn_parse(&p, src, len, j->tok, (unsigned)n) != n)
 		*(jsmntok_t *)j->tok = (jsmntok_t){ JSMN_PRIMITIVE,
@@ -403,7 +390,7 @@ oa__json_next(const oa__json *j, int t)
 OA_PRIVATE int
 oa__json_get(const oa__json *j, int t, const char *key)
 {
-	const jsmntok_t *tok = j->tok, *k;
+	const jsmntok_t *tok = j->tok;
 	const char *s;
 	size_t n, m;
 	int i, end;
@@ -412,9 +399,8 @@ oa__json_get(const oa__json *j, int t, const char *key)
 		return -1;
 	end = j->next[t];
 	for (i = t + 1; i < end; i = j->next[i + 1]) {
-		k = tok + i;
-		s = j->src + k->start;
-		n = (size_t)(k->end - k->start);
+		s = j->src + tok[i].start;
+		n = (size_t)(tok[i].end - tok[i].start);
 		if (n > 0 && s[0] != key[0])
 			continue;
 		/* an unescaped key may hold a NUL: stop at key's end */
@@ -519,7 +505,8 @@ oa__json_str(oa__json *j, int t, size_t *len)
 	k = (jsmntok_t *)j->tok + t;
 	if (!j->done[t]) {
 		n = unescape(j->src + k->start, (size_t)(k->end - k->start));
-		j->done[t] = k->start + (int)n < k->end ? 2 : 1;   /* 2: shrank */
+		/* 2: it shrank (jsonreuse.c puts its end back) */
+		j->done[t] = k->start + (int)n < k->end ? 2 : 1;
 		k->end = k->start + (int)n;
 		j->src[k->end] = '\0';
 	}
@@ -577,9 +564,8 @@ oa__json_double(const oa__json *j, int t, double *out)
 	if (s + n == j->src + j->len) {
 		if (n >= sizeof tmp)
 			return OA_ERR_LIMIT;
-		memcpy(tmp, s, n);
+		s = memcpy(tmp, s, n);
 		tmp[n] = '\0';
-		s = tmp;
 	}
 	*out = strtod(s, NULL);
 	return 0;
@@ -600,23 +586,19 @@ oa__json_put_str(oa__buf *b, const char *s, size_t n)
 {
 	static const char ctl[] = "\"\\\b\f\n\r\t", name[] = "\"\\bfnrt";
 	const char *e;
-	size_t i = 0, run;
-	unsigned char c;
+	size_t i, k;
 
 	oa__buf_append(b, "\"", 1);
-	for (;;) {
-		for (run = i; run < n && json_plain((unsigned char)s[run]); run++)
+	for (i = 0;; i = k + 1) {
+		for (k = i; k < n && json_plain((unsigned char)s[k]); k++)
 			;
-		oa__buf_append(b, s + i, run - i);
-		if (run == n)
+		oa__buf_append(b, s + i, k - i);
+		if (k == n)
 			break;
-		c = (unsigned char)s[run];
 		/* the short escape where there is one, else \u00XX */
-		if ((e = memchr(ctl, c, sizeof ctl - 1)) != NULL)
-			oa__buf_append(b, (char[]){ '\\', name[e - ctl] }, 2);
-		else
-			oa__buf_printf(b, "\\u%04x", c);
-		i = run + 1;
+		e = memchr(ctl, s[k], sizeof ctl - 1);
+		oa__buf_printf(b, e ? "\\%c" : "\\u%04x",
+		               e ? name[e - ctl] : (unsigned char)s[k]);
 	}
 	oa__buf_append(b, "\"", 1);
 }

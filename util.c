@@ -19,6 +19,8 @@
 
 /* ---------------------------------------------------------------- memory */
 
+/* The user's allocator, or the C library's when a function is missing.
+ * It is never asked for 0 bytes, which could come back as NULL. */
 static int
 use_libc(const oa_allocator *a)
 {
@@ -29,27 +31,23 @@ use_libc(const oa_allocator *a)
 OA_PRIVATE void *
 oa__malloc(const oa_allocator *a, size_t n)
 {
-	if (n == 0)
-		n = 1;
+	n += n == 0;
 	return use_libc(a) ? malloc(n) : a->malloc(a->ctx, n);
 }
 
 OA_PRIVATE void *
 oa__realloc(const oa_allocator *a, void *p, size_t n)
 {
-	if (n == 0)
-		n = 1;
+	n += n == 0;
 	return use_libc(a) ? realloc(p, n) : a->realloc(a->ctx, p, n);
 }
 
 OA_PRIVATE void
 oa__free(const oa_allocator *a, void *p)
 {
-	if (p == NULL)
-		return;
-	if (use_libc(a))
+	if (p != NULL && use_libc(a))
 		free(p);
-	else
+	else if (p != NULL)
 		a->free(a->ctx, p);
 }
 
@@ -115,14 +113,12 @@ oa__buf_printf(oa__buf *b, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (b->err)
-		return b->err;
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return b->err = OA_ERR_INVALID;
-	if (oa__buf_reserve(b, (size_t)n))
+	if (n < 0 && b->err == 0)
+		b->err = OA_ERR_INVALID;
+	if (b->err || oa__buf_reserve(b, (size_t)n))
 		return b->err;
 	va_start(ap, fmt);
 	b->len += (size_t)vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
