@@ -300,7 +300,7 @@ oa__json_parse(oa__json *j, char *src, size_t len, char *err)
 		n = validate(j, &at, limit, depth, err);
 	if (n < 0)
 		return n;
-	memset(j->done + at.nt, 0, (size_t)(n - at.nt));
+	memset(j->done, 0, (size_t)n);
 	jsmn_init(&p);
 	p.pos = (unsigned)at.i;
 	p.toknext = (unsigned)at.nt;
@@ -341,16 +341,15 @@ OA_PRIVATE int
 oa__json_type(const oa__json *j, int t)
 {
 	const jsmntok_t *k = token(j, t);
-	char c;
 
 	if (k == NULL)
 		return OA__JSON_NONE;
 	if (k->type != JSMN_PRIMITIVE)
 		return k->type == JSMN_OBJECT ? OA__JSON_OBJECT :
 		       k->type == JSMN_ARRAY ? OA__JSON_ARRAY : OA__JSON_STRING;
-	c = j->src[k->start];
-	return c == 't' ? OA__JSON_TRUE : c == 'f' ? OA__JSON_FALSE :
-	       c == 'n' ? OA__JSON_NULL : OA__JSON_NUMBER;
+	return j->src[k->start] == 't' ? OA__JSON_TRUE :
+	       j->src[k->start] == 'f' ? OA__JSON_FALSE :
+	       j->src[k->start] == 'n' ? OA__JSON_NULL : OA__JSON_NUMBER;
 }
 
 OA_PRIVATE int
@@ -358,8 +357,7 @@ oa__json_count(const oa__json *j, int t)
 {
 	const jsmntok_t *k = token(j, t);
 
-	return k && (k->type == JSMN_OBJECT || k->type == JSMN_ARRAY) ?
-	       k->size : 0;
+	return k && k->type != JSMN_STRING ? k->size : 0;   /* a key's is 1 */
 }
 
 OA_PRIVATE int
@@ -393,12 +391,11 @@ oa__json_get(const oa__json *j, int t, const char *key)
 	const jsmntok_t *tok = j->tok;
 	const char *s;
 	size_t n, m;
-	int i, end;
+	int i;
 
 	if (t < 0 || t >= j->ntok || tok[t].type != JSMN_OBJECT)
 		return -1;
-	end = j->next[t];
-	for (i = t + 1; i < end; i = j->next[i + 1]) {
+	for (i = t + 1; i < j->next[t]; i = j->next[i + 1]) {
 		s = j->src + tok[i].start;
 		n = (size_t)(tok[i].end - tok[i].start);
 		if (n > 0 && s[0] != key[0])
@@ -439,9 +436,13 @@ oa__json_raw(const oa__json *j, int t, size_t *len)
 static unsigned long
 hex4(const char *s)
 {
-	char h[5] = { s[0], s[1], s[2], s[3], '\0' };
+	unsigned long v = 0;
+	int i;
 
-	return strtoul(h, NULL, 16);
+	for (i = 0; i < 4; i++)
+		v = v << 4 | (unsigned long)(s[i] <= '9' ? s[i] - '0' :
+		                             (s[i] | 0x20) - 'a' + 10);
+	return v;
 }
 
 /* Code point c as UTF-8 at o; returns its length. */
@@ -464,12 +465,10 @@ static size_t
 unescape(char *s, size_t n)
 {
 	const char *bs = memchr(s, '\\', n), *e;
-	size_t i, o;
+	size_t i = bs ? (size_t)(bs - s) : n, o = i;
 	unsigned long c, lo;
 
-	if (bs == NULL)
-		return n;
-	for (i = o = (size_t)(bs - s); i < n;) {
+	while (i < n) {
 		if (s[i] != '\\') {
 			s[o++] = s[i++];
 		} else if (s[i + 1] != 'u') {
@@ -500,7 +499,8 @@ oa__json_str(oa__json *j, int t, size_t *len)
 	jsmntok_t *k;
 	size_t n;
 
-	if (oa__json_type(j, t) != OA__JSON_STRING)
+	if (t < 0 || t >= j->ntok ||
+	    ((jsmntok_t *)j->tok)[t].type != JSMN_STRING)
 		return oa__json_raw(j, -1, len);   /* NULL, and *len 0 */
 	k = (jsmntok_t *)j->tok + t;
 	if (!j->done[t]) {
@@ -510,7 +510,9 @@ oa__json_str(oa__json *j, int t, size_t *len)
 		k->end = k->start + (int)n;
 		j->src[k->end] = '\0';
 	}
-	return oa__json_raw(j, t, len);
+	if (len != NULL)
+		*len = (size_t)(k->end - k->start);
+	return j->src + k->start;
 }
 
 OA_PRIVATE int
@@ -596,9 +598,10 @@ oa__json_put_str(oa__buf *b, const char *s, size_t n)
 		if (k == n)
 			break;
 		/* the short escape where there is one, else \u00XX */
-		e = memchr(ctl, s[k], sizeof ctl - 1);
-		oa__buf_printf(b, e ? "\\%c" : "\\u%04x",
-		               e ? name[e - ctl] : (unsigned char)s[k]);
+		if ((e = memchr(ctl, s[k], sizeof ctl - 1)) != NULL)
+			oa__buf_append(b, (char[]){ '\\', name[e - ctl] }, 2);
+		else
+			oa__buf_printf(b, "\\u%04x", (unsigned char)s[k]);
 	}
 	oa__buf_append(b, "\"", 1);
 }

@@ -147,7 +147,8 @@ reuse_rewind(oa__json *j, int t, struct oa__json_at *at)
 	if (below >= 0)
 		j->next[below] = 0;
 	/* A string unescaped shorter since (done 2) ends at its closing
-	 * quote again, which lies in the bytes both texts share. */
+	 * quote again, which lies in the bytes both texts share. json.c
+	 * clears the done bytes. */
 	for (k = 0; (d = memchr(j->done + k, 2, (size_t)(t - k))) != NULL;
 	     k++) {
 		k = (int)(d - j->done);
@@ -156,7 +157,6 @@ reuse_rewind(oa__json *j, int t, struct oa__json_at *at)
 			;
 		tok[k].end = (int)e;
 	}
-	memset(j->done, 0, (size_t)t);
 }
 
 /* What modules.c puts in oa__modules.json_reuse. */

@@ -24,8 +24,7 @@
 static int
 use_libc(const oa_allocator *a)
 {
-	return a == NULL || a->malloc == NULL || a->realloc == NULL ||
-	       a->free == NULL;
+	return !a || !a->malloc || !a->realloc || !a->free;
 }
 
 OA_PRIVATE void *
@@ -62,11 +61,10 @@ oa__strndup(const oa_allocator *a, const char *s, size_t n)
 {
 	char *d = oa__malloc(a, n + 1);
 
-	if (d != NULL && n)   /* s may be NULL when n is 0 */
-		memcpy(d, s, n);
-	if (d != NULL)
-		d[n] = '\0';
-	return d;
+	if (d == NULL)
+		return NULL;
+	d[n] = '\0';
+	return n ? memcpy(d, s, n) : d;   /* s may be NULL when n is 0 */
 }
 
 /* ---------------------------------------------------------------- buffers */
