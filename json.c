@@ -7,7 +7,7 @@
  * nothing. jsmn is lax even in strict mode -- it takes "[1,]", "[1 2]",
  * "{}{}", "tru", "01" and raw control bytes in strings -- so the text is
  * checked first, in one pass that also counts the tokens and finds where
- * each subtree ends (see json_validate()); jsmn only ever sees valid JSON,
+ * each subtree ends (see validate()); jsmn only ever sees valid JSON,
  * in a token array of the right size. With the reuse module
  * (jsonreuse.c) both start where the text stops matching the last one
  * parsed.
@@ -35,9 +35,8 @@
 #define JSMN_PARENT_LINKS
 #include <jsmn.h>
 
-
 /* Whitespace, and what ends a literal (whitespace , ] }), as bits by
- * byte value: one test per byte on the hot path. */
+ * byte value (the ones below 64): a test per byte on the hot path. */
 #define WS_BITS (1ull << ' ' | 1ull << '\t' | 1ull << '\n' | 1ull << '\r')
 #define END_BITS (WS_BITS | 1ull << ',')
 
@@ -216,10 +215,9 @@ value:
 		goto value;
 	}
 	nt++;
-	if (c == '"') {
-		if ((r = check_string(j, &i, err)) != 0)
-			return r;
-	} else {
+	if (c == '"' && (r = check_string(j, &i, err)) != 0)
+		return r;
+	if (c != '"') {
 		/* a literal runs up to whitespace , ] } or the end */
 		for (start = i; i < n && (s[i] < 64 ? !(END_BITS >> s[i] & 1) :
 		                          s[i] != ']' && s[i] != '}'); i++)
@@ -436,13 +434,9 @@ oa__json_raw(const oa__json *j, int t, size_t *len)
 static unsigned long
 hex4(const char *s)
 {
-	unsigned long v = 0;
-	int i;
+	char h[5] = { s[0], s[1], s[2], s[3], '\0' };
 
-	for (i = 0; i < 4; i++)
-		v = v << 4 | (unsigned long)(s[i] <= '9' ? s[i] - '0' :
-		                             (s[i] | 0x20) - 'a' + 10);
-	return v;
+	return strtoul(h, NULL, 16);
 }
 
 /* Code point c as UTF-8 at o; returns its length. */

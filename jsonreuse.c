@@ -27,12 +27,25 @@
 #include <jsmn.h>
 
 #define SEEN_MAX 1024
+#define LEVELS_MAX 16
+
+/* A token around the one a parse resumes at, as the rewind set it. */
+struct json_level {
+	int tok, size, next;
+};
 
 struct json_seen {
 	size_t n;              /* bytes kept */
 	size_t limit, depth;   /* the limits that parse ran under */
 	int ntok;              /* its tokens; 0: nothing to reuse */
 	int last;              /* the token it resumed at (0: none) */
+	/* The last rewind, repeated as it was when the next parse resumes
+	 * at the same token: it depends only on the tokens before that one,
+	 * which every parse since has kept (any other resume point replaces
+	 * it). at_tok 0: none kept. */
+	int at_tok, nlevels;
+	struct json_level level[LEVELS_MAX];
+	struct oa__json_at at;
 	char text[SEEN_MAX];
 };
 
@@ -109,13 +122,25 @@ reuse_find(oa__json *j, struct json_seen *c, size_t limit, size_t depth)
 /* Set tokens and next[] back to how they stood when token t (> 0) was
  * about to be made, and at to going on from there. */
 static void
-reuse_rewind(oa__json *j, int t, struct oa__json_at *at)
+reuse_rewind(oa__json *j, struct json_seen *s, int t, struct oa__json_at *at)
 {
 	jsmntok_t *tok = j->tok;
 	int a, c, k, below = -1;
 	const unsigned char *d;
+	struct json_level *l;
 	size_t e;
 
+	if (t == s->at_tok) {
+		for (l = s->level; l < s->level + s->nlevels; l++) {
+			tok[l->tok].size = l->size;
+			if (tok[l->tok].type != JSMN_STRING) {
+				tok[l->tok].end = -1;
+				j->next[l->tok] = l->next;
+			}
+		}
+		*at = s->at;
+		goto strings;
+	}
 	at->i = first_byte(tok + t);
 	at->nt = t;
 	at->key = tok[t].parent >= 0 && tok[tok[t].parent].type == JSMN_OBJECT;
@@ -146,6 +171,17 @@ reuse_rewind(oa__json *j, int t, struct oa__json_at *at)
 	}
 	if (below >= 0)
 		j->next[below] = 0;
+	s->nlevels = 0;
+	for (a = tok[t].parent; a >= 0 && s->nlevels < LEVELS_MAX;
+	     a = tok[a].parent) {
+		l = s->level + s->nlevels++;
+		l->tok = a;
+		l->size = tok[a].size;
+		l->next = j->next[a];
+	}
+	s->at_tok = a < 0 ? t : 0;   /* too deep: not kept */
+	s->at = *at;
+strings:
 	/* A string unescaped shorter since (done 2) ends at its closing
 	 * quote again, which lies in the bytes both texts share. json.c
 	 * clears the done bytes. */
@@ -175,10 +211,13 @@ oa__json_reuse(oa__json *j, size_t limit, size_t depth,
 			return oa__fail(err, OA_ERR_NOMEM, "out of memory");
 		c->n = 0;
 		c->last = 0;
+		c->at_tok = 0;
 		j->seen = c;
 	}
 	c->ntok = j->ntok;   /* 0 when the last parse failed */
 	if ((t = reuse_find(j, c, limit, depth)) > 0)
-		reuse_rewind(j, t, at);
+		reuse_rewind(j, c, t, at);
+	else
+		c->at_tok = 0;   /* every token made anew */
 	return 0;
 }
