@@ -18,6 +18,9 @@
  *   -DOA_NO_ARGCHECK    argcheck.c: a call's arguments checked against
  *                       the schema (without it, only that they are an
  *                       object)
+ *   -DOA_NO_JSONREUSE   jsonreuse.c: a JSON parse resumes where the text
+ *                       stops matching the last one (without it each
+ *                       text is parsed whole: the same, only slower)
  * The modules that sit on top of the client (context.c, config.c,
  * images.c) need no entry here: leaving one out only removes its public
  * functions. The core alone (dist/core/openagent.c) has no modules.c at
@@ -89,7 +92,15 @@ OA_PRIVATE int oa__argcheck(const char *schema, oa__json *args,
 #define ARGCHECK NULL
 #endif
 
+#ifndef OA_NO_JSONREUSE
+OA_PRIVATE int oa__json_reuse(oa__json *j, size_t limit, size_t depth,
+                              struct oa__json_at *at, char *err);
+#define JSONREUSE oa__json_reuse
+#else
+#define JSONREUSE NULL
+#endif
+
 /* see oa_private.h */
 OA_PRIVATE const struct oa__modules oa__modules = {
-	TLS, PROXY, TRACE, FILTER, FIELDS, RETRY, SHORTHAND, ARGCHECK
+	TLS, PROXY, TRACE, FILTER, FIELDS, RETRY, SHORTHAND, ARGCHECK, JSONREUSE
 };

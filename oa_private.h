@@ -124,8 +124,8 @@ enum {
  *     oa__json_get(j, oa__json_get(j, 0, "error"), "message")
  * The source text is parsed where it lies and strings are unescaped in
  * place, so src must stay alive and unmoved while the oa__json is used.
- * The token array is kept and reused across parses, and so is the last
- * parse itself up to where a new text stops matching it (json.c).
+ * The token array is kept and reused across parses, and with jsonreuse.c
+ * so is the last parse itself up to where a new text stops matching it.
  */
 typedef struct oa__json {
 	char *src;
@@ -135,7 +135,7 @@ typedef struct oa__json {
 	int ntok;           /* tokens used by the last parse */
 	unsigned char *done; /* private: per-token "string already unescaped" */
 	int *next;          /* private: per token, the token after its subtree */
-	void *seen;         /* private: what the next parse may reuse */
+	void *seen;         /* private: what jsonreuse.c keeps for the next */
 	const oa_allocator *alloc;
 	size_t max_tokens;  /* growth bound; 0: OA_MAX_JSON_TOKENS */
 	size_t max_depth;   /* nesting bound; 0: OA_MAX_JSON_DEPTH */
@@ -189,6 +189,15 @@ OA_PRIVATE int oa__json_eq(oa__json *j, int t, const char *s);
 /* Append s[0..n) as a JSON string literal with its quotes: ", \ and
  * control characters escaped, bytes >= 0x80 passed through unchanged. */
 OA_PRIVATE void oa__json_put_str(oa__buf *b, const char *s, size_t n);
+
+/* Where json.c's check of a text starts: at byte i, before token nt,
+ * inside container open (an object if obj; -1: none) depth levels deep,
+ * where a key is due if key. All zero but open: the start of the text;
+ * jsonreuse.c moves it on (see oa__modules.json_reuse). */
+struct oa__json_at {
+	size_t i, depth;
+	int nt, open, obj, key;
+};
 
 /* ========================================================================
  * sse.c -- an incremental text/event-stream parser
@@ -839,6 +848,11 @@ struct oa__modules {
 	 * an object (msg already "") */
 	int (*argcheck)(const char *schema, oa__json *args, oa__json *scratch,
 	                oa__buf *tmp, char *msg, size_t msglen);
+	/* jsonreuse.c: where a parse may resume in the tokens of the last
+	 * one (into at; left as it is to parse from the start); 0 or
+	 * OA_ERR_NOMEM. With j->ntok of the last parse, before the reset. */
+	int (*json_reuse)(oa__json *j, size_t limit, size_t depth,
+	                  struct oa__json_at *at, char *err);
 };
 
 OA_PRIVATE_DATA const struct oa__modules oa__modules;

@@ -19,62 +19,52 @@
 
 /* ---------------------------------------------------------------- memory */
 
+/* The user's allocator, or the C library's when a function is missing.
+ * It is never asked for 0 bytes, which could come back as NULL. */
 static int
 use_libc(const oa_allocator *a)
 {
-	return a == NULL || a->malloc == NULL || a->realloc == NULL ||
-	       a->free == NULL;
+	return !a || !a->malloc || !a->realloc || !a->free;
 }
 
 OA_PRIVATE void *
 oa__malloc(const oa_allocator *a, size_t n)
 {
-	if (n == 0)
-		n = 1;
+	n += n == 0;
 	return use_libc(a) ? malloc(n) : a->malloc(a->ctx, n);
 }
 
 OA_PRIVATE void *
 oa__realloc(const oa_allocator *a, void *p, size_t n)
 {
-	if (n == 0)
-		n = 1;
+	n += n == 0;
 	return use_libc(a) ? realloc(p, n) : a->realloc(a->ctx, p, n);
 }
 
 OA_PRIVATE void
 oa__free(const oa_allocator *a, void *p)
 {
-	if (p == NULL)
-		return;
-	if (use_libc(a))
+	if (p != NULL && use_libc(a))
 		free(p);
-	else
+	else if (p != NULL)
 		a->free(a->ctx, p);
 }
 
 OA_PRIVATE void *
 oa__mallocarray(const oa_allocator *a, size_t n, size_t size)
 {
-	if (size != 0 && n > (size_t)-1 / size)
-		return NULL;
-	return oa__malloc(a, n * size);
+	return size && n > (size_t)-1 / size ? NULL : oa__malloc(a, n * size);
 }
 
 OA_PRIVATE char *
 oa__strndup(const oa_allocator *a, const char *s, size_t n)
 {
-	char *d;
+	char *d = oa__malloc(a, n + 1);
 
-	if (n == (size_t)-1)
-		return NULL;
-	d = oa__malloc(a, n + 1);
 	if (d == NULL)
 		return NULL;
-	if (n)
-		memcpy(d, s, n);
 	d[n] = '\0';
-	return d;
+	return n ? memcpy(d, s, n) : d;   /* s may be NULL when n is 0 */
 }
 
 /* ---------------------------------------------------------------- buffers */
@@ -82,26 +72,18 @@ oa__strndup(const oa_allocator *a, const char *s, size_t n)
 OA_PRIVATE int
 oa__buf_reserve(oa__buf *b, size_t n)
 {
-	size_t need, cap;
-	char *p;
+	size_t need = b->len + n + 1;
 
 	if (b->err)
 		return b->err;
-	if (n > (size_t)-1 - b->len - 1)
+	if (need <= n)   /* it wrapped around */
 		return b->err = OA_ERR_NOMEM;
-	need = b->len + n + 1;
 	if (b->limit && b->len + n > b->limit)
 		return b->err = OA_ERR_LIMIT;
-	if (need <= b->cap)
-		return 0;
-	cap = b->cap ? b->cap : 64;
-	while (cap < need)
-		cap = cap > (size_t)-1 / 2 ? need : cap * 2;
-	p = oa__realloc(b->alloc, b->p, cap);
-	if (p == NULL)
+	/* 64 bytes at first, then doubling */
+	if (oa__grow(b->alloc, (void **)&b->p, &b->cap, need < 64 ? 64 : need,
+	             1))
 		return b->err = OA_ERR_NOMEM;
-	b->p = p;
-	b->cap = cap;
 	return 0;
 }
 
@@ -129,19 +111,16 @@ oa__buf_printf(oa__buf *b, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (b->err)
-		return b->err;
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return b->err = OA_ERR_INVALID;
-	if (oa__buf_reserve(b, (size_t)n))
+	if (n < 0 && b->err == 0)
+		b->err = OA_ERR_INVALID;
+	if (b->err || oa__buf_reserve(b, (size_t)n))
 		return b->err;
 	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	b->len += (size_t)n;
 	return 0;
 }
 
@@ -181,32 +160,17 @@ oa__fail(char *err, int code, const char *fmt, ...)
 OA_PRIVATE void
 oa__quote(char *out, size_t outlen, const char *s, size_t n, size_t max)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t o, i;
+	size_t o = strlen(out), i, w;
+	unsigned char ch;
 
-	if (outlen == 0)
-		return;
-	o = strlen(out);
-	for (i = 0; i < n && i < max; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch >= 0x20 && ch < 0x7f) {
-			if (o + 1 >= outlen)
-				break;
-			out[o++] = (char)ch;
-		} else {
-			if (o + 4 >= outlen)
-				break;
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[ch >> 4];
-			out[o++] = hex[ch & 15];
-		}
+	for (i = 0; i < n && i < max; i++, o += w) {
+		ch = (unsigned char)s[i];
+		w = ch >= 0x20 && ch < 0x7f ? 1 : 4;
+		if (o + w >= outlen)
+			break;
+		snprintf(out + o, w + 1, w == 1 ? "%c" : "\\x%02x", ch);
 	}
-	if (i < n && o + 3 < outlen) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
+	snprintf(out + o, outlen - o, i < n && o + 3 < outlen ? "..." : "");
 }
 
 /* ---------------------------------------------------------------- time */

@@ -19,6 +19,10 @@
  */
 #include "../util.c"
 #include "../json.c"
+#include "../jsonreuse.c"
+
+/* The reuse module only: the oa__json under test resumes parses. */
+const struct oa__modules oa__modules = {.json_reuse = oa__json_reuse};
 
 #define FUZZ_NAME "json"
 #include "fuzz.h"
