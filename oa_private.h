@@ -541,22 +541,22 @@ typedef struct oa__message {
 } oa__message;
 
 /* One tool call of a reply, assembled from stream fragments. Slots are
- * reused from reply to reply: their buffers are reset, not freed. */
+ * reused from reply to reply: their buffers are reset, not freed, and
+ * new_call() (toolcalls.c) zeroes what comes before them. */
 typedef struct oa__call {
 	long long index;             /* the server's index */
-	oa__buf id, name, args;      /* args: as received */
-	oa__buf input;               /* what a hook replaced args with */
-	oa__buf result;              /* the tool message content */
 	size_t why;                  /* error: where the reason starts in
 	                                result (past "error: ") */
 	int args_whole;              /* args came as a JSON value, not text */
-	int error;                   /* cannot run; result says why */
 	int blocked;                 /* a hook refused it; result says why */
 	int failed;                  /* the result is an error */
-	int has_result;
+	int has_result;              /* before the hooks: it cannot run */
 	int args_ok;                 /* args parse as a JSON object */
 	int repaired;                /* args were repaired (lenient) */
 	const char *unreadable;      /* from the text filter: why */
+	oa__buf id, name, args;      /* args: as received */
+	oa__buf input;               /* what a hook replaced args with */
+	oa__buf result;              /* the tool message content */
 } oa__call;
 
 /* A block waiting to be handed out by oa_next(). */
@@ -637,9 +637,9 @@ struct oa__client {
 	oa__buf held;                /* a chunk held back, TEXT_SUSPECT */
 	oa__buf scratch;             /* non-streamed bodies */
 	oa__buf parts;               /* joined content parts */
-	oa__buf ask;                 /* oa_ask()'s result */
-	oa__buf argtext;             /* arguments being parsed (in place) */
-	oa__buf argcopy;             /* the handler's untouched copy */
+	oa__buf ask;                 /* oa_ask()'s result (context.c) */
+	oa__buf argtext;             /* arguments being parsed (in place);
+	                                the tool_calls sent back */
 	oa__buf hooktext;            /* the deciding hook's text */
 	oa__buf repaired;            /* arguments mended by the filter */
 	oa__buf schema;              /* a tool's schema, being checked */

@@ -54,36 +54,27 @@
 
 #include "oa_private.h"
 
+/* The names of the oa_err values, indexed by -err: OA_OK, OA_ERR_NOMEM
+ * and on, in the order of openagent.h (values are never renumbered). */
+static const char *const err_names[] = {
+	"success", "allocation failed", "invalid argument",
+	"call not allowed now", "bad base URL", "host name lookup failed",
+	"connection failed", "TLS failure", "connect timed out",
+	"server stopped sending", "request deadline passed", "network error",
+	"server answered with an error", "malformed HTTP response",
+	"malformed stream", "stream cut short", "server reported an error",
+	"limit exceeded", "interrupted", "blocked by a hook",
+	"bad configuration", "too many turns", "file error"
+};
+#define NERR ((int)(sizeof err_names / sizeof *err_names))
+/* A new oa_err needs a name: the build fails while one is missing. */
+typedef char oa__err_names_complete[NERR == 1 - OA_ERR_FILE ? 1 : -1];
+
 /* see openagent.h */
 const char *
 oa_strerror(int err)
 {
-	switch ((oa_err)err) {
-	case OA_OK: return "success";
-	case OA_ERR_NOMEM: return "allocation failed";
-	case OA_ERR_INVALID: return "invalid argument";
-	case OA_ERR_STATE: return "call not allowed now";
-	case OA_ERR_URL: return "bad base URL";
-	case OA_ERR_RESOLVE: return "host name lookup failed";
-	case OA_ERR_CONNECT: return "connection failed";
-	case OA_ERR_TLS: return "TLS failure";
-	case OA_ERR_CONNECT_TIMEOUT: return "connect timed out";
-	case OA_ERR_READ_TIMEOUT: return "server stopped sending";
-	case OA_ERR_DEADLINE: return "request deadline passed";
-	case OA_ERR_IO: return "network error";
-	case OA_ERR_HTTP: return "server answered with an error";
-	case OA_ERR_PROTOCOL: return "malformed HTTP response";
-	case OA_ERR_STREAM: return "malformed stream";
-	case OA_ERR_TRUNCATED: return "stream cut short";
-	case OA_ERR_SERVER: return "server reported an error";
-	case OA_ERR_LIMIT: return "limit exceeded";
-	case OA_ERR_INTERRUPTED: return "interrupted";
-	case OA_ERR_HOOK: return "blocked by a hook";
-	case OA_ERR_CONFIG: return "bad configuration";
-	case OA_ERR_MAX_TURNS: return "too many turns";
-	case OA_ERR_FILE: return "file error";
-	}
-	return "unknown error";
+	return err <= 0 && err > -NERR ? err_names[-err] : "unknown error";
 }
 
 /* see openagent.h */
@@ -104,21 +95,22 @@ oa__fail_turn(struct oa__client *p, int code, const char *fmt, ...)
 	if (p->err)
 		return p->err;
 	p->err = code;
-	if (p->errmsg[0] == '\0' && fmt != NULL) {
+	/* the detail only: oa_strerror() names the kind */
+	if (p->errmsg[0] == '\0') {
 		va_start(ap, fmt);
-		vsnprintf(p->errmsg, sizeof p->errmsg, fmt, ap);
+		vsnprintf(p->errmsg, sizeof p->errmsg,
+		          fmt ? fmt : "no detail was recorded", ap);
 		va_end(ap);
 	}
-	/* the detail only: oa_strerror() names the kind */
-	if (p->errmsg[0] == '\0')
-		snprintf(p->errmsg, sizeof p->errmsg, "no detail was recorded");
 	oa__http_close(&p->http);
 	p->npend = p->ipend = 0;
 	p->busy = 0;
-	switch (p->state) {
-	case OA__SEND:
-	case OA__STREAM:
-	case OA__ENDING:
+	if (p->state == OA__TOOLS || p->state == OA__RUN) {
+		/* The calls are in history already: answer them all. */
+		oa__calls_settle(p, code == OA_ERR_INTERRUPTED
+		                        ? "not run: interrupted"
+		                        : "not run: the turn failed");
+	} else if (p->state != OA__IDLE && p->state < OA__TOOLS) {
 		/* The reply in flight: keep its text, drop its tool calls. */
 		if (p->text_mode == OA__TEXT_SUSPECT)
 			oa__buf_append(&p->text, p->held.p, p->held.len);
@@ -128,14 +120,6 @@ oa__fail_turn(struct oa__client *p, int code, const char *fmt, ...)
 		else if (p->nmsgs == p->turn_base + 1 &&
 		         p->msgs[p->turn_base].role == OA__USER)
 			oa__cut(p, p->turn_base);
-		break;
-	case OA__TOOLS:
-	case OA__RUN:
-		/* The calls are in history already: answer them all. */
-		oa__calls_settle(p, code == OA_ERR_INTERRUPTED
-		                        ? "not run: interrupted"
-		                        : "not run: the turn failed");
-		break;
 	}
 	if (p->stateless)
 		oa__cut(p, 0);
@@ -145,11 +129,7 @@ oa__fail_turn(struct oa__client *p, int code, const char *fmt, ...)
 
 /* A call refused for the caller's mistake: this call's own message, and
  * nothing else changes. */
-static int
-refuse(struct oa__client *p, int code, const char *fmt, ...)
-	OA__PRINTF(3, 4);
-
-static int
+static OA__PRINTF(3, 4) int
 refuse(struct oa__client *p, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -167,17 +147,14 @@ OA_PRIVATE int
 oa__queue(struct oa__client *p, int type, const char *s, size_t n,
           oa__call *call)
 {
-	oa__pending *q;
-
 	if (oa__grow(&p->alloc, (void **)&p->pend, &p->cappend, p->npend + 1,
-	             sizeof *q))
+	             sizeof *p->pend))
 		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
-	q = &p->pend[p->npend++];
-	memset(q, 0, sizeof *q);
-	q->type = type;
-	q->text = s;
-	q->len = n;
-	q->call = call;
+	memset(&p->pend[p->npend], 0, sizeof *p->pend);
+	p->pend[p->npend].type = type;
+	p->pend[p->npend].text = s;
+	p->pend[p->npend].len = n;
+	p->pend[p->npend++].call = call;
 	return 0;
 }
 
@@ -186,17 +163,17 @@ OA_PRIVATE int
 oa__queue_copy(struct oa__client *p, int type, const char *s, size_t n)
 {
 	size_t off = p->segs.len;
-	int r;
 
 	if (oa__buf_append(&p->segs, s, n) || oa__buf_append(&p->segs, "", 1))
 		return oa__fail_turn(p, p->segs.err, "out of memory");
-	if ((r = oa__queue(p, type, NULL, n, NULL)) != 0)
-		return r;
+	if (oa__queue(p, type, NULL, n, NULL))
+		return p->err;
 	p->pend[p->npend - 1].in_segs = 1;
 	p->pend[p->npend - 1].off = off;
 	return 0;
 }
 
+/* The block q stands for, lent from the buffers it points into. */
 static void
 fill_block(struct oa__client *p, const oa__pending *q, oa_block *b)
 {
@@ -234,12 +211,13 @@ fill_block(struct oa__client *p, const oa__pending *q, oa_block *b)
 	}
 }
 
+/* The turn-end block; the turn goes on to state (DONE or WAITING). */
 static int
-end_turn(struct oa__client *p, const char *reason)
+end_turn(struct oa__client *p, const char *reason, int state)
 {
 	if (reason != p->finish)
 		snprintf(p->finish, sizeof p->finish, "%s", reason);
-	p->state = OA__DONE;
+	p->state = state;
 	return oa__queue(p, OA_BLOCK_TURN_END, NULL, 0, NULL);
 }
 
@@ -286,11 +264,20 @@ stream_step(struct oa__client *p, int nowait)
 		             : oa__take_event(p, &ev);
 	if (nowait)
 		return OA__AGAIN;
-	r = oa__sse_space(&p->sse, &dst, &room, p->errmsg);
-	if (r == 0)
-		r = oa__http_read(&p->http, dst, room, &got, p->errmsg);
-	if ((r == OA_ERR_TRUNCATED || r == OA_ERR_IO) && p->finished) {
-		/* everything that matters arrived; the framing did not */
+	if ((r = oa__sse_space(&p->sse, &dst, &room, p->errmsg)) == 0 &&
+	    (r = oa__http_read(&p->http, dst, room, &got, p->errmsg)) == 0 &&
+	    got > 0) {
+		oa__sse_ack(&p->sse, got);
+		return 0;
+	}
+	/* the end of the body: its last event may lack the blank line */
+	if (r == 0 && oa__sse_finish(&p->sse, &ev) &&
+	    (r = oa__take_event(p, &ev)) != 0)
+		return r;
+	/* After a finish_reason, everything that matters arrived even when
+	 * the framing did not (a reset, a cut chunk). */
+	if (p->state == OA__ENDING || (p->finished && (r == 0 ||
+	    r == OA_ERR_TRUNCATED || r == OA_ERR_IO))) {
 		p->state = OA__ENDING;
 		return 0;
 	}
@@ -299,16 +286,6 @@ stream_step(struct oa__client *p, int nowait)
 	if (r != 0)
 		return oa__fail_turn(p, r == OA_ERR_IO ? OA_ERR_TRUNCATED : r,
 		                     NULL);
-	if (got > 0) {
-		oa__sse_ack(&p->sse, got);
-		return 0;
-	}
-	if (oa__sse_finish(&p->sse, &ev) && (r = oa__take_event(p, &ev)) != 0)
-		return r;
-	if (p->state == OA__ENDING || p->finished) {
-		p->state = OA__ENDING;
-		return 0;
-	}
 	return oa__fail_turn(p, OA_ERR_TRUNCATED, "the server ended the "
 	                     "stream without [DONE] or a finish_reason");
 }
@@ -338,14 +315,7 @@ finish_reply(struct oa__client *p)
 		oa__cut(p, 0);
 	else if (oa__push_reply(p, NULL))
 		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
-	return end_turn(p, p->finish[0] ? p->finish : "stop");
-}
-
-/* Auto mode has run max_tool_iterations rounds: calls are not run. */
-static int
-rounds_used_up(const struct oa__client *p)
-{
-	return !p->manual && p->rounds >= p->max_rounds;
+	return end_turn(p, p->finish[0] ? p->finish : "stop", OA__DONE);
 }
 
 /* TOOLS after the last call: wait for results, or send them. */
@@ -354,15 +324,12 @@ tools_done(struct oa__client *p)
 {
 	int r;
 
-	if (p->manual) {
-		r = end_turn(p, "tool_calls");
-		p->state = OA__WAITING;
-		return r;
-	}
+	if (p->manual)
+		return end_turn(p, "tool_calls", OA__WAITING);
 	if (oa__calls_settle(p, "not run") != 0)
 		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
-	if (rounds_used_up(p))
-		return end_turn(p, "max_tool_iterations");
+	if (p->rounds >= p->max_rounds)
+		return end_turn(p, "max_tool_iterations", OA__DONE);
 	p->rounds++;
 	oa__reply_reset(p);
 	if ((r = oa__build_request(p)) != 0)
@@ -376,26 +343,25 @@ static int
 tool_step(struct oa__client *p)
 {
 	oa__call *k;
-	int r;
+	int r, error;
 
 	if (p->icall == p->ncalls)
 		return tools_done(p);
 	k = &p->calls[p->icall];
-	if (k->error) {
-		p->icall++;
-		return oa__queue(p, OA_BLOCK_TOOL_USE_ERROR, NULL, 0, k);
-	}
-	if (rounds_used_up(p)) {
+	/* a result before the hooks: the checks found it cannot run */
+	error = k->has_result;
+	if (!error && !p->manual && p->rounds >= p->max_rounds) {
+		/* auto mode has run max_tool_iterations rounds */
 		oa__buf_printf(&k->result, "error: not run: the limit of %d "
 		               "tool rounds was reached", p->max_rounds);
 		k->has_result = k->failed = 1;
-	} else if ((r = oa__hook_pre_tool(p, k)) != 0) {
+	} else if (!error && (r = oa__hook_pre_tool(p, k)) != 0) {
 		return oa__fail_turn(p, r, NULL);
 	}
-	/* Manual mode: a call the hooks answered needs nothing from the
-	 * caller, which a tool-use-error block says (the caller answers
-	 * every tool-use block). */
-	if (k->has_result && p->manual) {
+	/* A call that cannot run, or in manual mode one the hooks answered,
+	 * needs nothing from the caller, which a tool-use-error block says
+	 * (the caller answers every tool-use block). */
+	if (k->has_result && (error || p->manual)) {
 		p->icall++;
 		return oa__queue(p, OA_BLOCK_TOOL_USE_ERROR, NULL, 0, k);
 	}
@@ -414,11 +380,10 @@ tool_step(struct oa__client *p)
 static int
 run_step(struct oa__client *p)
 {
-	oa__call *k = &p->calls[p->icall++];
 	int r;
 
 	p->state = OA__TOOLS;
-	if ((r = oa__call_run(p, k)) != 0)
+	if ((r = oa__call_run(p, &p->calls[p->icall++])) != 0)
 		return oa__fail_turn(p, r, NULL);
 	return 0;
 }
@@ -448,7 +413,7 @@ pump(struct oa__client *p, oa_block *b)
 		p->npend = p->ipend = 0;
 		oa__buf_reset(&p->segs);
 		if (p->interrupted && p->state != OA__IDLE &&
-		    p->state != OA__WAITING && p->state != OA__DONE)
+		    p->state < OA__WAITING)
 			return nowait ? 1 : oa__fail_turn(p, OA_ERR_INTERRUPTED,
 			                                  "oa_interrupt() was "
 			                                  "called");
@@ -484,24 +449,28 @@ pump(struct oa__client *p, oa_block *b)
 	}
 }
 
+/* The client behind c when it was set up and is not inside a handler or
+ * hook (which may not call it); else NULL. */
+static struct oa__client *
+usable(const oa_client *c)
+{
+	return c && c->p && c->p->ready && !c->p->busy ? c->p : NULL;
+}
+
 /* see openagent.h */
 int
 oa_next(oa_client *c, oa_block *b)
 {
 	if (c == NULL || b == NULL)
 		return OA_ERR_INVALID;
-	if (c->p == NULL || !c->p->ready || c->p->busy)
-		return OA_ERR_STATE;
-	return pump(c->p, b);
+	return usable(c) ? pump(c->p, b) : OA_ERR_STATE;
 }
 
 /* see openagent.h */
 int
 oa_ready(oa_client *c)
 {
-	if (c == NULL || c->p == NULL || !c->p->ready || c->p->busy)
-		return 1;
-	return pump(c->p, NULL);
+	return usable(c) ? pump(c->p, NULL) : 1;
 }
 
 /* ================================================================ turns */
@@ -514,16 +483,12 @@ unanswered(struct oa__client *p)
 	size_t i, o = 0;
 	int n = 0;
 
-	for (i = 0; i < p->ncalls; i++) {
-		if (p->calls[i].has_result)
-			continue;
-		if (o < sizeof p->errmsg)
+	for (i = 0; i < p->ncalls; i++)
+		if (!p->calls[i].has_result && o < sizeof p->errmsg)
 			o += (size_t)snprintf(p->errmsg + o,
 			                      sizeof p->errmsg - o, "%s%s",
-			                      n ? ", " : "no result for tool "
+			                      n++ ? ", " : "no result for tool "
 			                      "call ", p->calls[i].id.p);
-		n++;
-	}
 	if (n > 0 && o < sizeof p->errmsg)
 		snprintf(p->errmsg + o, sizeof p->errmsg - o, ": give each "
 		         "its result with oa_add_tool_result(), then call "
@@ -531,16 +496,19 @@ unanswered(struct oa__client *p)
 	return n;
 }
 
-/* Clear the last turn's state for a new one. 0 or OA_ERR_STATE. */
+/* Start a turn (oa_query, oa_continue): the last one has ended, or was
+ * interrupted; results given in manual mode go into history first. */
 static int
 begin_turn(struct oa__client *p)
 {
 	char drain[64];
 
-	if (p->busy)
+	/* Calls waiting for results are the caller's to answer: a new
+	 * request would leave them dangling, so it is refused, as
+	 * oa_truncate() and the other history calls are. */
+	if (p->state == OA__WAITING && unanswered(p) > 0)
 		return OA_ERR_STATE;
-	if (p->state != OA__IDLE && p->state != OA__WAITING &&
-	    p->state != OA__DONE) {
+	if (p->state != OA__IDLE && p->state < OA__WAITING) {
 		if (!p->interrupted)
 			return refuse(p, OA_ERR_STATE, "a turn is still "
 			              "running");
@@ -549,37 +517,30 @@ begin_turn(struct oa__client *p)
 	}
 	while (read(p->wake[0], drain, sizeof drain) > 0)
 		;
-	p->interrupted = 0;
-	p->err = 0;
+	p->interrupted = p->err = 0;
 	p->errmsg[0] = '\0';
-	p->requests = 0;
-	p->rounds = 0;
+	p->requests = p->rounds = 0;
 	memset(&p->total, 0, sizeof p->total);
 	p->npend = p->ipend = 0;
 	oa__reply_reset(p);
+	if (p->state == OA__WAITING &&
+	    oa__calls_settle(p, "no result was given") != 0)
+		return refuse(p, OA_ERR_NOMEM, "out of memory");
+	p->state = OA__DONE;
 	return 0;
 }
 
-/* The user message: the prompt, or with images content parts. */
+/* The turn's request, or with an error the turn's messages taken back. */
 static int
-push_prompt(struct oa__client *p, const char *prompt, const char *images)
+send_turn(struct oa__client *p)
 {
-	oa__buf *b = &p->parts;
+	int r = oa__build_request(p);
 
-	if (oa__push(p, OA__USER, prompt, strlen(prompt), NULL))
-		return OA_ERR_NOMEM;
-	if (images == NULL)
-		return 0;
-	oa__buf_reset(b);
-	oa__buf_puts(b, "[{\"type\":\"text\",\"text\":");
-	oa__json_put_str(b, prompt, strlen(prompt));
-	oa__buf_puts(b, "}");
-	oa__buf_puts(b, images);
-	oa__buf_puts(b, "]");
-	if (b->err || (p->msgs[p->nmsgs - 1].parts =
-	               oa__strndup(&p->alloc, b->p, b->len)) == NULL)
-		return OA_ERR_NOMEM;
-	return 0;
+	if (r != 0)
+		oa__cut(p, p->turn_base);
+	else
+		p->state = OA__SEND;
+	return r;
 }
 
 /* see oa_private.h */
@@ -587,40 +548,36 @@ OA_PRIVATE int
 oa__query(oa_client *c, const char *prompt, const char *images)
 {
 	struct oa__client *p;
+	oa__buf *b;
 	int r;
 
 	if (c == NULL || prompt == NULL)
 		return OA_ERR_INVALID;
-	p = c->p;
-	if (p == NULL || !p->ready)
-		return OA_ERR_STATE;
-	/* Calls waiting for results are the caller's to answer: a new
-	 * prompt would leave them dangling, so it is refused, as
-	 * oa_truncate() and the other history calls are. */
-	if (p->state == OA__WAITING && !p->busy && unanswered(p) > 0)
+	if ((p = usable(c)) == NULL)
 		return OA_ERR_STATE;
 	if ((r = begin_turn(p)) != 0)
 		return r;
-	/* Answered but not sent: the results go before the prompt. */
-	if (p->state == OA__WAITING &&
-	    oa__calls_settle(p, "no result was given") != 0)
-		return refuse(p, OA_ERR_NOMEM, "out of memory");
-	p->state = OA__DONE;
 	if (p->stateless)
 		oa__cut(p, 0);
 	if ((r = oa__hook_prompt(p, &prompt)) != 0)
 		return r;
 	p->turn_base = p->nmsgs;
-	if ((r = push_prompt(p, prompt, images)) != 0) {
-		oa__cut(p, p->turn_base);
-		return refuse(p, r, "out of memory");
+	if (oa__push(p, OA__USER, prompt, strlen(prompt), NULL))
+		return refuse(p, OA_ERR_NOMEM, "out of memory");
+	if (images != NULL) {
+		/* the prompt as the first content part, then the images */
+		b = &p->parts;
+		oa__buf_reset(b);
+		oa__buf_puts(b, "[{\"type\":\"text\",\"text\":");
+		oa__json_put_str(b, prompt, strlen(prompt));
+		oa__buf_printf(b, "}%s]", images);
+		if (b->err || (p->msgs[p->nmsgs - 1].parts =
+		               oa__strndup(&p->alloc, b->p, b->len)) == NULL) {
+			oa__cut(p, p->turn_base);
+			return refuse(p, OA_ERR_NOMEM, "out of memory");
+		}
 	}
-	if ((r = oa__build_request(p)) != 0) {
-		oa__cut(p, p->turn_base);
-		return r;
-	}
-	p->state = OA__SEND;
-	return 0;
+	return send_turn(p);
 }
 
 /* see openagent.h */
@@ -634,16 +591,15 @@ oa_query(oa_client *c, const char *prompt)
 int
 oa_add_tool_result(oa_client *c, const char *id, const char *result)
 {
-	struct oa__client *p;
-	size_t i;
+	struct oa__client *p = usable(c);
+	oa__call *k;
 
 	if (c == NULL || id == NULL || result == NULL)
 		return OA_ERR_INVALID;
-	p = c->p;
-	if (p == NULL || !p->ready || p->busy)
+	if (p == NULL)
 		return OA_ERR_STATE;
-	for (i = 0; p->state == OA__WAITING && i < p->ncalls; i++) {
-		oa__call *k = &p->calls[i];
+	for (k = p->calls; p->state == OA__WAITING &&
+	     k < p->calls + p->ncalls; k++) {
 		if (strcmp(k->id.p, id) != 0)
 			continue;
 		if (k->has_result)
@@ -667,29 +623,20 @@ oa_add_tool_result(oa_client *c, const char *id, const char *result)
 int
 oa_continue(oa_client *c)
 {
-	struct oa__client *p;
+	struct oa__client *p = usable(c);
 	int r;
 
 	if (c == NULL)
 		return OA_ERR_INVALID;
-	p = c->p;
-	if (p == NULL || !p->ready)
+	if (p == NULL)
 		return OA_ERR_STATE;
-	if (p->state != OA__WAITING || p->busy)
+	if (p->state != OA__WAITING)
 		return refuse(p, OA_ERR_STATE, "no tool calls are waiting for "
 		              "results");
-	if (unanswered(p) > 0)
-		return OA_ERR_STATE;
 	if ((r = begin_turn(p)) != 0)
 		return r;
-	if (oa__calls_settle(p, "no result was given") != 0)
-		return refuse(p, OA_ERR_NOMEM, "out of memory");
-	p->state = OA__DONE;
 	p->turn_base = p->nmsgs;
-	if ((r = oa__build_request(p)) != 0)
-		return r;
-	p->state = OA__SEND;
-	return 0;
+	return send_turn(p);
 }
 
 /* see openagent.h */
@@ -711,9 +658,7 @@ oa_interrupt(oa_client *c)
 int
 oa_interrupt_fd(const oa_client *c)
 {
-	if (c == NULL || c->p == NULL || !c->p->ready)
-		return -1;
-	return c->p->wake[0];
+	return c && c->p && c->p->ready ? c->p->wake[0] : -1;
 }
 
 /* see openagent.h */
@@ -722,9 +667,7 @@ oa_errmsg(const oa_client *c)
 {
 	if (c == NULL)
 		return "";
-	if (c->p == NULL)
-		return "out of memory";
-	return c->p->errmsg;
+	return c->p ? c->p->errmsg : "out of memory";
 }
 
 /* see openagent.h */
@@ -732,33 +675,6 @@ int
 oa_http_status(const oa_client *c)
 {
 	return c && c->p ? c->p->http.status : 0;
-}
-
-/* see openagent.h */
-int
-oa_ask(oa_client *c, const char *prompt, const char **text, size_t *len)
-{
-	struct oa__client *p;
-	oa_block b = {0};
-	int r;
-
-	if (text == NULL)
-		return OA_ERR_INVALID;
-	*text = NULL;
-	if ((r = oa_query(c, prompt)) != 0)
-		return r;
-	p = c->p;
-	oa__buf_reset(&p->ask);
-	while ((r = oa_next(c, &b)) > 0)
-		if (b.type == OA_BLOCK_TEXT &&
-		    oa__buf_append(&p->ask, b.text, b.text_len))
-			return refuse(p, p->ask.err, "out of memory");
-	if (r < 0)
-		return r;
-	*text = p->ask.p ? p->ask.p : "";
-	if (len)
-		*len = p->ask.len;
-	return 0;
 }
 
 /* ================================================================ setup */
@@ -777,27 +693,21 @@ oa_init(oa_client *c, const oa_options *o)
 		return OA_ERR_INVALID;
 	if ((p = oa__malloc(&o->allocator, sizeof *p)) == NULL)
 		return OA_ERR_NOMEM;
-	memset(p, 0, sizeof *p);
+	memset(p, 0, sizeof *p);    /* state IDLE */
 	p->alloc = o->allocator;
 	c->p = p;
-	if ((r = oa__setup(p, o)) != 0) {
-		p->err = r;
-		return r;
-	}
-	p->ready = 1;
-	p->state = OA__IDLE;
-	return 0;
+	if ((r = oa__setup(p, o)) == 0)
+		p->ready = 1;
+	return r;
 }
 
 /* see openagent.h */
 void
 oa_free(oa_client *c)
 {
-	struct oa__client *p;
-
-	if (c == NULL || (p = c->p) == NULL)
+	if (c == NULL || c->p == NULL)
 		return;
-	oa__teardown(p);
-	oa__free(&p->alloc, p);
+	oa__teardown(c->p);
+	oa__free(&c->p->alloc, c->p);
 	c->p = NULL;
 }

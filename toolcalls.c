@@ -16,6 +16,11 @@
  * mode a runnable call's arguments are also checked against the tool's
  * schema, and the handler runs (oa__call_run). Each call ends with a
  * result, which oa__calls_settle puts into the history.
+ *
+ * A call that cannot run has its result ("error: " and the reason) from
+ * the start, so has_result before the hooks have run means "an error".
+ * A buffer that ran out of memory keeps the error (oa__buf), and
+ * oa__calls_prepare checks them all at once.
  */
 #include <stdio.h>
 #include <string.h>
@@ -25,44 +30,51 @@
 /* Where the reason starts in an error result. */
 #define ERROR_PREFIX "error: "
 
+/* Does b hold exactly s[0..n)? */
+static int
+same(const oa__buf *b, const char *s, size_t n)
+{
+	return b->len == n && n > 0 && memcmp(b->p, s, n) == 0;
+}
+
+/* A slot for a new call at index, or NULL with the turn failed. Slots are
+ * reused from reply to reply: their buffers keep their memory. */
 static oa__call *
 new_call(struct oa__client *p, long long index)
 {
-	size_t i, old = p->capcalls;
+	size_t old = p->capcalls;
 	oa__call *k;
 
-	if (p->ncalls >= p->max_calls)
+	if (p->ncalls >= p->max_calls ||
+	    oa__grow(&p->alloc, (void **)&p->calls, &p->capcalls,
+	             p->ncalls + 1, sizeof *k)) {
+		if (p->ncalls < p->max_calls)
+			oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
+		else
+			oa__fail_turn(p, OA_ERR_LIMIT, "more than max_tool_calls "
+			              "(%zu) tool calls in one reply",
+			              p->max_calls);
 		return NULL;
-	if (p->ncalls == p->capcalls) {
-		if (oa__grow(&p->alloc, (void **)&p->calls, &p->capcalls,
-		             p->ncalls + 1, sizeof *k))
-			return NULL;
-		memset(p->calls + old, 0, (p->capcalls - old) * sizeof *k);
-		for (i = old; i < p->capcalls; i++) {
-			k = &p->calls[i];
-			k->id.alloc = k->name.alloc = k->args.alloc = &p->alloc;
-			k->input.alloc = k->result.alloc = &p->alloc;
-			k->result.limit = p->max_response;
-		}
 	}
+	memset(p->calls + old, 0, (p->capcalls - old) * sizeof *k);
 	k = &p->calls[p->ncalls++];
+	/* the fields before the buffers: index and flags */
+	memset(k, 0, offsetof(oa__call, id));
+	k->index = index;
 	oa__buf_reset(&k->id);
 	oa__buf_reset(&k->name);
 	oa__buf_reset(&k->args);
 	oa__buf_reset(&k->input);
 	oa__buf_reset(&k->result);
-	k->index = index;
-	k->why = 0;
-	k->args_whole = k->error = k->blocked = k->failed = 0;
-	k->has_result = 0;
-	k->args_ok = k->repaired = 0;
-	k->unreadable = NULL;
+	k->id.alloc = k->name.alloc = k->args.alloc = &p->alloc;
+	k->input.alloc = k->result.alloc = &p->alloc;
+	k->result.limit = p->max_response;
 	return k;
 }
 
-/* A new slot at the next free index. */
-static oa__call *
-next_call(struct oa__client *p)
+/* The next free index: one past the highest so far. */
+static long long
+next_index(const struct oa__client *p)
 {
 	long long next = 0;
 	size_t i;
@@ -70,20 +82,10 @@ next_call(struct oa__client *p)
 	for (i = 0; i < p->ncalls; i++)
 		if (p->calls[i].index >= next)
 			next = p->calls[i].index + 1;
-	return new_call(p, next);
+	return next;
 }
 
-/* new_call() returned NULL: the limit, or no memory. */
-static int
-calls_failed(struct oa__client *p)
-{
-	if (p->ncalls < p->max_calls)
-		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
-	return oa__fail_turn(p, OA_ERR_LIMIT, "more than max_tool_calls (%zu) "
-	                     "tool calls in one reply", p->max_calls);
-}
-
-/* Which slot a fragment belongs to. */
+/* Which slot a fragment belongs to; NULL with the turn failed. */
 static oa__call *
 find_slot(struct oa__client *p, int has_index, long long index,
           const char *id, size_t nid, size_t nname)
@@ -92,25 +94,21 @@ find_slot(struct oa__client *p, int has_index, long long index,
 	size_t i;
 
 	if (has_index) {
-		for (i = p->ncalls; i-- > 0;)
-			if (p->calls[i].index == index) {
+		for (i = p->ncalls; k == NULL && i-- > 0;)
+			if (p->calls[i].index == index)
 				k = &p->calls[i];
-				break;
-			}
 		/* SGLang: a second call at the same index brings a new id
 		 * and a name; a changed id alone is a continuation. */
-		if (k && nid && nname && k->id.len &&
-		    (k->id.len != nid || memcmp(k->id.p, id, nid) != 0))
+		if (k && nid && nname && k->id.len && !same(&k->id, id, nid))
 			k = NULL;
-		return k ? k : new_call(p, index);
-	}
-	if (p->ncalls > 0) {
+	} else if (p->ncalls > 0) {
+		/* no index: the last call, unless a name or another id
+		 * starts a new one */
 		k = &p->calls[p->lastcall];
-		if ((nid == 0 && nname == 0) ||
-		    (nid && k->id.len == nid && memcmp(k->id.p, id, nid) == 0))
-			return k;
+		if ((nid || nname) && !same(&k->id, id, nid))
+			k = NULL;
 	}
-	return next_call(p);
+	return k ? k : new_call(p, has_index ? index : next_index(p));
 }
 
 /* The index of a fragment: an integer, or (text-generation-webui) a
@@ -135,24 +133,20 @@ static int
 take_fragment(struct oa__client *p, int f)
 {
 	oa__json *j = &p->json;
-	int fn = oa__json_get(j, f, "function"), t, has_index, r;
+	int fn = oa__json_get(j, f, "function"), t, has_index;
+	size_t nid, nname, n = 0;
+	const char *id = oa__json_str(j, oa__json_get(j, f, "id"), &nid);
+	const char *name = oa__json_str(j, oa__json_get(j, fn, "name"), &nname);
+	const char *s;
 	long long index = 0;
-	const char *id, *name, *s;
-	size_t nid = 0, nname = 0, n = 0;
 	oa__call *k;
 
-	has_index = get_index(j, oa__json_get(j, f, "index"), &index);
-	if ((id = oa__json_str(j, oa__json_get(j, f, "id"), &nid)) == NULL ||
-	    nid == 0)
-		/* llama.cpp builds of mid-2025 put the id inside function */
+	/* llama.cpp builds of mid-2025 put the id inside function */
+	if (nid == 0)
 		id = oa__json_str(j, oa__json_get(j, fn, "id"), &nid);
-	if (id == NULL)
-		nid = 0;
-	if ((name = oa__json_str(j, oa__json_get(j, fn, "name"), &nname)) ==
-	    NULL)
-		nname = 0;
+	has_index = get_index(j, oa__json_get(j, f, "index"), &index);
 	if ((k = find_slot(p, has_index, index, id, nid, nname)) == NULL)
-		return calls_failed(p);
+		return p->err;
 	p->lastcall = (size_t)(k - p->calls);
 	if (nid && k->id.len == 0)
 		oa__buf_append(&k->id, id, nid);
@@ -174,11 +168,7 @@ take_fragment(struct oa__client *p, int f)
 		k->args_whole = 1;
 		break;
 	}
-	if ((r = oa__count(p, nid + nname + n)) != 0)
-		return r;
-	if (k->id.err || k->name.err || k->args.err)
-		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
-	return 0;
+	return oa__count(p, nid + nname + n);
 }
 
 /* see oa_private.h */
@@ -203,17 +193,15 @@ oa__add_text_call(struct oa__client *p, const char *name, size_t nname,
                   const char *args, size_t nargs, int repaired,
                   const char *unreadable)
 {
-	oa__call *k = next_call(p);
+	oa__call *k = new_call(p, next_index(p));
 
 	if (k == NULL)
-		return calls_failed(p);
+		return p->err;
 	oa__buf_append(&k->name, name, nname);
 	oa__buf_append(&k->args, args, nargs);
 	k->args_whole = 1;
 	k->repaired = repaired;
 	k->unreadable = unreadable;
-	if (k->name.err || k->args.err)
-		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
 	return 0;
 }
 
@@ -223,8 +211,7 @@ oa__add_text_call(struct oa__client *p, const char *name, size_t nname,
 static void
 call_error(oa__call *k, const char *fmt, const char *arg)
 {
-	k->error = k->failed = 1;
-	k->has_result = 1;
+	k->has_result = k->failed = 1;
 	oa__buf_reset(&k->result);
 	oa__buf_puts(&k->result, ERROR_PREFIX);
 	k->why = k->result.len;
@@ -249,49 +236,41 @@ parse_args(struct oa__client *p, const char *s, size_t n, char *msg)
 	return 0;
 }
 
+/* Is call i's id also the id of an earlier call? */
 static int
 id_taken(const struct oa__client *p, size_t i)
 {
 	size_t j;
 
 	for (j = 0; j < i; j++)
-		if (p->calls[j].id.len == p->calls[i].id.len &&
-		    memcmp(p->calls[j].id.p, p->calls[i].id.p,
-		           p->calls[i].id.len) == 0)
+		if (same(&p->calls[j].id, p->calls[i].id.p, p->calls[i].id.len))
 			return 1;
 	return 0;
 }
 
-/* An id the follow-up can refer to, unique in the reply. */
+/* Give call i an id the follow-up can refer to, unique in the reply, and
+ * mark it as an error when it cannot run. */
 static void
-settle_id(struct oa__client *p, size_t i)
+check_call(struct oa__client *p, size_t i)
 {
 	oa__call *k = &p->calls[i];
-	size_t base;
-	int n;
+	char msg[OA__ERRLEN];
+	const char *s = k->args.p;
+	size_t n = k->args.len, base;
+	const oa__tool *tool;
+	int d;
 
 	if (k->id.len == 0)
-		for (oa__buf_puts(&k->id, "call_"), n = 0; n < 2; n++)
+		for (oa__buf_puts(&k->id, "call_"), d = 0; d < 2; d++)
 			oa__buf_printf(&k->id, "%012llx", (unsigned long long)
 			               (oa__random(&p->rng) & 0xffffffffffffULL));
 	base = k->id.len;
-	for (n = 2; k->id.err == 0 && id_taken(p, i); n++) {
+	for (d = 2; k->id.err == 0 && id_taken(p, i); d++) {
 		k->id.len = base;
-		oa__buf_printf(&k->id, "_%d", n);
+		oa__buf_printf(&k->id, "_%d", d);
 	}
-}
-
-/* Parse call k's arguments; mark it an error when it cannot run. */
-static void
-check_call(struct oa__client *p, oa__call *k)
-{
-	char msg[OA__ERRLEN];
-	const char *s = k->args.p;
-	size_t n = k->args.len;
-	const oa__tool *tool;
-
 	oa__trim(&s, &n);
-	if (n == 0) {
+	if (n == 0 && k->args.err == 0) {
 		oa__buf_reset(&k->args);
 		oa__buf_puts(&k->args, "{}");
 	}
@@ -319,72 +298,51 @@ check_call(struct oa__client *p, oa__call *k)
 		p->manual = 1;
 }
 
-/* The tool_calls of the assistant message, as sent back to the server. */
-static void
-put_calls(const struct oa__client *p, oa__buf *b)
-{
-	size_t i;
-
-	oa__buf_reset(b);
-	oa__buf_puts(b, "[");
-	for (i = 0; i < p->ncalls; i++) {
-		const oa__call *k = &p->calls[i];
-		oa__buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
-		oa__json_put_str(b, k->id.p, k->id.len);
-		oa__buf_puts(b, ",\"type\":\"function\",\"function\":{\"name\":");
-		oa__json_put_str(b, k->name.p ? k->name.p : "", k->name.len);
-		oa__buf_puts(b, ",\"arguments\":");
-		/* unparseable arguments would make some servers fail the
-		 * follow-up request; the error result tells the model */
-		if (k->args_ok)
-			oa__json_put_str(b, k->args.p, k->args.len);
-		else
-			oa__buf_puts(b, "\"{}\"");
-		oa__buf_puts(b, "}}");
-	}
-	oa__buf_puts(b, "]");
-}
-
 /* see oa_private.h */
 OA_PRIVATE int
 oa__calls_prepare(struct oa__client *p)
 {
+	oa__buf *b = &p->argtext;
 	char msg[OA__ERRLEN];
+	oa__call *k, tmp;
 	size_t i, t;
 
 	/* index order; calls sharing an index keep their order (stable) */
 	for (i = 1; i < p->ncalls; i++)
 		for (t = i; t > 0 && p->calls[t - 1].index > p->calls[t].index;
 		     t--) {
-			oa__call tmp = p->calls[t];
+			tmp = p->calls[t];
 			p->calls[t] = p->calls[t - 1];
 			p->calls[t - 1] = tmp;
 		}
 	p->manual = !p->auto_tools;
-	for (i = 0; i < p->ncalls; i++) {
-		oa__call *k = &p->calls[i];
-		settle_id(p, i);
-		oa__buf_reset(&k->result);
-		if (k->id.err || k->name.err || k->args.err)
-			return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
-		check_call(p, k);
-	}
+	for (i = 0; i < p->ncalls; i++)
+		check_call(p, i);
 	/* Check arguments against the schema only where we run the tool. */
-	for (i = 0; i < p->ncalls && !p->manual; i++) {
-		oa__call *k = &p->calls[i];
-		if (k->error)
-			continue;
-		parse_args(p, k->args.p, k->args.len, msg);
-		if (oa__tools_check(oa__tools_find(&p->tools, k->name.p),
+	for (k = p->calls; !p->manual && k < p->calls + p->ncalls; k++)
+		if (!k->has_result &&
+		    parse_args(p, k->args.p, k->args.len, msg) == 0 &&
+		    oa__tools_check(oa__tools_find(&p->tools, k->name.p),
 		                    &p->json, &p->json2, &p->schema, msg,
 		                    sizeof msg))
 			call_error(k, "%s", msg);
-	}
-	for (i = 0; i < p->ncalls; i++)
-		if (p->calls[i].result.err)
+	/* The assistant message's tool_calls, as sent back to the server:
+	 * unparseable arguments would make some servers fail the follow-up
+	 * request, so they go as {} (the error result tells the model). */
+	oa__buf_reset(b);
+	for (k = p->calls; k < p->calls + p->ncalls; k++) {
+		if (k->id.err || k->name.err || k->args.err || k->result.err)
 			return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
-	put_calls(p, &p->argcopy);
-	if (p->argcopy.err || oa__push_reply(p, p->argcopy.p) != 0)
+		oa__buf_puts(b, k == p->calls ? "[{\"id\":" : "}},{\"id\":");
+		oa__json_put_str(b, k->id.p, k->id.len);
+		oa__buf_puts(b, ",\"type\":\"function\",\"function\":{\"name\":");
+		oa__json_put_str(b, k->name.p ? k->name.p : "", k->name.len);
+		oa__buf_puts(b, ",\"arguments\":");
+		oa__json_put_str(b, k->args_ok ? k->args.p : "{}",
+		                 k->args_ok ? k->args.len : 2);
+	}
+	oa__buf_puts(b, "}}]");
+	if (b->err || oa__push_reply(p, b->p) != 0)
 		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
 	return 0;
 }
@@ -398,39 +356,24 @@ oa__call_input(const oa__call *k)
 	return k->input.len ? k->input.p : k->args.p;
 }
 
-/* "message" becomes "error: message", in place. */
-static int
-prefix_error(oa__buf *b)
-{
-	size_t n = b->len, e = strlen(ERROR_PREFIX);
-
-	if (oa__buf_append(b, ERROR_PREFIX, e))
-		return b->err;
-	memmove(b->p + e, b->p, n);
-	memcpy(b->p, ERROR_PREFIX, e);
-	return 0;
-}
-
 /* see oa_private.h */
 OA_PRIVATE int
 oa__call_run(struct oa__client *p, oa__call *k)
 {
 	const char *in = oa__call_input(k);
+	oa_args a = {&p->json, in, strlen(in)};
+	size_t e = strlen(ERROR_PREFIX);
 	char msg[OA__ERRLEN];
-	struct oa_args a, *args = NULL;
-	int r, failed = 1;
+	int r;
 
-	if (parse_args(p, in, strlen(in), msg)) {
+	if (parse_args(p, in, a.len, msg)) {
 		call_error(k, "%s", msg);
+		a.j = NULL;
 	} else {
-		/* the handler's raw view needs bytes the parser leaves alone */
-		oa__buf_reset(&p->argcopy);
-		if (oa__buf_puts(&p->argcopy, in))
-			return p->argcopy.err;
+		/* the handler reads in itself, which the parser left alone */
 		p->busy = 1;
 		r = oa__tools_call(oa__tools_find(&p->tools, k->name.p),
-		                   &p->json, p->argcopy.p, p->argcopy.len,
-		                   &k->result);
+		                   &p->json, in, a.len, &k->result);
 		p->busy = 0;
 		if (r == OA_ERR_LIMIT) {
 			oa__buf_reset(&k->result);
@@ -439,33 +382,29 @@ oa__call_run(struct oa__client *p, oa__call *k)
 			               p->max_response);
 		} else if (r < 0) {
 			return r;
-		} else if (r == 1 && prefix_error(&k->result)) {
-			return k->result.err;
+		} else if (r == 1 &&
+		           oa__buf_append(&k->result, ERROR_PREFIX, e) == 0) {
+			/* the handler's message becomes "error: message" */
+			memmove(k->result.p + e, k->result.p, k->result.len - e);
+			memcpy(k->result.p, ERROR_PREFIX, e);
 		}
-		failed = k->failed = r != 0;
-		if (k->result.p == NULL)
-			oa__buf_puts(&k->result, "");
-		a.j = &p->json;
-		a.text = p->argcopy.p;
-		a.len = p->argcopy.len;
-		args = &a;
+		k->has_result = 1;
+		k->failed = r != 0;
 	}
-	k->has_result = 1;
 	if (k->result.err)
 		return k->result.err;
 	if ((r = oa__queue(p, OA_BLOCK_TOOL_RESULT, NULL, 0, k)) != 0)
 		return r;
-	return oa__hook_post_tool(p, k, in, args, failed);
+	return oa__hook_post_tool(p, k, in, a.j ? &a : NULL, k->failed);
 }
 
 /* see oa_private.h */
 OA_PRIVATE int
 oa__calls_settle(struct oa__client *p, const char *why)
 {
-	size_t i;
+	oa__call *k;
 
-	for (i = 0; i < p->ncalls; i++) {
-		oa__call *k = &p->calls[i];
+	for (k = p->calls; k < p->calls + p->ncalls; k++) {
 		if (!k->has_result) {
 			oa__buf_reset(&k->result);
 			oa__buf_printf(&k->result, ERROR_PREFIX "%s", why);
@@ -485,14 +424,14 @@ oa__calls_settle(struct oa__client *p, const char *why)
 OA_PRIVATE void
 oa__calls_free(struct oa__client *p)
 {
-	size_t i;
+	oa__call *k;
 
-	for (i = 0; i < p->capcalls; i++) {
-		oa__buf_free(&p->calls[i].id);
-		oa__buf_free(&p->calls[i].name);
-		oa__buf_free(&p->calls[i].args);
-		oa__buf_free(&p->calls[i].input);
-		oa__buf_free(&p->calls[i].result);
+	for (k = p->calls; k < p->calls + p->capcalls; k++) {
+		oa__buf_free(&k->id);
+		oa__buf_free(&k->name);
+		oa__buf_free(&k->args);
+		oa__buf_free(&k->input);
+		oa__buf_free(&k->result);
 	}
 	oa__free(&p->alloc, p->calls);
 }
