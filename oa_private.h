@@ -665,9 +665,6 @@ OA_PRIVATE int oa__queue(struct oa__client *p, int type, const char *s,
                          size_t n, oa__call *call);
 OA_PRIVATE int oa__queue_copy(struct oa__client *p, int type, const char *s,
                               size_t n);
-/* openagent.c: start a turn with prompt; parts (a JSON array text of
- * content parts, copied) or NULL. Used by images.c. */
-OA_PRIVATE int oa__query(oa_client *c, const char *prompt, const char *parts);
 
 /* request.c */
 OA_PRIVATE int oa__setup(struct oa__client *p, const oa_options *o);

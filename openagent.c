@@ -543,12 +543,11 @@ send_turn(struct oa__client *p)
 	return r;
 }
 
-/* see oa_private.h */
-OA_PRIVATE int
-oa__query(oa_client *c, const char *prompt, const char *images)
+/* see openagent.h */
+int
+oa_query(oa_client *c, const char *prompt)
 {
 	struct oa__client *p;
-	oa__buf *b;
 	int r;
 
 	if (c == NULL || prompt == NULL)
@@ -564,27 +563,7 @@ oa__query(oa_client *c, const char *prompt, const char *images)
 	p->turn_base = p->nmsgs;
 	if (oa__push(p, OA__USER, prompt, strlen(prompt), NULL))
 		return refuse(p, OA_ERR_NOMEM, "out of memory");
-	if (images != NULL) {
-		/* the prompt as the first content part, then the images */
-		b = &p->parts;
-		oa__buf_reset(b);
-		oa__buf_puts(b, "[{\"type\":\"text\",\"text\":");
-		oa__json_put_str(b, prompt, strlen(prompt));
-		oa__buf_printf(b, "}%s]", images);
-		if (b->err || (p->msgs[p->nmsgs - 1].parts =
-		               oa__strndup(&p->alloc, b->p, b->len)) == NULL) {
-			oa__cut(p, p->turn_base);
-			return refuse(p, OA_ERR_NOMEM, "out of memory");
-		}
-	}
 	return send_turn(p);
-}
-
-/* see openagent.h */
-int
-oa_query(oa_client *c, const char *prompt)
-{
-	return oa__query(c, prompt, NULL);
 }
 
 /* see openagent.h */
