@@ -725,8 +725,6 @@ OA_PRIVATE int oa__call_run(struct oa__client *p, oa__call *k);
 /* Give every call without a result "error: <why>", then put all results
  * in history in call order, so no tool call dangles. */
 OA_PRIVATE int oa__calls_settle(struct oa__client *p, const char *why);
-/* What a tool-use block shows as the input: a hook's or the model's. */
-OA_PRIVATE const char *oa__call_input(const oa__call *k);
 OA_PRIVATE void oa__calls_free(struct oa__client *p);
 
 /* hooks.c */
@@ -807,9 +805,10 @@ typedef struct oa__filter_ops {
 	void (*finish)(struct oa__filter *f);
 	void (*reset)(struct oa__filter *f);
 	void (*close)(struct oa__filter *f);
-	/* lenient_tool_args: mend almost-JSON (see oa__json_repair) */
-	int (*repair)(const char *in, size_t n, oa__buf *out, oa__json *j,
-	              char *err);
+	/* lenient_tool_args: mend call k's arguments, which do not parse
+	 * (see oa__json_repair): 1 with p->json holding them parsed as an
+	 * object, else 0 and the reason in msg if it is empty */
+	int (*mend)(struct oa__client *p, oa__call *k, char *msg);
 } oa__filter_ops;
 
 struct oa__modules {

@@ -150,11 +150,8 @@ oa__queue(struct oa__client *p, int type, const char *s, size_t n,
 	if (oa__grow(&p->alloc, (void **)&p->pend, &p->cappend, p->npend + 1,
 	             sizeof *p->pend))
 		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
-	memset(&p->pend[p->npend], 0, sizeof *p->pend);
-	p->pend[p->npend].type = type;
-	p->pend[p->npend].text = s;
-	p->pend[p->npend].len = n;
-	p->pend[p->npend++].call = call;
+	p->pend[p->npend++] = (oa__pending){.type = type, .text = s, .len = n,
+	                                    .call = call};
 	return 0;
 }
 
@@ -197,7 +194,7 @@ fill_block(struct oa__client *p, const oa__pending *q, oa_block *b)
 	b->is_error = k->failed || k->blocked;
 	b->blocked = k->blocked;
 	if (q->type == OA_BLOCK_TOOL_USE) {
-		b->input = oa__call_input(k);
+		b->input = k->input.len ? k->input.p : k->args.p;
 		b->input_len = strlen(b->input);
 		b->repaired = k->repaired;
 	} else if (q->type == OA_BLOCK_TOOL_USE_ERROR) {

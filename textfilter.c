@@ -950,8 +950,23 @@ tf_close(struct oa__filter *f)
 	oa__free(a, f);
 }
 
+/* lenient_tool_args: the arguments of a call from the server, mended
+ * (see oa__filter_ops in oa_private.h). */
+static int
+tf_mend(struct oa__client *p, oa__call *k, char *msg)
+{
+	if (oa__json_repair(k->args.p, k->args.len, &p->repaired, &p->json,
+	                    msg) != 1 ||
+	    oa__json_type(&p->json, 0) != OA__JSON_OBJECT)
+		return 0;
+	oa__buf_reset(&k->args);
+	oa__buf_append(&k->args, p->repaired.p, p->repaired.len);
+	k->repaired = 1;
+	return k->args.err == 0;
+}
+
 /* see modules.c */
 OA_PRIVATE const oa__filter_ops oa__filter = {
 	tf_open, oa__tf_feed, oa__tf_next, oa__tf_finish, oa__tf_reset,
-	tf_close, oa__json_repair
+	tf_close, tf_mend
 };

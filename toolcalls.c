@@ -23,6 +23,7 @@
  * oa__calls_prepare checks them all at once.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "oa_private.h"
@@ -37,27 +38,28 @@ same(const oa__buf *b, const char *s, size_t n)
 	return b->len == n && n > 0 && memcmp(b->p, s, n) == 0;
 }
 
-/* A slot for a new call at index, or NULL with the turn failed. Slots are
- * reused from reply to reply: their buffers keep their memory. */
-static oa__call *
-new_call(struct oa__client *p, long long index)
+/* A slot for a new call at index, or without one at the next free index
+ * (past the highest so far); p->lastcall says which. Slots are reused
+ * from reply to reply: their buffers keep their memory. */
+static int
+new_call(struct oa__client *p, int has_index, long long index)
 {
-	size_t old = p->capcalls;
+	size_t i, old = p->capcalls;
 	oa__call *k;
 
-	if (p->ncalls >= p->max_calls ||
-	    oa__grow(&p->alloc, (void **)&p->calls, &p->capcalls,
-	             p->ncalls + 1, sizeof *k)) {
-		if (p->ncalls < p->max_calls)
-			oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
-		else
-			oa__fail_turn(p, OA_ERR_LIMIT, "more than max_tool_calls "
-			              "(%zu) tool calls in one reply",
-			              p->max_calls);
-		return NULL;
-	}
+	if (p->ncalls >= p->max_calls)
+		return oa__fail_turn(p, OA_ERR_LIMIT, "more than max_tool_calls "
+		                     "(%zu) tool calls in one reply",
+		                     p->max_calls);
+	if (oa__grow(&p->alloc, (void **)&p->calls, &p->capcalls,
+	             p->ncalls + 1, sizeof *k))
+		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
+	for (i = 0; !has_index && i < p->ncalls; i++)
+		if (p->calls[i].index >= index)
+			index = p->calls[i].index + 1;
 	memset(p->calls + old, 0, (p->capcalls - old) * sizeof *k);
-	k = &p->calls[p->ncalls++];
+	p->lastcall = p->ncalls++;
+	k = &p->calls[p->lastcall];
 	/* the fields before the buffers: index and flags */
 	memset(k, 0, offsetof(oa__call, id));
 	k->index = index;
@@ -69,24 +71,11 @@ new_call(struct oa__client *p, long long index)
 	k->id.alloc = k->name.alloc = k->args.alloc = &p->alloc;
 	k->input.alloc = k->result.alloc = &p->alloc;
 	k->result.limit = p->max_response;
-	return k;
+	return 0;
 }
 
-/* The next free index: one past the highest so far. */
-static long long
-next_index(const struct oa__client *p)
-{
-	long long next = 0;
-	size_t i;
-
-	for (i = 0; i < p->ncalls; i++)
-		if (p->calls[i].index >= next)
-			next = p->calls[i].index + 1;
-	return next;
-}
-
-/* Which slot a fragment belongs to; NULL with the turn failed. */
-static oa__call *
+/* The slot a fragment belongs to becomes p->lastcall. */
+static int
 find_slot(struct oa__client *p, int has_index, long long index,
           const char *id, size_t nid, size_t nname)
 {
@@ -108,24 +97,25 @@ find_slot(struct oa__client *p, int has_index, long long index,
 		if ((nid || nname) && !same(&k->id, id, nid))
 			k = NULL;
 	}
-	return k ? k : new_call(p, has_index ? index : next_index(p));
+	if (k == NULL)
+		return new_call(p, has_index, index);
+	p->lastcall = (size_t)(k - p->calls);
+	return 0;
 }
 
 /* The index of a fragment: an integer, or (text-generation-webui) a
- * string of digits. 0 when there is none. */
+ * string of digits. 0 when there is none, *index untouched. */
 static int
 get_index(oa__json *j, int t, long long *index)
 {
-	size_t n = 0, i;
-	const char *s;
+	size_t n;
+	const char *s = oa__json_str(j, t, &n);
 
-	if (oa__json_int(j, t, index) == 0)
+	if (s && n > 0 && n < 10 && strspn(s, "0123456789") == n) {
+		*index = strtoll(s, NULL, 10);
 		return 1;
-	if ((s = oa__json_str(j, t, &n)) == NULL || n == 0 || n >= 10)
-		return 0;
-	for (i = 0, *index = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-		*index = *index * 10 + (s[i] - '0');
-	return i == n;
+	}
+	return oa__json_int(j, t, index) == 0;
 }
 
 /* One tool_calls element (or TGI's single object). */
@@ -133,7 +123,7 @@ static int
 take_fragment(struct oa__client *p, int f)
 {
 	oa__json *j = &p->json;
-	int fn = oa__json_get(j, f, "function"), t, has_index;
+	int fn = oa__json_get(j, f, "function"), t, r, has_index;
 	size_t nid, nname, n = 0;
 	const char *id = oa__json_str(j, oa__json_get(j, f, "id"), &nid);
 	const char *name = oa__json_str(j, oa__json_get(j, fn, "name"), &nname);
@@ -145,28 +135,23 @@ take_fragment(struct oa__client *p, int f)
 	if (nid == 0)
 		id = oa__json_str(j, oa__json_get(j, fn, "id"), &nid);
 	has_index = get_index(j, oa__json_get(j, f, "index"), &index);
-	if ((k = find_slot(p, has_index, index, id, nid, nname)) == NULL)
-		return p->err;
-	p->lastcall = (size_t)(k - p->calls);
+	if ((r = find_slot(p, has_index, index, id, nid, nname)) != 0)
+		return r;
+	k = &p->calls[p->lastcall];
 	if (nid && k->id.len == 0)
 		oa__buf_append(&k->id, id, nid);
 	if (nname && k->name.len == 0)
 		oa__buf_append(&k->name, name, nname);
 	t = oa__json_get(j, fn, "arguments");
-	switch (oa__json_type(j, t)) {
-	case OA__JSON_STRING:
-		s = oa__json_str(j, t, &n);
-		if (!k->args_whole)
-			oa__buf_append(&k->args, s, n);
-		break;
-	case OA__JSON_OBJECT:
-	case OA__JSON_ARRAY:
+	if (oa__json_type(j, t) == OA__JSON_OBJECT ||
+	    oa__json_type(j, t) == OA__JSON_ARRAY) {
 		/* a JSON value instead of text: it is the whole arguments */
 		s = oa__json_raw(j, t, &n);
 		oa__buf_reset(&k->args);
 		oa__buf_append(&k->args, s, n);
 		k->args_whole = 1;
-		break;
+	} else if ((s = oa__json_str(j, t, &n)) != NULL && !k->args_whole) {
+		oa__buf_append(&k->args, s, n);
 	}
 	return oa__count(p, nid + nname + n);
 }
@@ -193,10 +178,12 @@ oa__add_text_call(struct oa__client *p, const char *name, size_t nname,
                   const char *args, size_t nargs, int repaired,
                   const char *unreadable)
 {
-	oa__call *k = new_call(p, next_index(p));
+	oa__call *k;
+	int r;
 
-	if (k == NULL)
-		return p->err;
+	if ((r = new_call(p, 0, 0)) != 0)
+		return r;
+	k = &p->calls[p->lastcall];
 	oa__buf_append(&k->name, name, nname);
 	oa__buf_append(&k->args, args, nargs);
 	k->args_whole = 1;
@@ -274,17 +261,10 @@ check_call(struct oa__client *p, size_t i)
 		oa__buf_reset(&k->args);
 		oa__buf_puts(&k->args, "{}");
 	}
-	k->args_ok = parse_args(p, k->args.p, k->args.len, msg) == 0;
-	if (!k->args_ok && p->lenient && k->unreadable == NULL &&
-	    oa__modules.filter->repair(k->args.p, k->args.len, &p->repaired,
-	                               &p->json, msg) == 1 &&
-	    oa__json_type(&p->json, 0) == OA__JSON_OBJECT) {
-		/* small models' almost-JSON, mended */
-		oa__buf_reset(&k->args);
-		oa__buf_append(&k->args, p->repaired.p, p->repaired.len);
-		k->repaired = 1;
-		k->args_ok = k->args.err == 0;
-	}
+	/* lenient_tool_args: small models' almost-JSON, mended */
+	k->args_ok = parse_args(p, k->args.p, k->args.len, msg) == 0 ||
+	             (p->lenient && k->unreadable == NULL &&
+	              oa__modules.filter->mend(p, k, msg));
 	if (k->unreadable)
 		call_error(k, "%s", k->unreadable);
 	else if (!k->args_ok)
@@ -308,13 +288,12 @@ oa__calls_prepare(struct oa__client *p)
 	size_t i, t;
 
 	/* index order; calls sharing an index keep their order (stable) */
-	for (i = 1; i < p->ncalls; i++)
-		for (t = i; t > 0 && p->calls[t - 1].index > p->calls[t].index;
-		     t--) {
-			tmp = p->calls[t];
+	for (i = 1; i < p->ncalls; i++) {
+		tmp = p->calls[i];
+		for (t = i; t > 0 && p->calls[t - 1].index > tmp.index; t--)
 			p->calls[t] = p->calls[t - 1];
-			p->calls[t - 1] = tmp;
-		}
+		p->calls[t] = tmp;
+	}
 	p->manual = !p->auto_tools;
 	for (i = 0; i < p->ncalls; i++)
 		check_call(p, i);
@@ -350,17 +329,10 @@ oa__calls_prepare(struct oa__client *p)
 /* ---------------------------------------------------------------- running */
 
 /* see oa_private.h */
-OA_PRIVATE const char *
-oa__call_input(const oa__call *k)
-{
-	return k->input.len ? k->input.p : k->args.p;
-}
-
-/* see oa_private.h */
 OA_PRIVATE int
 oa__call_run(struct oa__client *p, oa__call *k)
 {
-	const char *in = oa__call_input(k);
+	const char *in = k->input.len ? k->input.p : k->args.p;
 	oa_args a = {&p->json, in, strlen(in)};
 	size_t e = strlen(ERROR_PREFIX);
 	char msg[OA__ERRLEN];
