@@ -659,12 +659,10 @@ struct oa__client {
 OA_PRIVATE int oa__fail_turn(struct oa__client *p, int code,
                              const char *fmt, ...) OA__PRINTF(3, 4);
 /* openagent.c: queue a block for oa_next(); text s[0..n) must live until
- * it is handed out. queue_copy keeps a copy (for text the filter lends).
- * 0, or the turn's error. */
+ * it is handed out (textfilter.c queues copies in segs). 0, or the
+ * turn's error. */
 OA_PRIVATE int oa__queue(struct oa__client *p, int type, const char *s,
                          size_t n, oa__call *call);
-OA_PRIVATE int oa__queue_copy(struct oa__client *p, int type, const char *s,
-                              size_t n);
 
 /* request.c */
 OA_PRIVATE int oa__setup(struct oa__client *p, const oa_options *o);
@@ -710,11 +708,11 @@ OA_PRIVATE int oa__reply_flush(struct oa__client *p);
 /* toolcalls.c */
 /* One tool_calls value of a delta (an array, or TGI's single object). */
 OA_PRIVATE int oa__take_tool_calls(struct oa__client *p, int t);
-/* A call the model wrote as text (the filter found it). */
-OA_PRIVATE int oa__add_text_call(struct oa__client *p, const char *name,
-                                 size_t nname, const char *args,
-                                 size_t nargs, int repaired,
-                                 const char *unreadable);
+/* A slot for a new call at index, or without one (has_index 0) at the
+ * next free index, past the highest so far: p->calls[p->lastcall].
+ * 0, or the turn's error (max_tool_calls, no memory). */
+OA_PRIVATE int oa__new_call(struct oa__client *p, int has_index,
+                            long long index);
 /* The reply is complete and has calls: give them unique ids, parse and
  * check their arguments, decide manual or auto, and keep the assistant
  * message with its tool_calls in history. */
@@ -805,6 +803,11 @@ typedef struct oa__filter_ops {
 	void (*finish)(struct oa__filter *f);
 	void (*reset)(struct oa__filter *f);
 	void (*close)(struct oa__filter *f);
+	/* what the filter hands out: a tool call, or text or thinking
+	 * queued as a block over a copy (the filter lends its text only
+	 * until the next call on it) */
+	int (*add_call)(struct oa__client *p, const oa__tf_seg *seg);
+	int (*queue)(struct oa__client *p, const oa__tf_seg *seg);
 	/* lenient_tool_args: mend call k's arguments, which do not parse
 	 * (see oa__json_repair): 1 with p->json holding them parsed as an
 	 * object, else 0 and the reason in msg if it is empty */

@@ -155,21 +155,6 @@ oa__queue(struct oa__client *p, int type, const char *s, size_t n,
 	return 0;
 }
 
-/* see oa_private.h */
-OA_PRIVATE int
-oa__queue_copy(struct oa__client *p, int type, const char *s, size_t n)
-{
-	size_t off = p->segs.len;
-
-	if (oa__buf_append(&p->segs, s, n) || oa__buf_append(&p->segs, "", 1))
-		return oa__fail_turn(p, p->segs.err, "out of memory");
-	if (oa__queue(p, type, NULL, n, NULL))
-		return p->err;
-	p->pend[p->npend - 1].in_segs = 1;
-	p->pend[p->npend - 1].off = off;
-	return 0;
-}
-
 /* The block q stands for, lent from the buffers it points into. */
 static void
 fill_block(struct oa__client *p, const oa__pending *q, oa_block *b)
@@ -385,6 +370,13 @@ run_step(struct oa__client *p)
 	return 0;
 }
 
+/* The step of each state that has one (IDLE, WAITING and DONE wait for
+ * a call of the caller's). */
+static int (*const steps[])(struct oa__client *p) = {
+	[OA__SEND] = send_request, [OA__ENDING] = finish_reply,
+	[OA__TOOLS] = tool_step, [OA__RUN] = run_step
+};
+
 /*
  * The loop behind oa_next(): fixed priorities, a stored error first (it
  * sticks), then blocks already queued (they came before anything that
@@ -396,7 +388,7 @@ run_step(struct oa__client *p)
 static int
 pump(struct oa__client *p, oa_block *b)
 {
-	int r = 0, nowait = b == NULL;
+	int r, nowait = b == NULL;
 
 	for (;;) {
 		if (p->err)
@@ -409,38 +401,23 @@ pump(struct oa__client *p, oa_block *b)
 		}
 		p->npend = p->ipend = 0;
 		oa__buf_reset(&p->segs);
-		if (p->interrupted && p->state != OA__IDLE &&
-		    p->state < OA__WAITING)
+		if (p->state == OA__IDLE)
+			return nowait ? 1 : refuse(p, OA_ERR_STATE, "oa_next() "
+			                           "before oa_query()");
+		if (p->state == OA__WAITING || p->state == OA__DONE)
+			return nowait;
+		if (p->interrupted)
 			return nowait ? 1 : oa__fail_turn(p, OA_ERR_INTERRUPTED,
 			                                  "oa_interrupt() was "
 			                                  "called");
-		if (nowait && (p->state == OA__SEND || p->state == OA__TOOLS ||
-		               p->state == OA__RUN))
+		if (nowait && p->state != OA__STREAM && p->state != OA__ENDING)
 			return 0;
-		switch (p->state) {
-		case OA__IDLE:
-			return nowait ? 1 : refuse(p, OA_ERR_STATE, "oa_next() "
-			                           "before oa_query()");
-		case OA__WAITING:
-		case OA__DONE:
-			return nowait;
-		case OA__SEND:
-			r = send_request(p);
-			break;
-		case OA__STREAM:
-			if ((r = stream_step(p, nowait)) == OA__AGAIN)
-				return 0;
-			break;
-		case OA__ENDING:
-			r = finish_reply(p);
-			break;
-		case OA__TOOLS:
-			r = tool_step(p);
-			break;
-		case OA__RUN:
-			r = run_step(p);
-			break;
-		}
+		if (p->state == OA__STREAM)
+			r = stream_step(p, nowait);
+		else
+			r = steps[p->state](p);
+		if (r == OA__AGAIN)
+			return 0;
 		if (r < 0)
 			return nowait ? 1 : r;
 	}

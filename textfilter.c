@@ -950,6 +950,45 @@ tf_close(struct oa__filter *f)
 	oa__free(a, f);
 }
 
+/* ---------------------------------------------------------------- the client's side */
+
+/* A call the model wrote as text, among the reply's tool calls. */
+static int
+tf_add_call(struct oa__client *p, const oa__tf_seg *seg)
+{
+	oa__call *k;
+	int r;
+
+	if ((r = oa__new_call(p, 0, 0)) != 0)
+		return r;
+	k = &p->calls[p->lastcall];
+	oa__buf_append(&k->name, seg->name, seg->name_len);
+	oa__buf_append(&k->args, seg->args, seg->args_len);
+	k->args_whole = 1;
+	k->repaired = seg->repaired;
+	k->unreadable = seg->error;
+	return 0;
+}
+
+/* Text or thinking as a block over a copy in p->segs; the block holds an
+ * offset, since segs may move before it goes out. */
+static int
+tf_queue(struct oa__client *p, const oa__tf_seg *seg)
+{
+	size_t off = p->segs.len;
+	int r;
+
+	if (oa__buf_append(&p->segs, seg->text, seg->len) ||
+	    oa__buf_append(&p->segs, "", 1))
+		return oa__fail_turn(p, p->segs.err, "out of memory");
+	if ((r = oa__queue(p, seg->type == OA__TF_TEXT ? OA_BLOCK_TEXT
+	                   : OA_BLOCK_THINKING, NULL, seg->len, NULL)) != 0)
+		return r;
+	p->pend[p->npend - 1].in_segs = 1;
+	p->pend[p->npend - 1].off = off;
+	return 0;
+}
+
 /* lenient_tool_args: the arguments of a call from the server, mended
  * (see oa__filter_ops in oa_private.h). */
 static int
@@ -968,5 +1007,5 @@ tf_mend(struct oa__client *p, oa__call *k, char *msg)
 /* see modules.c */
 OA_PRIVATE const oa__filter_ops oa__filter = {
 	tf_open, oa__tf_feed, oa__tf_next, oa__tf_finish, oa__tf_reset,
-	tf_close, tf_mend
+	tf_close, tf_add_call, tf_queue, tf_mend
 };

@@ -38,11 +38,9 @@ same(const oa__buf *b, const char *s, size_t n)
 	return b->len == n && n > 0 && memcmp(b->p, s, n) == 0;
 }
 
-/* A slot for a new call at index, or without one at the next free index
- * (past the highest so far); p->lastcall says which. Slots are reused
- * from reply to reply: their buffers keep their memory. */
-static int
-new_call(struct oa__client *p, int has_index, long long index)
+/* see oa_private.h */
+OA_PRIVATE int
+oa__new_call(struct oa__client *p, int has_index, long long index)
 {
 	size_t i, old = p->capcalls;
 	oa__call *k;
@@ -60,7 +58,8 @@ new_call(struct oa__client *p, int has_index, long long index)
 	memset(p->calls + old, 0, (p->capcalls - old) * sizeof *k);
 	p->lastcall = p->ncalls++;
 	k = &p->calls[p->lastcall];
-	/* the fields before the buffers: index and flags */
+	/* the fields before the buffers: index and flags; the buffers
+	 * keep their memory from reply to reply */
 	memset(k, 0, offsetof(oa__call, id));
 	k->index = index;
 	oa__buf_reset(&k->id);
@@ -98,7 +97,7 @@ find_slot(struct oa__client *p, int has_index, long long index,
 			k = NULL;
 	}
 	if (k == NULL)
-		return new_call(p, has_index, index);
+		return oa__new_call(p, has_index, index);
 	p->lastcall = (size_t)(k - p->calls);
 	return 0;
 }
@@ -169,26 +168,6 @@ oa__take_tool_calls(struct oa__client *p, int t)
 		if (oa__json_type(j, f) == OA__JSON_OBJECT &&
 		    (r = take_fragment(p, f)) != 0)
 			return r;
-	return 0;
-}
-
-/* see oa_private.h */
-OA_PRIVATE int
-oa__add_text_call(struct oa__client *p, const char *name, size_t nname,
-                  const char *args, size_t nargs, int repaired,
-                  const char *unreadable)
-{
-	oa__call *k;
-	int r;
-
-	if ((r = new_call(p, 0, 0)) != 0)
-		return r;
-	k = &p->calls[p->lastcall];
-	oa__buf_append(&k->name, name, nname);
-	oa__buf_append(&k->args, args, nargs);
-	k->args_whole = 1;
-	k->repaired = repaired;
-	k->unreadable = unreadable;
 	return 0;
 }
 
