@@ -15,13 +15,15 @@
  *            and queue the turn-end block (-> DONE); with them check the
  *            calls (toolcalls.c) and go on to TOOLS.
  *   TOOLS    hand out the next call: its PRE_TOOL_USE hooks, then its
- *            tool-use block (-> RUN in auto mode, when it may run). After
- *            the last call: manual mode ends the turn (-> WAITING); auto
- *            mode puts the results in history and sends them (-> SEND),
- *            unless the tool rounds are used up (-> DONE).
- *   RUN      run the handler of the call just handed out, queue its
- *            result block (-> TOOLS). A block always goes out before the
- *            tool behind it runs, and an interrupt lands between tools.
+ *            tool-use block (-> RUN), or a tool-use-error block when the
+ *            library answered it. After the last call: manual mode ends
+ *            the turn (-> WAITING); auto mode puts the results in history
+ *            and sends them (-> SEND), unless the tool rounds are used up
+ *            (-> DONE).
+ *   RUN      the result of the call just handed out: in auto mode its
+ *            handler runs, and its result block is queued (-> TOOLS). A
+ *            block always goes out before the tool behind it runs, and an
+ *            interrupt lands between tools.
  *   WAITING  manual mode: the turn ended with tool calls that wait for
  *            oa_add_tool_result(); oa_continue() sends them (-> SEND).
  *   DONE     the turn-end block was handed out: oa_next() returns 0.
@@ -280,12 +282,11 @@ finish_reply(struct oa__client *p)
 
 	if ((r = oa__reply_flush(p)) != 0)
 		return r;
-	if (p->usage.present) {
-		p->total.present = 1;
-		p->total.prompt_tokens += p->usage.prompt_tokens;
-		p->total.completion_tokens += p->usage.completion_tokens;
-		p->total.total_tokens += p->usage.total_tokens;
-	}
+	/* a request without usage has zeros there */
+	p->total.present |= p->usage.present;
+	p->total.prompt_tokens += p->usage.prompt_tokens;
+	p->total.completion_tokens += p->usage.completion_tokens;
+	p->total.total_tokens += p->usage.total_tokens;
 	if (p->ncalls > 0) {
 		if ((r = oa__calls_prepare(p)) != 0)
 			return r;
@@ -300,12 +301,24 @@ finish_reply(struct oa__client *p)
 	return end_turn(p, p->finish[0] ? p->finish : "stop", OA__DONE);
 }
 
+/* The turn's next request (-> SEND). One that cannot be built ends the
+ * turn, taking back a prompt that got no answer. */
+static int
+send_next(struct oa__client *p)
+{
+	int r;
+
+	p->state = OA__SEND;
+	oa__reply_reset(p);
+	if ((r = oa__build_request(p)) != 0)
+		return oa__fail_turn(p, r, NULL);
+	return 0;
+}
+
 /* TOOLS after the last call: wait for results, or send them. */
 static int
 tools_done(struct oa__client *p)
 {
-	int r;
-
 	if (p->manual)
 		return end_turn(p, "tool_calls", OA__WAITING);
 	if (oa__calls_settle(p, "not run") != 0)
@@ -313,11 +326,7 @@ tools_done(struct oa__client *p)
 	if (p->rounds >= p->max_rounds)
 		return end_turn(p, "max_tool_iterations", OA__DONE);
 	p->rounds++;
-	oa__reply_reset(p);
-	if ((r = oa__build_request(p)) != 0)
-		return oa__fail_turn(p, r, NULL);
-	p->state = OA__SEND;
-	return 0;
+	return send_next(p);
 }
 
 /* TOOLS: hand out the next call. */
@@ -347,27 +356,25 @@ tool_step(struct oa__client *p)
 		p->icall++;
 		return oa__queue(p, OA_BLOCK_TOOL_USE_ERROR, NULL, 0, k);
 	}
-	if ((r = oa__queue(p, OA_BLOCK_TOOL_USE, NULL, 0, k)) != 0 ||
-	    (k->has_result &&
-	     (r = oa__queue(p, OA_BLOCK_TOOL_RESULT, NULL, 0, k)) != 0))
-		return r;
-	if (k->has_result || p->manual)
-		p->icall++;
-	else
-		p->state = OA__RUN;
-	return 0;
+	p->state = OA__RUN;
+	return oa__queue(p, OA_BLOCK_TOOL_USE, NULL, 0, k);
 }
 
-/* RUN: the handler of the call just handed out. */
+/* RUN: the result of the call just handed out: the one it has (a hook's,
+ * or the rounds limit's), or its handler's; in manual mode the caller's,
+ * later. */
 static int
 run_step(struct oa__client *p)
 {
+	oa__call *k = &p->calls[p->icall++];
 	int r;
 
 	p->state = OA__TOOLS;
-	if ((r = oa__call_run(p, &p->calls[p->icall++])) != 0)
-		return oa__fail_turn(p, r, NULL);
-	return 0;
+	if (k->has_result)
+		return oa__queue(p, OA_BLOCK_TOOL_RESULT, NULL, 0, k);
+	if (p->manual || (r = oa__call_run(p, k)) == 0)
+		return 0;
+	return oa__fail_turn(p, r, NULL);
 }
 
 /* The step of each state that has one (IDLE, WAITING and DONE wait for
@@ -496,25 +503,11 @@ begin_turn(struct oa__client *p)
 	p->requests = p->rounds = 0;
 	memset(&p->total, 0, sizeof p->total);
 	p->npend = p->ipend = 0;
-	oa__reply_reset(p);
 	if (p->state == OA__WAITING &&
 	    oa__calls_settle(p, "no result was given") != 0)
 		return refuse(p, OA_ERR_NOMEM, "out of memory");
 	p->state = OA__DONE;
 	return 0;
-}
-
-/* The turn's request, or with an error the turn's messages taken back. */
-static int
-send_turn(struct oa__client *p)
-{
-	int r = oa__build_request(p);
-
-	if (r != 0)
-		oa__cut(p, p->turn_base);
-	else
-		p->state = OA__SEND;
-	return r;
 }
 
 /* see openagent.h */
@@ -537,7 +530,7 @@ oa_query(oa_client *c, const char *prompt)
 	p->turn_base = p->nmsgs;
 	if (oa__push(p, OA__USER, prompt, strlen(prompt), NULL))
 		return refuse(p, OA_ERR_NOMEM, "out of memory");
-	return send_turn(p);
+	return send_next(p);
 }
 
 /* see openagent.h */
@@ -589,7 +582,7 @@ oa_continue(oa_client *c)
 	if ((r = begin_turn(p)) != 0)
 		return r;
 	p->turn_base = p->nmsgs;
-	return send_turn(p);
+	return send_next(p);
 }
 
 /* see openagent.h */

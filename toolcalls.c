@@ -255,6 +255,10 @@ check_call(struct oa__client *p, size_t i)
 		call_error(k, "unknown tool \"%s\"", k->name.p);
 	else if (tool->fn == NULL)
 		p->manual = 1;
+	/* the schema only where we run the tool */
+	else if (!p->manual && oa__tools_check(tool, &p->json, &p->json2,
+	                                       &p->schema, msg, sizeof msg))
+		call_error(k, "%s", msg);
 }
 
 /* see oa_private.h */
@@ -262,7 +266,6 @@ OA_PRIVATE int
 oa__calls_prepare(struct oa__client *p)
 {
 	oa__buf *b = &p->argtext;
-	char msg[OA__ERRLEN];
 	oa__call *k, tmp;
 	size_t i, t;
 
@@ -276,14 +279,6 @@ oa__calls_prepare(struct oa__client *p)
 	p->manual = !p->auto_tools;
 	for (i = 0; i < p->ncalls; i++)
 		check_call(p, i);
-	/* Check arguments against the schema only where we run the tool. */
-	for (k = p->calls; !p->manual && k < p->calls + p->ncalls; k++)
-		if (!k->has_result &&
-		    parse_args(p, k->args.p, k->args.len, msg) == 0 &&
-		    oa__tools_check(oa__tools_find(&p->tools, k->name.p),
-		                    &p->json, &p->json2, &p->schema, msg,
-		                    sizeof msg))
-			call_error(k, "%s", msg);
 	/* The assistant message's tool_calls, as sent back to the server:
 	 * unparseable arguments would make some servers fail the follow-up
 	 * request, so they go as {} (the error result tells the model). */
