@@ -105,8 +105,6 @@ oa__fail_turn(struct oa__client *p, int code, const char *fmt, ...)
 		va_end(ap);
 	}
 	oa__http_close(&p->http);
-	p->npend = p->ipend = 0;
-	p->busy = 0;
 	if (p->state == OA__TOOLS || p->state == OA__RUN) {
 		/* The calls are in history already: answer them all. */
 		oa__calls_settle(p, code == OA_ERR_INTERRUPTED
@@ -315,20 +313,6 @@ send_next(struct oa__client *p)
 	return 0;
 }
 
-/* TOOLS after the last call: wait for results, or send them. */
-static int
-tools_done(struct oa__client *p)
-{
-	if (p->manual)
-		return end_turn(p, "tool_calls", OA__WAITING);
-	if (oa__calls_settle(p, "not run") != 0)
-		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
-	if (p->rounds >= p->max_rounds)
-		return end_turn(p, "max_tool_iterations", OA__DONE);
-	p->rounds++;
-	return send_next(p);
-}
-
 /* TOOLS: hand out the next call. */
 static int
 tool_step(struct oa__client *p)
@@ -336,8 +320,17 @@ tool_step(struct oa__client *p)
 	oa__call *k;
 	int r, error;
 
-	if (p->icall == p->ncalls)
-		return tools_done(p);
+	if (p->icall == p->ncalls) {
+		/* after the last call: wait for results, or send them */
+		if (p->manual)
+			return end_turn(p, "tool_calls", OA__WAITING);
+		if (oa__calls_settle(p, "not run") != 0)
+			return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
+		if (p->rounds >= p->max_rounds)
+			return end_turn(p, "max_tool_iterations", OA__DONE);
+		p->rounds++;
+		return send_next(p);
+	}
 	k = &p->calls[p->icall];
 	/* a result before the hooks: the checks found it cannot run */
 	error = k->has_result;
@@ -389,8 +382,8 @@ static int (*const steps[])(struct oa__client *p) = {
  * sticks), then blocks already queued (they came before anything that
  * follows), then an interrupt, then one step of the state. With b NULL
  * (oa_ready) it stops short of any step that may wait -- sending, reading
- * the socket, running a hook or a tool -- and says 1 when oa_next() would
- * return at once, 0 when it would wait.
+ * the socket, running a hook or a tool -- and returns OA__AGAIN there;
+ * anything else means oa_next() would return at once.
  */
 static int
 pump(struct oa__client *p, oa_block *b)
@@ -399,7 +392,7 @@ pump(struct oa__client *p, oa_block *b)
 
 	for (;;) {
 		if (p->err)
-			return nowait ? 1 : p->err;
+			return p->err;
 		if (p->ipend < p->npend) {
 			if (nowait)
 				return 1;
@@ -412,21 +405,18 @@ pump(struct oa__client *p, oa_block *b)
 			return nowait ? 1 : refuse(p, OA_ERR_STATE, "oa_next() "
 			                           "before oa_query()");
 		if (p->state == OA__WAITING || p->state == OA__DONE)
-			return nowait;
-		if (p->interrupted)
-			return nowait ? 1 : oa__fail_turn(p, OA_ERR_INTERRUPTED,
-			                                  "oa_interrupt() was "
-			                                  "called");
-		if (nowait && p->state != OA__STREAM && p->state != OA__ENDING)
 			return 0;
+		if (p->interrupted)
+			return oa__fail_turn(p, OA_ERR_INTERRUPTED, "oa_interrupt() "
+			                     "was called");
+		if (nowait && p->state != OA__STREAM && p->state != OA__ENDING)
+			return OA__AGAIN;
 		if (p->state == OA__STREAM)
 			r = stream_step(p, nowait);
 		else
 			r = steps[p->state](p);
-		if (r == OA__AGAIN)
-			return 0;
-		if (r < 0)
-			return nowait ? 1 : r;
+		if (r < 0 || r == OA__AGAIN)
+			return r;
 	}
 }
 
@@ -451,31 +441,10 @@ oa_next(oa_client *c, oa_block *b)
 int
 oa_ready(oa_client *c)
 {
-	return usable(c) ? pump(c->p, NULL) : 1;
+	return usable(c) ? pump(c->p, NULL) != OA__AGAIN : 1;
 }
 
 /* ================================================================ turns */
-
-/* WAITING: how many calls still lack a result, named in the message
- * (for oa_continue() and oa_query(), which refuse then). */
-static int
-unanswered(struct oa__client *p)
-{
-	size_t i, o = 0;
-	int n = 0;
-
-	for (i = 0; i < p->ncalls; i++)
-		if (!p->calls[i].has_result && o < sizeof p->errmsg)
-			o += (size_t)snprintf(p->errmsg + o,
-			                      sizeof p->errmsg - o, "%s%s",
-			                      n++ ? ", " : "no result for tool "
-			                      "call ", p->calls[i].id.p);
-	if (n > 0 && o < sizeof p->errmsg)
-		snprintf(p->errmsg + o, sizeof p->errmsg - o, ": give each "
-		         "its result with oa_add_tool_result(), then call "
-		         "oa_continue()");
-	return n;
-}
 
 /* Start a turn (oa_query, oa_continue): the last one has ended, or was
  * interrupted; results given in manual mode go into history first. */
@@ -483,12 +452,24 @@ static int
 begin_turn(struct oa__client *p)
 {
 	char drain[64];
+	size_t i, o = 0;
 
 	/* Calls waiting for results are the caller's to answer: a new
-	 * request would leave them dangling, so it is refused, as
-	 * oa_truncate() and the other history calls are. */
-	if (p->state == OA__WAITING && unanswered(p) > 0)
+	 * request would leave them dangling, so it is refused, naming them,
+	 * as oa_truncate() and the other history calls are. */
+	for (i = 0; p->state == OA__WAITING && i < p->ncalls; i++)
+		if (!p->calls[i].has_result && o < sizeof p->errmsg)
+			o += (size_t)snprintf(p->errmsg + o,
+			                      sizeof p->errmsg - o, "%s%s",
+			                      o ? ", " : "no result for tool "
+			                      "call ", p->calls[i].id.p);
+	if (o > 0) {
+		if (o < sizeof p->errmsg)
+			snprintf(p->errmsg + o, sizeof p->errmsg - o, ": give "
+			         "each its result with oa_add_tool_result(), "
+			         "then call oa_continue()");
 		return OA_ERR_STATE;
+	}
 	if (p->state != OA__IDLE && p->state < OA__WAITING) {
 		if (!p->interrupted)
 			return refuse(p, OA_ERR_STATE, "a turn is still "

@@ -117,9 +117,9 @@ get_index(oa__json *j, int t, long long *index)
 	return oa__json_int(j, t, index) == 0;
 }
 
-/* One tool_calls element (or TGI's single object). */
-static int
-take_fragment(struct oa__client *p, int f)
+/* see oa_private.h */
+OA_PRIVATE int
+oa__take_tool_calls(struct oa__client *p, int f)
 {
 	oa__json *j = &p->json;
 	int fn = oa__json_get(j, f, "function"), t, r, has_index;
@@ -130,6 +130,15 @@ take_fragment(struct oa__client *p, int f)
 	long long index = 0;
 	oa__call *k;
 
+	/* an array of fragments, or (TGI) a single one */
+	if (oa__json_type(j, f) == OA__JSON_ARRAY) {
+		for (t = oa__json_first(j, f); t >= 0; t = oa__json_next(j, t))
+			if ((r = oa__take_tool_calls(p, t)) != 0)
+				return r;
+		return 0;
+	}
+	if (oa__json_type(j, f) != OA__JSON_OBJECT)
+		return 0;
 	/* llama.cpp builds of mid-2025 put the id inside function */
 	if (nid == 0)
 		id = oa__json_str(j, oa__json_get(j, fn, "id"), &nid);
@@ -153,22 +162,6 @@ take_fragment(struct oa__client *p, int f)
 		oa__buf_append(&k->args, s, n);
 	}
 	return oa__count(p, nid + nname + n);
-}
-
-/* see oa_private.h */
-OA_PRIVATE int
-oa__take_tool_calls(struct oa__client *p, int t)
-{
-	oa__json *j = &p->json;
-	int f, r;
-
-	if (oa__json_type(j, t) == OA__JSON_OBJECT)
-		return take_fragment(p, t);
-	for (f = oa__json_first(j, t); f >= 0; f = oa__json_next(j, f))
-		if (oa__json_type(j, f) == OA__JSON_OBJECT &&
-		    (r = take_fragment(p, f)) != 0)
-			return r;
-	return 0;
 }
 
 /* ---------------------------------------------------------------- checks */
@@ -202,18 +195,6 @@ parse_args(struct oa__client *p, const char *s, size_t n, char *msg)
 	return 0;
 }
 
-/* Is call i's id also the id of an earlier call? */
-static int
-id_taken(const struct oa__client *p, size_t i)
-{
-	size_t j;
-
-	for (j = 0; j < i; j++)
-		if (same(&p->calls[j].id, p->calls[i].id.p, p->calls[i].id.len))
-			return 1;
-	return 0;
-}
-
 /* Give call i an id the follow-up can refer to, unique in the reply, and
  * mark it as an error when it cannot run. */
 static void
@@ -222,7 +203,7 @@ check_call(struct oa__client *p, size_t i)
 	oa__call *k = &p->calls[i];
 	char msg[OA__ERRLEN];
 	const char *s = k->args.p;
-	size_t n = k->args.len, base;
+	size_t n = k->args.len, base, j;
 	const oa__tool *tool;
 	int d;
 
@@ -231,10 +212,14 @@ check_call(struct oa__client *p, size_t i)
 			oa__buf_printf(&k->id, "%012llx", (unsigned long long)
 			               (oa__random(&p->rng) & 0xffffffffffffULL));
 	base = k->id.len;
-	for (d = 2; k->id.err == 0 && id_taken(p, i); d++) {
-		k->id.len = base;
-		oa__buf_printf(&k->id, "_%d", d);
-	}
+	for (j = 0, d = 2; j < i && k->id.err == 0; j++)
+		if (same(&p->calls[j].id, k->id.p, k->id.len)) {
+			/* taken: the next suffix, checked from the first
+			 * call again (j wraps to 0) */
+			k->id.len = base;
+			oa__buf_printf(&k->id, "_%d", d++);
+			j = (size_t)-1;
+		}
 	oa__trim(&s, &n);
 	if (n == 0 && k->args.err == 0) {
 		oa__buf_reset(&k->args);
