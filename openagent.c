@@ -114,7 +114,6 @@ oa__fail_turn(struct oa__client *p, int code, const char *fmt, ...)
 		/* The reply in flight: keep its text, drop its tool calls. */
 		if (p->text_mode == OA__TEXT_SUSPECT)
 			oa__buf_append(&p->text, p->held.p, p->held.len);
-		p->ncalls = 0;
 		if (p->text.len > 0 && p->text.err == 0)
 			oa__push_reply(p, NULL);
 		else if (p->nmsgs == p->turn_base + 1 &&
@@ -182,14 +181,16 @@ fill_block(struct oa__client *p, const oa__pending *q, oa_block *b)
 		b->input = k->input.len ? k->input.p : k->args.p;
 		b->input_len = strlen(b->input);
 		b->repaired = k->repaired;
-	} else if (q->type == OA_BLOCK_TOOL_USE_ERROR) {
-		b->text = k->result.p + k->why;
-		b->text_len = k->result.len - k->why;
+		return;
+	}
+	b->text = k->result.p;
+	b->text_len = k->result.len;
+	if (q->type == OA_BLOCK_TOOL_USE_ERROR) {
+		/* the reason alone, and the arguments as received */
+		b->text += k->why;
+		b->text_len -= k->why;
 		b->raw = k->args.p;
 		b->raw_len = k->args.len;
-	} else {
-		b->text = k->result.p;
-		b->text_len = k->result.len;
 	}
 }
 
@@ -526,24 +527,22 @@ oa_add_tool_result(oa_client *c, const char *id, const char *result)
 	if (p == NULL)
 		return OA_ERR_STATE;
 	for (k = p->calls; p->state == OA__WAITING &&
-	     k < p->calls + p->ncalls; k++) {
-		if (strcmp(k->id.p, id) != 0)
-			continue;
-		if (k->has_result)
-			return refuse(p, OA_ERR_INVALID, "tool call \"%s\" "
-			              "%s", k->id.p, k->failed || k->blocked ?
-			              "needs no result: the library answered it "
-			              "(its tool-use-error block says why)" :
-			              "already has a result");
-		oa__buf_reset(&k->result);
-		if (oa__buf_puts(&k->result, result))
-			return refuse(p, k->result.err, "the result of \"%s\" "
-			              "is too large", k->id.p);
-		k->has_result = 1;
-		return 0;
-	}
-	return refuse(p, OA_ERR_INVALID, "no tool call waiting for a result "
-	              "has id \"%.100s\"", id);
+	     k < p->calls + p->ncalls && strcmp(k->id.p, id) != 0; k++)
+		;
+	if (p->state != OA__WAITING || k == p->calls + p->ncalls)
+		return refuse(p, OA_ERR_INVALID, "no tool call waiting for a "
+		              "result has id \"%.100s\"", id);
+	if (k->has_result)
+		return refuse(p, OA_ERR_INVALID, "tool call \"%s\" %s", k->id.p,
+		              k->failed || k->blocked ? "needs no result: the "
+		              "library answered it (its tool-use-error block "
+		              "says why)" : "already has a result");
+	oa__buf_reset(&k->result);
+	if (oa__buf_puts(&k->result, result))
+		return refuse(p, k->result.err, "the result of \"%s\" is too "
+		              "large", k->id.p);
+	k->has_result = 1;
+	return 0;
 }
 
 /* see openagent.h */
@@ -620,8 +619,7 @@ oa_init(oa_client *c, const oa_options *o)
 		return OA_ERR_INVALID;
 	if ((p = oa__malloc(&o->allocator, sizeof *p)) == NULL)
 		return OA_ERR_NOMEM;
-	memset(p, 0, sizeof *p);    /* state IDLE */
-	p->alloc = o->allocator;
+	*p = (struct oa__client){.alloc = o->allocator}; /* state IDLE */
 	c->p = p;
 	if ((r = oa__setup(p, o)) == 0)
 		p->ready = 1;

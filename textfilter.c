@@ -927,7 +927,11 @@ oa__tf_finish(oa__tf *f)
 	f->finished = 1;
 }
 
-/* The filter as the client holds it: allocated, behind oa__modules. */
+/* The client's side, behind oa__modules; fuzz/fuzz_textfilter.c takes
+ * the filter alone (OA__TF_ALONE). */
+#ifndef OA__TF_ALONE
+
+/* The filter as the client holds it: allocated. */
 static struct oa__filter *
 tf_open(const oa_allocator *a, unsigned flags, size_t max)
 {
@@ -949,8 +953,6 @@ tf_close(struct oa__filter *f)
 	oa__tf_free(f);
 	oa__free(a, f);
 }
-
-/* ---------------------------------------------------------------- the client's side */
 
 /* A call the model wrote as text, among the reply's tool calls. */
 static int
@@ -1009,3 +1011,5 @@ OA_PRIVATE const oa__filter_ops oa__filter = {
 	tf_open, oa__tf_feed, oa__tf_next, oa__tf_finish, oa__tf_reset,
 	tf_close, tf_add_call, tf_queue, tf_mend
 };
+
+#endif /* OA__TF_ALONE */

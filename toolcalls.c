@@ -297,36 +297,33 @@ oa__call_run(struct oa__client *p, oa__call *k)
 	char msg[OA__ERRLEN];
 	int r;
 
-	if (parse_args(p, in, a.len, msg)) {
-		call_error(k, "%s", msg);
-		a.j = NULL;
-	} else {
-		/* the handler reads in itself, which the parser left alone */
-		p->busy = 1;
-		r = oa__tools_call(oa__tools_find(&p->tools, k->name.p),
-		                   &p->json, in, a.len, &k->result);
-		p->busy = 0;
-		if (r == OA_ERR_LIMIT) {
-			oa__buf_reset(&k->result);
-			oa__buf_printf(&k->result, ERROR_PREFIX "the tool result "
-			               "exceeds max_response_bytes (%zu)",
-			               p->max_response);
-		} else if (r < 0) {
-			return r;
-		} else if (r == 1 &&
-		           oa__buf_append(&k->result, ERROR_PREFIX, e) == 0) {
-			/* the handler's message becomes "error: message" */
-			memmove(k->result.p + e, k->result.p, k->result.len - e);
-			memcpy(k->result.p, ERROR_PREFIX, e);
-		}
-		k->has_result = 1;
-		k->failed = r != 0;
+	/* the arguments passed the checks (a hook's too): only memory can
+	 * fail here */
+	if (parse_args(p, in, a.len, msg))
+		return oa__fail(p->errmsg, OA_ERR_NOMEM, "%s", msg);
+	/* the handler reads in itself, which the parser left alone */
+	p->busy = 1;
+	r = oa__tools_call(oa__tools_find(&p->tools, k->name.p), &p->json,
+	                   in, a.len, &k->result);
+	p->busy = 0;
+	if (r == OA_ERR_LIMIT) {
+		oa__buf_reset(&k->result);
+		oa__buf_printf(&k->result, ERROR_PREFIX "the tool result exceeds "
+		               "max_response_bytes (%zu)", p->max_response);
+	} else if (r < 0) {
+		return r;
+	} else if (r == 1 && oa__buf_append(&k->result, ERROR_PREFIX, e) == 0) {
+		/* the handler's message becomes "error: message" */
+		memmove(k->result.p + e, k->result.p, k->result.len - e);
+		memcpy(k->result.p, ERROR_PREFIX, e);
 	}
+	k->has_result = 1;
+	k->failed = r != 0;
 	if (k->result.err)
 		return k->result.err;
 	if ((r = oa__queue(p, OA_BLOCK_TOOL_RESULT, NULL, 0, k)) != 0)
 		return r;
-	return oa__hook_post_tool(p, k, in, a.j ? &a : NULL, k->failed);
+	return oa__hook_post_tool(p, k, in, &a, k->failed);
 }
 
 /* see oa_private.h */
@@ -336,11 +333,8 @@ oa__calls_settle(struct oa__client *p, const char *why)
 	oa__call *k;
 
 	for (k = p->calls; k < p->calls + p->ncalls; k++) {
-		if (!k->has_result) {
-			oa__buf_reset(&k->result);
-			oa__buf_printf(&k->result, ERROR_PREFIX "%s", why);
-			k->has_result = k->failed = 1;
-		}
+		if (!k->has_result)
+			call_error(k, "%s", why);
 		if (k->result.err ||
 		    oa__push(p, OA__TOOL, k->result.p, k->result.len, k->id.p))
 			return OA_ERR_NOMEM;
