@@ -253,24 +253,24 @@ stream_step(struct oa__client *p, int nowait)
 		oa__sse_ack(&p->sse, got);
 		return 0;
 	}
+	/* A reset in the middle of the body cuts the reply short, like an
+	 * early close; the detail still says "reset". */
+	if (r == OA_ERR_IO)
+		r = OA_ERR_TRUNCATED;
 	/* the end of the body: its last event may lack the blank line */
 	if (r == 0 && oa__sse_finish(&p->sse, &ev) &&
 	    (r = oa__take_event(p, &ev)) != 0)
 		return r;
 	/* After a finish_reason, everything that matters arrived even when
-	 * the framing did not (a reset, a cut chunk). */
-	if (p->state == OA__ENDING || (p->finished && (r == 0 ||
-	    r == OA_ERR_TRUNCATED || r == OA_ERR_IO))) {
+	 * the framing did not. */
+	if (p->state == OA__ENDING ||
+	    (p->finished && (r == 0 || r == OA_ERR_TRUNCATED))) {
 		p->state = OA__ENDING;
 		return 0;
 	}
-	/* A reset in the middle of the body cuts the reply short, like an
-	 * early close; the detail still says "reset". */
-	if (r != 0)
-		return oa__fail_turn(p, r == OA_ERR_IO ? OA_ERR_TRUNCATED : r,
-		                     NULL);
-	return oa__fail_turn(p, OA_ERR_TRUNCATED, "the server ended the "
-	                     "stream without [DONE] or a finish_reason");
+	return oa__fail_turn(p, r ? r : OA_ERR_TRUNCATED, r ? NULL : "the "
+	                     "server ended the stream without [DONE] or a "
+	                     "finish_reason");
 }
 
 /* ENDING: keep the reply; end the turn or go on to its tool calls. */
@@ -569,15 +569,15 @@ oa_continue(oa_client *c)
 void
 oa_interrupt(oa_client *c)
 {
-	struct oa__client *p;
-	ssize_t w;
+	struct oa__client *p = c ? c->p : NULL;
 
 	/* Only a flag store and write(2): both async-signal-safe. */
-	if (c == NULL || (p = c->p) == NULL || !p->ready)
+	if (p == NULL || !p->ready)
 		return;
 	p->interrupted = 1;
-	w = write(p->wake[1], "", 1);
-	(void)w;
+	/* a full pipe is readable already: a failed write loses nothing */
+	if (write(p->wake[1], "", 1) < 0)
+		return;
 }
 
 /* see openagent.h */
@@ -591,9 +591,7 @@ oa_interrupt_fd(const oa_client *c)
 const char *
 oa_errmsg(const oa_client *c)
 {
-	if (c == NULL)
-		return "";
-	return c->p ? c->p->errmsg : "out of memory";
+	return c == NULL ? "" : c->p ? c->p->errmsg : "out of memory";
 }
 
 /* see openagent.h */

@@ -31,9 +31,9 @@
 /* Where the reason starts in an error result. */
 #define ERROR_PREFIX "error: "
 
-/* Does b hold exactly s[0..n)? */
+/* Is b (an id) exactly the non-empty s[0..n)? */
 static int
-same(const oa__buf *b, const char *s, size_t n)
+id_is(const oa__buf *b, const char *s, size_t n)
 {
 	return b->len == n && n > 0 && memcmp(b->p, s, n) == 0;
 }
@@ -87,13 +87,13 @@ find_slot(struct oa__client *p, int has_index, long long index,
 				k = &p->calls[i];
 		/* SGLang: a second call at the same index brings a new id
 		 * and a name; a changed id alone is a continuation. */
-		if (k && nid && nname && k->id.len && !same(&k->id, id, nid))
+		if (k && nid && nname && k->id.len && !id_is(&k->id, id, nid))
 			k = NULL;
 	} else if (p->ncalls > 0) {
 		/* no index: the last call, unless a name or another id
 		 * starts a new one */
 		k = &p->calls[p->lastcall];
-		if ((nid || nname) && !same(&k->id, id, nid))
+		if ((nid || nname) && !id_is(&k->id, id, nid))
 			k = NULL;
 	}
 	if (k == NULL)
@@ -213,7 +213,7 @@ check_call(struct oa__client *p, size_t i)
 			               (oa__random(&p->rng) & 0xffffffffffffULL));
 	base = k->id.len;
 	for (j = 0, d = 2; j < i && k->id.err == 0; j++)
-		if (same(&p->calls[j].id, k->id.p, k->id.len)) {
+		if (id_is(&p->calls[j].id, k->id.p, k->id.len)) {
 			/* taken: the next suffix, checked from the first
 			 * call again (j wraps to 0) */
 			k->id.len = base;
