@@ -160,10 +160,8 @@ fill_block(struct oa__client *p, const oa__pending *q, oa_block *b)
 {
 	const oa__call *k = q->call;
 
-	memset(b, 0, sizeof *b);
-	b->type = (oa_block_type)q->type;
-	b->text = q->in_segs ? p->segs.p + q->off : q->text;
-	b->text_len = q->len;
+	*b = (oa_block){.type = (oa_block_type)q->type, .text_len = q->len,
+	                .text = q->in_segs ? p->segs.p + q->off : q->text};
 	if (q->type == OA_BLOCK_TURN_END) {
 		b->finish_reason = p->finish;
 		b->usage = p->total;
@@ -214,8 +212,7 @@ send_request(struct oa__client *p)
 
 	if (++p->requests > p->max_turns)
 		return oa__fail_turn(p, OA_ERR_MAX_TURNS, "max_turns (%d) "
-		                     "requests made for one query",
-		                     p->max_turns);
+		                     "requests made for one query", p->max_turns);
 	oa__sse_reset(&p->sse);
 	p->ncalls = 0;
 	r = oa__http_request(&p->http, "POST", p->path, p->headers.p,
@@ -401,7 +398,6 @@ pump(struct oa__client *p, oa_block *b)
 			return b->type;
 		}
 		p->npend = p->ipend = 0;
-		oa__buf_reset(&p->segs);
 		if (p->state == OA__IDLE)
 			return nowait ? 1 : refuse(p, OA_ERR_STATE, "oa_next() "
 			                           "before oa_query()");

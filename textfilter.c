@@ -977,9 +977,13 @@ tf_add_call(struct oa__client *p, const oa__tf_seg *seg)
 static int
 tf_queue(struct oa__client *p, const oa__tf_seg *seg)
 {
-	size_t off = p->segs.len;
+	size_t off;
 	int r;
 
+	/* nothing queued: the copies of blocks handed out can go */
+	if (p->npend == 0)
+		oa__buf_reset(&p->segs);
+	off = p->segs.len;
 	if (oa__buf_append(&p->segs, seg->text, seg->len) ||
 	    oa__buf_append(&p->segs, "", 1))
 		return oa__fail_turn(p, p->segs.err, "out of memory");
