@@ -154,8 +154,9 @@ oa__queue(struct oa__client *p, int type, const char *s, size_t n,
 	return 0;
 }
 
-/* The block q stands for, lent from the buffers it points into. */
-static void
+/* The block q stands for, lent from the buffers it points into; its
+ * type. */
+static int
 fill_block(struct oa__client *p, const oa__pending *q, oa_block *b)
 {
 	const oa__call *k = q->call;
@@ -168,7 +169,7 @@ fill_block(struct oa__client *p, const oa__pending *q, oa_block *b)
 		b->last_usage = p->usage;
 	}
 	if (k == NULL)
-		return;
+		return b->type;
 	b->id = k->id.p;
 	b->id_len = k->id.len;
 	b->name = k->name.p ? k->name.p : "";
@@ -179,7 +180,7 @@ fill_block(struct oa__client *p, const oa__pending *q, oa_block *b)
 		b->input = k->input.len ? k->input.p : k->args.p;
 		b->input_len = strlen(b->input);
 		b->repaired = k->repaired;
-		return;
+		return b->type;
 	}
 	b->text = k->result.p;
 	b->text_len = k->result.len;
@@ -190,6 +191,7 @@ fill_block(struct oa__client *p, const oa__pending *q, oa_block *b)
 		b->raw = k->args.p;
 		b->raw_len = k->args.len;
 	}
+	return b->type;
 }
 
 /* The turn-end block; the turn goes on to state (DONE or WAITING). */
@@ -391,12 +393,8 @@ pump(struct oa__client *p, oa_block *b)
 	for (;;) {
 		if (p->err)
 			return p->err;
-		if (p->ipend < p->npend) {
-			if (nowait)
-				return 1;
-			fill_block(p, &p->pend[p->ipend++], b);
-			return b->type;
-		}
+		if (p->ipend < p->npend)
+			return nowait ? 1 : fill_block(p, &p->pend[p->ipend++], b);
 		p->npend = p->ipend = 0;
 		if (p->state == OA__IDLE)
 			return nowait ? 1 : refuse(p, OA_ERR_STATE, "oa_next() "
@@ -408,10 +406,8 @@ pump(struct oa__client *p, oa_block *b)
 			                     "was called");
 		if (nowait && p->state != OA__STREAM && p->state != OA__ENDING)
 			return OA__AGAIN;
-		if (p->state == OA__STREAM)
-			r = stream_step(p, nowait);
-		else
-			r = steps[p->state](p);
+		r = p->state == OA__STREAM ? stream_step(p, nowait)
+		                           : steps[p->state](p);
 		if (r < 0 || r == OA__AGAIN)
 			return r;
 	}
@@ -476,9 +472,8 @@ begin_turn(struct oa__client *p)
 	}
 	while (read(p->wake[0], drain, sizeof drain) > 0)
 		;
-	p->interrupted = p->err = 0;
+	p->interrupted = p->err = p->requests = p->rounds = 0;
 	p->errmsg[0] = '\0';
-	p->requests = p->rounds = 0;
 	memset(&p->total, 0, sizeof p->total);
 	p->npend = p->ipend = 0;
 	if (p->state == OA__WAITING &&

@@ -207,10 +207,11 @@ check_call(struct oa__client *p, size_t i)
 	const oa__tool *tool;
 	int d;
 
+	/* none: "call_" and 24 hex digits, two 48-bit random numbers */
 	if (k->id.len == 0)
-		for (oa__buf_puts(&k->id, "call_"), d = 0; d < 2; d++)
-			oa__buf_printf(&k->id, "%012llx", (unsigned long long)
-			               (oa__random(&p->rng) & 0xffffffffffffULL));
+		oa__buf_printf(&k->id, "call_%012llx%012llx",
+		               (unsigned long long)(oa__random(&p->rng) >> 16),
+		               (unsigned long long)(oa__random(&p->rng) >> 16));
 	base = k->id.len;
 	for (j = 0, d = 2; j < i && k->id.err == 0; j++)
 		if (id_is(&p->calls[j].id, k->id.p, k->id.len)) {
