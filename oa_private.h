@@ -542,7 +542,7 @@ typedef struct oa__message {
 
 /* One tool call of a reply, assembled from stream fragments. Slots are
  * reused from reply to reply: their buffers are reset, not freed, and
- * new_call() (toolcalls.c) zeroes what comes before them. */
+ * oa__new_call() zeroes what comes before them. */
 typedef struct oa__call {
 	long long index;             /* the server's index */
 	size_t why;                  /* error: where the reason starts in
@@ -550,7 +550,8 @@ typedef struct oa__call {
 	int args_whole;              /* args came as a JSON value, not text */
 	int blocked;                 /* a hook refused it; result says why */
 	int failed;                  /* the result is an error */
-	int has_result;              /* before the hooks: it cannot run */
+	int has_result;              /* result is its answer; before its
+	                                hooks ran: the checks' error */
 	int args_ok;                 /* args parse as a JSON object */
 	int repaired;                /* args were repaired (lenient) */
 	const char *unreadable;      /* from the text filter: why */
@@ -628,7 +629,7 @@ struct oa__client {
 	size_t ncalls, capcalls;
 	size_t icall;                /* TOOLS, RUN: the call handed out */
 	int manual;                  /* the caller runs this reply's tools */
-	size_t lastcall;             /* the slot of the last fragment */
+	size_t lastcall;             /* the slot last made or continued */
 
 	/* buffers, reused from turn to turn */
 	oa__buf body;                /* the request body */
