@@ -216,7 +216,7 @@ send_request(struct oa__client *p)
 		return oa__fail_turn(p, OA_ERR_MAX_TURNS, "max_turns (%d) "
 		                     "requests made for one query", p->max_turns);
 	oa__sse_reset(&p->sse);
-	p->ncalls = 0;
+	p->ncalls = p->icall = 0;
 	r = oa__http_request(&p->http, "POST", p->path, p->headers.p,
 	                     p->body.p, p->body.len, p->errmsg);
 	if (r != 0 || (r = oa__check_head(p)) != 0)
@@ -288,7 +288,6 @@ finish_reply(struct oa__client *p)
 	if (p->ncalls > 0) {
 		if ((r = oa__calls_prepare(p)) != 0)
 			return r;
-		p->icall = 0;
 		p->state = OA__TOOLS;
 		return 0;
 	}

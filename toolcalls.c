@@ -130,13 +130,12 @@ oa__take_tool_calls(struct oa__client *p, int f)
 	long long index = 0;
 	oa__call *k;
 
-	/* an array of fragments, or (TGI) a single one */
-	if (oa__json_type(j, f) == OA__JSON_ARRAY) {
+	/* an array of fragments, or (TGI) a single one; anything else,
+	 * the array included once taken, is not a fragment */
+	if (oa__json_type(j, f) == OA__JSON_ARRAY)
 		for (t = oa__json_first(j, f); t >= 0; t = oa__json_next(j, t))
 			if ((r = oa__take_tool_calls(p, t)) != 0)
 				return r;
-		return 0;
-	}
 	if (oa__json_type(j, f) != OA__JSON_OBJECT)
 		return 0;
 	/* llama.cpp builds of mid-2025 put the id inside function */
