@@ -1,6 +1,7 @@
 /*
  * context.c -- the conversation as a whole: how many tokens it will take,
- * cutting it down, and keeping it in a file between processes.
+ * cutting it down, and keeping it in a file between processes; and
+ * oa_ask(), a whole reply's text in one call.
  *
  * Nothing here runs by itself. The client never measures, cuts or saves
  * behind the caller's back; these functions act only when called, and
@@ -795,4 +796,35 @@ out:
 	oa__buf_free(&text);
 	oa__buf_free(&calls);
 	return r;
+}
+
+/* ================================================================ asking */
+
+/* see openagent.h */
+int
+oa_ask(oa_client *c, const char *prompt, const char **text, size_t *len)
+{
+	struct oa__client *p;
+	oa_block b;
+	int r;
+
+	if (text == NULL)
+		return OA_ERR_INVALID;
+	*text = NULL;
+	if ((r = oa_query(c, prompt)) != 0)
+		return r;
+	p = c->p;
+	oa__buf_reset(&p->ask);
+	while ((r = oa_next(c, &b)) > 0)
+		if (b.type == OA_BLOCK_TEXT &&
+		    oa__buf_append(&p->ask, b.text, b.text_len)) {
+			snprintf(p->errmsg, sizeof p->errmsg, "out of memory");
+			return p->ask.err;
+		}
+	if (r < 0)
+		return r;
+	*text = p->ask.p ? p->ask.p : "";
+	if (len)
+		*len = p->ask.len;
+	return 0;
 }

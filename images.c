@@ -4,8 +4,8 @@
  * Optional: leaving this file out removes oa_query_images() and nothing
  * else. It sits on top of the client: it turns each image into a content
  * part (a URL as it is, a local file as a base64 data: URL with its MIME
- * type found from its first bytes) and starts the turn through
- * oa__query(), which puts the prompt's text part in front.
+ * type found from its first bytes), starts the turn with oa_query(), and
+ * then gives its user message the parts: the prompt's text first.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -128,6 +128,30 @@ put_image(struct oa__client *p, oa__buf *b, oa__buf *file, const char *img)
 	return 0;
 }
 
+/* The turn oa_query() just started: its user message becomes content
+ * parts, its text (as the hooks left it) and then the images, and its
+ * request is made again. A failure ends the turn and takes the message
+ * back. */
+static int
+attach(struct oa__client *p, const oa__buf *images, oa__buf *b)
+{
+	oa__message *m = &p->msgs[p->turn_base];
+	int r;
+
+	oa__buf_reset(b);
+	b->limit = 0;
+	oa__buf_puts(b, "[{\"type\":\"text\",\"text\":");
+	oa__json_put_str(b, m->content, m->len);
+	oa__buf_puts(b, "}");
+	oa__buf_append(b, images->p, images->len);
+	oa__buf_puts(b, "]");
+	if (b->err || (m->parts = oa__strndup(&p->alloc, b->p, b->len)) == NULL)
+		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
+	if ((r = oa__build_request(p)) != 0)
+		return oa__fail_turn(p, r, NULL);
+	return 0;
+}
+
 /* see openagent.h */
 int
 oa_query_images(oa_client *c, const char *prompt, const char *const *images,
@@ -155,8 +179,8 @@ oa_query_images(oa_client *c, const char *prompt, const char *const *images,
 		r = oa__fail(p->errmsg, parts.err, parts.err == OA_ERR_LIMIT ?
 		             "the images exceed max_history_bytes" :
 		             "out of memory");
-	if (r == 0)
-		r = oa__query(c, prompt, parts.p);
+	if (r == 0 && (r = oa_query(c, prompt)) == 0)
+		r = attach(p, &parts, &file);
 	oa__buf_free(&parts);
 	oa__buf_free(&file);
 	return r;

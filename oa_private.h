@@ -553,22 +553,23 @@ typedef struct oa__message {
 } oa__message;
 
 /* One tool call of a reply, assembled from stream fragments. Slots are
- * reused from reply to reply: their buffers are reset, not freed. */
+ * reused from reply to reply: their buffers are reset, not freed, and
+ * oa__new_call() zeroes what comes before them. */
 typedef struct oa__call {
 	long long index;             /* the server's index */
-	oa__buf id, name, args;      /* args: as received */
-	oa__buf input;               /* what a hook replaced args with */
-	oa__buf result;              /* the tool message content */
 	size_t why;                  /* error: where the reason starts in
 	                                result (past "error: ") */
 	int args_whole;              /* args came as a JSON value, not text */
-	int error;                   /* cannot run; result says why */
 	int blocked;                 /* a hook refused it; result says why */
 	int failed;                  /* the result is an error */
-	int has_result;
+	int has_result;              /* result is its answer; before its
+	                                hooks ran: the checks' error */
 	int args_ok;                 /* args parse as a JSON object */
 	int repaired;                /* args were repaired (lenient) */
 	const char *unreadable;      /* from the text filter: why */
+	oa__buf id, name, args;      /* args: as received */
+	oa__buf input;               /* what a hook replaced args with */
+	oa__buf result;              /* the tool message content */
 } oa__call;
 
 /* A block waiting to be handed out by oa_next(). */
@@ -640,7 +641,7 @@ struct oa__client {
 	size_t ncalls, capcalls;
 	size_t icall;                /* TOOLS, RUN: the call handed out */
 	int manual;                  /* the caller runs this reply's tools */
-	size_t lastcall;             /* the slot of the last fragment */
+	size_t lastcall;             /* the slot last made or continued */
 
 	/* buffers, reused from turn to turn */
 	oa__buf body;                /* the request body */
@@ -649,9 +650,9 @@ struct oa__client {
 	oa__buf held;                /* a chunk held back, TEXT_SUSPECT */
 	oa__buf scratch;             /* non-streamed bodies */
 	oa__buf parts;               /* joined content parts */
-	oa__buf ask;                 /* oa_ask()'s result */
-	oa__buf argtext;             /* arguments being parsed (in place) */
-	oa__buf argcopy;             /* the handler's untouched copy */
+	oa__buf ask;                 /* oa_ask()'s result (context.c) */
+	oa__buf argtext;             /* arguments being parsed (in place);
+	                                the tool_calls sent back */
 	oa__buf hooktext;            /* the deciding hook's text */
 	oa__buf repaired;            /* arguments mended by the filter */
 	oa__buf schema;              /* a tool's schema, being checked */
@@ -671,15 +672,10 @@ struct oa__client {
 OA_PRIVATE int oa__fail_turn(struct oa__client *p, int code,
                              const char *fmt, ...) OA__PRINTF(3, 4);
 /* openagent.c: queue a block for oa_next(); text s[0..n) must live until
- * it is handed out. queue_copy keeps a copy (for text the filter lends).
- * 0, or the turn's error. */
+ * it is handed out (textfilter.c queues copies in segs). 0, or the
+ * turn's error. */
 OA_PRIVATE int oa__queue(struct oa__client *p, int type, const char *s,
                          size_t n, oa__call *call);
-OA_PRIVATE int oa__queue_copy(struct oa__client *p, int type, const char *s,
-                              size_t n);
-/* openagent.c: start a turn with prompt; parts (a JSON array text of
- * content parts, copied) or NULL. Used by images.c. */
-OA_PRIVATE int oa__query(oa_client *c, const char *prompt, const char *parts);
 
 /* request.c */
 OA_PRIVATE int oa__setup(struct oa__client *p, const oa_options *o);
@@ -725,11 +721,11 @@ OA_PRIVATE int oa__reply_flush(struct oa__client *p);
 /* toolcalls.c */
 /* One tool_calls value of a delta (an array, or TGI's single object). */
 OA_PRIVATE int oa__take_tool_calls(struct oa__client *p, int t);
-/* A call the model wrote as text (the filter found it). */
-OA_PRIVATE int oa__add_text_call(struct oa__client *p, const char *name,
-                                 size_t nname, const char *args,
-                                 size_t nargs, int repaired,
-                                 const char *unreadable);
+/* A slot for a new call at index, or without one (has_index 0) at the
+ * next free index, past the highest so far: p->calls[p->lastcall].
+ * 0, or the turn's error (max_tool_calls, no memory). */
+OA_PRIVATE int oa__new_call(struct oa__client *p, int has_index,
+                            long long index);
 /* The reply is complete and has calls: give them unique ids, parse and
  * check their arguments, decide manual or auto, and keep the assistant
  * message with its tool_calls in history. */
@@ -740,8 +736,6 @@ OA_PRIVATE int oa__call_run(struct oa__client *p, oa__call *k);
 /* Give every call without a result "error: <why>", then put all results
  * in history in call order, so no tool call dangles. */
 OA_PRIVATE int oa__calls_settle(struct oa__client *p, const char *why);
-/* What a tool-use block shows as the input: a hook's or the model's. */
-OA_PRIVATE const char *oa__call_input(const oa__call *k);
 OA_PRIVATE void oa__calls_free(struct oa__client *p);
 
 /* hooks.c */
@@ -822,9 +816,15 @@ typedef struct oa__filter_ops {
 	void (*finish)(struct oa__filter *f);
 	void (*reset)(struct oa__filter *f);
 	void (*close)(struct oa__filter *f);
-	/* lenient_tool_args: mend almost-JSON (see oa__json_repair) */
-	int (*repair)(const char *in, size_t n, oa__buf *out, oa__json *j,
-	              char *err);
+	/* what the filter hands out: a tool call, or text or thinking
+	 * queued as a block over a copy (the filter lends its text only
+	 * until the next call on it) */
+	int (*add_call)(struct oa__client *p, const oa__tf_seg *seg);
+	int (*queue)(struct oa__client *p, const oa__tf_seg *seg);
+	/* lenient_tool_args: mend call k's arguments, which do not parse
+	 * (see oa__json_repair): 1 with p->json holding them parsed as an
+	 * object, else 0 and the reason in msg if it is empty */
+	int (*mend)(struct oa__client *p, oa__call *k, char *msg);
 } oa__filter_ops;
 
 struct oa__modules {

@@ -15,13 +15,15 @@
  *            and queue the turn-end block (-> DONE); with them check the
  *            calls (toolcalls.c) and go on to TOOLS.
  *   TOOLS    hand out the next call: its PRE_TOOL_USE hooks, then its
- *            tool-use block (-> RUN in auto mode, when it may run). After
- *            the last call: manual mode ends the turn (-> WAITING); auto
- *            mode puts the results in history and sends them (-> SEND),
- *            unless the tool rounds are used up (-> DONE).
- *   RUN      run the handler of the call just handed out, queue its
- *            result block (-> TOOLS). A block always goes out before the
- *            tool behind it runs, and an interrupt lands between tools.
+ *            tool-use block (-> RUN), or a tool-use-error block when the
+ *            library answered it. After the last call: manual mode ends
+ *            the turn (-> WAITING); auto mode puts the results in history
+ *            and sends them (-> SEND), unless the tool rounds are used up
+ *            (-> DONE).
+ *   RUN      the result of the call just handed out: in auto mode its
+ *            handler runs, and its result block is queued (-> TOOLS). A
+ *            block always goes out before the tool behind it runs, and an
+ *            interrupt lands between tools.
  *   WAITING  manual mode: the turn ended with tool calls that wait for
  *            oa_add_tool_result(); oa_continue() sends them (-> SEND).
  *   DONE     the turn-end block was handed out: oa_next() returns 0.
@@ -54,36 +56,27 @@
 
 #include "oa_private.h"
 
+/* The names of the oa_err values, indexed by -err: OA_OK, OA_ERR_NOMEM
+ * and on, in the order of openagent.h (values are never renumbered). */
+static const char *const err_names[] = {
+	"success", "allocation failed", "invalid argument",
+	"call not allowed now", "bad base URL", "host name lookup failed",
+	"connection failed", "TLS failure", "connect timed out",
+	"server stopped sending", "request deadline passed", "network error",
+	"server answered with an error", "malformed HTTP response",
+	"malformed stream", "stream cut short", "server reported an error",
+	"limit exceeded", "interrupted", "blocked by a hook",
+	"bad configuration", "too many turns", "file error"
+};
+#define NERR ((int)(sizeof err_names / sizeof *err_names))
+/* A new oa_err needs a name: the build fails while one is missing. */
+typedef char oa__err_names_complete[NERR == 1 - OA_ERR_FILE ? 1 : -1];
+
 /* see openagent.h */
 const char *
 oa_strerror(int err)
 {
-	switch ((oa_err)err) {
-	case OA_OK: return "success";
-	case OA_ERR_NOMEM: return "allocation failed";
-	case OA_ERR_INVALID: return "invalid argument";
-	case OA_ERR_STATE: return "call not allowed now";
-	case OA_ERR_URL: return "bad base URL";
-	case OA_ERR_RESOLVE: return "host name lookup failed";
-	case OA_ERR_CONNECT: return "connection failed";
-	case OA_ERR_TLS: return "TLS failure";
-	case OA_ERR_CONNECT_TIMEOUT: return "connect timed out";
-	case OA_ERR_READ_TIMEOUT: return "server stopped sending";
-	case OA_ERR_DEADLINE: return "request deadline passed";
-	case OA_ERR_IO: return "network error";
-	case OA_ERR_HTTP: return "server answered with an error";
-	case OA_ERR_PROTOCOL: return "malformed HTTP response";
-	case OA_ERR_STREAM: return "malformed stream";
-	case OA_ERR_TRUNCATED: return "stream cut short";
-	case OA_ERR_SERVER: return "server reported an error";
-	case OA_ERR_LIMIT: return "limit exceeded";
-	case OA_ERR_INTERRUPTED: return "interrupted";
-	case OA_ERR_HOOK: return "blocked by a hook";
-	case OA_ERR_CONFIG: return "bad configuration";
-	case OA_ERR_MAX_TURNS: return "too many turns";
-	case OA_ERR_FILE: return "file error";
-	}
-	return "unknown error";
+	return err <= 0 && err > -NERR ? err_names[-err] : "unknown error";
 }
 
 /* see openagent.h */
@@ -104,38 +97,28 @@ oa__fail_turn(struct oa__client *p, int code, const char *fmt, ...)
 	if (p->err)
 		return p->err;
 	p->err = code;
-	if (p->errmsg[0] == '\0' && fmt != NULL) {
+	/* the detail only: oa_strerror() names the kind */
+	if (p->errmsg[0] == '\0') {
 		va_start(ap, fmt);
-		vsnprintf(p->errmsg, sizeof p->errmsg, fmt, ap);
+		vsnprintf(p->errmsg, sizeof p->errmsg,
+		          fmt ? fmt : "no detail was recorded", ap);
 		va_end(ap);
 	}
-	/* the detail only: oa_strerror() names the kind */
-	if (p->errmsg[0] == '\0')
-		snprintf(p->errmsg, sizeof p->errmsg, "no detail was recorded");
 	oa__http_close(&p->http);
-	p->npend = p->ipend = 0;
-	p->busy = 0;
-	switch (p->state) {
-	case OA__SEND:
-	case OA__STREAM:
-	case OA__ENDING:
+	if (p->state == OA__TOOLS || p->state == OA__RUN) {
+		/* The calls are in history already: answer them all. */
+		oa__calls_settle(p, code == OA_ERR_INTERRUPTED
+		                        ? "not run: interrupted"
+		                        : "not run: the turn failed");
+	} else if (p->state != OA__IDLE && p->state < OA__TOOLS) {
 		/* The reply in flight: keep its text, drop its tool calls. */
 		if (p->text_mode == OA__TEXT_SUSPECT)
 			oa__buf_append(&p->text, p->held.p, p->held.len);
-		p->ncalls = 0;
 		if (p->text.len > 0 && p->text.err == 0)
 			oa__push_reply(p, NULL);
 		else if (p->nmsgs == p->turn_base + 1 &&
 		         p->msgs[p->turn_base].role == OA__USER)
 			oa__cut(p, p->turn_base);
-		break;
-	case OA__TOOLS:
-	case OA__RUN:
-		/* The calls are in history already: answer them all. */
-		oa__calls_settle(p, code == OA_ERR_INTERRUPTED
-		                        ? "not run: interrupted"
-		                        : "not run: the turn failed");
-		break;
 	}
 	if (p->stateless)
 		oa__cut(p, 0);
@@ -145,11 +128,7 @@ oa__fail_turn(struct oa__client *p, int code, const char *fmt, ...)
 
 /* A call refused for the caller's mistake: this call's own message, and
  * nothing else changes. */
-static int
-refuse(struct oa__client *p, int code, const char *fmt, ...)
-	OA__PRINTF(3, 4);
-
-static int
+static OA__PRINTF(3, 4) int
 refuse(struct oa__client *p, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -167,52 +146,30 @@ OA_PRIVATE int
 oa__queue(struct oa__client *p, int type, const char *s, size_t n,
           oa__call *call)
 {
-	oa__pending *q;
-
 	if (oa__grow(&p->alloc, (void **)&p->pend, &p->cappend, p->npend + 1,
-	             sizeof *q))
+	             sizeof *p->pend))
 		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
-	q = &p->pend[p->npend++];
-	memset(q, 0, sizeof *q);
-	q->type = type;
-	q->text = s;
-	q->len = n;
-	q->call = call;
+	p->pend[p->npend++] = (oa__pending){.type = type, .text = s, .len = n,
+	                                    .call = call};
 	return 0;
 }
 
-/* see oa_private.h */
-OA_PRIVATE int
-oa__queue_copy(struct oa__client *p, int type, const char *s, size_t n)
-{
-	size_t off = p->segs.len;
-	int r;
-
-	if (oa__buf_append(&p->segs, s, n) || oa__buf_append(&p->segs, "", 1))
-		return oa__fail_turn(p, p->segs.err, "out of memory");
-	if ((r = oa__queue(p, type, NULL, n, NULL)) != 0)
-		return r;
-	p->pend[p->npend - 1].in_segs = 1;
-	p->pend[p->npend - 1].off = off;
-	return 0;
-}
-
-static void
+/* The block q stands for, lent from the buffers it points into; its
+ * type. */
+static int
 fill_block(struct oa__client *p, const oa__pending *q, oa_block *b)
 {
 	const oa__call *k = q->call;
 
-	memset(b, 0, sizeof *b);
-	b->type = (oa_block_type)q->type;
-	b->text = q->in_segs ? p->segs.p + q->off : q->text;
-	b->text_len = q->len;
+	*b = (oa_block){.type = (oa_block_type)q->type, .text_len = q->len,
+	                .text = q->in_segs ? p->segs.p + q->off : q->text};
 	if (q->type == OA_BLOCK_TURN_END) {
 		b->finish_reason = p->finish;
 		b->usage = p->total;
 		b->last_usage = p->usage;
 	}
 	if (k == NULL)
-		return;
+		return b->type;
 	b->id = k->id.p;
 	b->id_len = k->id.len;
 	b->name = k->name.p ? k->name.p : "";
@@ -220,26 +177,30 @@ fill_block(struct oa__client *p, const oa__pending *q, oa_block *b)
 	b->is_error = k->failed || k->blocked;
 	b->blocked = k->blocked;
 	if (q->type == OA_BLOCK_TOOL_USE) {
-		b->input = oa__call_input(k);
+		b->input = k->input.len ? k->input.p : k->args.p;
 		b->input_len = strlen(b->input);
 		b->repaired = k->repaired;
-	} else if (q->type == OA_BLOCK_TOOL_USE_ERROR) {
-		b->text = k->result.p + k->why;
-		b->text_len = k->result.len - k->why;
+		return b->type;
+	}
+	b->text = k->result.p;
+	b->text_len = k->result.len;
+	if (q->type == OA_BLOCK_TOOL_USE_ERROR) {
+		/* the reason alone, and the arguments as received */
+		b->text += k->why;
+		b->text_len -= k->why;
 		b->raw = k->args.p;
 		b->raw_len = k->args.len;
-	} else {
-		b->text = k->result.p;
-		b->text_len = k->result.len;
 	}
+	return b->type;
 }
 
+/* The turn-end block; the turn goes on to state (DONE or WAITING). */
 static int
-end_turn(struct oa__client *p, const char *reason)
+end_turn(struct oa__client *p, const char *reason, int state)
 {
 	if (reason != p->finish)
 		snprintf(p->finish, sizeof p->finish, "%s", reason);
-	p->state = OA__DONE;
+	p->state = state;
 	return oa__queue(p, OA_BLOCK_TURN_END, NULL, 0, NULL);
 }
 
@@ -253,10 +214,9 @@ send_request(struct oa__client *p)
 
 	if (++p->requests > p->max_turns)
 		return oa__fail_turn(p, OA_ERR_MAX_TURNS, "max_turns (%d) "
-		                     "requests made for one query",
-		                     p->max_turns);
+		                     "requests made for one query", p->max_turns);
 	oa__sse_reset(&p->sse);
-	p->ncalls = 0;
+	p->ncalls = p->icall = 0;
 	r = oa__http_request(&p->http, "POST", p->path, p->headers.p,
 	                     p->body.p, p->body.len, p->errmsg);
 	if (r != 0 || (r = oa__check_head(p)) != 0)
@@ -286,31 +246,30 @@ stream_step(struct oa__client *p, int nowait)
 		             : oa__take_event(p, &ev);
 	if (nowait)
 		return OA__AGAIN;
-	r = oa__sse_space(&p->sse, &dst, &room, p->errmsg);
-	if (r == 0)
-		r = oa__http_read(&p->http, dst, room, &got, p->errmsg);
-	if ((r == OA_ERR_TRUNCATED || r == OA_ERR_IO) && p->finished) {
-		/* everything that matters arrived; the framing did not */
-		p->state = OA__ENDING;
+	if ((r = oa__sse_space(&p->sse, &dst, &room, p->errmsg)) == 0 &&
+	    (r = oa__http_read(&p->http, dst, room, &got, p->errmsg)) == 0 &&
+	    got > 0) {
+		oa__sse_ack(&p->sse, got);
 		return 0;
 	}
 	/* A reset in the middle of the body cuts the reply short, like an
 	 * early close; the detail still says "reset". */
-	if (r != 0)
-		return oa__fail_turn(p, r == OA_ERR_IO ? OA_ERR_TRUNCATED : r,
-		                     NULL);
-	if (got > 0) {
-		oa__sse_ack(&p->sse, got);
-		return 0;
-	}
-	if (oa__sse_finish(&p->sse, &ev) && (r = oa__take_event(p, &ev)) != 0)
+	if (r == OA_ERR_IO)
+		r = OA_ERR_TRUNCATED;
+	/* the end of the body: its last event may lack the blank line */
+	if (r == 0 && oa__sse_finish(&p->sse, &ev) &&
+	    (r = oa__take_event(p, &ev)) != 0)
 		return r;
-	if (p->state == OA__ENDING || p->finished) {
+	/* After a finish_reason, everything that matters arrived even when
+	 * the framing did not. */
+	if (p->state == OA__ENDING ||
+	    (p->finished && (r == 0 || r == OA_ERR_TRUNCATED))) {
 		p->state = OA__ENDING;
 		return 0;
 	}
-	return oa__fail_turn(p, OA_ERR_TRUNCATED, "the server ended the "
-	                     "stream without [DONE] or a finish_reason");
+	return oa__fail_turn(p, r ? r : OA_ERR_TRUNCATED, r ? NULL : "the "
+	                     "server ended the stream without [DONE] or a "
+	                     "finish_reason");
 }
 
 /* ENDING: keep the reply; end the turn or go on to its tool calls. */
@@ -321,16 +280,14 @@ finish_reply(struct oa__client *p)
 
 	if ((r = oa__reply_flush(p)) != 0)
 		return r;
-	if (p->usage.present) {
-		p->total.present = 1;
-		p->total.prompt_tokens += p->usage.prompt_tokens;
-		p->total.completion_tokens += p->usage.completion_tokens;
-		p->total.total_tokens += p->usage.total_tokens;
-	}
+	/* a request without usage has zeros there */
+	p->total.present |= p->usage.present;
+	p->total.prompt_tokens += p->usage.prompt_tokens;
+	p->total.completion_tokens += p->usage.completion_tokens;
+	p->total.total_tokens += p->usage.total_tokens;
 	if (p->ncalls > 0) {
 		if ((r = oa__calls_prepare(p)) != 0)
 			return r;
-		p->icall = 0;
 		p->state = OA__TOOLS;
 		return 0;
 	}
@@ -338,36 +295,20 @@ finish_reply(struct oa__client *p)
 		oa__cut(p, 0);
 	else if (oa__push_reply(p, NULL))
 		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
-	return end_turn(p, p->finish[0] ? p->finish : "stop");
+	return end_turn(p, p->finish[0] ? p->finish : "stop", OA__DONE);
 }
 
-/* Auto mode has run max_tool_iterations rounds: calls are not run. */
+/* The turn's next request (-> SEND). One that cannot be built ends the
+ * turn, taking back a prompt that got no answer. */
 static int
-rounds_used_up(const struct oa__client *p)
-{
-	return !p->manual && p->rounds >= p->max_rounds;
-}
-
-/* TOOLS after the last call: wait for results, or send them. */
-static int
-tools_done(struct oa__client *p)
+send_next(struct oa__client *p)
 {
 	int r;
 
-	if (p->manual) {
-		r = end_turn(p, "tool_calls");
-		p->state = OA__WAITING;
-		return r;
-	}
-	if (oa__calls_settle(p, "not run") != 0)
-		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
-	if (rounds_used_up(p))
-		return end_turn(p, "max_tool_iterations");
-	p->rounds++;
+	p->state = OA__SEND;
 	oa__reply_reset(p);
 	if ((r = oa__build_request(p)) != 0)
 		return oa__fail_turn(p, r, NULL);
-	p->state = OA__SEND;
 	return 0;
 }
 
@@ -376,41 +317,44 @@ static int
 tool_step(struct oa__client *p)
 {
 	oa__call *k;
-	int r;
+	int r, error;
 
-	if (p->icall == p->ncalls)
-		return tools_done(p);
-	k = &p->calls[p->icall];
-	if (k->error) {
-		p->icall++;
-		return oa__queue(p, OA_BLOCK_TOOL_USE_ERROR, NULL, 0, k);
+	if (p->icall == p->ncalls) {
+		/* after the last call: wait for results, or send them */
+		if (p->manual)
+			return end_turn(p, "tool_calls", OA__WAITING);
+		if (oa__calls_settle(p, "not run") != 0)
+			return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
+		if (p->rounds >= p->max_rounds)
+			return end_turn(p, "max_tool_iterations", OA__DONE);
+		p->rounds++;
+		return send_next(p);
 	}
-	if (rounds_used_up(p)) {
+	k = &p->calls[p->icall];
+	/* a result before the hooks: the checks found it cannot run */
+	error = k->has_result;
+	if (!error && !p->manual && p->rounds >= p->max_rounds) {
+		/* auto mode has run max_tool_iterations rounds */
 		oa__buf_printf(&k->result, "error: not run: the limit of %d "
 		               "tool rounds was reached", p->max_rounds);
 		k->has_result = k->failed = 1;
-	} else if ((r = oa__hook_pre_tool(p, k)) != 0) {
+	} else if (!error && (r = oa__hook_pre_tool(p, k)) != 0) {
 		return oa__fail_turn(p, r, NULL);
 	}
-	/* Manual mode: a call the hooks answered needs nothing from the
-	 * caller, which a tool-use-error block says (the caller answers
-	 * every tool-use block). */
-	if (k->has_result && p->manual) {
+	/* A call that cannot run, or in manual mode one the hooks answered,
+	 * needs nothing from the caller, which a tool-use-error block says
+	 * (the caller answers every tool-use block). */
+	if (k->has_result && (error || p->manual)) {
 		p->icall++;
 		return oa__queue(p, OA_BLOCK_TOOL_USE_ERROR, NULL, 0, k);
 	}
-	if ((r = oa__queue(p, OA_BLOCK_TOOL_USE, NULL, 0, k)) != 0 ||
-	    (k->has_result &&
-	     (r = oa__queue(p, OA_BLOCK_TOOL_RESULT, NULL, 0, k)) != 0))
-		return r;
-	if (k->has_result || p->manual)
-		p->icall++;
-	else
-		p->state = OA__RUN;
-	return 0;
+	p->state = OA__RUN;
+	return oa__queue(p, OA_BLOCK_TOOL_USE, NULL, 0, k);
 }
 
-/* RUN: the handler of the call just handed out. */
+/* RUN: the result of the call just handed out: the one it has (a hook's,
+ * or the rounds limit's), or its handler's; in manual mode the caller's,
+ * later. */
 static int
 run_step(struct oa__client *p)
 {
@@ -418,70 +362,62 @@ run_step(struct oa__client *p)
 	int r;
 
 	p->state = OA__TOOLS;
-	if ((r = oa__call_run(p, k)) != 0)
-		return oa__fail_turn(p, r, NULL);
-	return 0;
+	if (k->has_result)
+		return oa__queue(p, OA_BLOCK_TOOL_RESULT, NULL, 0, k);
+	if (p->manual || (r = oa__call_run(p, k)) == 0)
+		return 0;
+	return oa__fail_turn(p, r, NULL);
 }
+
+/* The step of each state that has one (IDLE, WAITING and DONE wait for
+ * a call of the caller's). */
+static int (*const steps[])(struct oa__client *p) = {
+	[OA__SEND] = send_request, [OA__ENDING] = finish_reply,
+	[OA__TOOLS] = tool_step, [OA__RUN] = run_step
+};
 
 /*
  * The loop behind oa_next(): fixed priorities, a stored error first (it
  * sticks), then blocks already queued (they came before anything that
  * follows), then an interrupt, then one step of the state. With b NULL
  * (oa_ready) it stops short of any step that may wait -- sending, reading
- * the socket, running a hook or a tool -- and says 1 when oa_next() would
- * return at once, 0 when it would wait.
+ * the socket, running a hook or a tool -- and returns OA__AGAIN there;
+ * anything else means oa_next() would return at once.
  */
 static int
 pump(struct oa__client *p, oa_block *b)
 {
-	int r = 0, nowait = b == NULL;
+	int r, nowait = b == NULL;
 
 	for (;;) {
 		if (p->err)
-			return nowait ? 1 : p->err;
-		if (p->ipend < p->npend) {
-			if (nowait)
-				return 1;
-			fill_block(p, &p->pend[p->ipend++], b);
-			return b->type;
-		}
+			return p->err;
+		if (p->ipend < p->npend)
+			return nowait ? 1 : fill_block(p, &p->pend[p->ipend++], b);
 		p->npend = p->ipend = 0;
-		oa__buf_reset(&p->segs);
-		if (p->interrupted && p->state != OA__IDLE &&
-		    p->state != OA__WAITING && p->state != OA__DONE)
-			return nowait ? 1 : oa__fail_turn(p, OA_ERR_INTERRUPTED,
-			                                  "oa_interrupt() was "
-			                                  "called");
-		if (nowait && (p->state == OA__SEND || p->state == OA__TOOLS ||
-		               p->state == OA__RUN))
-			return 0;
-		switch (p->state) {
-		case OA__IDLE:
+		if (p->state == OA__IDLE)
 			return nowait ? 1 : refuse(p, OA_ERR_STATE, "oa_next() "
 			                           "before oa_query()");
-		case OA__WAITING:
-		case OA__DONE:
-			return nowait;
-		case OA__SEND:
-			r = send_request(p);
-			break;
-		case OA__STREAM:
-			if ((r = stream_step(p, nowait)) == OA__AGAIN)
-				return 0;
-			break;
-		case OA__ENDING:
-			r = finish_reply(p);
-			break;
-		case OA__TOOLS:
-			r = tool_step(p);
-			break;
-		case OA__RUN:
-			r = run_step(p);
-			break;
-		}
-		if (r < 0)
-			return nowait ? 1 : r;
+		if (p->state == OA__WAITING || p->state == OA__DONE)
+			return 0;
+		if (p->interrupted)
+			return oa__fail_turn(p, OA_ERR_INTERRUPTED, "oa_interrupt() "
+			                     "was called");
+		if (nowait && p->state != OA__STREAM && p->state != OA__ENDING)
+			return OA__AGAIN;
+		r = p->state == OA__STREAM ? stream_step(p, nowait)
+		                           : steps[p->state](p);
+		if (r < 0 || r == OA__AGAIN)
+			return r;
 	}
+}
+
+/* The client behind c when it was set up and is not inside a handler or
+ * hook (which may not call it); else NULL. */
+static struct oa__client *
+usable(const oa_client *c)
+{
+	return c && c->p && c->p->ready && !c->p->busy ? c->p : NULL;
 }
 
 /* see openagent.h */
@@ -490,57 +426,43 @@ oa_next(oa_client *c, oa_block *b)
 {
 	if (c == NULL || b == NULL)
 		return OA_ERR_INVALID;
-	if (c->p == NULL || !c->p->ready || c->p->busy)
-		return OA_ERR_STATE;
-	return pump(c->p, b);
+	return usable(c) ? pump(c->p, b) : OA_ERR_STATE;
 }
 
 /* see openagent.h */
 int
 oa_ready(oa_client *c)
 {
-	if (c == NULL || c->p == NULL || !c->p->ready || c->p->busy)
-		return 1;
-	return pump(c->p, NULL);
+	return usable(c) ? pump(c->p, NULL) != OA__AGAIN : 1;
 }
 
 /* ================================================================ turns */
 
-/* WAITING: how many calls still lack a result, named in the message
- * (for oa_continue() and oa_query(), which refuse then). */
-static int
-unanswered(struct oa__client *p)
-{
-	size_t i, o = 0;
-	int n = 0;
-
-	for (i = 0; i < p->ncalls; i++) {
-		if (p->calls[i].has_result)
-			continue;
-		if (o < sizeof p->errmsg)
-			o += (size_t)snprintf(p->errmsg + o,
-			                      sizeof p->errmsg - o, "%s%s",
-			                      n ? ", " : "no result for tool "
-			                      "call ", p->calls[i].id.p);
-		n++;
-	}
-	if (n > 0 && o < sizeof p->errmsg)
-		snprintf(p->errmsg + o, sizeof p->errmsg - o, ": give each "
-		         "its result with oa_add_tool_result(), then call "
-		         "oa_continue()");
-	return n;
-}
-
-/* Clear the last turn's state for a new one. 0 or OA_ERR_STATE. */
+/* Start a turn (oa_query, oa_continue): the last one has ended, or was
+ * interrupted; results given in manual mode go into history first. */
 static int
 begin_turn(struct oa__client *p)
 {
 	char drain[64];
+	size_t i, o = 0;
 
-	if (p->busy)
+	/* Calls waiting for results are the caller's to answer: a new
+	 * request would leave them dangling, so it is refused, naming them,
+	 * as oa_truncate() and the other history calls are. */
+	for (i = 0; p->state == OA__WAITING && i < p->ncalls; i++)
+		if (!p->calls[i].has_result && o < sizeof p->errmsg)
+			o += (size_t)snprintf(p->errmsg + o,
+			                      sizeof p->errmsg - o, "%s%s",
+			                      o ? ", " : "no result for tool "
+			                      "call ", p->calls[i].id.p);
+	if (o > 0) {
+		if (o < sizeof p->errmsg)
+			snprintf(p->errmsg + o, sizeof p->errmsg - o, ": give "
+			         "each its result with oa_add_tool_result(), "
+			         "then call oa_continue()");
 		return OA_ERR_STATE;
-	if (p->state != OA__IDLE && p->state != OA__WAITING &&
-	    p->state != OA__DONE) {
+	}
+	if (p->state != OA__IDLE && p->state < OA__WAITING) {
 		if (!p->interrupted)
 			return refuse(p, OA_ERR_STATE, "a turn is still "
 			              "running");
@@ -549,77 +471,14 @@ begin_turn(struct oa__client *p)
 	}
 	while (read(p->wake[0], drain, sizeof drain) > 0)
 		;
-	p->interrupted = 0;
-	p->err = 0;
+	p->interrupted = p->err = p->requests = p->rounds = 0;
 	p->errmsg[0] = '\0';
-	p->requests = 0;
-	p->rounds = 0;
 	memset(&p->total, 0, sizeof p->total);
 	p->npend = p->ipend = 0;
-	oa__reply_reset(p);
-	return 0;
-}
-
-/* The user message: the prompt, or with images content parts. */
-static int
-push_prompt(struct oa__client *p, const char *prompt, const char *images)
-{
-	oa__buf *b = &p->parts;
-
-	if (oa__push(p, OA__USER, prompt, strlen(prompt), NULL))
-		return OA_ERR_NOMEM;
-	if (images == NULL)
-		return 0;
-	oa__buf_reset(b);
-	oa__buf_puts(b, "[{\"type\":\"text\",\"text\":");
-	oa__json_put_str(b, prompt, strlen(prompt));
-	oa__buf_puts(b, "}");
-	oa__buf_puts(b, images);
-	oa__buf_puts(b, "]");
-	if (b->err || (p->msgs[p->nmsgs - 1].parts =
-	               oa__strndup(&p->alloc, b->p, b->len)) == NULL)
-		return OA_ERR_NOMEM;
-	return 0;
-}
-
-/* see oa_private.h */
-OA_PRIVATE int
-oa__query(oa_client *c, const char *prompt, const char *images)
-{
-	struct oa__client *p;
-	int r;
-
-	if (c == NULL || prompt == NULL)
-		return OA_ERR_INVALID;
-	p = c->p;
-	if (p == NULL || !p->ready)
-		return OA_ERR_STATE;
-	/* Calls waiting for results are the caller's to answer: a new
-	 * prompt would leave them dangling, so it is refused, as
-	 * oa_truncate() and the other history calls are. */
-	if (p->state == OA__WAITING && !p->busy && unanswered(p) > 0)
-		return OA_ERR_STATE;
-	if ((r = begin_turn(p)) != 0)
-		return r;
-	/* Answered but not sent: the results go before the prompt. */
 	if (p->state == OA__WAITING &&
 	    oa__calls_settle(p, "no result was given") != 0)
 		return refuse(p, OA_ERR_NOMEM, "out of memory");
 	p->state = OA__DONE;
-	if (p->stateless)
-		oa__cut(p, 0);
-	if ((r = oa__hook_prompt(p, &prompt)) != 0)
-		return r;
-	p->turn_base = p->nmsgs;
-	if ((r = push_prompt(p, prompt, images)) != 0) {
-		oa__cut(p, p->turn_base);
-		return refuse(p, r, "out of memory");
-	}
-	if ((r = oa__build_request(p)) != 0) {
-		oa__cut(p, p->turn_base);
-		return r;
-	}
-	p->state = OA__SEND;
 	return 0;
 }
 
@@ -627,104 +486,102 @@ oa__query(oa_client *c, const char *prompt, const char *images)
 int
 oa_query(oa_client *c, const char *prompt)
 {
-	return oa__query(c, prompt, NULL);
+	struct oa__client *p;
+	int r;
+
+	if (c == NULL || prompt == NULL)
+		return OA_ERR_INVALID;
+	if ((p = usable(c)) == NULL)
+		return OA_ERR_STATE;
+	if ((r = begin_turn(p)) != 0)
+		return r;
+	if (p->stateless)
+		oa__cut(p, 0);
+	if ((r = oa__hook_prompt(p, &prompt)) != 0)
+		return r;
+	p->turn_base = p->nmsgs;
+	if (oa__push(p, OA__USER, prompt, strlen(prompt), NULL))
+		return refuse(p, OA_ERR_NOMEM, "out of memory");
+	return send_next(p);
 }
 
 /* see openagent.h */
 int
 oa_add_tool_result(oa_client *c, const char *id, const char *result)
 {
-	struct oa__client *p;
-	size_t i;
+	struct oa__client *p = usable(c);
+	oa__call *k;
 
 	if (c == NULL || id == NULL || result == NULL)
 		return OA_ERR_INVALID;
-	p = c->p;
-	if (p == NULL || !p->ready || p->busy)
+	if (p == NULL)
 		return OA_ERR_STATE;
-	for (i = 0; p->state == OA__WAITING && i < p->ncalls; i++) {
-		oa__call *k = &p->calls[i];
-		if (strcmp(k->id.p, id) != 0)
-			continue;
-		if (k->has_result)
-			return refuse(p, OA_ERR_INVALID, "tool call \"%s\" "
-			              "%s", k->id.p, k->failed || k->blocked ?
-			              "needs no result: the library answered it "
-			              "(its tool-use-error block says why)" :
-			              "already has a result");
-		oa__buf_reset(&k->result);
-		if (oa__buf_puts(&k->result, result))
-			return refuse(p, k->result.err, "the result of \"%s\" "
-			              "is too large", k->id.p);
-		k->has_result = 1;
-		return 0;
-	}
-	return refuse(p, OA_ERR_INVALID, "no tool call waiting for a result "
-	              "has id \"%.100s\"", id);
+	for (k = p->calls; p->state == OA__WAITING &&
+	     k < p->calls + p->ncalls && strcmp(k->id.p, id) != 0; k++)
+		;
+	if (p->state != OA__WAITING || k == p->calls + p->ncalls)
+		return refuse(p, OA_ERR_INVALID, "no tool call waiting for a "
+		              "result has id \"%.100s\"", id);
+	if (k->has_result)
+		return refuse(p, OA_ERR_INVALID, "tool call \"%s\" %s", k->id.p,
+		              k->failed || k->blocked ? "needs no result: the "
+		              "library answered it (its tool-use-error block "
+		              "says why)" : "already has a result");
+	oa__buf_reset(&k->result);
+	if (oa__buf_puts(&k->result, result))
+		return refuse(p, k->result.err, "the result of \"%s\" is too "
+		              "large", k->id.p);
+	k->has_result = 1;
+	return 0;
 }
 
 /* see openagent.h */
 int
 oa_continue(oa_client *c)
 {
-	struct oa__client *p;
+	struct oa__client *p = usable(c);
 	int r;
 
 	if (c == NULL)
 		return OA_ERR_INVALID;
-	p = c->p;
-	if (p == NULL || !p->ready)
+	if (p == NULL)
 		return OA_ERR_STATE;
-	if (p->state != OA__WAITING || p->busy)
+	if (p->state != OA__WAITING)
 		return refuse(p, OA_ERR_STATE, "no tool calls are waiting for "
 		              "results");
-	if (unanswered(p) > 0)
-		return OA_ERR_STATE;
 	if ((r = begin_turn(p)) != 0)
 		return r;
-	if (oa__calls_settle(p, "no result was given") != 0)
-		return refuse(p, OA_ERR_NOMEM, "out of memory");
-	p->state = OA__DONE;
 	p->turn_base = p->nmsgs;
-	if ((r = oa__build_request(p)) != 0)
-		return r;
-	p->state = OA__SEND;
-	return 0;
+	return send_next(p);
 }
 
 /* see openagent.h */
 void
 oa_interrupt(oa_client *c)
 {
-	struct oa__client *p;
-	ssize_t w;
+	struct oa__client *p = c ? c->p : NULL;
 
 	/* Only a flag store and write(2): both async-signal-safe. */
-	if (c == NULL || (p = c->p) == NULL || !p->ready)
+	if (p == NULL || !p->ready)
 		return;
 	p->interrupted = 1;
-	w = write(p->wake[1], "", 1);
-	(void)w;
+	/* a full pipe is readable already: a failed write loses nothing */
+	if (write(p->wake[1], "", 1) < 0)
+		return;
 }
 
 /* see openagent.h */
 int
 oa_interrupt_fd(const oa_client *c)
 {
-	if (c == NULL || c->p == NULL || !c->p->ready)
-		return -1;
-	return c->p->wake[0];
+	return c && c->p && c->p->ready ? c->p->wake[0] : -1;
 }
 
 /* see openagent.h */
 const char *
 oa_errmsg(const oa_client *c)
 {
-	if (c == NULL)
-		return "";
-	if (c->p == NULL)
-		return "out of memory";
-	return c->p->errmsg;
+	return c == NULL ? "" : c->p ? c->p->errmsg : "out of memory";
 }
 
 /* see openagent.h */
@@ -732,33 +589,6 @@ int
 oa_http_status(const oa_client *c)
 {
 	return c && c->p ? c->p->http.status : 0;
-}
-
-/* see openagent.h */
-int
-oa_ask(oa_client *c, const char *prompt, const char **text, size_t *len)
-{
-	struct oa__client *p;
-	oa_block b = {0};
-	int r;
-
-	if (text == NULL)
-		return OA_ERR_INVALID;
-	*text = NULL;
-	if ((r = oa_query(c, prompt)) != 0)
-		return r;
-	p = c->p;
-	oa__buf_reset(&p->ask);
-	while ((r = oa_next(c, &b)) > 0)
-		if (b.type == OA_BLOCK_TEXT &&
-		    oa__buf_append(&p->ask, b.text, b.text_len))
-			return refuse(p, p->ask.err, "out of memory");
-	if (r < 0)
-		return r;
-	*text = p->ask.p ? p->ask.p : "";
-	if (len)
-		*len = p->ask.len;
-	return 0;
 }
 
 /* ================================================================ setup */
@@ -777,27 +607,20 @@ oa_init(oa_client *c, const oa_options *o)
 		return OA_ERR_INVALID;
 	if ((p = oa__malloc(&o->allocator, sizeof *p)) == NULL)
 		return OA_ERR_NOMEM;
-	memset(p, 0, sizeof *p);
-	p->alloc = o->allocator;
+	*p = (struct oa__client){.alloc = o->allocator}; /* state IDLE */
 	c->p = p;
-	if ((r = oa__setup(p, o)) != 0) {
-		p->err = r;
-		return r;
-	}
-	p->ready = 1;
-	p->state = OA__IDLE;
-	return 0;
+	if ((r = oa__setup(p, o)) == 0)
+		p->ready = 1;
+	return r;
 }
 
 /* see openagent.h */
 void
 oa_free(oa_client *c)
 {
-	struct oa__client *p;
-
-	if (c == NULL || (p = c->p) == NULL)
+	if (c == NULL || c->p == NULL)
 		return;
-	oa__teardown(p);
-	oa__free(&p->alloc, p);
+	oa__teardown(c->p);
+	oa__free(&c->p->alloc, c->p);
 	c->p = NULL;
 }

@@ -336,7 +336,7 @@ buffers(struct oa__client *p, oa__buf **v)
 {
 	oa__buf *all[] = {&p->fields, &p->segs, &p->seen, &p->body,
 	                  &p->headers, &p->text, &p->held, &p->scratch,
-	                  &p->parts, &p->ask, &p->argtext, &p->argcopy,
+	                  &p->parts, &p->ask, &p->argtext,
 	                  &p->hooktext, &p->repaired, &p->schema, NULL};
 	size_t n;
 

@@ -61,16 +61,12 @@ drain_filter(struct oa__client *p)
 
 	while ((r = oa__modules.filter->next(p->filter, &seg, p->errmsg)) > 0) {
 		if (seg.type == OA__TF_TOOL_CALL)
-			r = oa__add_text_call(p, seg.name, seg.name_len,
-			                      seg.args, seg.args_len,
-			                      seg.repaired, seg.error);
+			r = oa__modules.filter->add_call(p, &seg);
 		else if (seg.type == OA__TF_TEXT &&
 		         oa__buf_append(&p->text, seg.text, seg.len))
 			r = oa__fail_turn(p, p->text.err, "out of memory");
 		else
-			r = oa__queue_copy(p, seg.type == OA__TF_TEXT ?
-			                   OA_BLOCK_TEXT : OA_BLOCK_THINKING,
-			                   seg.text, seg.len);
+			r = oa__modules.filter->queue(p, &seg);
 		if (r != 0)
 			return r;
 	}

@@ -927,7 +927,11 @@ oa__tf_finish(oa__tf *f)
 	f->finished = 1;
 }
 
-/* The filter as the client holds it: allocated, behind oa__modules. */
+/* The client's side, behind oa__modules; fuzz/fuzz_textfilter.c takes
+ * the filter alone (OA__TF_ALONE). */
+#ifndef OA__TF_ALONE
+
+/* The filter as the client holds it: allocated. */
 static struct oa__filter *
 tf_open(const oa_allocator *a, unsigned flags, size_t max)
 {
@@ -950,8 +954,66 @@ tf_close(struct oa__filter *f)
 	oa__free(a, f);
 }
 
+/* A call the model wrote as text, among the reply's tool calls. */
+static int
+tf_add_call(struct oa__client *p, const oa__tf_seg *seg)
+{
+	oa__call *k;
+	int r;
+
+	if ((r = oa__new_call(p, 0, 0)) != 0)
+		return r;
+	k = &p->calls[p->lastcall];
+	oa__buf_append(&k->name, seg->name, seg->name_len);
+	oa__buf_append(&k->args, seg->args, seg->args_len);
+	k->args_whole = 1;
+	k->repaired = seg->repaired;
+	k->unreadable = seg->error;
+	return 0;
+}
+
+/* Text or thinking as a block over a copy in p->segs; the block holds an
+ * offset, since segs may move before it goes out. */
+static int
+tf_queue(struct oa__client *p, const oa__tf_seg *seg)
+{
+	size_t off;
+	int r;
+
+	/* nothing queued: the copies of blocks handed out can go */
+	if (p->npend == 0)
+		oa__buf_reset(&p->segs);
+	off = p->segs.len;
+	if (oa__buf_append(&p->segs, seg->text, seg->len) ||
+	    oa__buf_append(&p->segs, "", 1))
+		return oa__fail_turn(p, p->segs.err, "out of memory");
+	if ((r = oa__queue(p, seg->type == OA__TF_TEXT ? OA_BLOCK_TEXT
+	                   : OA_BLOCK_THINKING, NULL, seg->len, NULL)) != 0)
+		return r;
+	p->pend[p->npend - 1].in_segs = 1;
+	p->pend[p->npend - 1].off = off;
+	return 0;
+}
+
+/* lenient_tool_args: the arguments of a call from the server, mended
+ * (see oa__filter_ops in oa_private.h). */
+static int
+tf_mend(struct oa__client *p, oa__call *k, char *msg)
+{
+	if (oa__json_repair(k->args.p, k->args.len, &p->repaired, &p->json,
+	                    msg) != 1 ||
+	    oa__json_type(&p->json, 0) != OA__JSON_OBJECT)
+		return 0;
+	oa__buf_reset(&k->args);
+	oa__buf_append(&k->args, p->repaired.p, p->repaired.len);
+	k->repaired = 1;
+	return k->args.err == 0;
+}
+
 /* see modules.c */
 OA_PRIVATE const oa__filter_ops oa__filter = {
 	tf_open, oa__tf_feed, oa__tf_next, oa__tf_finish, oa__tf_reset,
-	tf_close, oa__json_repair
+	tf_close, tf_add_call, tf_queue, tf_mend
 };
+
+#endif /* OA__TF_ALONE */

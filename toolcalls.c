@@ -16,8 +16,14 @@
  * mode a runnable call's arguments are also checked against the tool's
  * schema, and the handler runs (oa__call_run). Each call ends with a
  * result, which oa__calls_settle puts into the history.
+ *
+ * A call that cannot run has its result ("error: " and the reason) from
+ * the start, so has_result before the hooks have run means "an error".
+ * A buffer that ran out of memory keeps the error (oa__buf), and
+ * oa__calls_prepare checks them all at once.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "oa_private.h"
@@ -25,66 +31,50 @@
 /* Where the reason starts in an error result. */
 #define ERROR_PREFIX "error: "
 
-static oa__call *
-new_call(struct oa__client *p, long long index)
+/* Is b (an id) exactly the non-empty s[0..n)? */
+static int
+id_is(const oa__buf *b, const char *s, size_t n)
+{
+	return b->len == n && n > 0 && memcmp(b->p, s, n) == 0;
+}
+
+/* see oa_private.h */
+OA_PRIVATE int
+oa__new_call(struct oa__client *p, int has_index, long long index)
 {
 	size_t i, old = p->capcalls;
 	oa__call *k;
 
 	if (p->ncalls >= p->max_calls)
-		return NULL;
-	if (p->ncalls == p->capcalls) {
-		if (oa__grow(&p->alloc, (void **)&p->calls, &p->capcalls,
-		             p->ncalls + 1, sizeof *k))
-			return NULL;
-		memset(p->calls + old, 0, (p->capcalls - old) * sizeof *k);
-		for (i = old; i < p->capcalls; i++) {
-			k = &p->calls[i];
-			k->id.alloc = k->name.alloc = k->args.alloc = &p->alloc;
-			k->input.alloc = k->result.alloc = &p->alloc;
-			k->result.limit = p->max_response;
-		}
-	}
-	k = &p->calls[p->ncalls++];
+		return oa__fail_turn(p, OA_ERR_LIMIT, "more than max_tool_calls "
+		                     "(%zu) tool calls in one reply",
+		                     p->max_calls);
+	if (oa__grow(&p->alloc, (void **)&p->calls, &p->capcalls,
+	             p->ncalls + 1, sizeof *k))
+		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
+	for (i = 0; !has_index && i < p->ncalls; i++)
+		if (p->calls[i].index >= index)
+			index = p->calls[i].index + 1;
+	memset(p->calls + old, 0, (p->capcalls - old) * sizeof *k);
+	p->lastcall = p->ncalls++;
+	k = &p->calls[p->lastcall];
+	/* the fields before the buffers: index and flags; the buffers
+	 * keep their memory from reply to reply */
+	memset(k, 0, offsetof(oa__call, id));
+	k->index = index;
 	oa__buf_reset(&k->id);
 	oa__buf_reset(&k->name);
 	oa__buf_reset(&k->args);
 	oa__buf_reset(&k->input);
 	oa__buf_reset(&k->result);
-	k->index = index;
-	k->why = 0;
-	k->args_whole = k->error = k->blocked = k->failed = 0;
-	k->has_result = 0;
-	k->args_ok = k->repaired = 0;
-	k->unreadable = NULL;
-	return k;
+	k->id.alloc = k->name.alloc = k->args.alloc = &p->alloc;
+	k->input.alloc = k->result.alloc = &p->alloc;
+	k->result.limit = p->max_response;
+	return 0;
 }
 
-/* A new slot at the next free index. */
-static oa__call *
-next_call(struct oa__client *p)
-{
-	long long next = 0;
-	size_t i;
-
-	for (i = 0; i < p->ncalls; i++)
-		if (p->calls[i].index >= next)
-			next = p->calls[i].index + 1;
-	return new_call(p, next);
-}
-
-/* new_call() returned NULL: the limit, or no memory. */
+/* The slot a fragment belongs to becomes p->lastcall. */
 static int
-calls_failed(struct oa__client *p)
-{
-	if (p->ncalls < p->max_calls)
-		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
-	return oa__fail_turn(p, OA_ERR_LIMIT, "more than max_tool_calls (%zu) "
-	                     "tool calls in one reply", p->max_calls);
-}
-
-/* Which slot a fragment belongs to. */
-static oa__call *
 find_slot(struct oa__client *p, int has_index, long long index,
           const char *id, size_t nid, size_t nname)
 {
@@ -92,129 +82,85 @@ find_slot(struct oa__client *p, int has_index, long long index,
 	size_t i;
 
 	if (has_index) {
-		for (i = p->ncalls; i-- > 0;)
-			if (p->calls[i].index == index) {
+		for (i = p->ncalls; k == NULL && i-- > 0;)
+			if (p->calls[i].index == index)
 				k = &p->calls[i];
-				break;
-			}
 		/* SGLang: a second call at the same index brings a new id
 		 * and a name; a changed id alone is a continuation. */
-		if (k && nid && nname && k->id.len &&
-		    (k->id.len != nid || memcmp(k->id.p, id, nid) != 0))
+		if (k && nid && nname && k->id.len && !id_is(&k->id, id, nid))
 			k = NULL;
-		return k ? k : new_call(p, index);
-	}
-	if (p->ncalls > 0) {
+	} else if (p->ncalls > 0) {
+		/* no index: the last call, unless a name or another id
+		 * starts a new one */
 		k = &p->calls[p->lastcall];
-		if ((nid == 0 && nname == 0) ||
-		    (nid && k->id.len == nid && memcmp(k->id.p, id, nid) == 0))
-			return k;
+		if ((nid || nname) && !id_is(&k->id, id, nid))
+			k = NULL;
 	}
-	return next_call(p);
+	if (k == NULL)
+		return oa__new_call(p, has_index, index);
+	p->lastcall = (size_t)(k - p->calls);
+	return 0;
 }
 
 /* The index of a fragment: an integer, or (text-generation-webui) a
- * string of digits. 0 when there is none. */
+ * string of digits. 0 when there is none, *index untouched. */
 static int
 get_index(oa__json *j, int t, long long *index)
 {
-	size_t n = 0, i;
-	const char *s;
+	size_t n;
+	const char *s = oa__json_str(j, t, &n);
 
-	if (oa__json_int(j, t, index) == 0)
+	if (s && n > 0 && n < 10 && strspn(s, "0123456789") == n) {
+		*index = strtoll(s, NULL, 10);
 		return 1;
-	if ((s = oa__json_str(j, t, &n)) == NULL || n == 0 || n >= 10)
-		return 0;
-	for (i = 0, *index = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-		*index = *index * 10 + (s[i] - '0');
-	return i == n;
+	}
+	return oa__json_int(j, t, index) == 0;
 }
 
-/* One tool_calls element (or TGI's single object). */
-static int
-take_fragment(struct oa__client *p, int f)
+/* see oa_private.h */
+OA_PRIVATE int
+oa__take_tool_calls(struct oa__client *p, int f)
 {
 	oa__json *j = &p->json;
-	int fn = oa__json_get(j, f, "function"), t, has_index, r;
+	int fn = oa__json_get(j, f, "function"), t, r, has_index;
+	size_t nid, nname, n = 0;
+	const char *id = oa__json_str(j, oa__json_get(j, f, "id"), &nid);
+	const char *name = oa__json_str(j, oa__json_get(j, fn, "name"), &nname);
+	const char *s;
 	long long index = 0;
-	const char *id, *name, *s;
-	size_t nid = 0, nname = 0, n = 0;
 	oa__call *k;
 
-	has_index = get_index(j, oa__json_get(j, f, "index"), &index);
-	if ((id = oa__json_str(j, oa__json_get(j, f, "id"), &nid)) == NULL ||
-	    nid == 0)
-		/* llama.cpp builds of mid-2025 put the id inside function */
+	/* an array of fragments, or (TGI) a single one; anything else,
+	 * the array included once taken, is not a fragment */
+	if (oa__json_type(j, f) == OA__JSON_ARRAY)
+		for (t = oa__json_first(j, f); t >= 0; t = oa__json_next(j, t))
+			if ((r = oa__take_tool_calls(p, t)) != 0)
+				return r;
+	if (oa__json_type(j, f) != OA__JSON_OBJECT)
+		return 0;
+	/* llama.cpp builds of mid-2025 put the id inside function */
+	if (nid == 0)
 		id = oa__json_str(j, oa__json_get(j, fn, "id"), &nid);
-	if (id == NULL)
-		nid = 0;
-	if ((name = oa__json_str(j, oa__json_get(j, fn, "name"), &nname)) ==
-	    NULL)
-		nname = 0;
-	if ((k = find_slot(p, has_index, index, id, nid, nname)) == NULL)
-		return calls_failed(p);
-	p->lastcall = (size_t)(k - p->calls);
+	has_index = get_index(j, oa__json_get(j, f, "index"), &index);
+	if ((r = find_slot(p, has_index, index, id, nid, nname)) != 0)
+		return r;
+	k = &p->calls[p->lastcall];
 	if (nid && k->id.len == 0)
 		oa__buf_append(&k->id, id, nid);
 	if (nname && k->name.len == 0)
 		oa__buf_append(&k->name, name, nname);
 	t = oa__json_get(j, fn, "arguments");
-	switch (oa__json_type(j, t)) {
-	case OA__JSON_STRING:
-		s = oa__json_str(j, t, &n);
-		if (!k->args_whole)
-			oa__buf_append(&k->args, s, n);
-		break;
-	case OA__JSON_OBJECT:
-	case OA__JSON_ARRAY:
+	if (oa__json_type(j, t) == OA__JSON_OBJECT ||
+	    oa__json_type(j, t) == OA__JSON_ARRAY) {
 		/* a JSON value instead of text: it is the whole arguments */
 		s = oa__json_raw(j, t, &n);
 		oa__buf_reset(&k->args);
 		oa__buf_append(&k->args, s, n);
 		k->args_whole = 1;
-		break;
+	} else if ((s = oa__json_str(j, t, &n)) != NULL && !k->args_whole) {
+		oa__buf_append(&k->args, s, n);
 	}
-	if ((r = oa__count(p, nid + nname + n)) != 0)
-		return r;
-	if (k->id.err || k->name.err || k->args.err)
-		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
-	return 0;
-}
-
-/* see oa_private.h */
-OA_PRIVATE int
-oa__take_tool_calls(struct oa__client *p, int t)
-{
-	oa__json *j = &p->json;
-	int f, r;
-
-	if (oa__json_type(j, t) == OA__JSON_OBJECT)
-		return take_fragment(p, t);
-	for (f = oa__json_first(j, t); f >= 0; f = oa__json_next(j, f))
-		if (oa__json_type(j, f) == OA__JSON_OBJECT &&
-		    (r = take_fragment(p, f)) != 0)
-			return r;
-	return 0;
-}
-
-/* see oa_private.h */
-OA_PRIVATE int
-oa__add_text_call(struct oa__client *p, const char *name, size_t nname,
-                  const char *args, size_t nargs, int repaired,
-                  const char *unreadable)
-{
-	oa__call *k = next_call(p);
-
-	if (k == NULL)
-		return calls_failed(p);
-	oa__buf_append(&k->name, name, nname);
-	oa__buf_append(&k->args, args, nargs);
-	k->args_whole = 1;
-	k->repaired = repaired;
-	k->unreadable = unreadable;
-	if (k->name.err || k->args.err)
-		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
-	return 0;
+	return oa__count(p, nid + nname + n);
 }
 
 /* ---------------------------------------------------------------- checks */
@@ -223,8 +169,7 @@ oa__add_text_call(struct oa__client *p, const char *name, size_t nname,
 static void
 call_error(oa__call *k, const char *fmt, const char *arg)
 {
-	k->error = k->failed = 1;
-	k->has_result = 1;
+	k->has_result = k->failed = 1;
 	oa__buf_reset(&k->result);
 	oa__buf_puts(&k->result, ERROR_PREFIX);
 	k->why = k->result.len;
@@ -249,63 +194,41 @@ parse_args(struct oa__client *p, const char *s, size_t n, char *msg)
 	return 0;
 }
 
-static int
-id_taken(const struct oa__client *p, size_t i)
-{
-	size_t j;
-
-	for (j = 0; j < i; j++)
-		if (p->calls[j].id.len == p->calls[i].id.len &&
-		    memcmp(p->calls[j].id.p, p->calls[i].id.p,
-		           p->calls[i].id.len) == 0)
-			return 1;
-	return 0;
-}
-
-/* An id the follow-up can refer to, unique in the reply. */
+/* Give call i an id the follow-up can refer to, unique in the reply, and
+ * mark it as an error when it cannot run. */
 static void
-settle_id(struct oa__client *p, size_t i)
+check_call(struct oa__client *p, size_t i)
 {
 	oa__call *k = &p->calls[i];
-	size_t base;
-	int n;
-
-	if (k->id.len == 0)
-		for (oa__buf_puts(&k->id, "call_"), n = 0; n < 2; n++)
-			oa__buf_printf(&k->id, "%012llx", (unsigned long long)
-			               (oa__random(&p->rng) & 0xffffffffffffULL));
-	base = k->id.len;
-	for (n = 2; k->id.err == 0 && id_taken(p, i); n++) {
-		k->id.len = base;
-		oa__buf_printf(&k->id, "_%d", n);
-	}
-}
-
-/* Parse call k's arguments; mark it an error when it cannot run. */
-static void
-check_call(struct oa__client *p, oa__call *k)
-{
 	char msg[OA__ERRLEN];
 	const char *s = k->args.p;
-	size_t n = k->args.len;
+	size_t n = k->args.len, base, j;
 	const oa__tool *tool;
+	int d;
 
+	/* none: "call_" and 24 hex digits, two 48-bit random numbers */
+	if (k->id.len == 0)
+		oa__buf_printf(&k->id, "call_%012llx%012llx",
+		               (unsigned long long)(oa__random(&p->rng) >> 16),
+		               (unsigned long long)(oa__random(&p->rng) >> 16));
+	base = k->id.len;
+	for (j = 0, d = 2; j < i && k->id.err == 0; j++)
+		if (id_is(&p->calls[j].id, k->id.p, k->id.len)) {
+			/* taken: the next suffix, checked from the first
+			 * call again (j wraps to 0) */
+			k->id.len = base;
+			oa__buf_printf(&k->id, "_%d", d++);
+			j = (size_t)-1;
+		}
 	oa__trim(&s, &n);
-	if (n == 0) {
+	if (n == 0 && k->args.err == 0) {
 		oa__buf_reset(&k->args);
 		oa__buf_puts(&k->args, "{}");
 	}
-	k->args_ok = parse_args(p, k->args.p, k->args.len, msg) == 0;
-	if (!k->args_ok && p->lenient && k->unreadable == NULL &&
-	    oa__modules.filter->repair(k->args.p, k->args.len, &p->repaired,
-	                               &p->json, msg) == 1 &&
-	    oa__json_type(&p->json, 0) == OA__JSON_OBJECT) {
-		/* small models' almost-JSON, mended */
-		oa__buf_reset(&k->args);
-		oa__buf_append(&k->args, p->repaired.p, p->repaired.len);
-		k->repaired = 1;
-		k->args_ok = k->args.err == 0;
-	}
+	/* lenient_tool_args: small models' almost-JSON, mended */
+	k->args_ok = parse_args(p, k->args.p, k->args.len, msg) == 0 ||
+	             (p->lenient && k->unreadable == NULL &&
+	              oa__modules.filter->mend(p, k, msg));
 	if (k->unreadable)
 		call_error(k, "%s", k->unreadable);
 	else if (!k->args_ok)
@@ -317,74 +240,47 @@ check_call(struct oa__client *p, oa__call *k)
 		call_error(k, "unknown tool \"%s\"", k->name.p);
 	else if (tool->fn == NULL)
 		p->manual = 1;
-}
-
-/* The tool_calls of the assistant message, as sent back to the server. */
-static void
-put_calls(const struct oa__client *p, oa__buf *b)
-{
-	size_t i;
-
-	oa__buf_reset(b);
-	oa__buf_puts(b, "[");
-	for (i = 0; i < p->ncalls; i++) {
-		const oa__call *k = &p->calls[i];
-		oa__buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
-		oa__json_put_str(b, k->id.p, k->id.len);
-		oa__buf_puts(b, ",\"type\":\"function\",\"function\":{\"name\":");
-		oa__json_put_str(b, k->name.p ? k->name.p : "", k->name.len);
-		oa__buf_puts(b, ",\"arguments\":");
-		/* unparseable arguments would make some servers fail the
-		 * follow-up request; the error result tells the model */
-		if (k->args_ok)
-			oa__json_put_str(b, k->args.p, k->args.len);
-		else
-			oa__buf_puts(b, "\"{}\"");
-		oa__buf_puts(b, "}}");
-	}
-	oa__buf_puts(b, "]");
+	/* the schema only where we run the tool */
+	else if (!p->manual && oa__tools_check(tool, &p->json, &p->json2,
+	                                       &p->schema, msg, sizeof msg))
+		call_error(k, "%s", msg);
 }
 
 /* see oa_private.h */
 OA_PRIVATE int
 oa__calls_prepare(struct oa__client *p)
 {
-	char msg[OA__ERRLEN];
+	oa__buf *b = &p->argtext;
+	oa__call *k, tmp;
 	size_t i, t;
 
 	/* index order; calls sharing an index keep their order (stable) */
-	for (i = 1; i < p->ncalls; i++)
-		for (t = i; t > 0 && p->calls[t - 1].index > p->calls[t].index;
-		     t--) {
-			oa__call tmp = p->calls[t];
+	for (i = 1; i < p->ncalls; i++) {
+		tmp = p->calls[i];
+		for (t = i; t > 0 && p->calls[t - 1].index > tmp.index; t--)
 			p->calls[t] = p->calls[t - 1];
-			p->calls[t - 1] = tmp;
-		}
+		p->calls[t] = tmp;
+	}
 	p->manual = !p->auto_tools;
-	for (i = 0; i < p->ncalls; i++) {
-		oa__call *k = &p->calls[i];
-		settle_id(p, i);
-		oa__buf_reset(&k->result);
-		if (k->id.err || k->name.err || k->args.err)
-			return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
-		check_call(p, k);
-	}
-	/* Check arguments against the schema only where we run the tool. */
-	for (i = 0; i < p->ncalls && !p->manual; i++) {
-		oa__call *k = &p->calls[i];
-		if (k->error)
-			continue;
-		parse_args(p, k->args.p, k->args.len, msg);
-		if (oa__tools_check(oa__tools_find(&p->tools, k->name.p),
-		                    &p->json, &p->json2, &p->schema, msg,
-		                    sizeof msg))
-			call_error(k, "%s", msg);
-	}
 	for (i = 0; i < p->ncalls; i++)
-		if (p->calls[i].result.err)
+		check_call(p, i);
+	/* The assistant message's tool_calls, as sent back to the server:
+	 * unparseable arguments would make some servers fail the follow-up
+	 * request, so they go as {} (the error result tells the model). */
+	oa__buf_reset(b);
+	for (k = p->calls; k < p->calls + p->ncalls; k++) {
+		if (k->id.err || k->name.err || k->args.err || k->result.err)
 			return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
-	put_calls(p, &p->argcopy);
-	if (p->argcopy.err || oa__push_reply(p, p->argcopy.p) != 0)
+		oa__buf_puts(b, k == p->calls ? "[{\"id\":" : "}},{\"id\":");
+		oa__json_put_str(b, k->id.p, k->id.len);
+		oa__buf_puts(b, ",\"type\":\"function\",\"function\":{\"name\":");
+		oa__json_put_str(b, k->name.p ? k->name.p : "", k->name.len);
+		oa__buf_puts(b, ",\"arguments\":");
+		oa__json_put_str(b, k->args_ok ? k->args.p : "{}",
+		                 k->args_ok ? k->args.len : 2);
+	}
+	oa__buf_puts(b, "}}]");
+	if (b->err || oa__push_reply(p, b->p) != 0)
 		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
 	return 0;
 }
@@ -392,85 +288,53 @@ oa__calls_prepare(struct oa__client *p)
 /* ---------------------------------------------------------------- running */
 
 /* see oa_private.h */
-OA_PRIVATE const char *
-oa__call_input(const oa__call *k)
-{
-	return k->input.len ? k->input.p : k->args.p;
-}
-
-/* "message" becomes "error: message", in place. */
-static int
-prefix_error(oa__buf *b)
-{
-	size_t n = b->len, e = strlen(ERROR_PREFIX);
-
-	if (oa__buf_append(b, ERROR_PREFIX, e))
-		return b->err;
-	memmove(b->p + e, b->p, n);
-	memcpy(b->p, ERROR_PREFIX, e);
-	return 0;
-}
-
-/* see oa_private.h */
 OA_PRIVATE int
 oa__call_run(struct oa__client *p, oa__call *k)
 {
-	const char *in = oa__call_input(k);
+	const char *in = k->input.len ? k->input.p : k->args.p;
+	oa_args a = {&p->json, in, strlen(in)};
+	size_t e = strlen(ERROR_PREFIX);
 	char msg[OA__ERRLEN];
-	struct oa_args a, *args = NULL;
-	int r, failed = 1;
+	int r;
 
-	if (parse_args(p, in, strlen(in), msg)) {
-		call_error(k, "%s", msg);
-	} else {
-		/* the handler's raw view needs bytes the parser leaves alone */
-		oa__buf_reset(&p->argcopy);
-		if (oa__buf_puts(&p->argcopy, in))
-			return p->argcopy.err;
-		p->busy = 1;
-		r = oa__tools_call(oa__tools_find(&p->tools, k->name.p),
-		                   &p->json, p->argcopy.p, p->argcopy.len,
-		                   &k->result);
-		p->busy = 0;
-		if (r == OA_ERR_LIMIT) {
-			oa__buf_reset(&k->result);
-			oa__buf_printf(&k->result, ERROR_PREFIX "the tool result "
-			               "exceeds max_response_bytes (%zu)",
-			               p->max_response);
-		} else if (r < 0) {
-			return r;
-		} else if (r == 1 && prefix_error(&k->result)) {
-			return k->result.err;
-		}
-		failed = k->failed = r != 0;
-		if (k->result.p == NULL)
-			oa__buf_puts(&k->result, "");
-		a.j = &p->json;
-		a.text = p->argcopy.p;
-		a.len = p->argcopy.len;
-		args = &a;
+	/* the arguments passed the checks (a hook's too): only memory can
+	 * fail here */
+	if (parse_args(p, in, a.len, msg))
+		return oa__fail(p->errmsg, OA_ERR_NOMEM, "%s", msg);
+	/* the handler reads in itself, which the parser left alone */
+	p->busy = 1;
+	r = oa__tools_call(oa__tools_find(&p->tools, k->name.p), &p->json,
+	                   in, a.len, &k->result);
+	p->busy = 0;
+	if (r == OA_ERR_LIMIT) {
+		oa__buf_reset(&k->result);
+		oa__buf_printf(&k->result, ERROR_PREFIX "the tool result exceeds "
+		               "max_response_bytes (%zu)", p->max_response);
+	} else if (r < 0) {
+		return r;
+	} else if (r == 1 && oa__buf_append(&k->result, ERROR_PREFIX, e) == 0) {
+		/* the handler's message becomes "error: message" */
+		memmove(k->result.p + e, k->result.p, k->result.len - e);
+		memcpy(k->result.p, ERROR_PREFIX, e);
 	}
 	k->has_result = 1;
+	k->failed = r != 0;
 	if (k->result.err)
 		return k->result.err;
 	if ((r = oa__queue(p, OA_BLOCK_TOOL_RESULT, NULL, 0, k)) != 0)
 		return r;
-	return oa__hook_post_tool(p, k, in, args, failed);
+	return oa__hook_post_tool(p, k, in, &a, k->failed);
 }
 
 /* see oa_private.h */
 OA_PRIVATE int
 oa__calls_settle(struct oa__client *p, const char *why)
 {
-	size_t i;
+	oa__call *k;
 
-	for (i = 0; i < p->ncalls; i++) {
-		oa__call *k = &p->calls[i];
-		if (!k->has_result) {
-			oa__buf_reset(&k->result);
-			oa__buf_printf(&k->result, ERROR_PREFIX "%s", why);
-			k->has_result = k->failed = 1;
-		}
+	for (k = p->calls; k < p->calls + p->ncalls; k++) {
+		if (!k->has_result)
+			call_error(k, "%s", why);
 		if (k->result.err ||
 		    oa__push(p, OA__TOOL, k->result.p, k->result.len, k->id.p))
 			return OA_ERR_NOMEM;
@@ -485,14 +349,14 @@ oa__calls_settle(struct oa__client *p, const char *why)
 OA_PRIVATE void
 oa__calls_free(struct oa__client *p)
 {
-	size_t i;
+	oa__call *k;
 
-	for (i = 0; i < p->capcalls; i++) {
-		oa__buf_free(&p->calls[i].id);
-		oa__buf_free(&p->calls[i].name);
-		oa__buf_free(&p->calls[i].args);
-		oa__buf_free(&p->calls[i].input);
-		oa__buf_free(&p->calls[i].result);
+	for (k = p->calls; k < p->calls + p->capcalls; k++) {
+		oa__buf_free(&k->id);
+		oa__buf_free(&k->name);
+		oa__buf_free(&k->args);
+		oa__buf_free(&k->input);
+		oa__buf_free(&k->result);
 	}
 	oa__free(&p->alloc, p->calls);
 }

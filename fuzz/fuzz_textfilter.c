@@ -15,7 +15,9 @@
  * to oa__json_repair: whatever it calls JSON must parse as an object or
  * array.
  */
-/* json.c and util.c are linked, not included: their statics clash */
+/* json.c and util.c are linked, not included: their statics clash; the
+ * filter comes without its client side */
+#define OA__TF_ALONE
 #include "../textfilter.c"
 
 /* No module: json.c parses each text whole. */
