@@ -525,13 +525,14 @@ enum {
 	OA__IDLE, OA__SEND, OA__STREAM, OA__ENDING, OA__TOOLS, OA__RUN,
 	OA__WAITING, OA__DONE
 };
-enum { OA__USER, OA__ASSISTANT, OA__TOOL };
+enum { OA__USER, OA__ASSISTANT, OA__TOOL, OA__SYSTEM };
 /* How content deltas relate to each other; see stream.c. */
 enum { OA__TEXT_UNKNOWN, OA__TEXT_SUSPECT, OA__TEXT_DELTA,
        OA__TEXT_CUMULATIVE };
 
 typedef struct oa__message {
-	int role;                    /* OA__USER, OA__ASSISTANT, OA__TOOL */
+	int role;                    /* OA__USER, OA__ASSISTANT, OA__TOOL
+	                                (OA__SYSTEM: the system prompt) */
 	char *content;
 	size_t len;
 	char *tool_calls;            /* assistant: JSON array text, or NULL */
@@ -576,7 +577,7 @@ struct oa__client {
 	int ready;                   /* oa_init() succeeded */
 
 	/* settings, copied from oa_options (request.c) */
-	char *model, *api_key, *system_prompt;
+	char *model, *system_prompt;
 	char path[1100];             /* base path + "/chat/completions" */
 	int max_turns;
 	size_t max_response;
@@ -672,9 +673,9 @@ OA_PRIVATE int oa__query(oa_client *c, const char *prompt, const char *parts);
 /* request.c */
 OA_PRIVATE int oa__setup(struct oa__client *p, const oa_options *o);
 OA_PRIVATE void oa__teardown(struct oa__client *p);
-/* Append a message; s (n bytes) and extra are copied. extra is the
- * tool_calls text of an assistant message or the tool_call_id of a tool
- * message. 0 or OA_ERR_NOMEM. */
+/* Append a message; s (n bytes; NULL when n is 0) and extra are copied.
+ * extra is the tool_calls text of an assistant message or the
+ * tool_call_id of a tool message. 0 or OA_ERR_NOMEM. */
 OA_PRIVATE int oa__push(struct oa__client *p, int role, const char *s,
                         size_t n, const char *extra);
 /* The reply in p->text as an assistant message (with calls, a JSON array
@@ -696,16 +697,12 @@ OA_PRIVATE int oa__count(struct oa__client *p, size_t n);
 OA_PRIVATE void oa__reply_reset(struct oa__client *p);
 /* One server-sent event. Sets state ENDING at [DONE]. */
 OA_PRIVATE int oa__take_event(struct oa__client *p, oa__sse_event *ev);
-/* A 200 answer in JSON rather than a stream: the whole completion. */
-OA_PRIVATE int oa__take_completion(struct oa__client *p);
-/* The head of an answer: 0 when the body can be read as a reply (or the
- * status is not 2xx: oa__take_http_error's); else OA_ERR_STREAM with a
- * message naming what it is (a 204, a coding such as gzip, a Content-Type
- * such as text/html) and the URL requested. */
-OA_PRIVATE int oa__check_head(struct oa__client *p);
-/* A non-2xx answer: its message, or (returning 0, state SEND) a retry
- * without stream_options. */
-OA_PRIVATE int oa__take_http_error(struct oa__client *p);
+/* The head of an answer (after oa__http_request): state STREAM for an
+ * event stream; a whole completion (JSON) read, state ENDING; a non-2xx
+ * answer's message, or (returning 0, state SEND) a retry without
+ * stream_options; else OA_ERR_STREAM, naming what it is (a 204, a coding
+ * such as gzip, a Content-Type such as text/html) and the URL requested. */
+OA_PRIVATE int oa__take_head(struct oa__client *p);
 /* The reply ended: release what the cumulative check and the filter
  * hold. 0 or the turn's error. */
 OA_PRIVATE int oa__reply_flush(struct oa__client *p);

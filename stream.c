@@ -1,6 +1,7 @@
 /*
- * stream.c -- what the client receives: one server-sent event (or one
- * whole completion, or an error answer) into blocks on the queue.
+ * stream.c -- what the client receives: the head of an answer, then one
+ * server-sent event (or one whole completion, or an error answer) into
+ * blocks on the queue.
  *
  * Each event's JSON is parsed where it lies in the SSE buffer and its
  * strings unescaped in place, so a text block points into the receive
@@ -82,26 +83,30 @@ drain_filter(struct oa__client *p)
 static int
 emit_text(struct oa__client *p, const char *s, size_t n)
 {
+	oa__buf *t = p->filter ? &p->seen : &p->text;
 	int r;
 
 	if (n == 0)
 		return 0;
 	if ((r = oa__count(p, n)) != 0)
 		return r;
-	if (p->filter) {
-		if (oa__buf_append(&p->seen, s, n))
-			return oa__fail_turn(p, p->seen.err, "out of memory");
-		r = oa__modules.filter->feed(p->filter, s, n, p->errmsg);
-		return r ? oa__fail_turn(p, r, NULL) : drain_filter(p);
-	}
-	/* Stateless without tools: once the chunks are known to be deltas
-	 * nothing needs the text, so it is not gathered. */
+	/* The text as received, for the cumulative check and (unfiltered)
+	 * the history. Once the chunks are known to be deltas, stateless
+	 * without tools, nothing needs it. */
 	if (!(p->stateless && p->tools.n == 0 &&
-	      p->text_mode == OA__TEXT_DELTA) &&
-	    oa__buf_append(&p->text, s, n))
-		return oa__fail_turn(p, p->text.err, "no memory to keep the "
-		                     "reply text");
-	return oa__queue(p, OA_BLOCK_TEXT, s, n, NULL);
+	      p->text_mode == OA__TEXT_DELTA) && oa__buf_append(t, s, n))
+		return oa__fail_turn(p, t->err, "out of memory");
+	if (p->filter == NULL)
+		return oa__queue(p, OA_BLOCK_TEXT, s, n, NULL);
+	r = oa__modules.filter->feed(p->filter, s, n, p->errmsg);
+	return r ? oa__fail_turn(p, r, NULL) : drain_filter(p);
+}
+
+/* Does s[0..n) start with all of b? */
+static int
+starts(const char *s, size_t n, const oa__buf *b)
+{
+	return n >= b->len && memcmp(s, b->p, b->len) == 0;
 }
 
 /*
@@ -117,61 +122,48 @@ static int
 add_content(struct oa__client *p, const char *s, size_t n)
 {
 	oa__buf *t = p->filter ? &p->seen : &p->text, *h = &p->held;
+	size_t skip;
 	int r;
 
 	if (n == 0)
 		return 0;
-	switch (p->text_mode) {
-	case OA__TEXT_UNKNOWN:
-		if (t->len == 0)
-			return emit_text(p, s, n);
-		if (n > t->len && memcmp(s, t->p, t->len) == 0) {
+	if (p->text_mode == OA__TEXT_UNKNOWN && t->len > 0) {
+		if (n > t->len && starts(s, n, t)) {
 			oa__buf_reset(h);
 			if (oa__buf_append(h, s, n))
-				return oa__fail_turn(p, h->err, "holding a "
-				                     "chunk");
+				return oa__fail_turn(p, h->err, "out of memory");
 			p->text_mode = OA__TEXT_SUSPECT;
 			return 0;
 		}
 		p->text_mode = OA__TEXT_DELTA;
-		return emit_text(p, s, n);
-	case OA__TEXT_SUSPECT:
-		if (n >= h->len && memcmp(s, h->p, h->len) == 0) {
-			size_t old = t->len;
-			p->text_mode = OA__TEXT_CUMULATIVE;
-			if ((r = emit_text(p, h->p + old, h->len - old)) != 0)
-				return r;
-			return emit_text(p, s + h->len, n - h->len);
-		}
-		p->text_mode = OA__TEXT_DELTA;
-		if ((r = emit_text(p, h->p, h->len)) != 0)
-			return r;
-		return emit_text(p, s, n);
-	case OA__TEXT_CUMULATIVE:
-		if (n >= t->len && memcmp(s, t->p, t->len) == 0)
-			return emit_text(p, s + t->len, n - t->len);
-		return emit_text(p, s, n);
-	default:
-		return emit_text(p, s, n);
 	}
+	if (p->text_mode == OA__TEXT_SUSPECT) {
+		/* the held chunk: its new part, or all of it */
+		p->text_mode = starts(s, n, h) ? OA__TEXT_CUMULATIVE
+		                               : OA__TEXT_DELTA;
+		skip = p->text_mode == OA__TEXT_CUMULATIVE ? t->len : 0;
+		if ((r = emit_text(p, h->p + skip, h->len - skip)) != 0)
+			return r;
+	}
+	if (p->text_mode == OA__TEXT_CUMULATIVE && starts(s, n, t))
+		return emit_text(p, s + t->len, n - t->len);
+	return emit_text(p, s, n);
 }
 
 /* see oa_private.h */
 OA_PRIVATE int
 oa__reply_flush(struct oa__client *p)
 {
-	int r;
+	int r = 0;
 
 	if (p->text_mode == OA__TEXT_SUSPECT) {
 		p->text_mode = OA__TEXT_DELTA;
-		if ((r = emit_text(p, p->held.p, p->held.len)) != 0)
-			return r;
+		r = emit_text(p, p->held.p, p->held.len);
 	}
-	if (p->filter) {
-		oa__modules.filter->finish(p->filter);
-		return drain_filter(p);
-	}
-	return 0;
+	if (r != 0 || p->filter == NULL)
+		return r;
+	oa__modules.filter->finish(p->filter);
+	return drain_filter(p);
 }
 
 /* A content value: a string, or an array of parts whose text is joined. */
@@ -192,8 +184,8 @@ take_content(struct oa__client *p, int t)
 		if ((s = oa__json_str(j, oa__json_get(j, k, "text"), &n)))
 			oa__buf_append(&p->parts, s, n);
 	if (p->parts.err)
-		return oa__fail_turn(p, p->parts.err, "joining content parts");
-	return add_content(p, p->parts.p ? p->parts.p : "", p->parts.len);
+		return oa__fail_turn(p, p->parts.err, "out of memory");
+	return add_content(p, p->parts.p, p->parts.len);
 }
 
 static int
@@ -222,134 +214,112 @@ take_usage(struct oa__client *p, int u)
 	static const char *const names[] = {"prompt_tokens",
 	                                     "completion_tokens",
 	                                     "total_tokens"};
-	long long *v[3];
+	long long *v[] = {&p->usage.prompt_tokens,
+	                  &p->usage.completion_tokens,
+	                  &p->usage.total_tokens};
 	int i;
 
 	if (oa__json_type(&p->json, u) != OA__JSON_OBJECT)
 		return;
 	memset(&p->usage, 0, sizeof p->usage);
 	p->usage.present = 1;
-	v[0] = &p->usage.prompt_tokens;
-	v[1] = &p->usage.completion_tokens;
-	v[2] = &p->usage.total_tokens;
+	/* a count that is no integer stays 0 */
 	for (i = 0; i < 3; i++)
-		if (oa__json_int(&p->json, oa__json_get(&p->json, u, names[i]),
-		                 v[i]) != 0)
-			*v[i] = 0;
+		oa__json_int(&p->json, oa__json_get(&p->json, u, names[i]),
+		             v[i]);
 }
 
 /* ---------------------------------------------------------------- errors */
 
-/* Copy a server's message into errmsg: printable, whitespace collapsed,
- * cut short. UTF-8 passes through; control bytes become spaces. */
-static void
-set_server_message(struct oa__client *p, const char *prefix, const char *s,
-                   size_t n)
+/* End the turn with code and a server's message after prefix: printable,
+ * whitespace collapsed, cut short. UTF-8 passes through; control bytes
+ * become spaces; an HTML page keeps its words, not its tags. */
+static int
+server_message(struct oa__client *p, int code, const char *prefix,
+               const char *s, size_t n)
 {
-	size_t o, i, max = 200;
-	int space = 0, tag = 0;
+	char *e = p->errmsg;
+	size_t o = strlen(prefix), start = o, i;
+	int tag = 0;
 
-	if (p->errmsg[0] != '\0')
-		return;
-	o = (size_t)snprintf(p->errmsg, sizeof p->errmsg, "%s", prefix);
-	for (i = 0; i < n && o + 4 < sizeof p->errmsg && max > 0; i++) {
+	if (e[0] != '\0')
+		return oa__fail_turn(p, code, NULL);
+	memcpy(e, prefix, o);
+	for (i = 0; i < n && o < start + 200 && o + 4 < OA__ERRLEN; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		/* HTML error pages: keep the words, drop the tags */
-		if (ch == '<' && s[0] == '<')
-			tag = 1;
-		if (tag) {
-			if (ch == '>')
-				tag = 0, space = 1;
-			continue;
-		}
-		if (ch <= ' ' || ch == 0x7f) {
-			space = 1;
-			continue;
-		}
-		if (space && o > strlen(prefix)) {
-			p->errmsg[o++] = ' ';
-			max--;
-		}
-		space = 0;
-		p->errmsg[o++] = (char)ch;
-		max--;
+
+		tag |= ch == '<' && s[0] == '<';
+		if (!tag && ch > ' ' && ch != 0x7f)
+			e[o++] = (char)ch;
+		else if (o > start && e[o - 1] != ' ')
+			e[o++] = ' ';
+		tag &= ch != '>';
 	}
-	if (i < n && max == 0) {
+	while (o > start && e[o - 1] == ' ')
+		o--;
+	if (i < n) {
 		/* do not leave half a UTF-8 character */
-		while (o > 0 && ((unsigned char)p->errmsg[o - 1] & 0xc0) == 0x80)
+		while (o > start && ((unsigned char)e[o - 1] & 0xc0) == 0x80)
 			o--;
-		if (o > 0 && ((unsigned char)p->errmsg[o - 1] & 0xc0) == 0xc0)
+		if (o > start && ((unsigned char)e[o - 1] & 0xc0) == 0xc0)
 			o--;
-		memcpy(p->errmsg + o, "...", 3);
+		memcpy(e + o, "...", 3);
 		o += 3;
 	}
-	p->errmsg[o] = '\0';
+	e[o] = '\0';
+	return oa__fail_turn(p, code, NULL);
 }
 
-/* The message of an error document in any shape servers use, or NULL:
- * {"error":{"message"}}, {"error":"..."}, {"detail":"..."},
+/* The message of an error document in any shape servers use, into *s and
+ * *n (left as they are when it has none): {"error":"..."},
+ * {"error":{"message"}} (or the error object whole), {"detail":"..."},
  * {"detail":[{"msg"}]}, {"message":...}. */
-static const char *
-error_text(oa__json *j, size_t *n)
+static void
+error_text(oa__json *j, const char **s, size_t *n)
 {
-	int e = oa__json_get(j, 0, "error"), d;
-	const char *s;
+	int e = oa__json_get(j, 0, "error"), d = oa__json_get(j, 0, "detail");
+	const char *m;
+	size_t len;
 
-	if (oa__json_type(j, e) == OA__JSON_STRING)
-		return oa__json_str(j, e, n);
-	if (oa__json_type(j, e) == OA__JSON_OBJECT) {
-		if ((s = oa__json_str(j, oa__json_get(j, e, "message"), n)))
-			return s;
-		return oa__json_raw(j, e, n);
+	if ((m = oa__json_str(j, e, &len)) ||
+	    (m = oa__json_str(j, oa__json_get(j, e, "message"), &len)) ||
+	    (oa__json_type(j, e) == OA__JSON_OBJECT &&
+	     (m = oa__json_raw(j, e, &len))) ||
+	    (m = oa__json_str(j, d, &len)) ||
+	    (m = oa__json_str(j, oa__json_get(j, oa__json_at(j, d, 0), "msg"),
+	                      &len)) ||
+	    (m = oa__json_str(j, oa__json_get(j, 0, "message"), &len))) {
+		*s = m;
+		*n = len;
 	}
-	d = oa__json_get(j, 0, "detail");
-	if ((s = oa__json_str(j, d, n)))
-		return s;
-	if ((s = oa__json_str(j, oa__json_get(j, oa__json_at(j, d, 0), "msg"),
-	                      n)))
-		return s;
-	return oa__json_str(j, oa__json_get(j, 0, "message"), n);
-}
-
-/* Does this parsed document report an error? A truthy "error" member, or
- * "object":"error". */
-static int
-is_error_doc(oa__json *j)
-{
-	int e = oa__json_get(j, 0, "error");
-	int t = oa__json_type(j, e);
-	size_t n = 0;
-
-	if (t == OA__JSON_OBJECT || t == OA__JSON_TRUE)
-		return 1;
-	if (t == OA__JSON_STRING && oa__json_raw(j, e, &n) && n > 0)
-		return 1;
-	return oa__json_eq(j, oa__json_get(j, 0, "object"), "error");
-}
-
-static int
-server_error(struct oa__client *p, const char *fallback, size_t n)
-{
-	size_t len = 0;
-	const char *s = error_text(&p->json, &len);
-
-	set_server_message(p, "", s ? s : fallback, s ? len : n);
-	return oa__fail_turn(p, OA_ERR_SERVER, NULL);
 }
 
 /* ---------------------------------------------------------------- chunks */
 
-/* One chunk of the stream, or a whole non-streamed completion (whole set):
- * its choices become queued blocks. */
+/* One chunk of the stream, or a whole non-streamed completion (whole set),
+ * in text[0..len): an error (error set: an "error" event), or its choices
+ * as queued blocks. */
 static int
-take_chunk(struct oa__client *p, int whole)
+take_chunk(struct oa__client *p, char *text, size_t len, int whole,
+           int error)
 {
 	oa__json *j = &p->json;
-	int ch, c, d, f, r;
+	int ch, c, e, t, r = oa__json_parse(j, text, len, p->errmsg);
+	const char *s = text;
+	size_t n = len;
 	long long idx;
-	size_t n;
-	const char *s;
 
+	if (r != 0)
+		return oa__fail_turn(p, r, NULL);
+	/* an error: a truthy "error" member, or "object":"error" */
+	e = oa__json_get(j, 0, "error");
+	t = oa__json_type(j, e);
+	if (error || t == OA__JSON_OBJECT || t == OA__JSON_TRUE ||
+	    (t == OA__JSON_STRING && !oa__json_eq(j, e, "")) ||
+	    oa__json_eq(j, oa__json_get(j, 0, "object"), "error")) {
+		error_text(j, &s, &n);
+		return server_message(p, OA_ERR_SERVER, "", s, n);
+	}
 	take_usage(p, oa__json_get(j, 0, "usage"));
 	ch = oa__json_get(j, 0, "choices");
 	/* We ask for one choice; take index 0 (or the first one). */
@@ -359,14 +329,14 @@ take_chunk(struct oa__client *p, int whole)
 			break;
 	if (c < 0 && (c = oa__json_at(j, ch, 0)) < 0)
 		return 0;
-	d = oa__json_get(j, c, whole ? "message" : "delta");
-	if (oa__json_type(j, d) == OA__JSON_OBJECT &&
-	    ((r = take_thinking(p, d)) != 0 ||
-	     (r = take_content(p, oa__json_get(j, d, "content"))) != 0 ||
-	     (r = oa__take_tool_calls(p, oa__json_get(j, d, "tool_calls")))))
+	/* rule 11 of WIRE.md: the delta first, then the finish */
+	e = oa__json_get(j, c, whole ? "message" : "delta");
+	if ((r = take_thinking(p, e)) != 0 ||
+	    (r = take_content(p, oa__json_get(j, e, "content"))) != 0 ||
+	    (r = oa__take_tool_calls(p, oa__json_get(j, e, "tool_calls"))))
 		return r;
-	f = oa__json_get(j, c, "finish_reason");
-	if ((s = oa__json_str(j, f, &n)) != NULL && n > 0) {
+	if ((s = oa__json_str(j, oa__json_get(j, c, "finish_reason"), &n)) &&
+	    n > 0) {
 		snprintf(p->finish, sizeof p->finish, "%.*s", (int)n, s);
 		p->finished = 1;
 	}
@@ -379,7 +349,6 @@ oa__take_event(struct oa__client *p, oa__sse_event *ev)
 {
 	const char *s = ev->data;
 	size_t n = ev->len;
-	int r;
 
 	oa__trim(&s, &n);
 	if (n == 0)
@@ -388,18 +357,12 @@ oa__take_event(struct oa__client *p, oa__sse_event *ev)
 		p->state = OA__ENDING;
 		return 0;
 	}
-	if (*s != '{' && *s != '[') {
-		/* mistral.rs sends its errors as plain text */
-		set_server_message(p, "", s, n);
-		return oa__fail_turn(p, OA_ERR_SERVER, NULL);
-	}
+	/* mistral.rs sends its errors as plain text */
+	if (*s != '{' && *s != '[')
+		return server_message(p, OA_ERR_SERVER, "", s, n);
 	/* s lies inside ev->data, which may be changed in place */
-	r = oa__json_parse(&p->json, ev->data + (s - ev->data), n, p->errmsg);
-	if (r != 0)
-		return oa__fail_turn(p, r, NULL);
-	if (strcmp(ev->type, "error") == 0 || is_error_doc(&p->json))
-		return server_error(p, s, n);
-	return take_chunk(p, 0);
+	return take_chunk(p, ev->data + (s - ev->data), n, 0,
+	                  strcmp(ev->type, "error") == 0);
 }
 
 /* ---------------------------------------------------------------- bodies */
@@ -428,101 +391,86 @@ read_body(struct oa__client *p, size_t limit)
 	}
 }
 
+/* A non-2xx answer: its message, or a retry without stream_options. */
+static int
+take_http_error(struct oa__client *p, const char *url)
+{
+	const oa__http *h = &p->http;
+	char prefix[224];
+	const char *s;
+	size_t n;
+	int r = read_body(p, ERRBODY_MAX), st = h->status;
+
+	/* a body that did not arrive, or gzip (noise): the status alone */
+	if ((r != 0 && r != OA_ERR_LIMIT) || h->coding[0] != '\0')
+		oa__buf_reset(&p->scratch);
+	s = p->scratch.p ? p->scratch.p : "";
+	n = p->scratch.len;
+	p->errmsg[0] = '\0';
+	if ((st == 400 || st == 422) && !p->no_stream_options &&
+	    strstr(s, "stream_options")) {
+		/* Some servers reject the field; ask once more without it
+		 * (the state stays SEND). */
+		p->no_stream_options = 1;
+		p->requests--;
+		r = oa__build_request(p);
+		return r ? oa__fail_turn(p, r, NULL) : 0;
+	}
+	snprintf(prefix, sizeof prefix, "HTTP %d from %s%s", st,
+	         st == 407 ? "the proxy, for " : "", url);
+	if (st >= 300 && st < 400 && h->location[0])
+		/* redirects are not followed: a base URL should not move */
+		return oa__fail_turn(p, OA_ERR_HTTP, "%s: redirected to %.100s "
+		                     "(redirects are not followed)", prefix,
+		                     h->location);
+	if (h->coding[0] != '\0')
+		return oa__fail_turn(p, OA_ERR_HTTP, "%s (its body has %s, not "
+		                     "shown)", prefix, h->coding);
+	if (n > 0 && oa__json_parse(&p->json, p->scratch.p, n, NULL) == 0)
+		error_text(&p->json, &s, &n);
+	if (n == 0)
+		return oa__fail_turn(p, OA_ERR_HTTP, "%s", prefix);
+	strcat(prefix, ": ");
+	return server_message(p, OA_ERR_HTTP, prefix, s, n);
+}
+
 /* see oa_private.h */
 OA_PRIVATE int
-oa__check_head(struct oa__client *p)
+oa__take_head(struct oa__client *p)
 {
 	const oa__http *h = &p->http;
 	const char *ct = h->content_type;
 	char url[160], q[48] = "";
+	int r;
 
-	/* a non-2xx answer is oa__take_http_error's */
-	if (h->status < 200 || h->status > 299)
-		return 0;
-	oa__url_text(&h->url, p->path, url, sizeof url);
-	if (h->status == 204)
-		return oa__fail(p->errmsg, OA_ERR_STREAM, "HTTP 204 (no "
-		                "content) from %s: a reply was expected", url);
-	if (h->coding[0] != '\0')
-		return oa__fail(p->errmsg, OA_ERR_STREAM, "HTTP %d from %s "
-		                "has %s, which this client does not decode (it "
-		                "asks for identity)", h->status, url, h->coding);
-	/* No Content-Type at all is taken for a stream, as before. */
-	if (ct[0] != '\0' && strcmp(ct, "text/event-stream") != 0 &&
-	    strcmp(ct, "application/json") != 0) {
-		oa__quote(q, sizeof q, ct, strlen(ct), 40);
-		return oa__fail(p->errmsg, OA_ERR_STREAM, "HTTP %d from %s is "
-		                "%s, not an event stream or JSON: is that the "
-		                "API's base URL?", h->status, url, q);
-	}
-	return 0;
-}
-
-/* see oa_private.h */
-OA_PRIVATE int
-oa__take_http_error(struct oa__client *p)
-{
-	char prefix[224], url[160];
-	const char *s, *t;
-	size_t n, m = 0;
-	int r, st = p->http.status;
-
-	r = read_body(p, ERRBODY_MAX);
-	if (r != 0 && r != OA_ERR_LIMIT)
-		p->scratch.len = 0; /* report the status alone */
-	if (p->http.coding[0] != '\0')
-		p->scratch.len = 0; /* gzip would print as noise */
-	p->errmsg[0] = '\0';
-	if ((st == 400 || st == 422) && !p->no_stream_options &&
-	    p->scratch.len > 0 && strstr(p->scratch.p, "stream_options")) {
-		/* Some servers reject the field; ask once more without it. */
-		p->no_stream_options = 1;
-		if ((r = oa__build_request(p)) != 0)
-			return oa__fail_turn(p, r, NULL);
-		p->state = OA__SEND;
-		p->requests--;
-		return 0;
-	}
 	/* Every message names the URL requested: a wrong base URL (the
 	 * web UI's port, a missing /v1) is the commonest cause. */
-	oa__url_text(&p->http.url, p->path, url, sizeof url);
-	if (st >= 300 && st < 400 && p->http.location[0])
-		/* redirects are not followed: a base URL should not move */
-		return oa__fail_turn(p, OA_ERR_HTTP, "HTTP %d from %s: "
-		                     "redirected to %.100s (redirects are not "
-		                     "followed)", st, url, p->http.location);
-	s = p->scratch.p ? p->scratch.p : "";
-	n = p->scratch.len;
-	if (n > 0 && oa__json_parse(&p->json, p->scratch.p, n, NULL) == 0 &&
-	    (t = error_text(&p->json, &m)) != NULL)
-		s = t, n = m;
-	snprintf(prefix, sizeof prefix, "HTTP %d from %s%s", st,
-	         st == 407 ? "the proxy, for " : "", url);
-	if (p->http.coding[0] != '\0')
-		return oa__fail_turn(p, OA_ERR_HTTP, "%s (its body has %s, "
-		                     "not shown)", prefix, p->http.coding);
-	if (n == 0)
-		return oa__fail_turn(p, OA_ERR_HTTP, "%s", prefix);
-	strcat(prefix, ": ");
-	set_server_message(p, prefix, s, n);
-	return oa__fail_turn(p, OA_ERR_HTTP, NULL);
-}
-
-/* see oa_private.h */
-OA_PRIVATE int
-oa__take_completion(struct oa__client *p)
-{
-	int r = read_body(p, p->sse.max);
-
-	if (r == 0)
-		r = oa__json_parse(&p->json, p->scratch.p, p->scratch.len,
-		                   p->errmsg);
-	if (r != 0)
-		return oa__fail_turn(p, r, NULL);
-	if (is_error_doc(&p->json))
-		return server_error(p, p->scratch.p, p->scratch.len);
-	if ((r = take_chunk(p, 1)) != 0)
+	oa__url_text(&h->url, p->path, url, sizeof url);
+	if (h->status < 200 || h->status > 299)
+		return take_http_error(p, url);
+	if (h->status == 204)
+		return oa__fail_turn(p, OA_ERR_STREAM, "HTTP 204 (no content) "
+		                     "from %s: a reply was expected", url);
+	if (h->coding[0] != '\0')
+		return oa__fail_turn(p, OA_ERR_STREAM, "HTTP %d from %s has %s, "
+		                     "which this client does not decode (it "
+		                     "asks for identity)", h->status, url,
+		                     h->coding);
+	if (strcmp(ct, "application/json") == 0) {
+		/* a whole completion, asked for (no_stream) or not */
+		if ((r = read_body(p, p->sse.max)) != 0)
+			return oa__fail_turn(p, r, NULL);
+		r = take_chunk(p, p->scratch.p, p->scratch.len, 1, 0);
+		p->state = r ? p->state : OA__ENDING;
 		return r;
-	p->state = OA__ENDING;
+	}
+	/* No Content-Type at all is taken for a stream, as before. */
+	if (ct[0] != '\0' && strcmp(ct, "text/event-stream") != 0) {
+		oa__quote(q, sizeof q, ct, strlen(ct), 40);
+		return oa__fail_turn(p, OA_ERR_STREAM, "HTTP %d from %s is %s, "
+		                     "not an event stream or JSON: is that the "
+		                     "API's base URL?", h->status, url, q);
+	}
+	p->state = OA__STREAM;
 	return 0;
 }
