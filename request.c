@@ -252,28 +252,6 @@ sampling(struct oa__client *p, const oa_options *o)
 	return 0;
 }
 
-/* The text filter, when the options ask for one (textfilter.c). */
-static int
-filter_setup(struct oa__client *p, const oa_options *o)
-{
-	unsigned f = (o->parse_text_tools && o->ntools ? OA__TF_TOOLS : 0) |
-	             (o->think_tags == 2 ? OA__TF_THINK_OPEN :
-	              o->think_tags ? OA__TF_THINK : 0);
-
-	if (!o->parse_text_tools && !o->think_tags && !o->lenient_tool_args)
-		return 0;
-	if (oa__modules.filter == NULL)
-		return oa__fail(p->errmsg, OA_ERR_INVALID, "parse_text_tools, "
-		                "think_tags and lenient_tool_args need "
-		                "textfilter.c, which this build leaves out");
-	p->lenient = o->lenient_tool_args != 0;
-	/* lenient alone mends the server's tool calls; no filter on text */
-	if (f && (p->filter = oa__modules.filter->open(&p->alloc, f,
-	                                               p->max_response)) == NULL)
-		return oa__fail(p->errmsg, OA_ERR_NOMEM, "out of memory");
-	return 0;
-}
-
 static int
 copy_hooks(struct oa__client *p, const oa_options *o)
 {
@@ -330,8 +308,15 @@ oa__setup(struct oa__client *p, const oa_options *o)
 	p->json.max_depth = p->json2.max_depth = o->max_json_depth;
 	if ((r = oa__tools_init(&p->tools, &p->alloc, o->tools, o->ntools,
 	                        p->errmsg)) != 0 ||
-	    (r = copy_hooks(p, o)) != 0 || (r = filter_setup(p, o)) != 0 ||
-	    (r = sampling(p, o)) != 0)
+	    (r = copy_hooks(p, o)) != 0 || (r = sampling(p, o)) != 0)
+		return r;
+	if (oa__modules.filter)
+		r = oa__modules.filter->setup(p, o);
+	else if (o->parse_text_tools || o->think_tags || o->lenient_tool_args)
+		r = oa__fail(p->errmsg, OA_ERR_INVALID, "parse_text_tools, "
+		             "think_tags and lenient_tool_args need textfilter.c, "
+		             "which this build leaves out");
+	if (r != 0)
 		return r;
 	if (strpbrk(key, "\r\n"))
 		return oa__fail(p->errmsg, OA_ERR_INVALID,
@@ -370,7 +355,7 @@ oa__teardown(struct oa__client *p)
 	oa__free(&p->alloc, p->hooks);
 	oa__free(&p->alloc, p->pend);
 	if (p->filter)
-		oa__modules.filter->close(p->filter);
+		oa__modules.filter->close(p);
 	buffers(p, 1);
 	oa__free(&p->alloc, p->model);
 	oa__free(&p->alloc, p->system_prompt);

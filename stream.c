@@ -52,32 +52,6 @@ oa__count(struct oa__client *p, size_t n)
 	return 0;
 }
 
-/* What the text filter releases: text, thinking, or a tool call the model
- * wrote as text. */
-static int
-drain_filter(struct oa__client *p)
-{
-	oa__tf_seg seg;
-	int r;
-
-	while ((r = oa__modules.filter->next(p->filter, &seg, p->errmsg)) > 0) {
-		if (seg.type == OA__TF_TOOL_CALL)
-			r = oa__add_text_call(p, seg.name, seg.name_len,
-			                      seg.args, seg.args_len,
-			                      seg.repaired, seg.error);
-		else if (seg.type == OA__TF_TEXT &&
-		         oa__buf_append(&p->text, seg.text, seg.len))
-			r = oa__fail_turn(p, p->text.err, "out of memory");
-		else
-			r = oa__queue_copy(p, seg.type == OA__TF_TEXT ?
-			                   OA_BLOCK_TEXT : OA_BLOCK_THINKING,
-			                   seg.text, seg.len);
-		if (r != 0)
-			return r;
-	}
-	return r < 0 ? oa__fail_turn(p, r, NULL) : 0;
-}
-
 /* New text of the reply: to the caller as a block and to the history,
  * through the text filter when one is on. */
 static int
@@ -96,10 +70,9 @@ emit_text(struct oa__client *p, const char *s, size_t n)
 	if (!(p->stateless && p->tools.n == 0 &&
 	      p->text_mode == OA__TEXT_DELTA) && oa__buf_append(t, s, n))
 		return oa__fail_turn(p, t->err, "out of memory");
-	if (p->filter == NULL)
-		return oa__queue(p, OA_BLOCK_TEXT, s, n, NULL);
-	r = oa__modules.filter->feed(p->filter, s, n, p->errmsg);
-	return r ? oa__fail_turn(p, r, NULL) : drain_filter(p);
+	if (p->filter)
+		return oa__modules.filter->feed(p, s, n);
+	return oa__queue(p, OA_BLOCK_TEXT, s, n, NULL);
 }
 
 /* Does s[0..n) start with all of b? */
@@ -160,10 +133,7 @@ oa__reply_flush(struct oa__client *p)
 		p->text_mode = OA__TEXT_DELTA;
 		r = emit_text(p, p->held.p, p->held.len);
 	}
-	if (r != 0 || p->filter == NULL)
-		return r;
-	oa__modules.filter->finish(p->filter);
-	return drain_filter(p);
+	return r || p->filter == NULL ? r : oa__modules.filter->finish(p);
 }
 
 /* A content value: a string, or an array of parts whose text is joined. */

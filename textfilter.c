@@ -927,31 +927,75 @@ oa__tf_finish(oa__tf *f)
 	f->finished = 1;
 }
 
-/* The filter as the client holds it: allocated, behind oa__modules. */
-static struct oa__filter *
-tf_open(const oa_allocator *a, unsigned flags, size_t max)
-{
-	oa__tf *f = oa__malloc(a, sizeof *f);
+/* ---------------------------------------------------------------- client */
 
-	if (f != NULL)
-		oa__tf_init(f, a, flags, max);
-	return f;
+/* What the filter releases: text (kept for the history too), thinking, or
+ * a tool call the model wrote as text. */
+static int
+drain(struct oa__client *p)
+{
+	oa__tf_seg seg;
+	int r;
+
+	while ((r = oa__tf_next(p->filter, &seg, p->errmsg)) > 0) {
+		if (seg.type == OA__TF_TOOL_CALL)
+			r = oa__add_text_call(p, seg.name, seg.name_len,
+			                      seg.args, seg.args_len,
+			                      seg.repaired, seg.error);
+		else if (seg.type == OA__TF_TEXT &&
+		         oa__buf_append(&p->text, seg.text, seg.len))
+			r = oa__fail_turn(p, p->text.err, "out of memory");
+		else
+			r = oa__queue_copy(p, seg.type == OA__TF_TEXT ?
+			                   OA_BLOCK_TEXT : OA_BLOCK_THINKING,
+			                   seg.text, seg.len);
+		if (r != 0)
+			return r;
+	}
+	return r < 0 ? oa__fail_turn(p, r, NULL) : 0;
+}
+
+static int
+tf_feed(struct oa__client *p, const char *s, size_t n)
+{
+	int r = oa__tf_feed(p->filter, s, n, p->errmsg);
+
+	return r ? oa__fail_turn(p, r, NULL) : drain(p);
+}
+
+static int
+tf_finish(struct oa__client *p)
+{
+	oa__tf_finish(p->filter);
+	return drain(p);
+}
+
+/* The filter the options ask for, as the client holds it: allocated. */
+static int
+tf_setup(struct oa__client *p, const oa_options *o)
+{
+	unsigned f = (o->parse_text_tools && o->ntools ? OA__TF_TOOLS : 0) |
+	             (o->think_tags == 2 ? OA__TF_THINK_OPEN :
+	              o->think_tags ? OA__TF_THINK : 0);
+
+	p->lenient = o->lenient_tool_args != 0;
+	/* lenient alone mends the server's tool calls; no filter on text */
+	if (f == 0)
+		return 0;
+	if ((p->filter = oa__malloc(&p->alloc, sizeof *p->filter)) == NULL)
+		return oa__fail(p->errmsg, OA_ERR_NOMEM, "out of memory");
+	oa__tf_init(p->filter, &p->alloc, f, p->max_response);
+	return 0;
 }
 
 static void
-tf_close(struct oa__filter *f)
+tf_close(struct oa__client *p)
 {
-	const oa_allocator *a;
-
-	if (f == NULL)
-		return;
-	a = f->hold.alloc;
-	oa__tf_free(f);
-	oa__free(a, f);
+	oa__tf_free(p->filter);
+	oa__free(&p->alloc, p->filter);
 }
 
 /* see modules.c */
 OA_PRIVATE const oa__filter_ops oa__filter = {
-	tf_open, oa__tf_feed, oa__tf_next, oa__tf_finish, oa__tf_reset,
-	tf_close, oa__json_repair
+	tf_setup, tf_feed, tf_finish, oa__tf_reset, tf_close, oa__json_repair
 };
