@@ -13,6 +13,8 @@
  *                       tool_choice, response_format, extra
  *   -DOA_NO_RETRY       retry.c: retries of refused connections and of
  *                       HTTP 429 and 503
+ *   -DOA_NO_CUMULATIVE  cumulative.c: content resent whole in every chunk
+ *                       is cut back to the new piece
  * The modules that sit on top of the client (context.c, config.c,
  * images.c) need no entry here: leaving one out only removes its public
  * functions. The core alone (dist/core/openagent.c) has no modules.c at
@@ -67,7 +69,14 @@ OA_PRIVATE int oa__retry(oa__http *h, int tries, int *r, int retryable,
 #define RETRY NULL
 #endif
 
+#ifndef OA_NO_CUMULATIVE
+OA_PRIVATE int oa__cumulative(struct oa__client *p, const char *s, size_t n);
+#define CUMULATIVE oa__cumulative
+#else
+#define CUMULATIVE NULL
+#endif
+
 /* see oa_private.h */
 OA_PRIVATE const struct oa__modules oa__modules = {
-	TLS, PROXY, TRACE, FILTER, FIELDS, RETRY
+	TLS, PROXY, TRACE, FILTER, FIELDS, RETRY, CUMULATIVE
 };

@@ -526,7 +526,7 @@ enum {
 	OA__WAITING, OA__DONE
 };
 enum { OA__USER, OA__ASSISTANT, OA__TOOL, OA__SYSTEM };
-/* How content deltas relate to each other; see stream.c. */
+/* How content deltas relate to each other; see cumulative.c. */
 enum { OA__TEXT_UNKNOWN, OA__TEXT_SUSPECT, OA__TEXT_DELTA,
        OA__TEXT_CUMULATIVE };
 
@@ -620,9 +620,9 @@ struct oa__client {
 	char finish[32];
 	oa_usage usage;              /* this request's */
 	size_t response_bytes;
-	int text_mode;               /* OA__TEXT_* */
+	int text_mode;               /* OA__TEXT_* (cumulative.c) */
 	struct oa__filter *filter;   /* textfilter.c, when a flag is on */
-	oa__buf seen;                /* raw content, when filtering */
+	oa__buf seen;                /* content as received (cumulative.c) */
 
 	/* the reply's tool calls (toolcalls.c) */
 	oa__call *calls;
@@ -635,7 +635,8 @@ struct oa__client {
 	oa__buf body;                /* the request body */
 	oa__buf headers;             /* extra request headers, built once */
 	oa__buf text;                /* the reply so far */
-	oa__buf held;                /* a chunk held back, TEXT_SUSPECT */
+	oa__buf held;                /* a chunk held back, TEXT_SUSPECT
+	                                (cumulative.c) */
 	oa__buf scratch;             /* non-streamed bodies */
 	oa__buf parts;               /* joined content parts */
 	oa__buf ask;                 /* oa_ask()'s result */
@@ -703,8 +704,11 @@ OA_PRIVATE int oa__take_event(struct oa__client *p, oa__sse_event *ev);
  * stream_options; else OA_ERR_STREAM, naming what it is (a 204, a coding
  * such as gzip, a Content-Type such as text/html) and the URL requested. */
 OA_PRIVATE int oa__take_head(struct oa__client *p);
-/* The reply ended: release what the cumulative check and the filter
- * hold. 0 or the turn's error. */
+/* New text of the reply, n > 0 bytes: to the caller as a block and to
+ * the history, through the text filter when one is on. */
+OA_PRIVATE int oa__emit_text(struct oa__client *p, const char *s, size_t n);
+/* The reply ended: release what cumulative.c and the filter hold. 0 or
+ * the turn's error. */
 OA_PRIVATE int oa__reply_flush(struct oa__client *p);
 
 /* toolcalls.c */
@@ -800,6 +804,10 @@ struct oa__modules {
 	/* retry.c: whether to try a request again (see http.c) */
 	int (*retry)(oa__http *h, int tries, int *r, int retryable,
 	             char *err);
+	/* cumulative.c: a content value (n > 0) of a server that may resend
+	 * the whole text in every chunk, to oa__emit_text with what is new;
+	 * s NULL at the end of the reply */
+	int (*cumulative)(struct oa__client *p, const char *s, size_t n);
 };
 
 OA_PRIVATE_DATA const struct oa__modules oa__modules;

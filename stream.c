@@ -52,87 +52,32 @@ oa__count(struct oa__client *p, size_t n)
 	return 0;
 }
 
-/* New text of the reply: to the caller as a block and to the history,
- * through the text filter when one is on. */
-static int
-emit_text(struct oa__client *p, const char *s, size_t n)
+/* see oa_private.h */
+OA_PRIVATE int
+oa__emit_text(struct oa__client *p, const char *s, size_t n)
 {
-	oa__buf *t = p->filter ? &p->seen : &p->text;
 	int r;
 
 	if (n == 0)
 		return 0;
 	if ((r = oa__count(p, n)) != 0)
 		return r;
-	/* The text as received, for the cumulative check and (unfiltered)
-	 * the history. Once the chunks are known to be deltas, stateless
-	 * without tools, nothing needs it. */
-	if (!(p->stateless && p->tools.n == 0 &&
-	      p->text_mode == OA__TEXT_DELTA) && oa__buf_append(t, s, n))
-		return oa__fail_turn(p, t->err, "out of memory");
 	if (p->filter)
 		return oa__modules.filter->feed(p, s, n);
+	/* for the history, which stateless without tools does not keep */
+	if (!(p->stateless && p->tools.n == 0) &&
+	    oa__buf_append(&p->text, s, n))
+		return oa__fail_turn(p, p->text.err, "out of memory");
 	return oa__queue(p, OA_BLOCK_TEXT, s, n, NULL);
-}
-
-/* Does s[0..n) start with all of b? */
-static int
-starts(const char *s, size_t n, const oa__buf *b)
-{
-	return n >= b->len && memcmp(s, b->p, b->len) == 0;
-}
-
-/*
- * Some LM Studio and llama.cpp builds send the whole text so far in every
- * chunk instead of the new piece. A chunk that starts with all the text so
- * far is the sign, but a genuine delta can look like that too ("a" then
- * "ab"). So the second chunk, if it looks cumulative, is held back until
- * the third decides: only a cumulative server makes the third chunk start
- * with the second as well. A reply that ends while a chunk is held is
- * taken as deltas, which loses nothing.
- */
-static int
-add_content(struct oa__client *p, const char *s, size_t n)
-{
-	oa__buf *t = p->filter ? &p->seen : &p->text, *h = &p->held;
-	size_t skip;
-	int r;
-
-	if (n == 0)
-		return 0;
-	if (p->text_mode == OA__TEXT_UNKNOWN && t->len > 0) {
-		if (n > t->len && starts(s, n, t)) {
-			oa__buf_reset(h);
-			if (oa__buf_append(h, s, n))
-				return oa__fail_turn(p, h->err, "out of memory");
-			p->text_mode = OA__TEXT_SUSPECT;
-			return 0;
-		}
-		p->text_mode = OA__TEXT_DELTA;
-	}
-	if (p->text_mode == OA__TEXT_SUSPECT) {
-		/* the held chunk: its new part, or all of it */
-		p->text_mode = starts(s, n, h) ? OA__TEXT_CUMULATIVE
-		                               : OA__TEXT_DELTA;
-		skip = p->text_mode == OA__TEXT_CUMULATIVE ? t->len : 0;
-		if ((r = emit_text(p, h->p + skip, h->len - skip)) != 0)
-			return r;
-	}
-	if (p->text_mode == OA__TEXT_CUMULATIVE && starts(s, n, t))
-		return emit_text(p, s + t->len, n - t->len);
-	return emit_text(p, s, n);
 }
 
 /* see oa_private.h */
 OA_PRIVATE int
 oa__reply_flush(struct oa__client *p)
 {
-	int r = 0;
+	int r = oa__modules.cumulative ? oa__modules.cumulative(p, NULL, 0)
+	                               : 0;
 
-	if (p->text_mode == OA__TEXT_SUSPECT) {
-		p->text_mode = OA__TEXT_DELTA;
-		r = emit_text(p, p->held.p, p->held.len);
-	}
 	return r || p->filter == NULL ? r : oa__modules.filter->finish(p);
 }
 
@@ -141,21 +86,26 @@ static int
 take_content(struct oa__client *p, int t)
 {
 	oa__json *j = &p->json;
-	size_t n;
-	const char *s;
+	size_t n = 0;
+	const char *s = oa__json_str(j, t, &n);
 	int k;
 
-	if ((s = oa__json_str(j, t, &n)) != NULL)
-		return add_content(p, s, n);
-	if (oa__json_type(j, t) != OA__JSON_ARRAY)
+	if (s == NULL && oa__json_type(j, t) == OA__JSON_ARRAY) {
+		oa__buf_reset(&p->parts);
+		for (k = oa__json_first(j, t); k >= 0; k = oa__json_next(j, k))
+			if ((s = oa__json_str(j, oa__json_get(j, k, "text"), &n)))
+				oa__buf_append(&p->parts, s, n);
+		if (p->parts.err)
+			return oa__fail_turn(p, p->parts.err, "out of memory");
+		s = p->parts.p;
+		n = p->parts.len;
+	}
+	if (n == 0)
 		return 0;
-	oa__buf_reset(&p->parts);
-	for (k = oa__json_first(j, t); k >= 0; k = oa__json_next(j, k))
-		if ((s = oa__json_str(j, oa__json_get(j, k, "text"), &n)))
-			oa__buf_append(&p->parts, s, n);
-	if (p->parts.err)
-		return oa__fail_turn(p, p->parts.err, "out of memory");
-	return add_content(p, p->parts.p, p->parts.len);
+	/* cumulative.c, when the build has it, cuts resent text */
+	if (oa__modules.cumulative)
+		return oa__modules.cumulative(p, s, n);
+	return oa__emit_text(p, s, n);
 }
 
 static int

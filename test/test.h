@@ -126,6 +126,11 @@ reads_once(const char *name, const char *detail)
 #else
 #define NO_TEXTFILTER 0
 #endif
+#ifdef OA_NO_CUMULATIVE
+#define NO_CUMULATIVE 1
+#else
+#define NO_CUMULATIVE 0
+#endif
 
 static int
 test_main(const char *suite, int argc, char **argv, const struct test *t)

@@ -92,7 +92,7 @@ HEAD
 	if [ -z "$modules" ]; then
 		printf '\n/* ==== no modules ==== */\n'
 		printf 'OA_PRIVATE const struct oa__modules oa__modules = '
-		printf '{NULL, NULL, NULL, NULL, NULL, NULL};\n'
+		printf '{NULL, NULL, NULL, NULL, NULL, NULL, NULL};\n'
 	fi
 } >"$out/openagent.c.tmp"
 mv "$out/openagent.c.tmp" "$out/openagent.c"
