@@ -128,27 +128,6 @@ take_thinking(struct oa__client *p, int d)
 	return 0;
 }
 
-static void
-take_usage(struct oa__client *p, int u)
-{
-	static const char *const names[] = {"prompt_tokens",
-	                                     "completion_tokens",
-	                                     "total_tokens"};
-	long long *v[] = {&p->usage.prompt_tokens,
-	                  &p->usage.completion_tokens,
-	                  &p->usage.total_tokens};
-	int i;
-
-	if (oa__json_type(&p->json, u) != OA__JSON_OBJECT)
-		return;
-	memset(&p->usage, 0, sizeof p->usage);
-	p->usage.present = 1;
-	/* a count that is no integer stays 0 */
-	for (i = 0; i < 3; i++)
-		oa__json_int(&p->json, oa__json_get(&p->json, u, names[i]),
-		             v[i]);
-}
-
 /* ---------------------------------------------------------------- errors */
 
 /* End the turn with code and a server's message after prefix: printable,
@@ -240,7 +219,18 @@ take_chunk(struct oa__client *p, char *text, size_t len, int whole,
 		error_text(j, &s, &n);
 		return server_message(p, OA_ERR_SERVER, "", s, n);
 	}
-	take_usage(p, oa__json_get(j, 0, "usage"));
+	/* usage on any chunk; a count that is no integer stays 0 */
+	if (oa__json_type(j, (e = oa__json_get(j, 0, "usage"))) ==
+	    OA__JSON_OBJECT) {
+		memset(&p->usage, 0, sizeof p->usage);
+		p->usage.present = 1;
+		oa__json_int(j, oa__json_get(j, e, "prompt_tokens"),
+		             &p->usage.prompt_tokens);
+		oa__json_int(j, oa__json_get(j, e, "completion_tokens"),
+		             &p->usage.completion_tokens);
+		oa__json_int(j, oa__json_get(j, e, "total_tokens"),
+		             &p->usage.total_tokens);
+	}
 	ch = oa__json_get(j, 0, "choices");
 	/* We ask for one choice; take index 0 (or the first one). */
 	for (c = oa__json_first(j, ch); c >= 0; c = oa__json_next(j, c))
@@ -311,24 +301,23 @@ read_body(struct oa__client *p, size_t limit)
 	}
 }
 
-/* A non-2xx answer: its message, or a retry without stream_options. */
+/* A non-2xx answer, what names it in what: the server's message, or a
+ * retry without stream_options. */
 static int
-take_http_error(struct oa__client *p, const char *url)
+take_http_error(struct oa__client *p, char *what)
 {
-	const oa__http *h = &p->http;
-	char prefix[224];
-	const char *s;
-	size_t n;
-	int r = read_body(p, ERRBODY_MAX), st = h->status;
+	const char *s = "";
+	size_t n = 0;
+	int r = read_body(p, ERRBODY_MAX);
 
-	/* a body that did not arrive, or gzip (noise): the status alone */
-	if ((r != 0 && r != OA_ERR_LIMIT) || h->coding[0] != '\0')
-		oa__buf_reset(&p->scratch);
-	s = p->scratch.p ? p->scratch.p : "";
-	n = p->scratch.len;
+	/* a body cut short still says something; one that failed, nothing */
+	if (r == 0 || r == OA_ERR_LIMIT) {
+		s = p->scratch.p;
+		n = p->scratch.len;
+	}
 	p->errmsg[0] = '\0';
-	if ((st == 400 || st == 422) && !p->no_stream_options &&
-	    strstr(s, "stream_options")) {
+	if ((p->http.status == 400 || p->http.status == 422) &&
+	    !p->no_stream_options && n > 0 && strstr(s, "stream_options")) {
 		/* Some servers reject the field; ask once more without it
 		 * (the state stays SEND). */
 		p->no_stream_options = 1;
@@ -336,22 +325,12 @@ take_http_error(struct oa__client *p, const char *url)
 		r = oa__build_request(p);
 		return r ? oa__fail_turn(p, r, NULL) : 0;
 	}
-	snprintf(prefix, sizeof prefix, "HTTP %d from %s%s", st,
-	         st == 407 ? "the proxy, for " : "", url);
-	if (st >= 300 && st < 400 && h->location[0])
-		/* redirects are not followed: a base URL should not move */
-		return oa__fail_turn(p, OA_ERR_HTTP, "%s: redirected to %.100s "
-		                     "(redirects are not followed)", prefix,
-		                     h->location);
-	if (h->coding[0] != '\0')
-		return oa__fail_turn(p, OA_ERR_HTTP, "%s (its body has %s, not "
-		                     "shown)", prefix, h->coding);
 	if (n > 0 && oa__json_parse(&p->json, p->scratch.p, n, NULL) == 0)
 		error_text(&p->json, &s, &n);
 	if (n == 0)
-		return oa__fail_turn(p, OA_ERR_HTTP, "%s", prefix);
-	strcat(prefix, ": ");
-	return server_message(p, OA_ERR_HTTP, prefix, s, n);
+		return oa__fail_turn(p, OA_ERR_HTTP, "%s", what);
+	strcat(what, ": ");
+	return server_message(p, OA_ERR_HTTP, what, s, n);
 }
 
 /* see oa_private.h */
@@ -360,36 +339,47 @@ oa__take_head(struct oa__client *p)
 {
 	const oa__http *h = &p->http;
 	const char *ct = h->content_type;
-	char url[160], q[48] = "";
-	int r;
+	char url[160], what[224], q[48] = "";
+	int r, st = h->status, ok = st >= 200 && st <= 299;
 
 	/* Every message names the URL requested: a wrong base URL (the
 	 * web UI's port, a missing /v1) is the commonest cause. */
 	oa__url_text(&h->url, p->path, url, sizeof url);
-	if (h->status < 200 || h->status > 299)
-		return take_http_error(p, url);
-	if (h->status == 204)
-		return oa__fail_turn(p, OA_ERR_STREAM, "HTTP 204 (no content) "
-		                     "from %s: a reply was expected", url);
+	snprintf(what, sizeof what, "HTTP %d%s from %s%s", st,
+	         st == 204 ? " (no content)" : "",
+	         st == 407 ? "the proxy, for " : "", url);
+	if (st == 204)
+		return oa__fail_turn(p, OA_ERR_STREAM, "%s: a reply was "
+		                     "expected", what);
+	if (st >= 300 && st < 400 && h->location[0])
+		/* redirects are not followed: a base URL should not move */
+		return oa__fail_turn(p, OA_ERR_HTTP, "%s: redirected to %.100s "
+		                     "(redirects are not followed)", what,
+		                     h->location);
+	/* a coded body (gzip) would read as noise */
+	if (h->coding[0] != '\0' && ok)
+		return oa__fail_turn(p, OA_ERR_STREAM, "%s has %s, which this "
+		                     "client does not decode (it asks for "
+		                     "identity)", what, h->coding);
 	if (h->coding[0] != '\0')
-		return oa__fail_turn(p, OA_ERR_STREAM, "HTTP %d from %s has %s, "
-		                     "which this client does not decode (it "
-		                     "asks for identity)", h->status, url,
-		                     h->coding);
+		return oa__fail_turn(p, OA_ERR_HTTP, "%s (its body has %s, not "
+		                     "shown)", what, h->coding);
+	if (!ok)
+		return take_http_error(p, what);
 	if (strcmp(ct, "application/json") == 0) {
 		/* a whole completion, asked for (no_stream) or not */
 		if ((r = read_body(p, p->sse.max)) != 0)
 			return oa__fail_turn(p, r, NULL);
-		r = take_chunk(p, p->scratch.p, p->scratch.len, 1, 0);
-		p->state = r ? p->state : OA__ENDING;
+		if ((r = take_chunk(p, p->scratch.p, p->scratch.len, 1, 0)) == 0)
+			p->state = OA__ENDING;
 		return r;
 	}
 	/* No Content-Type at all is taken for a stream, as before. */
 	if (ct[0] != '\0' && strcmp(ct, "text/event-stream") != 0) {
 		oa__quote(q, sizeof q, ct, strlen(ct), 40);
-		return oa__fail_turn(p, OA_ERR_STREAM, "HTTP %d from %s is %s, "
-		                     "not an event stream or JSON: is that the "
-		                     "API's base URL?", h->status, url, q);
+		return oa__fail_turn(p, OA_ERR_STREAM, "%s is %s, not an event "
+		                     "stream or JSON: is that the API's base "
+		                     "URL?", what, q);
 	}
 	p->state = OA__STREAM;
 	return 0;
