@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -284,13 +283,6 @@ oa__setup(struct oa__client *p, const oa_options *o)
 	p->wake[0] = p->wake[1] = -1;
 	oa__http_init(&p->http);
 	p->http.alloc = p->json.alloc = p->json2.alloc = &p->alloc;
-	if (o->base_url == NULL || o->base_url[0] == '\0')
-		return oa__fail(p->errmsg, OA_ERR_INVALID, "no base_url given");
-	if ((r = oa__url_parse(&p->http.url, o->base_url, p->errmsg)) != 0 ||
-	    (r = oa__http_configure(&p->http, o, p->errmsg)) != 0)
-		return r;
-	snprintf(p->path, sizeof p->path, "%s/chat/completions",
-	         p->http.url.path);
 	p->max_turns = o->max_turns > 0 ? o->max_turns : OA_DEFAULT_MAX_TURNS;
 	p->max_rounds = o->max_tool_iterations > 0
 	                    ? o->max_tool_iterations
@@ -306,26 +298,25 @@ oa__setup(struct oa__client *p, const oa_options *o)
 	oa__sse_init(&p->sse, &p->alloc, o->max_event_bytes);
 	p->json.max_tokens = p->json2.max_tokens = o->max_json_tokens;
 	p->json.max_depth = p->json2.max_depth = o->max_json_depth;
-	if ((r = oa__tools_init(&p->tools, &p->alloc, o->tools, o->ntools,
-	                        p->errmsg)) != 0 ||
-	    (r = copy_hooks(p, o)) != 0 || (r = sampling(p, o)) != 0)
-		return r;
-	if (oa__modules.filter)
-		r = oa__modules.filter->setup(p, o);
-	else if (o->parse_text_tools || o->think_tags || o->lenient_tool_args)
-		r = oa__fail(p->errmsg, OA_ERR_INVALID, "parse_text_tools, "
-		             "think_tags and lenient_tool_args need textfilter.c, "
-		             "which this build leaves out");
-	if (r != 0)
-		return r;
+	if (o->base_url == NULL || o->base_url[0] == '\0')
+		return oa__fail(p->errmsg, OA_ERR_INVALID, "no base_url given");
 	if (strpbrk(key, "\r\n"))
 		return oa__fail(p->errmsg, OA_ERR_INVALID,
 		                "api_key contains a line break");
-	/* the model is left out when empty; a system prompt is sent as given */
+	if ((r = oa__url_parse(&p->http.url, o->base_url, p->errmsg)) != 0 ||
+	    (r = oa__http_configure(&p->http, o, p->errmsg)) != 0 ||
+	    (r = oa__tools_init(&p->tools, &p->alloc, o->tools, o->ntools,
+	                        p->errmsg)) != 0 ||
+	    (r = copy_hooks(p, o)) != 0 || (r = sampling(p, o)) != 0)
+		return r;
+	snprintf(p->path, sizeof p->path, "%s/chat/completions",
+	         p->http.url.path);
 	oa__buf_puts(&p->headers, "Accept: text/event-stream\r\n");
 	if (key[0])
 		oa__buf_printf(&p->headers, "Authorization: Bearer %s\r\n", key);
-	if (copy_option(p, &p->model, o->model && o->model[0] ? o->model : NULL) ||
+	/* the model is left out when empty; a system prompt is sent as given */
+	if (copy_option(p, &p->model, o->model && o->model[0] ? o->model
+	                                                      : NULL) ||
 	    copy_option(p, &p->system_prompt, o->system_prompt) ||
 	    p->headers.err || p->fields.err)
 		return oa__fail(p->errmsg, OA_ERR_NOMEM, "out of memory");
@@ -339,6 +330,12 @@ oa__setup(struct oa__client *p, const oa_options *o)
 	}
 	p->http.cancel_fd = p->wake[0];
 	p->http.cancelled = &p->interrupted;
+	if (oa__modules.filter != NULL)
+		return oa__modules.filter->setup(p, o);
+	if (o->parse_text_tools || o->think_tags || o->lenient_tool_args)
+		return oa__fail(p->errmsg, OA_ERR_INVALID, "parse_text_tools, "
+		                "think_tags and lenient_tool_args need "
+		                "textfilter.c, which this build leaves out");
 	return 0;
 }
 
