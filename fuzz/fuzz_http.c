@@ -24,7 +24,7 @@
 
 /* Plain sockets only: no module. */
 const struct oa__modules oa__modules = {NULL, NULL, NULL, NULL, NULL,
-                                        NULL};
+                                        NULL, NULL};
 
 #define FUZZ_NAME "http"
 #include "fuzz.h"
