@@ -63,7 +63,7 @@ TESTS    = $(BUILD)/test_json $(BUILD)/test_sse $(BUILD)/test_http \
            $(BUILD)/test_mcp
 # Fuzz targets; built with -DMAIN each replays its corpus as a test.
 FUZZ     = sse json http config textfilter client
-FUZZ_SRC_textfilter = $(filter-out textfilter.c,$(LIB_SRC))
+FUZZ_SRC_textfilter = util.c json.c
 FUZZ_SRC_client = $(LIB_SRC)
 REPLAY   = $(FUZZ:%=$(BUILD)/fuzz_%)
 

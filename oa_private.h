@@ -773,17 +773,35 @@ typedef struct oa__proxy_ops {
 	int (*tunnel)(oa__http *h, char *err);
 } oa__proxy_ops;
 
-/* textfilter.c: tool calls and thinking written inside the reply text,
- * between stream.c and the blocks. */
+/* textfilter.c: tool calls and thinking written inside the reply text. */
+enum { OA__TF_TEXT = 1, OA__TF_THINKING, OA__TF_TOOL_CALL };
+
+/* One piece of output. Strings are NUL-terminated, inside the filter, and
+ * valid until the next feed/next/finish/reset/free call. */
+typedef struct oa__tf_seg {
+	int type;            /* OA__TF_TEXT, OA__TF_THINKING, OA__TF_TOOL_CALL */
+	const char *text;    /* TEXT, THINKING: the bytes (never empty) */
+	size_t len;
+	const char *name;    /* TOOL_CALL: the tool's name; "" with error */
+	size_t name_len;
+	const char *args;    /* TOOL_CALL: the arguments as the model wrote
+	                        them (an object's text; a string's value; "{}"
+	                        when absent), still to be parsed; with error,
+	                        the raw call text */
+	size_t args_len;
+	int repaired;        /* TOOL_CALL: the call's JSON was repaired */
+	const char *error;   /* TOOL_CALL: NULL, or why the call cannot be
+	                        read (a static string) */
+} oa__tf_seg;
+
 typedef struct oa__filter_ops {
 	/* oa_init: p->lenient, and the filter the options ask for into
 	 * p->filter (none for lenient_tool_args alone) */
 	int (*setup)(struct oa__client *p, const oa_options *o);
-	/* content of the reply: what the filter releases is queued (text
-	 * also kept in p->text); finish: the reply ended. 0 or the turn's
-	 * error. */
-	int (*feed)(struct oa__client *p, const char *s, size_t n);
-	int (*finish)(struct oa__client *p);
+	/* content in; then next until it returns 0 (see textfilter.c) */
+	int (*feed)(struct oa__filter *f, const char *s, size_t n, char *err);
+	int (*next)(struct oa__filter *f, oa__tf_seg *seg, char *err);
+	void (*finish)(struct oa__filter *f);
 	void (*reset)(struct oa__filter *f);
 	void (*close)(struct oa__client *p);
 	/* lenient_tool_args: mend almost-JSON (see oa__json_repair) */

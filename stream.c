@@ -52,6 +52,32 @@ oa__count(struct oa__client *p, size_t n)
 	return 0;
 }
 
+/* What the text filter releases: text, thinking, or a tool call the model
+ * wrote as text. */
+static int
+drain_filter(struct oa__client *p)
+{
+	oa__tf_seg seg;
+	int r;
+
+	while ((r = oa__modules.filter->next(p->filter, &seg, p->errmsg)) > 0) {
+		if (seg.type == OA__TF_TOOL_CALL)
+			r = oa__add_text_call(p, seg.name, seg.name_len,
+			                      seg.args, seg.args_len,
+			                      seg.repaired, seg.error);
+		else if (seg.type == OA__TF_TEXT &&
+		         oa__buf_append(&p->text, seg.text, seg.len))
+			r = oa__fail_turn(p, p->text.err, "out of memory");
+		else
+			r = oa__queue_copy(p, seg.type == OA__TF_TEXT ?
+			                   OA_BLOCK_TEXT : OA_BLOCK_THINKING,
+			                   seg.text, seg.len);
+		if (r != 0)
+			return r;
+	}
+	return r < 0 ? oa__fail_turn(p, r, NULL) : 0;
+}
+
 /* see oa_private.h */
 OA_PRIVATE int
 oa__emit_text(struct oa__client *p, const char *s, size_t n)
@@ -62,8 +88,10 @@ oa__emit_text(struct oa__client *p, const char *s, size_t n)
 		return 0;
 	if ((r = oa__count(p, n)) != 0)
 		return r;
-	if (p->filter)
-		return oa__modules.filter->feed(p, s, n);
+	if (p->filter) {
+		r = oa__modules.filter->feed(p->filter, s, n, p->errmsg);
+		return r ? oa__fail_turn(p, r, NULL) : drain_filter(p);
+	}
 	/* for the history, which stateless without tools does not keep */
 	if (!(p->stateless && p->tools.n == 0) &&
 	    oa__buf_append(&p->text, s, n))
@@ -78,7 +106,10 @@ oa__reply_flush(struct oa__client *p)
 	int r = oa__modules.cumulative ? oa__modules.cumulative(p, NULL, 0)
 	                               : 0;
 
-	return r || p->filter == NULL ? r : oa__modules.filter->finish(p);
+	if (r != 0 || p->filter == NULL)
+		return r;
+	oa__modules.filter->finish(p->filter);
+	return drain_filter(p);
 }
 
 /* A content value: a string, or an array of parts whose text is joined. */

@@ -927,49 +927,6 @@ oa__tf_finish(oa__tf *f)
 	f->finished = 1;
 }
 
-/* ---------------------------------------------------------------- client */
-
-/* What the filter releases: text (kept for the history too), thinking, or
- * a tool call the model wrote as text. */
-static int
-drain(struct oa__client *p)
-{
-	oa__tf_seg seg;
-	int r;
-
-	while ((r = oa__tf_next(p->filter, &seg, p->errmsg)) > 0) {
-		if (seg.type == OA__TF_TOOL_CALL)
-			r = oa__add_text_call(p, seg.name, seg.name_len,
-			                      seg.args, seg.args_len,
-			                      seg.repaired, seg.error);
-		else if (seg.type == OA__TF_TEXT &&
-		         oa__buf_append(&p->text, seg.text, seg.len))
-			r = oa__fail_turn(p, p->text.err, "out of memory");
-		else
-			r = oa__queue_copy(p, seg.type == OA__TF_TEXT ?
-			                   OA_BLOCK_TEXT : OA_BLOCK_THINKING,
-			                   seg.text, seg.len);
-		if (r != 0)
-			return r;
-	}
-	return r < 0 ? oa__fail_turn(p, r, NULL) : 0;
-}
-
-static int
-tf_feed(struct oa__client *p, const char *s, size_t n)
-{
-	int r = oa__tf_feed(p->filter, s, n, p->errmsg);
-
-	return r ? oa__fail_turn(p, r, NULL) : drain(p);
-}
-
-static int
-tf_finish(struct oa__client *p)
-{
-	oa__tf_finish(p->filter);
-	return drain(p);
-}
-
 /* The filter the options ask for, as the client holds it: allocated. */
 static int
 tf_setup(struct oa__client *p, const oa_options *o)
@@ -997,5 +954,6 @@ tf_close(struct oa__client *p)
 
 /* see modules.c */
 OA_PRIVATE const oa__filter_ops oa__filter = {
-	tf_setup, tf_feed, tf_finish, oa__tf_reset, tf_close, oa__json_repair
+	tf_setup, oa__tf_feed, oa__tf_next, oa__tf_finish, oa__tf_reset,
+	tf_close, oa__json_repair
 };

@@ -15,7 +15,7 @@
  * to oa__json_repair: whatever it calls JSON must parse as an object or
  * array.
  */
-/* the rest of the library is linked, not included: statics clash */
+/* json.c and util.c are linked, not included: their statics clash */
 #include "../textfilter.c"
 
 #define FUZZ_NAME "textfilter"
