@@ -22,8 +22,6 @@
 
 #include "oa_private.h"
 
-#define ERRBODY_MAX (64 * 1024)
-
 /* see oa_private.h */
 OA_PRIVATE void
 oa__reply_reset(struct oa__client *p)
@@ -131,12 +129,10 @@ take_content(struct oa__client *p, int t)
 		s = p->parts.p;
 		n = p->parts.len;
 	}
-	if (n == 0)
-		return 0;
 	/* cumulative.c, when the build has it, cuts resent text */
-	if (oa__modules.cumulative)
-		return oa__modules.cumulative(p, s, n);
-	return oa__emit_text(p, s, n);
+	if (n == 0 || oa__modules.cumulative == NULL)
+		return oa__emit_text(p, s, n);
+	return oa__modules.cumulative(p, s, n);
 }
 
 static int
@@ -188,11 +184,9 @@ server_message(struct oa__client *p, int code, const char *prefix,
 	while (o > start && e[o - 1] == ' ')
 		o--;
 	if (i < n) {
-		/* do not leave half a UTF-8 character */
-		while (o > start && ((unsigned char)e[o - 1] & 0xc0) == 0x80)
-			o--;
-		if (o > start && ((unsigned char)e[o - 1] & 0xc0) == 0xc0)
-			o--;
+		/* drop the last character whole: no half of a UTF-8 one */
+		while (o > start && ((unsigned char)e[--o] & 0xc0) == 0x80)
+			;
 		memcpy(e + o, "...", 3);
 		o += 3;
 	}
@@ -292,25 +286,24 @@ oa__take_event(struct oa__client *p, oa__sse_event *ev)
 	size_t n = ev->len;
 
 	oa__trim(&s, &n);
-	if (n == 0)
-		return 0;
-	if (n == 6 && memcmp(s, "[DONE]", 6) == 0) {
+	if (n == 6 && memcmp(s, "[DONE]", 6) == 0)
 		p->state = OA__ENDING;
-		return 0;
-	}
-	/* mistral.rs sends its errors as plain text */
-	if (*s != '{' && *s != '[')
+	else if (n > 0 && *s != '{' && *s != '[')
+		/* mistral.rs sends its errors as plain text */
 		return server_message(p, OA_ERR_SERVER, "", s, n);
-	/* s lies inside ev->data, which may be changed in place */
-	return take_chunk(p, ev->data + (s - ev->data), n, 0,
-	                  strcmp(ev->type, "error") == 0);
+	else if (n > 0)
+		/* s lies inside ev->data, which may be changed in place */
+		return take_chunk(p, ev->data + (s - ev->data), n, 0,
+		                  strcmp(ev->type, "error") == 0);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- bodies */
 
-/* Read the rest of a (non-stream) body into scratch, up to limit bytes. */
+/* Read the rest of a (non-stream) body into scratch, up to the limit of
+ * an event. */
 static int
-read_body(struct oa__client *p, size_t limit)
+read_body(struct oa__client *p)
 {
 	oa__buf *b = &p->scratch;
 	size_t got;
@@ -318,9 +311,9 @@ read_body(struct oa__client *p, size_t limit)
 
 	oa__buf_reset(b);
 	for (;;) {
-		if (b->len >= limit)
+		if (b->len >= p->sse.max)
 			return oa__fail(p->errmsg, OA_ERR_LIMIT, "the response "
-			                "body exceeds %zu bytes", limit);
+			                "body exceeds %zu bytes", p->sse.max);
 		if (oa__buf_reserve(b, 4096))
 			return b->err;
 		r = oa__http_read(&p->http, b->p + b->len, b->cap - b->len - 1,
@@ -332,45 +325,14 @@ read_body(struct oa__client *p, size_t limit)
 	}
 }
 
-/* A non-2xx answer, what names it in what: the server's message, or a
- * retry without stream_options. */
-static int
-take_http_error(struct oa__client *p, char *what)
-{
-	const char *s = "";
-	size_t n = 0;
-	int r = read_body(p, ERRBODY_MAX);
-
-	/* a body cut short still says something; one that failed, nothing */
-	if (r == 0 || r == OA_ERR_LIMIT) {
-		s = p->scratch.p;
-		n = p->scratch.len;
-	}
-	p->errmsg[0] = '\0';
-	if ((p->http.status == 400 || p->http.status == 422) &&
-	    !p->no_stream_options && n > 0 && strstr(s, "stream_options")) {
-		/* Some servers reject the field; ask once more without it
-		 * (the state stays SEND). */
-		p->no_stream_options = 1;
-		p->requests--;
-		r = oa__build_request(p);
-		return r ? oa__fail_turn(p, r, NULL) : 0;
-	}
-	if (n > 0 && oa__json_parse(&p->json, p->scratch.p, n, NULL) == 0)
-		error_text(&p->json, &s, &n);
-	if (n == 0)
-		return oa__fail_turn(p, OA_ERR_HTTP, "%s", what);
-	strcat(what, ": ");
-	return server_message(p, OA_ERR_HTTP, what, s, n);
-}
-
 /* see oa_private.h */
 OA_PRIVATE int
 oa__take_head(struct oa__client *p)
 {
 	const oa__http *h = &p->http;
-	const char *ct = h->content_type;
+	const char *ct = h->content_type, *s = "";
 	char url[160], what[224], q[48] = "";
+	size_t n = 0;
 	int r, st = h->status, ok = st >= 200 && st <= 299;
 
 	/* Every message names the URL requested: a wrong base URL (the
@@ -395,23 +357,45 @@ oa__take_head(struct oa__client *p)
 	if (h->coding[0] != '\0')
 		return oa__fail_turn(p, OA_ERR_HTTP, "%s (its body has %s, not "
 		                     "shown)", what, h->coding);
-	if (!ok)
-		return take_http_error(p, what);
-	if (strcmp(ct, "application/json") == 0) {
+	if (ok && strcmp(ct, "application/json") == 0) {
 		/* a whole completion, asked for (no_stream) or not */
-		if ((r = read_body(p, p->sse.max)) != 0)
+		if ((r = read_body(p)) != 0)
 			return oa__fail_turn(p, r, NULL);
 		if ((r = take_chunk(p, p->scratch.p, p->scratch.len, 1, 0)) == 0)
 			p->state = OA__ENDING;
 		return r;
 	}
 	/* No Content-Type at all is taken for a stream, as before. */
-	if (ct[0] != '\0' && strcmp(ct, "text/event-stream") != 0) {
+	if (ok && ct[0] != '\0' && strcmp(ct, "text/event-stream") != 0) {
 		oa__quote(q, sizeof q, ct, strlen(ct), 40);
 		return oa__fail_turn(p, OA_ERR_STREAM, "%s is %s, not an event "
 		                     "stream or JSON: is that the API's base "
 		                     "URL?", what, q);
 	}
-	p->state = OA__STREAM;
-	return 0;
+	if (ok) {
+		p->state = OA__STREAM;
+		return 0;
+	}
+	/* Any other answer: the server's message. A body cut short still
+	 * says something; one that failed, nothing. */
+	if ((r = read_body(p)) == 0 || r == OA_ERR_LIMIT) {
+		s = p->scratch.p;
+		n = p->scratch.len;
+	}
+	p->errmsg[0] = '\0';
+	if ((st == 400 || st == 422) && !p->no_stream_options &&
+	    strstr(s, "stream_options")) {
+		/* Some servers reject the field; ask once more without it
+		 * (the state stays SEND). */
+		p->no_stream_options = 1;
+		p->requests--;
+		r = oa__build_request(p);
+		return r ? oa__fail_turn(p, r, NULL) : 0;
+	}
+	if (n > 0 && oa__json_parse(&p->json, p->scratch.p, n, NULL) == 0)
+		error_text(&p->json, &s, &n);
+	if (n == 0)
+		return oa__fail_turn(p, OA_ERR_HTTP, "%s", what);
+	strcat(what, ": ");
+	return server_message(p, OA_ERR_HTTP, what, s, n);
 }
