@@ -50,15 +50,15 @@ oa__count(struct oa__client *p, size_t n)
 	return 0;
 }
 
-/* What the text filter releases: text, thinking, or a tool call the model
- * wrote as text. */
+/* What the text filter releases after a feed that returned r: text,
+ * thinking, or a tool call the model wrote as text. */
 static int
-drain_filter(struct oa__client *p)
+drain_filter(struct oa__client *p, int r)
 {
 	oa__tf_seg seg;
-	int r;
 
-	while ((r = oa__modules.filter->next(p->filter, &seg, p->errmsg)) > 0) {
+	while (r == 0 &&
+	       (r = oa__modules.filter->next(p->filter, &seg, p->errmsg)) > 0) {
 		if (seg.type == OA__TF_TOOL_CALL)
 			r = oa__add_text_call(p, seg.name, seg.name_len,
 			                      seg.args, seg.args_len,
@@ -70,9 +70,8 @@ drain_filter(struct oa__client *p)
 			r = oa__queue_copy(p, seg.type == OA__TF_TEXT ?
 			                   OA_BLOCK_TEXT : OA_BLOCK_THINKING,
 			                   seg.text, seg.len);
-		if (r != 0)
-			return r;
 	}
+	/* the turn's error, if a call above has not ended it already */
 	return r < 0 ? oa__fail_turn(p, r, NULL) : 0;
 }
 
@@ -86,10 +85,9 @@ oa__emit_text(struct oa__client *p, const char *s, size_t n)
 		return 0;
 	if ((r = oa__count(p, n)) != 0)
 		return r;
-	if (p->filter) {
-		r = oa__modules.filter->feed(p->filter, s, n, p->errmsg);
-		return r ? oa__fail_turn(p, r, NULL) : drain_filter(p);
-	}
+	if (p->filter)
+		return drain_filter(p, oa__modules.filter->feed(p->filter, s, n,
+		                                                p->errmsg));
 	/* for the history, which stateless without tools does not keep */
 	if (!(p->stateless && p->tools.n == 0) &&
 	    oa__buf_append(&p->text, s, n))
@@ -107,7 +105,7 @@ oa__reply_flush(struct oa__client *p)
 	if (r != 0 || p->filter == NULL)
 		return r;
 	oa__modules.filter->finish(p->filter);
-	return drain_filter(p);
+	return drain_filter(p, 0);
 }
 
 /* A content value: a string, or an array of parts whose text is joined. */
