@@ -105,11 +105,11 @@ oa_history_count(const oa_client *c)
 int
 oa_history_get(const oa_client *c, size_t i, oa_message *m)
 {
-	const oa__message *h;
+	const oa__message *h = c && c->p && i < c->p->nmsgs ? &c->p->msgs[i]
+	                                                    : NULL;
 
-	if (c == NULL || c->p == NULL || m == NULL || i >= c->p->nmsgs)
+	if (h == NULL || m == NULL)
 		return OA_ERR_INVALID;
-	h = &c->p->msgs[i];
 	*m = (oa_message){.role = role_names[h->role], .content = h->content,
 	                  .content_len = h->len, .tool_calls = h->tool_calls,
 	                  .tool_call_id = h->tool_call_id, .parts = h->parts,
@@ -173,13 +173,10 @@ oa__build_request(struct oa__client *p)
 	                p->no_stream_options ? ",\"stream\":true" :
 	                ",\"stream\":true,\"stream_options\":"
 	                "{\"include_usage\":true}");
-	if (cut == 0) {
-		oa__buf_append(b, f->p, f->len);
-	} else {
-		oa__buf_append(b, f->p, p->choice_at);
+	oa__buf_append(b, f->p, cut ? p->choice_at : f->len);
+	if (cut)
 		oa__buf_append(b, f->p + p->choice_at + cut,
 		               f->len - p->choice_at - cut);
-	}
 	oa__buf_puts(b, "}");
 	if (b->err == OA_ERR_LIMIT)
 		return oa__fail(p->errmsg, OA_ERR_LIMIT,

@@ -155,20 +155,17 @@ take_thinking(struct oa__client *p, int d)
 
 /* ---------------------------------------------------------------- errors */
 
-/* End the turn with code and a server's message after prefix: printable,
- * whitespace collapsed, cut short. UTF-8 passes through; control bytes
- * become spaces; an HTML page keeps its words, not its tags. */
+/* End the turn with code and a server's message, appended to errmsg (its
+ * prefix, or empty): printable, whitespace collapsed, cut short. UTF-8
+ * passes through; control bytes become spaces; an HTML page keeps its
+ * words, not its tags. */
 static int
-server_message(struct oa__client *p, int code, const char *prefix,
-               const char *s, size_t n)
+server_message(struct oa__client *p, int code, const char *s, size_t n)
 {
 	char *e = p->errmsg;
-	size_t o = strlen(prefix), start = o, i;
+	size_t o = strlen(e), start = o, i;
 	int tag = 0;
 
-	if (e[0] != '\0')
-		return oa__fail_turn(p, code, NULL);
-	memcpy(e, prefix, o);
 	for (i = 0; i < n && o < start + 200 && o + 4 < OA__ERRLEN; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
@@ -234,13 +231,12 @@ take_chunk(struct oa__client *p, char *text, size_t len, int whole,
 	if (r != 0)
 		return oa__fail_turn(p, r, NULL);
 	/* an error: a truthy "error" member, or "object":"error" */
-	e = oa__json_get(j, 0, "error");
-	t = oa__json_type(j, e);
+	t = oa__json_type(j, (e = oa__json_get(j, 0, "error")));
 	if (error || t == OA__JSON_OBJECT || t == OA__JSON_TRUE ||
 	    (t == OA__JSON_STRING && !oa__json_eq(j, e, "")) ||
 	    oa__json_eq(j, oa__json_get(j, 0, "object"), "error")) {
 		error_text(j, &s, &n);
-		return server_message(p, OA_ERR_SERVER, "", s, n);
+		return server_message(p, OA_ERR_SERVER, s, n);
 	}
 	/* usage on any chunk; a count that is no integer stays 0 */
 	if (oa__json_type(j, (e = oa__json_get(j, 0, "usage"))) ==
@@ -288,7 +284,7 @@ oa__take_event(struct oa__client *p, oa__sse_event *ev)
 		p->state = OA__ENDING;
 	else if (n > 0 && *s != '{' && *s != '[')
 		/* mistral.rs sends its errors as plain text */
-		return server_message(p, OA_ERR_SERVER, "", s, n);
+		return server_message(p, OA_ERR_SERVER, s, n);
 	else if (n > 0)
 		/* s lies inside ev->data, which may be changed in place */
 		return take_chunk(p, ev->data + (s - ev->data), n, 0,
@@ -392,8 +388,6 @@ oa__take_head(struct oa__client *p)
 	}
 	if (n > 0 && oa__json_parse(&p->json, p->scratch.p, n, NULL) == 0)
 		error_text(&p->json, &s, &n);
-	if (n == 0)
-		return oa__fail_turn(p, OA_ERR_HTTP, "%s", what);
-	strcat(what, ": ");
-	return server_message(p, OA_ERR_HTTP, what, s, n);
+	snprintf(p->errmsg, OA__ERRLEN, n ? "%s: " : "%s", what);
+	return server_message(p, OA_ERR_HTTP, s, n);
 }
