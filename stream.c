@@ -9,13 +9,14 @@
  * (docs/provider-compatibility.md): usage on any chunk, the choice with
  * index 0, content as a string or an array of parts, reasoning under
  * either name, finish_reason only when a non-empty string, errors in any
- * of the shapes servers use, and content that some servers repeat whole
- * in every chunk instead of sending the new piece.
+ * of the shapes servers use.
  *
  * The reply text grows in p->text (for the history) unless nothing will
  * read it (stateless without tools). Tool-call fragments go to
- * toolcalls.c. With a text filter on (textfilter.c), content goes through
- * it first and it hands back text, thinking and tool calls.
+ * toolcalls.c. Content some servers resend whole in every chunk is cut
+ * back to the new piece by cumulative.c, when the build has it. With a
+ * text filter on (textfilter.c), content goes through it and it hands
+ * back text, thinking and tool calls.
  */
 #include <stdio.h>
 #include <string.h>
@@ -353,11 +354,10 @@ oa__take_head(struct oa__client *p)
 		                     "shown)", what, h->coding);
 	if (ok && strcmp(ct, "application/json") == 0) {
 		/* a whole completion, asked for (no_stream) or not */
-		if ((r = read_body(p)) != 0)
-			return oa__fail_turn(p, r, NULL);
-		if ((r = take_chunk(p, p->scratch.p, p->scratch.len, 1, 0)) == 0)
-			p->state = OA__ENDING;
-		return r;
+		p->state = OA__ENDING;
+		r = read_body(p);
+		return r ? oa__fail_turn(p, r, NULL)
+		         : take_chunk(p, p->scratch.p, p->scratch.len, 1, 0);
 	}
 	/* No Content-Type at all is taken for a stream, as before. */
 	if (ok && ct[0] != '\0' && strcmp(ct, "text/event-stream") != 0) {
