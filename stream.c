@@ -80,11 +80,9 @@ drain_filter(struct oa__client *p, int r)
 OA_PRIVATE int
 oa__emit_text(struct oa__client *p, const char *s, size_t n)
 {
-	int r;
+	int r = n ? oa__count(p, n) : 0;
 
-	if (n == 0)
-		return 0;
-	if ((r = oa__count(p, n)) != 0)
+	if (n == 0 || r != 0)
 		return r;
 	if (p->filter)
 		return drain_filter(p, oa__modules.filter->feed(p->filter, s, n,
@@ -179,7 +177,7 @@ server_message(struct oa__client *p, int code, const char *s, size_t n)
 	}
 	while (o > start && e[o - 1] == ' ')
 		o--;
-	if (i < n) {
+	if (i < n && o + 3 < OA__ERRLEN) {
 		/* drop the last character whole: no half of a UTF-8 one */
 		while (o > start && ((unsigned char)e[--o] & 0xc0) == 0x80)
 			;
