@@ -37,6 +37,13 @@ OA_PRIVATE int oa__history_append(oa_client *c, const char *role,
  * textfilter.c -- tool calls and thinking inside the reply text
  * ================================================================ */
 
+#define OA__TF_TOOLS 1u      /* <tool_call>, [TOOL_CALLS], a lone JSON call */
+#define OA__TF_THINK 2u      /* <think>...</think> at the start */
+#define OA__TF_THINK_OPEN 4u /* the template opened <think> itself: the
+                                reply starts inside thinking (implies
+                                OA__TF_THINK) */
+#define OA__TF_LENIENT 8u    /* repair almost-JSON calls */
+
 typedef struct oa__filter oa__tf;
 struct oa__filter {
 	/* private */

@@ -537,13 +537,14 @@ enum {
 	OA__IDLE, OA__SEND, OA__STREAM, OA__ENDING, OA__TOOLS, OA__RUN,
 	OA__WAITING, OA__DONE
 };
-enum { OA__USER, OA__ASSISTANT, OA__TOOL };
+enum { OA__USER, OA__ASSISTANT, OA__TOOL, OA__SYSTEM };
 /* How content deltas relate to each other; see stream.c. */
 enum { OA__TEXT_UNKNOWN, OA__TEXT_SUSPECT, OA__TEXT_DELTA,
        OA__TEXT_CUMULATIVE };
 
 typedef struct oa__message {
-	int role;                    /* OA__USER, OA__ASSISTANT, OA__TOOL */
+	int role;                    /* OA__USER, OA__ASSISTANT, OA__TOOL
+	                                (OA__SYSTEM: the system prompt) */
 	char *content;
 	size_t len;
 	char *tool_calls;            /* assistant: JSON array text, or NULL */
@@ -589,7 +590,7 @@ struct oa__client {
 	int ready;                   /* oa_init() succeeded */
 
 	/* settings, copied from oa_options (request.c) */
-	char *model, *api_key, *system_prompt;
+	char *model, *system_prompt;
 	char path[1100];             /* base path + "/chat/completions" */
 	int max_turns;
 	size_t max_response;
@@ -632,9 +633,9 @@ struct oa__client {
 	char finish[32];
 	oa_usage usage;              /* this request's */
 	size_t response_bytes;
-	int text_mode;               /* OA__TEXT_* */
+	int text_mode;               /* OA__TEXT_* (stream.c) */
 	struct oa__filter *filter;   /* textfilter.c, when a flag is on */
-	oa__buf seen;                /* raw content, when filtering */
+	oa__buf seen;                /* content as received (stream.c) */
 
 	/* the reply's tool calls (toolcalls.c) */
 	oa__call *calls;
@@ -647,7 +648,8 @@ struct oa__client {
 	oa__buf body;                /* the request body */
 	oa__buf headers;             /* extra request headers, built once */
 	oa__buf text;                /* the reply so far */
-	oa__buf held;                /* a chunk held back, TEXT_SUSPECT */
+	oa__buf held;                /* a chunk held back, TEXT_SUSPECT
+	                                (stream.c) */
 	oa__buf scratch;             /* non-streamed bodies */
 	oa__buf parts;               /* joined content parts */
 	oa__buf ask;                 /* oa_ask()'s result (context.c) */
@@ -680,9 +682,9 @@ OA_PRIVATE int oa__queue(struct oa__client *p, int type, const char *s,
 /* request.c */
 OA_PRIVATE int oa__setup(struct oa__client *p, const oa_options *o);
 OA_PRIVATE void oa__teardown(struct oa__client *p);
-/* Append a message; s (n bytes) and extra are copied. extra is the
- * tool_calls text of an assistant message or the tool_call_id of a tool
- * message. 0 or OA_ERR_NOMEM. */
+/* Append a message; s (n bytes; NULL when n is 0) and extra are copied.
+ * extra is the tool_calls text of an assistant message or the
+ * tool_call_id of a tool message. 0 or OA_ERR_NOMEM. */
 OA_PRIVATE int oa__push(struct oa__client *p, int role, const char *s,
                         size_t n, const char *extra);
 /* The reply in p->text as an assistant message (with calls, a JSON array
@@ -704,16 +706,12 @@ OA_PRIVATE int oa__count(struct oa__client *p, size_t n);
 OA_PRIVATE void oa__reply_reset(struct oa__client *p);
 /* One server-sent event. Sets state ENDING at [DONE]. */
 OA_PRIVATE int oa__take_event(struct oa__client *p, oa__sse_event *ev);
-/* A 200 answer in JSON rather than a stream: the whole completion. */
-OA_PRIVATE int oa__take_completion(struct oa__client *p);
-/* The head of an answer: 0 when the body can be read as a reply (or the
- * status is not 2xx: oa__take_http_error's); else OA_ERR_STREAM with a
- * message naming what it is (a 204, a coding such as gzip, a Content-Type
- * such as text/html) and the URL requested. */
-OA_PRIVATE int oa__check_head(struct oa__client *p);
-/* A non-2xx answer: its message, or (returning 0, state SEND) a retry
- * without stream_options. */
-OA_PRIVATE int oa__take_http_error(struct oa__client *p);
+/* The head of an answer (after oa__http_request): state STREAM for an
+ * event stream; a whole completion (JSON) read, state ENDING; a non-2xx
+ * answer's message, or (returning 0, state SEND) a retry without
+ * stream_options; else OA_ERR_STREAM, naming what it is (a 204, a coding
+ * such as gzip, a Content-Type such as text/html) and the URL requested. */
+OA_PRIVATE int oa__take_head(struct oa__client *p);
 /* The reply ended: release what the cumulative check and the filter
  * hold. 0 or the turn's error. */
 OA_PRIVATE int oa__reply_flush(struct oa__client *p);
@@ -779,13 +777,6 @@ typedef struct oa__proxy_ops {
 } oa__proxy_ops;
 
 /* textfilter.c: tool calls and thinking written inside the reply text. */
-#define OA__TF_TOOLS 1u      /* <tool_call>, [TOOL_CALLS], a lone JSON call */
-#define OA__TF_THINK 2u      /* <think>...</think> at the start */
-#define OA__TF_THINK_OPEN 4u /* the template opened <think> itself: the
-                                reply starts inside thinking (implies
-                                OA__TF_THINK) */
-#define OA__TF_LENIENT 8u    /* repair almost-JSON calls */
-
 enum { OA__TF_TEXT = 1, OA__TF_THINKING, OA__TF_TOOL_CALL };
 
 /* One piece of output. Strings are NUL-terminated, inside the filter, and
@@ -807,15 +798,15 @@ typedef struct oa__tf_seg {
 } oa__tf_seg;
 
 typedef struct oa__filter_ops {
-	/* A filter with these OA__TF_* flags (see textfilter.c), holding at
-	 * most max bytes; NULL when out of memory. */
-	struct oa__filter *(*open)(const oa_allocator *a, unsigned flags,
-	                           size_t max);
+	/* oa_init: p->lenient, and the filter the options ask for into
+	 * p->filter (none for lenient_tool_args alone) */
+	int (*setup)(struct oa__client *p, const oa_options *o);
+	/* content in; then next until it returns 0 (see textfilter.c) */
 	int (*feed)(struct oa__filter *f, const char *s, size_t n, char *err);
 	int (*next)(struct oa__filter *f, oa__tf_seg *seg, char *err);
 	void (*finish)(struct oa__filter *f);
 	void (*reset)(struct oa__filter *f);
-	void (*close)(struct oa__filter *f);
+	void (*close)(struct oa__client *p);
 	/* what the filter hands out: a tool call, or text or thinking
 	 * queued as a block over a copy (the filter lends its text only
 	 * until the next call on it) */

@@ -219,14 +219,7 @@ send_request(struct oa__client *p)
 	p->ncalls = p->icall = 0;
 	r = oa__http_request(&p->http, "POST", p->path, p->headers.p,
 	                     p->body.p, p->body.len, p->errmsg);
-	if (r != 0 || (r = oa__check_head(p)) != 0)
-		return oa__fail_turn(p, r, NULL);
-	if (p->http.status < 200 || p->http.status > 299)
-		return oa__take_http_error(p);
-	if (strcmp(p->http.content_type, "application/json") == 0)
-		return oa__take_completion(p);
-	p->state = OA__STREAM;
-	return 0;
+	return r ? oa__fail_turn(p, r, NULL) : oa__take_head(p);
 }
 
 /* STREAM: the next event, or more bytes from the socket, or the end.

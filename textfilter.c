@@ -931,27 +931,29 @@ oa__tf_finish(oa__tf *f)
  * the filter alone (OA__TF_ALONE). */
 #ifndef OA__TF_ALONE
 
-/* The filter as the client holds it: allocated. */
-static struct oa__filter *
-tf_open(const oa_allocator *a, unsigned flags, size_t max)
+/* The filter the options ask for, as the client holds it: allocated. */
+static int
+tf_setup(struct oa__client *p, const oa_options *o)
 {
-	oa__tf *f = oa__malloc(a, sizeof *f);
+	unsigned f = (o->parse_text_tools && o->ntools ? OA__TF_TOOLS : 0) |
+	             (o->think_tags == 2 ? OA__TF_THINK_OPEN :
+	              o->think_tags ? OA__TF_THINK : 0);
 
-	if (f != NULL)
-		oa__tf_init(f, a, flags, max);
-	return f;
+	p->lenient = o->lenient_tool_args != 0;
+	/* lenient alone mends the server's tool calls; no filter on text */
+	if (f == 0)
+		return 0;
+	if ((p->filter = oa__malloc(&p->alloc, sizeof *p->filter)) == NULL)
+		return oa__fail(p->errmsg, OA_ERR_NOMEM, "out of memory");
+	oa__tf_init(p->filter, &p->alloc, f, p->max_response);
+	return 0;
 }
 
 static void
-tf_close(struct oa__filter *f)
+tf_close(struct oa__client *p)
 {
-	const oa_allocator *a;
-
-	if (f == NULL)
-		return;
-	a = f->hold.alloc;
-	oa__tf_free(f);
-	oa__free(a, f);
+	oa__tf_free(p->filter);
+	oa__free(&p->alloc, p->filter);
 }
 
 /* A call the model wrote as text, among the reply's tool calls. */
@@ -1012,7 +1014,7 @@ tf_mend(struct oa__client *p, oa__call *k, char *msg)
 
 /* see modules.c */
 OA_PRIVATE const oa__filter_ops oa__filter = {
-	tf_open, oa__tf_feed, oa__tf_next, oa__tf_finish, oa__tf_reset,
+	tf_setup, oa__tf_feed, oa__tf_next, oa__tf_finish, oa__tf_reset,
 	tf_close, tf_add_call, tf_queue, tf_mend
 };
 
