@@ -287,6 +287,7 @@ typedef struct oa__chunked {
 	uint64_t left;      /* bytes left in the current chunk's data */
 	int state;
 	int digits;         /* hex digits seen in the size line */
+	int cr;             /* a CR was just seen: an LF must follow */
 } oa__chunked;
 
 /*
@@ -302,7 +303,22 @@ OA_PRIVATE int oa__chunked_decode(oa__chunked *d, char *buf, size_t *len,
 
 enum { OA__BODY_NONE, OA__BODY_LENGTH, OA__BODY_CHUNKED, OA__BODY_CLOSE };
 
-typedef struct oa__http {
+typedef struct oa__http oa__http;
+
+/* Moving payload bytes, on the socket (oa__net_io) or through TLS: in
+ * receives into in, out sends from out (the other is NULL), at most n
+ * bytes. Each blocks until it moved at least one byte. Receiving,
+ * *done == 0 means the peer closed; with nowait it waits only briefly
+ * and returns OA__AGAIN. Sending returns OA__EARLY while h->early_ok
+ * when an answer arrived before the request was all sent. */
+typedef int oa__io_fn(oa__http *h, char *in, const char *out, size_t n,
+                      size_t *done, int nowait, char *err);
+/* A read told not to wait found nothing. */
+#define OA__AGAIN 2
+/* oa__net_io: the server answered before taking the whole request. */
+#define OA__EARLY 3
+
+struct oa__http {
 	/* settings, set by the caller before the first request */
 	oa__url url;
 	const oa_allocator *alloc;
@@ -313,9 +329,9 @@ typedef struct oa__http {
 	                             set by oa__http_request when
 	                             request_timeout_ms > 0 */
 	size_t max_header;
-	int max_retries;          /* attempts after the first (refused, 429..) */
-	int max_retry_after_ms;   /* Retry-After is obeyed up to this */
-	int insecure;             /* TLS: accept any certificate chain */
+	int max_retries;          /* retry.c: attempts after the first */
+	int max_retry_after_ms;   /* retry.c: Retry-After is obeyed up to this */
+	uint64_t rng;             /* retry.c: oa__random state for jitter */
 	int debug;                /* trace the exchange to stderr */
 	int cancel_fd;            /* readable when interrupted; -1: none */
 	volatile int *cancelled;  /* set when interrupted; may be NULL */
@@ -338,21 +354,23 @@ typedef struct oa__http {
 	int body;                 /* OA__BODY_* */
 	/* private */
 	int fd;
+	oa__io_fn *io;            /* oa__net_io, or TLS's on this connection */
+	int refused;              /* the last connect was refused */
 	int keep_alive;
 	int early_ok;             /* sending a request: stop at an answer */
 	uint64_t left;            /* Content-Length bytes still to read */
 	oa__chunked chunked;
 	int body_done;
 	uint64_t length;          /* the Content-Length, for messages */
+	oa__buf req;              /* the request head being sent */
 	char *head;               /* response head buffer, max_header bytes */
 	size_t head_cap;          /* its size, fixed at the first request */
-	size_t head_len, head_off; /* bytes in head, body bytes start at off */
-	int retry_after_ms;       /* Retry-After of this response; -1: none */
-	uint64_t rng;             /* oa__random state for retry jitter */
+	size_t head_len;          /* bytes of the answer in head (interim
+	                             1xx heads included) */
+	size_t head_off;          /* where the body starts in head */
 	struct oa__tls *tls;      /* tls.c's state (trust anchors, engine,
 	                             buffers); NULL for http:// */
-	int tls_on;               /* this connection runs through TLS */
-} oa__http;
+};
 
 OA_PRIVATE void oa__http_init(oa__http *h);
 /*
@@ -363,9 +381,10 @@ OA_PRIVATE void oa__http_init(oa__http *h);
  * insecure (or OPEN_AGENT_INSECURE=1) and ca_file (NULL: SSL_CERT_FILE,
  * then the system bundle). For https the trust anchors are loaded here,
  * once. Returns 0, OA_ERR_URL (https:// without tls.c), OA_ERR_INVALID
- * (an option out of range, a bad proxy option), OA_ERR_CONFIG (a bad
- * proxy in the environment), OA_ERR_TLS (the CA
- * file cannot be read or holds no certificate) or OA_ERR_NOMEM.
+ * (an option out of range or needing a module the build leaves out, a
+ * bad proxy option), OA_ERR_CONFIG (a bad proxy in the environment),
+ * OA_ERR_TLS (the CA file cannot be read or holds no certificate) or
+ * OA_ERR_NOMEM.
  */
 OA_PRIVATE int oa__http_configure(oa__http *h, const oa_options *o,
                                   char *err);
@@ -374,9 +393,10 @@ OA_PRIVATE int oa__http_configure(oa__http *h, const oa_options *o,
  * open connection). extra_headers is "Name: value\r\n" lines or NULL.
  * On return 0, status, content_type and body are set; the body is read
  * with oa__http_read(). A previous response's unread body is drained if
- * its end has already arrived, else the connection is closed. Refused
- * connections and 429/503 answers are retried here with backoff, up to
- * max_retries times; the last 429/503 is returned like any response.
+ * its end has already arrived, else the connection is closed. With
+ * retry.c, refused connections and 429/503 answers are retried with
+ * backoff, up to max_retries times; the last 429/503 is returned like
+ * any response.
  */
 OA_PRIVATE int oa__http_request(oa__http *h, const char *method,
                                 const char *path, const char *extra_headers,
@@ -395,11 +415,11 @@ OA_PRIVATE int oa__http_read(oa__http *h, char *dst, size_t room,
 OA_PRIVATE void oa__http_close(oa__http *h);
 OA_PRIVATE void oa__http_free(oa__http *h);
 /* For proxy.c's CONNECT: write all of src (through TLS when on), and read
- * a response head (is_head: no body follows; *seen counts bytes). */
+ * a response head (is_head: no body follows; h->head_len counts the
+ * bytes received). */
 OA_PRIVATE int oa__http_send(oa__http *h, const char *src, size_t n,
                              char *err);
-OA_PRIVATE int oa__http_head(oa__http *h, int is_head, size_t *seen,
-                             char *err);
+OA_PRIVATE int oa__http_head(oa__http *h, int is_head, char *err);
 /* For retry.c: read the rest of a body and throw it away (nowait: only
  * what has arrived); afterwards the body is done or the connection
  * closed. 0, or OA_ERR_INTERRUPTED / OA_ERR_DEADLINE. */
@@ -409,23 +429,21 @@ OA_PRIVATE int oa__http_discard(oa__http *h, int nowait);
  * it is the scheme's default and omit_default is set (the Host header). */
 OA_PRIVATE void oa__host_port(const oa__url *u, int omit_default, char *out,
                               size_t size);
-/* A read told not to wait found nothing. */
-#define OA__AGAIN 2
-/* oa__net_write: the server answered before taking the whole request. */
-#define OA__EARLY 3
 /* Resolve to (the server or the proxy) and connect to the first address
- * that answers, within connect_timeout_ms. *refused: the last address
- * refused, which is worth retrying (a server still starting). */
-OA_PRIVATE int oa__net_dial(oa__http *h, const oa__url *to, int *refused,
+ * that answers, within connect_timeout_ms; h->refused says the last
+ * address refused, which is worth retrying (a server still starting). */
+OA_PRIVATE int oa__net_dial(oa__http *h, const oa__url *to, char *err);
+/* The socket's own reads and writes (see oa__io_fn). */
+OA_PRIVATE oa__io_fn oa__net_io;
+/*
+ * Wait until the socket is ready for events (0: wait on nothing but the
+ * cancel pipe, a pause). Returns 0 when it is (or has an error or hang-up
+ * for the next call to report), 1 when timeout_ms (< 0: none; 0: just
+ * look) passed without that -- the caller words the message -- or
+ * OA_ERR_INTERRUPTED / OA_ERR_DEADLINE / OA_ERR_IO.
+ */
+OA_PRIVATE int oa__net_wait(oa__http *h, short events, int timeout_ms,
                             char *err);
-/* The socket's own reads and writes; each blocks until it moved at least
- * one byte. read: *got == 0 means the peer closed; with nowait it waits
- * only briefly and returns OA__AGAIN. write returns OA__EARLY while
- * h->early_ok when an answer arrived before the request was all sent. */
-OA_PRIVATE int oa__net_read(oa__http *h, void *dst, size_t room, size_t *got,
-                            int nowait, char *err);
-OA_PRIVATE int oa__net_write(oa__http *h, const void *src, size_t n,
-                             size_t *put, char *err);
 /* An idle kept-alive connection is fit to reuse: nothing to read on it. */
 OA_PRIVATE int oa__net_idle_ok(const oa__http *h);
 
@@ -751,16 +769,12 @@ OA_PRIVATE int oa__hook_post_tool(struct oa__client *p, const oa__call *k,
 
 /* tls.c: TLS (BearSSL) between http.c and the socket. */
 typedef struct oa__tls_ops {
-	/* once per client: trust anchors, buffers (h->tls) */
-	int (*setup)(oa__http *h, const char *ca_file, char *err);
-	/* a new connection: the handshake's start */
+	/* once per client: trust anchors (o->ca_file), o->insecure, buffers
+	 * (h->tls) */
+	int (*setup)(oa__http *h, const oa_options *o, char *err);
+	/* a new connection: through the proxy's tunnel when there is one,
+	 * the handshake's start; h->io then runs through TLS */
 	int (*start)(oa__http *h, char *err);
-	/* as oa__net_read / oa__net_write, through TLS */
-	int (*read)(oa__http *h, char *dst, size_t room, size_t *got,
-	            int nowait, char *err);
-	int (*write)(oa__http *h, const char *src, size_t n, size_t *put,
-	             char *err);
-	void (*flush)(oa__http *h);  /* close the record being written */
 	void (*free)(oa__http *h);
 } oa__tls_ops;
 
@@ -771,6 +785,18 @@ typedef struct oa__proxy_ops {
 	/* CONNECT through the proxy (for TLS) */
 	int (*tunnel)(oa__http *h, char *err);
 } oa__proxy_ops;
+
+/* retry.c: trying a request again (see http.c). */
+typedef struct oa__retry_ops {
+	/* at oa_init: max_retries, max_retry_after_ms */
+	int (*setup)(oa__http *h, const oa_options *o, char *err);
+	/* After attempt number tries (from 0) ended with *r (0: an answer,
+	 * whose status may ask for another try; else an error): 1 when the
+	 * request is to be sent again, the pause having passed and the
+	 * unused answer discarded; 0 when *r (possibly a new error:
+	 * interrupted, deadline) is the outcome. */
+	int (*again)(oa__http *h, int tries, int *r, char *err);
+} oa__retry_ops;
 
 /* textfilter.c: tool calls and thinking written inside the reply text. */
 #define OA__TF_TOOLS 1u      /* <tool_call>, [TOOL_CALLS], a lone JSON call */
@@ -825,9 +851,7 @@ struct oa__modules {
 	int (*fields)(struct oa__client *p, const oa_options *o,
 	              int max_tokens, int send_temperature,
 	              double temperature);
-	/* retry.c: whether to try a request again (see http.c) */
-	int (*retry)(oa__http *h, int tries, int *r, int retryable,
-	             char *err);
+	const oa__retry_ops *retry;
 };
 
 OA_PRIVATE_DATA const struct oa__modules oa__modules;

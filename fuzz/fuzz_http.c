@@ -108,7 +108,7 @@ respond(const char *s, size_t n, size_t head_cap, size_t room, int flags)
 	struct fuzz_heap heap;
 	oa_allocator a = fuzz_allocator(&heap);
 	char err[OA__ERRLEN] = "", *body = malloc(n + 1), *dec;
-	size_t seen = 0, got, total = 0, dn, drest, off;
+	size_t got, total = 0, dn, drest, off;
 	int sv[2], sz = 1 << 20, r, single;
 	oa__http h;
 
@@ -129,7 +129,7 @@ respond(const char *s, size_t n, size_t head_cap, size_t room, int flags)
 	h.head = oa__malloc(&a, head_cap);
 	FUZZ_CHECK(h.head != NULL);
 
-	r = oa__http_head(&h, flags & 1, &seen, err);
+	r = oa__http_head(&h, flags & 1, err);
 	if (r != 0) {
 		FUZZ_CHECK(err[0] != '\0');
 		FUZZ_CHECK(r == OA_ERR_PROTOCOL || r == OA_ERR_LIMIT ||
