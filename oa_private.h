@@ -217,9 +217,11 @@ typedef struct oa__sse_event {
 typedef struct oa__sse {
 	/* private */
 	char *buf;
-	size_t cap, len;          /* allocated, bytes held */
+	size_t cap;               /* allocated */
 	size_t max;               /* most bytes one event may occupy */
 	const oa_allocator *alloc;
+	/* the stream's state, from here on (oa__sse_reset) */
+	size_t len;               /* bytes held */
 	size_t scan;              /* first byte not yet parsed */
 	size_t seen;              /* bytes after scan known to hold no line end */
 	size_t out;               /* end of the current event's joined data,

@@ -30,11 +30,10 @@
  * partial line has been searched for a line end, so a long line arriving
  * in small pieces is scanned once.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "oa_private.h"
-
-static const char bom[3] = { '\xef', '\xbb', '\xbf' };
 
 /* ---------------------------------------------------------------- fields */
 
@@ -49,35 +48,28 @@ is(const char *s, size_t n, const char *name)
 static void
 sse_set(char *dst, size_t size, const char *v, size_t n)
 {
-	if (n > size - 1)
-		n = size - 1;
+	n = n < size ? n : size - 1;
 	memcpy(dst, v, n);
 	dst[n] = '\0';
 }
 
-/* Apply one line, buf[at, end) without its line end. Returns 1 for the
- * blank line that dispatches. */
-static int
+/* Apply one line that is not blank, buf[at, end) without its line end.
+ * A ':' line is a comment (its field name is empty). */
+static void
 line(oa__sse *p, size_t at, size_t end)
 {
-	const char *s = p->buf + at, *colon, *v;
-	size_t n = end - at, fn, vn;
+	const char *s = p->buf + at, *e = p->buf + end, *v;
+	const char *colon = memchr(s, ':', end - at);
+	size_t fn = (size_t)((colon ? colon : e) - s), vn;
+	long ms = 0;
 
-	if (n == 0)
-		return 1;
-	if (s[0] == ':')
-		return 0;
-	colon = memchr(s, ':', n);
-	fn = colon ? (size_t)(colon - s) : n;
-	v = colon ? colon + 1 : s + n;
-	vn = n - fn - (colon != NULL);
-	if (vn > 0 && v[0] == ' ')
-		v++, vn--;
+	v = colon ? colon + 1 + (colon + 1 < e && colon[1] == ' ') : e;
+	vn = (size_t)(e - v);
 	/* Older llama.cpp servers write "error: {json}" instead of a data
 	 * line; it reaches the client as an event of type "error". */
+	if (is(s, fn, "error"))
+		sse_set(p->type, sizeof p->type, "error", 5);
 	if (is(s, fn, "data") || is(s, fn, "error")) {
-		if (fn == 5)
-			sse_set(p->type, sizeof p->type, "error", 5);
 		memmove(p->buf + p->out, v, vn);
 		p->out += vn;
 		p->buf[p->out++] = '\n';
@@ -87,19 +79,18 @@ line(oa__sse *p, size_t at, size_t end)
 		sse_set(p->id, sizeof p->id, v, vn);
 	} else if (is(s, fn, "retry") && vn > 0 && vn < 10) {
 		/* kept for callers that reconnect (MCP); only digits count */
-		long ms = 0;
-
 		for (; vn > 0 && *v >= '0' && *v <= '9'; v++, vn--)
 			ms = ms * 10 + (*v - '0');
 		if (vn == 0)
 			p->retry_ms = ms;
 	}
 	/* other fields: ignored, as specified */
-	return 0;
 }
 
-/* A blank line: hand out the event if it has data, else just forget its
- * type. The id is kept, as the standard says. */
+/* A blank line: hand out the event if it has data (its last '\n' becomes
+ * the NUL), else just forget its type. The id is kept, as the standard
+ * says. The type is dropped on the next call (settle), when the loan
+ * ends. */
 static int
 dispatch(oa__sse *p, oa__sse_event *ev)
 {
@@ -108,23 +99,18 @@ dispatch(oa__sse *p, oa__sse_event *ev)
 		return 0;
 	}
 	p->buf[--p->out] = '\0';
-	ev->data = p->buf;
-	ev->len = p->out;
-	ev->type = p->type;
-	ev->id = p->id;
+	*ev = (oa__sse_event){ p->buf, p->out, p->type, p->id };
+	p->out = 0;
 	p->dispatched = 1;
 	return 1;
 }
 
-/* The caller's loan on the last event ends here. */
 static void
 settle(oa__sse *p)
 {
-	if (p->dispatched) {
-		p->out = 0;
+	if (p->dispatched)
 		p->type[0] = '\0';
-		p->dispatched = 0;
-	}
+	p->dispatched = 0;
 }
 
 /* ---------------------------------------------------------------- life */
@@ -141,9 +127,8 @@ oa__sse_init(oa__sse *p, const oa_allocator *a, size_t max)
 OA_PRIVATE void
 oa__sse_reset(oa__sse *p)
 {
-	p->len = p->scan = p->seen = p->out = 0;
-	p->started = p->cr_pending = p->dispatched = 0;
-	p->type[0] = p->id[0] = '\0';
+	/* the stream's state: every field from len on */
+	memset(&p->len, 0, sizeof *p - offsetof(oa__sse, len));
 	p->retry_ms = -1;
 }
 
@@ -151,9 +136,7 @@ OA_PRIVATE void
 oa__sse_free(oa__sse *p)
 {
 	oa__free(p->alloc, p->buf);
-	p->buf = NULL;
-	p->cap = 0;
-	oa__sse_reset(p);
+	oa__sse_init(p, p->alloc, p->max);
 }
 
 /* ---------------------------------------------------------------- input */
@@ -161,7 +144,7 @@ oa__sse_free(oa__sse *p)
 OA_PRIVATE int
 oa__sse_space(oa__sse *p, char **dst, size_t *room, char *err)
 {
-	size_t cap;
+	size_t cap = p->cap ? p->cap * 2 : 4096;
 	char *b;
 
 	settle(p);
@@ -174,12 +157,9 @@ oa__sse_space(oa__sse *p, char **dst, size_t *room, char *err)
 		if (p->cap >= p->max)
 			return oa__fail(err, OA_ERR_LIMIT, "an event is larger "
 			                "than %zu bytes (max_event_bytes)", p->max);
-		cap = p->cap == 0 ? 4096 : p->cap > p->max / 2 ? p->max
-		                                                : p->cap * 2;
 		if (cap > p->max)
 			cap = p->max;
-		b = oa__realloc(p->alloc, p->buf, cap);
-		if (b == NULL)
+		if ((b = oa__realloc(p->alloc, p->buf, cap)) == NULL)
 			return oa__fail(err, OA_ERR_NOMEM, "out of memory growing "
 			                "the event buffer to %zu bytes", cap);
 		p->buf = b;
@@ -214,6 +194,7 @@ line_end(const char *b, size_t from, size_t len)
 OA_PRIVATE int
 oa__sse_next(oa__sse *p, oa__sse_event *ev, char *err)
 {
+	static const char bom[3] = { '\xef', '\xbb', '\xbf' };
 	size_t at, end;
 
 	(void)err; /* every byte sequence is a valid stream */
@@ -222,19 +203,14 @@ oa__sse_next(oa__sse *p, oa__sse_event *ev, char *err)
 		return 0;
 	if (!p->started) {
 		at = p->len < 3 ? p->len : 3;
-		if (memcmp(p->buf, bom, at) == 0) {
-			if (at < 3)
-				return 0; /* could still be a BOM */
-			p->scan = 3;
-		}
+		if (memcmp(p->buf, bom, at) == 0 && at < 3)
+			return 0; /* could still be a BOM */
+		p->scan = memcmp(p->buf, bom, at) == 0 ? 3 : 0;
 		p->started = 1;
 	}
 	for (;;) {
-		if (p->cr_pending) {
-			if (p->scan == p->len)
-				return 0;
-			if (p->buf[p->scan] == '\n')
-				p->scan++;
+		if (p->cr_pending && p->scan < p->len) {
+			p->scan += p->buf[p->scan] == '\n';
 			p->cr_pending = 0;
 		}
 		end = line_end(p->buf, p->scan + p->seen, p->len);
@@ -246,7 +222,9 @@ oa__sse_next(oa__sse *p, oa__sse_event *ev, char *err)
 		p->scan = end + 1;
 		p->seen = 0;
 		p->cr_pending = p->buf[end] == '\r';
-		if (line(p, at, end) && dispatch(p, ev))
+		if (end > at)
+			line(p, at, end);
+		else if (dispatch(p, ev))
 			return 1;
 	}
 }
@@ -254,9 +232,6 @@ oa__sse_next(oa__sse *p, oa__sse_event *ev, char *err)
 OA_PRIVATE int
 oa__sse_finish(oa__sse *p, oa__sse_event *ev)
 {
-	const char *d = p->buf;
-	size_t n;
-
 	settle(p);
 	if (p->scan < p->len)
 		line(p, p->scan, p->len);
@@ -264,8 +239,8 @@ oa__sse_finish(oa__sse *p, oa__sse_event *ev)
 	p->seen = 0;
 	/* The standard drops an event without its blank line. A "[DONE]" or
 	 * a JSON object is kept: a proxy may have eaten the last line end. */
-	n = p->out ? p->out - 1 : 0;
-	if (p->out && ((n == 6 && memcmp(d, "[DONE]", 6) == 0) || d[0] == '{'))
+	if (p->out > 0 && ((p->out == 7 && memcmp(p->buf, "[DONE]", 6) == 0) ||
+	                   p->buf[0] == '{'))
 		return dispatch(p, ev);
 	p->out = 0;
 	p->type[0] = '\0';
