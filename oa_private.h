@@ -226,10 +226,11 @@ typedef struct oa__sse {
 	size_t seen;              /* bytes after scan known to hold no line end */
 	size_t out;               /* end of the current event's joined data,
 	                             which starts at buf[0] */
-	int started;              /* the BOM check is done */
+	int started;              /* the first line was read */
 	int cr_pending;           /* the last line ended in CR */
-	int dispatched;           /* an event is on loan to the caller */
-	char type[64];            /* "event:" of the current event */
+	char type[2][64];         /* "event:" of the event on loan and of
+	                             the one being read (type[cur]) */
+	int cur;
 	char id[128];             /* last "id:", kept across events */
 	long retry_ms;            /* public: the last "retry:" field, a
 	                             reconnection delay; -1: none seen */

@@ -22,13 +22,13 @@
  * before it, never per feed. max bounds the growth.
  *
  * The states are flags, not a machine, because each concerns one byte:
- * started (the optional UTF-8 BOM at the very start of the stream has been
- * dealt with), cr_pending (the last line ended in CR, so an LF arriving
- * next is the rest of that line end, not a blank line) and dispatched (an
- * event was handed out; its data and type are dropped on the next call,
- * which is when the caller's loan ends). seen remembers how far the
- * partial line has been searched for a line end, so a long line arriving
- * in small pieces is scanned once.
+ * started (the first line, which may begin with a UTF-8 BOM to skip, has
+ * been read) and cr_pending (the last line ended in CR, so an LF arriving
+ * next is the rest of that line end, not a blank line). seen remembers
+ * how far the partial line has been searched for a line end, so a long
+ * line arriving in small pieces is scanned once. The event type has two
+ * buffers: the one on loan with the last event, and the one being read
+ * for the next (type[cur]); a dispatch swaps them.
  */
 #include <stddef.h>
 #include <string.h>
@@ -53,28 +53,37 @@ sse_set(char *dst, size_t size, const char *v, size_t n)
 	dst[n] = '\0';
 }
 
-/* Apply one line that is not blank, buf[at, end) without its line end.
- * A ':' line is a comment (its field name is empty). */
-static void
+/* Apply one line, buf[at, end) without its line end. Returns 1 for the
+ * blank line that dispatches. A ':' line is a comment (its field name is
+ * empty). */
+static int
 line(oa__sse *p, size_t at, size_t end)
 {
-	const char *s = p->buf + at, *e = p->buf + end, *v;
-	const char *colon = memchr(s, ':', end - at);
-	size_t fn = (size_t)((colon ? colon : e) - s), vn;
+	const char *s = p->buf + at, *e = p->buf + end, *colon, *v;
+	char *type = p->type[p->cur];
+	size_t fn, vn;
 	long ms = 0;
 
+	/* a UTF-8 BOM at the very start of the stream is skipped */
+	if (!p->started && end - at >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;
+	p->started = 1;
+	if (s == e)
+		return 1;
+	colon = memchr(s, ':', (size_t)(e - s));
+	fn = (size_t)((colon ? colon : e) - s);
 	v = colon ? colon + 1 + (colon + 1 < e && colon[1] == ' ') : e;
 	vn = (size_t)(e - v);
 	/* Older llama.cpp servers write "error: {json}" instead of a data
 	 * line; it reaches the client as an event of type "error". */
 	if (is(s, fn, "error"))
-		sse_set(p->type, sizeof p->type, "error", 5);
+		sse_set(type, sizeof p->type[0], "error", 5);
 	if (is(s, fn, "data") || is(s, fn, "error")) {
 		memmove(p->buf + p->out, v, vn);
 		p->out += vn;
 		p->buf[p->out++] = '\n';
 	} else if (is(s, fn, "event")) {
-		sse_set(p->type, sizeof p->type, v, vn);
+		sse_set(type, sizeof p->type[0], v, vn);
 	} else if (is(s, fn, "id") && memchr(v, '\0', vn) == NULL) {
 		sse_set(p->id, sizeof p->id, v, vn);
 	} else if (is(s, fn, "retry") && vn > 0 && vn < 10) {
@@ -85,32 +94,25 @@ line(oa__sse *p, size_t at, size_t end)
 			p->retry_ms = ms;
 	}
 	/* other fields: ignored, as specified */
+	return 0;
 }
 
 /* A blank line: hand out the event if it has data (its last '\n' becomes
  * the NUL), else just forget its type. The id is kept, as the standard
- * says. The type is dropped on the next call (settle), when the loan
- * ends. */
+ * says. */
 static int
 dispatch(oa__sse *p, oa__sse_event *ev)
 {
-	if (p->out == 0) {
-		p->type[0] = '\0';
-		return 0;
-	}
-	p->buf[--p->out] = '\0';
-	*ev = (oa__sse_event){ p->buf, p->out, p->type, p->id };
-	p->out = 0;
-	p->dispatched = 1;
-	return 1;
-}
+	int had = p->out > 0;
 
-static void
-settle(oa__sse *p)
-{
-	if (p->dispatched)
-		p->type[0] = '\0';
-	p->dispatched = 0;
+	if (had) {
+		p->buf[--p->out] = '\0';
+		*ev = (oa__sse_event){ p->buf, p->out, p->type[p->cur], p->id };
+		p->out = 0;
+		p->cur ^= 1;
+	}
+	p->type[p->cur][0] = '\0';
+	return had;
 }
 
 /* ---------------------------------------------------------------- life */
@@ -147,7 +149,6 @@ oa__sse_space(oa__sse *p, char **dst, size_t *room, char *err)
 	size_t cap = p->cap ? p->cap * 2 : 4096;
 	char *b;
 
-	settle(p);
 	if (p->scan > p->out) {
 		memmove(p->buf + p->out, p->buf + p->scan, p->len - p->scan);
 		p->len -= p->scan - p->out;
@@ -194,20 +195,11 @@ line_end(const char *b, size_t from, size_t len)
 OA_PRIVATE int
 oa__sse_next(oa__sse *p, oa__sse_event *ev, char *err)
 {
-	static const char bom[3] = { '\xef', '\xbb', '\xbf' };
 	size_t at, end;
 
 	(void)err; /* every byte sequence is a valid stream */
-	settle(p);
 	if (p->len == 0)
 		return 0;
-	if (!p->started) {
-		at = p->len < 3 ? p->len : 3;
-		if (memcmp(p->buf, bom, at) == 0 && at < 3)
-			return 0; /* could still be a BOM */
-		p->scan = memcmp(p->buf, bom, at) == 0 ? 3 : 0;
-		p->started = 1;
-	}
 	for (;;) {
 		if (p->cr_pending && p->scan < p->len) {
 			p->scan += p->buf[p->scan] == '\n';
@@ -222,9 +214,7 @@ oa__sse_next(oa__sse *p, oa__sse_event *ev, char *err)
 		p->scan = end + 1;
 		p->seen = 0;
 		p->cr_pending = p->buf[end] == '\r';
-		if (end > at)
-			line(p, at, end);
-		else if (dispatch(p, ev))
+		if (line(p, at, end) && dispatch(p, ev))
 			return 1;
 	}
 }
@@ -232,17 +222,14 @@ oa__sse_next(oa__sse *p, oa__sse_event *ev, char *err)
 OA_PRIVATE int
 oa__sse_finish(oa__sse *p, oa__sse_event *ev)
 {
-	settle(p);
 	if (p->scan < p->len)
 		line(p, p->scan, p->len);
 	p->scan = p->len;
 	p->seen = 0;
 	/* The standard drops an event without its blank line. A "[DONE]" or
 	 * a JSON object is kept: a proxy may have eaten the last line end. */
-	if (p->out > 0 && ((p->out == 7 && memcmp(p->buf, "[DONE]", 6) == 0) ||
-	                   p->buf[0] == '{'))
-		return dispatch(p, ev);
-	p->out = 0;
-	p->type[0] = '\0';
-	return 0;
+	if (!(p->out == 7 && memcmp(p->buf, "[DONE]", 6) == 0) &&
+	    !(p->out > 0 && p->buf[0] == '{'))
+		p->out = 0;
+	return dispatch(p, ev);
 }
