@@ -33,6 +33,7 @@
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,6 +43,14 @@
 /* Most bytes of an unread body taken in before the next request, and of
  * a 429/503 body thrown away before a retry; more closes the connection. */
 #define DISCARD_MAX (256 * 1024)
+/*
+ * The unread end of a body the caller stopped reading at [DONE] is
+ * waited for this long before the next request: the final chunk usually
+ * follows [DONE] within microseconds but may miss an immediate check, and
+ * a short wait for it saves a new connection (and a TLS handshake) per
+ * request. A server that keeps the body open costs this once per request.
+ */
+#define DRAIN_WAIT_MS 20
 
 /* ---------------------------------------------------------------- chunked */
 
@@ -74,15 +83,13 @@ oa__chunked_decode(oa__chunked *d, char *buf, size_t *len, size_t *rest,
 	size_t i = 0, o = 0, n = *len, k;
 	int c;
 
-	*rest = 0;
 	while (i < n && d->state != CH_DONE) {
 		if (d->state == CH_DATA) {
 			k = n - i < d->left ? n - i : (size_t)d->left;
 			memmove(buf + o, buf + i, k);
 			o += k;
 			i += k;
-			d->left -= k;
-			if (d->left == 0)
+			if ((d->left -= k) == 0)
 				d->state = CH_DATA_END;
 			continue;
 		}
@@ -128,10 +135,8 @@ oa__chunked_decode(oa__chunked *d, char *buf, size_t *len, size_t *rest,
 		}
 	}
 	*len = o;
-	if (d->state != CH_DONE)
-		return 0;
-	*rest = n - i;
-	return 1;
+	*rest = d->state == CH_DONE ? n - i : 0;
+	return d->state == CH_DONE;
 }
 
 /* ---------------------------------------------------------------- bytes */
@@ -152,7 +157,7 @@ oa__http_send(oa__http *h, const char *src, size_t n, char *err)
 	int r;
 
 	for (; n > 0; src += put, n -= put)
-		if ((r = h->io(h, NULL, src, n, &put, 0, err)) != 0)
+		if ((r = h->io(h, NULL, src, n, &put, err)) != 0)
 			return r;
 	return 0;
 }
@@ -215,7 +220,7 @@ parse_head(oa__http *h, const char *p, size_t n, int is_head, char *err)
 	const char *end = p + n, *line, *eol, *colon, *v;
 	char tok[128], *t, *save;
 	size_t len, vlen, i;
-	uint64_t clen = UINT64_MAX, x; /* UINT64_MAX: no Content-Length */
+	unsigned long long clen = ULLONG_MAX, x; /* ULLONG_MAX: none */
 	int te = 0, chunked = 0, conn_close = 0;
 
 	h->content_type[0] = h->location[0] = h->captured[0] = '\0';
@@ -248,13 +253,13 @@ parse_head(oa__http *h, const char *p, size_t n, int is_head, char *err)
 		len = (size_t)(colon - line);
 
 		if (oa__ieq(line, len, "content-length")) {
-			for (i = 0, x = 0; i < vlen && v[i] >= '0' &&
-			     v[i] <= '9' && x <= (UINT64_MAX - 9) / 10; i++)
-				x = x * 10 + (uint64_t)(v[i] - '0');
-			if (vlen == 0 || i < vlen)
+			/* digits only, and not so many that they overflow */
+			x = strtoull(v, &t, 10);
+			if (!isdigit((unsigned char)*v) || t != v + vlen ||
+			    x == ULLONG_MAX)
 				return bad_bytes(err, "bad Content-Length", v,
 				                 vlen);
-			if (clen != UINT64_MAX && x != clen)
+			if (clen != ULLONG_MAX && x != clen)
 				return oa__fail(err, OA_ERR_PROTOCOL, "two "
 				                "different Content-Length "
 				                "values");
@@ -297,10 +302,10 @@ parse_head(oa__http *h, const char *p, size_t n, int is_head, char *err)
 	 * connection closes. */
 	h->body = is_head || h->status == 204 || h->status == 304 ?
 	          OA__BODY_NONE : chunked ? OA__BODY_CHUNKED :
-	          te || clen == UINT64_MAX ? OA__BODY_CLOSE : OA__BODY_LENGTH;
+	          te || clen == ULLONG_MAX ? OA__BODY_CLOSE : OA__BODY_LENGTH;
 	h->keep_alive = p[7] != '0' && !conn_close &&
 	                h->body != OA__BODY_CLOSE &&
-	                !(chunked && clen != UINT64_MAX);
+	                !(chunked && clen != ULLONG_MAX);
 	h->left = h->length = h->body == OA__BODY_LENGTH ? clen : 0;
 	h->body_done = h->body == OA__BODY_NONE ||
 	               (h->body == OA__BODY_LENGTH && clen == 0);
@@ -338,7 +343,7 @@ oa__http_head(oa__http *h, int is_head, char *err)
 				                h->head_cap);
 			from = h->head_len > at + 2 ? h->head_len - 2 : at;
 			r = h->io(h, h->head + h->head_len, NULL,
-			         h->head_cap - h->head_len, &n, 0, err);
+			          h->head_cap - h->head_len, &n, err);
 			if (r != 0)
 				return r;
 			if (n == 0)
@@ -364,11 +369,9 @@ oa__http_head(oa__http *h, int is_head, char *err)
 
 /* ---------------------------------------------------------------- body */
 
-/* oa__http_read, and with nowait the same without waiting: OA__AGAIN when
- * no byte of the body had arrived. */
-static int
-body_read(oa__http *h, char *dst, size_t room, size_t *got, int nowait,
-          char *err)
+/* see oa_private.h */
+OA_PRIVATE int
+oa__http_read(oa__http *h, char *dst, size_t room, size_t *got, char *err)
 {
 	size_t n, rest = 0;
 	int r = 0;
@@ -389,9 +392,8 @@ body_read(oa__http *h, char *dst, size_t room, size_t *got, int nowait,
 				n = h->head_len - h->head_off;
 			memcpy(dst, h->head + h->head_off, n);
 			h->head_off += n;
-		} else if ((r = h->io(h, dst, NULL, n, &n, nowait, err)) != 0) {
-			if (r != OA__AGAIN)
-				oa__http_close(h);
+		} else if ((r = h->io(h, dst, NULL, n, &n, err)) != 0) {
+			oa__http_close(h);
 			return r;
 		} else if (n == 0 && h->body != OA__BODY_CLOSE) {
 			oa__http_close(h);
@@ -430,23 +432,19 @@ body_read(oa__http *h, char *dst, size_t room, size_t *got, int nowait,
 
 /* see oa_private.h */
 OA_PRIVATE int
-oa__http_read(oa__http *h, char *dst, size_t room, size_t *got, char *err)
-{
-	return body_read(h, dst, room, got, 0, err);
-}
-
-/* see oa_private.h */
-OA_PRIVATE int
 oa__http_discard(oa__http *h, int nowait)
 {
 	char tmp[4096], e[OA__ERRLEN] = "";
 	size_t got, total = 0;
-	int r = 0;
+	int r = 0, timeout = h->read_timeout_ms;
 
+	if (nowait)
+		h->read_timeout_ms = DRAIN_WAIT_MS;
 	while (r == 0 && h->fd >= 0 && !h->body_done && total < DISCARD_MAX) {
-		r = body_read(h, tmp, sizeof tmp, &got, nowait, e);
+		r = oa__http_read(h, tmp, sizeof tmp, &got, e);
 		total += got;
 	}
+	h->read_timeout_ms = timeout;
 	if (!h->body_done)
 		oa__http_close(h);
 	return r == OA_ERR_INTERRUPTED || r == OA_ERR_DEADLINE ? r : 0;
@@ -463,13 +461,6 @@ oa__http_init(oa__http *h)
 	h->io = oa__net_io;
 }
 
-/* A timeout option: 0 is the default, < 0 none (-1). */
-static int
-timeout(int v, int def)
-{
-	return v == 0 ? def : v < 0 ? -1 : v;
-}
-
 /* see oa_private.h */
 OA_PRIVATE int
 oa__http_configure(oa__http *h, const oa_options *o, char *err)
@@ -477,12 +468,12 @@ oa__http_configure(oa__http *h, const oa_options *o, char *err)
 	const char *env = getenv("OA_DEBUG"), *need = NULL;
 	int r = 0;
 
-	h->connect_timeout_ms = timeout(o->connect_timeout_ms,
-	                                OA_DEFAULT_CONNECT_TIMEOUT_MS);
-	h->read_timeout_ms = timeout(o->read_timeout_ms,
-	                             OA_DEFAULT_READ_TIMEOUT_MS);
-	h->request_timeout_ms = o->request_timeout_ms > 0 ?
-	                        o->request_timeout_ms : 0;
+	/* 0: the default; a timeout < 0 is none */
+	h->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms
+	                        : OA_DEFAULT_CONNECT_TIMEOUT_MS;
+	h->read_timeout_ms = o->read_timeout_ms ? o->read_timeout_ms :
+	                     OA_DEFAULT_READ_TIMEOUT_MS;
+	h->request_timeout_ms = o->request_timeout_ms;
 	h->max_header = o->max_header_bytes ? o->max_header_bytes :
 	                OA_MAX_HEADER_BYTES;
 	h->debug = oa__modules.trace != NULL && (o->debug || (env != NULL &&
@@ -591,14 +582,12 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 	size_t n;
 	int r, px, reused, tries = 0, clean = err != NULL && err[0] == '\0';
 
-	if (method == NULL || path == NULL || path[0] != '/')
+	for (s = path; s != NULL && (unsigned char)*s > ' ' && *s != 0x7f; s++)
+		;
+	if (method == NULL || path == NULL || path[0] != '/' || *s != '\0')
 		return oa__fail(err, OA_ERR_INVALID, "bad request method or "
-		                "path");
-	for (s = path; *s; s++)
-		if ((unsigned char)*s <= ' ' || *s == 0x7f)
-			return oa__fail(err, OA_ERR_INVALID, "a space or "
-			                "control character in the request "
-			                "path");
+		                "path (it starts with '/', without a space or "
+		                "control character)");
 	if (body == NULL)
 		body_len = 0;
 	if (h->head == NULL) {

@@ -233,19 +233,10 @@ oa__net_wait(oa__http *h, short events, int timeout_ms, char *err)
 
 /* ---------------------------------------------------------------- sockets */
 
-/*
- * "Without waiting" reads, used to drain the end of a body the caller
- * stopped reading at [DONE], still wait this long: the final chunk usually
- * follows [DONE] within microseconds but may miss an immediate check, and
- * a short wait for it saves a new connection (and a TLS handshake) per
- * request. A server that keeps the body open costs this once per request.
- */
-#define DRAIN_WAIT_MS 20
-
 /* see oa_private.h */
 OA_PRIVATE int
 oa__net_io(oa__http *h, char *in, const char *out, size_t n, size_t *done,
-           int nowait, char *err)
+           char *err)
 {
 	char hp[280];
 	ssize_t k;
@@ -271,11 +262,7 @@ oa__net_io(oa__http *h, char *in, const char *out, size_t n, size_t *done,
 			                strerror(e));
 		}
 		r = oa__net_wait(h, out ? POLLOUT | (h->early_ok ? POLLIN : 0)
-		                        : POLLIN,
-		                 nowait ? DRAIN_WAIT_MS : h->read_timeout_ms,
-		                 err);
-		if (r == 1 && nowait)
-			return OA__AGAIN;
+		                        : POLLIN, h->read_timeout_ms, err);
 		if (r == 1)
 			return oa__fail(err, OA_ERR_READ_TIMEOUT, out ? "the "
 			                "server took no data for %d ms" : "no "

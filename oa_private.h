@@ -310,13 +310,13 @@ typedef struct oa__http oa__http;
 
 /* Moving payload bytes, on the socket (oa__net_io) or through TLS: in
  * receives into in, out sends from out (the other is NULL), at most n
- * bytes. Each blocks until it moved at least one byte. Receiving,
- * *done == 0 means the peer closed; with nowait it waits only briefly
- * and returns OA__AGAIN. Sending returns OA__EARLY while h->early_ok
- * when an answer arrived before the request was all sent. */
+ * bytes. Each blocks, within read_timeout_ms, until it moved at least
+ * one byte. Receiving, *done == 0 means the peer closed. Sending returns
+ * OA__EARLY while h->early_ok when an answer arrived before the request
+ * was all sent. */
 typedef int oa__io_fn(oa__http *h, char *in, const char *out, size_t n,
-                      size_t *done, int nowait, char *err);
-/* A read told not to wait found nothing. */
+                      size_t *done, char *err);
+/* openagent.c: a step told not to wait found nothing to do. */
 #define OA__AGAIN 2
 /* oa__net_io: the server answered before taking the whole request. */
 #define OA__EARLY 3
@@ -424,8 +424,8 @@ OA_PRIVATE int oa__http_send(oa__http *h, const char *src, size_t n,
                              char *err);
 OA_PRIVATE int oa__http_head(oa__http *h, int is_head, char *err);
 /* For retry.c: read the rest of a body and throw it away (nowait: only
- * what has arrived); afterwards the body is done or the connection
- * closed. 0, or OA_ERR_INTERRUPTED / OA_ERR_DEADLINE. */
+ * what arrives within a few milliseconds); afterwards the body is done
+ * or the connection closed. 0, or OA_ERR_INTERRUPTED / OA_ERR_DEADLINE. */
 OA_PRIVATE int oa__http_discard(oa__http *h, int nowait);
 
 /* net.c. "host:port", an IPv6 literal in brackets; the port left out when

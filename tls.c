@@ -484,11 +484,11 @@ tls_setup(oa__http *h, const oa_options *o, char *err)
  * Run the engine until its state has want (BR_SSL_SENDAPP or
  * BR_SSL_RECVAPP): records waiting to go out are sent first, then records
  * are received. Returns 0; 1 when the connection has ended (close_notify
- * or a plain close); OA__AGAIN when nowait and nothing had arrived; or a
+ * or a plain close); or a
  * negative oa_err.
  */
 static int
-tls_run(oa__http *h, unsigned want, int nowait, char *err)
+tls_run(oa__http *h, unsigned want, char *err)
 {
 	br_ssl_engine_context *e = &h->tls->sc.eng;
 	unsigned char *buf;
@@ -504,7 +504,7 @@ tls_run(oa__http *h, unsigned want, int nowait, char *err)
 		}
 		if (st & BR_SSL_SENDREC) {
 			buf = br_ssl_engine_sendrec_buf(e, &len);
-			if ((r = oa__net_io(h, NULL, (const char *)buf, len, &n, 0,
+			if ((r = oa__net_io(h, NULL, (const char *)buf, len, &n,
 			                    err)) != 0)
 				return r;
 			br_ssl_engine_sendrec_ack(e, n);
@@ -517,8 +517,7 @@ tls_run(oa__http *h, unsigned want, int nowait, char *err)
 			                "data before the request was sent");
 		if (st & BR_SSL_RECVREC) {
 			buf = br_ssl_engine_recvrec_buf(e, &len);
-			r = oa__net_io(h, (char *)buf, NULL, len, &n, nowait,
-			               err);
+			r = oa__net_io(h, (char *)buf, NULL, len, &n, err);
 			if (r != 0)
 				return r;
 			if (n == 0)
@@ -536,13 +535,12 @@ tls_run(oa__http *h, unsigned want, int nowait, char *err)
 
 
 static int
-tls_read(oa__http *h, char *dst, size_t room, size_t *got, int nowait,
-         char *err)
+tls_read(oa__http *h, char *dst, size_t room, size_t *got, char *err)
 {
 	br_ssl_engine_context *e = &h->tls->sc.eng;
 	unsigned char *buf;
 	size_t len;
-	int r = tls_run(h, BR_SSL_RECVAPP, nowait, err);
+	int r = tls_run(h, BR_SSL_RECVAPP, err);
 
 	*got = 0;
 	if (r == 1)
@@ -564,7 +562,7 @@ tls_write(oa__http *h, const char *src, size_t n, size_t *put, char *err)
 	br_ssl_engine_context *e = &h->tls->sc.eng;
 	unsigned char *buf;
 	size_t len;
-	int r = tls_run(h, BR_SSL_SENDAPP, 0, err);
+	int r = tls_run(h, BR_SSL_SENDAPP, err);
 	char hp[280];
 
 	if (r == 1) {
@@ -587,12 +585,12 @@ tls_write(oa__http *h, const char *src, size_t n, size_t *put, char *err)
  * is in the engine (its record closed); the next engine run sends it. */
 static int
 tls_io(oa__http *h, char *in, const char *out, size_t n, size_t *done,
-       int nowait, char *err)
+       char *err)
 {
 	int r;
 
 	if (out == NULL)
-		return tls_read(h, in, n, done, nowait, err);
+		return tls_read(h, in, n, done, err);
 	if ((r = tls_write(h, out, n, done, err)) == 0 && *done == n)
 		br_ssl_engine_flush(&h->tls->sc.eng, 0);
 	return r;

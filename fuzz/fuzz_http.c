@@ -10,9 +10,9 @@
  *   - the head scanner resumed after each piece, as oa__http_head does while
  *     bytes trickle in, must find the same end as one scan of everything;
  *   - the real read path: the bytes are written to one end of a
- *     socketpair and oa__http_head() then body_read() take them from the
+ *     socketpair and oa__http_head() then oa__http_read() take them from the
  *     other through recv() and poll(), exactly as from a server. When the
- *     input is one head and a chunked body, what body_read() hands out
+ *     input is one head and a chunked body, what oa__http_read() hands out
  *     must be what the decoder makes of the bytes after the head.
  */
 #include <fcntl.h>
@@ -151,8 +151,8 @@ respond(const char *s, size_t n, size_t head_cap, size_t room, int flags)
 	}
 	for (;;) {
 		err[0] = '\0';
-		r = body_read(&h, body + total, room < n + 1 - total ?
-		              room : n + 1 - total, &got, 0, err);
+		r = oa__http_read(&h, body + total, room < n + 1 - total ?
+		                  room : n + 1 - total, &got, err);
 		if (r != 0) {
 			FUZZ_CHECK(err[0] != '\0');
 			FUZZ_CHECK(r == OA_ERR_PROTOCOL ||
