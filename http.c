@@ -203,19 +203,10 @@ keep(char *dst, size_t size, const char *v, size_t n, int lower)
 	return i;
 }
 
-/* A coding of the body that nothing here undoes (we ask for identity, but
- * a server may ignore that): kept, quoted, for the caller to report. */
-static void
-keep_coding(oa__http *h, const char *name, const char *v, size_t n)
-{
-	snprintf(h->coding, sizeof h->coding, "%s: ", name);
-	oa__quote(h->coding, sizeof h->coding, v, n, 32);
-}
-
 /* Parse the head p[0..n) (it ends with its empty line) into h: status,
  * content type, framing, keep-alive. */
 static int
-parse_head(oa__http *h, const char *p, size_t n, int is_head, char *err)
+parse_head(oa__http *h, const char *p, size_t n, char *err)
 {
 	const char *end = p + n, *line, *eol, *colon, *v;
 	char tok[128], *t, *save;
@@ -266,16 +257,21 @@ parse_head(oa__http *h, const char *p, size_t n, int is_head, char *err)
 			clen = x;
 		} else if (oa__ieq(line, len, "transfer-encoding")) {
 			/* Only the last coding frames the message: "gzip,
-			 * chunked" is framed, but still gzip. */
+			 * chunked" is framed, but still gzip. A coding that
+			 * nothing here undoes (identity is asked for, but a
+			 * server may ignore that) is kept, the header as it
+			 * came, for the caller to report. */
 			te = 1;
 			chunked = vlen >= 7 &&
 			          oa__ieq(v + vlen - 7, 7, "chunked") &&
 			          (vlen == 7 || memchr(", \t", v[vlen - 8], 3));
 			if (!oa__ieq(v, vlen, "chunked"))
-				keep_coding(h, "Transfer-Encoding", v, vlen);
+				keep(h->coding, sizeof h->coding, line,
+				     (size_t)(v + vlen - line), 0);
 		} else if (oa__ieq(line, len, "content-encoding")) {
 			if (vlen > 0 && !oa__ieq(v, vlen, "identity"))
-				keep_coding(h, "Content-Encoding", v, vlen);
+				keep(h->coding, sizeof h->coding, line,
+				     (size_t)(v + vlen - line), 0);
 		} else if (oa__ieq(line, len, "connection")) {
 			keep(tok, sizeof tok, v, vlen, 1);
 			for (t = strtok_r(tok, ", \t", &save); t != NULL;
@@ -300,7 +296,7 @@ parse_head(oa__http *h, const char *p, size_t n, int is_head, char *err)
 	 * simply not reused, nor are those with both framings (a smuggling
 	 * attempt or a broken proxy). An unknown coding is read until the
 	 * connection closes. */
-	h->body = is_head || h->status == 204 || h->status == 304 ?
+	h->body = h->status == 204 || h->status == 304 ?
 	          OA__BODY_NONE : chunked ? OA__BODY_CHUNKED :
 	          te || clen == ULLONG_MAX ? OA__BODY_CLOSE : OA__BODY_LENGTH;
 	h->keep_alive = p[7] != '0' && !conn_close &&
@@ -315,7 +311,7 @@ parse_head(oa__http *h, const char *p, size_t n, int is_head, char *err)
 
 /* see oa_private.h */
 OA_PRIVATE int
-oa__http_head(oa__http *h, int is_head, char *err)
+oa__http_head(oa__http *h, char *err)
 {
 	size_t at = 0, from = 0, end, n;
 	const char *nl;
@@ -325,41 +321,38 @@ oa__http_head(oa__http *h, int is_head, char *err)
 	 * responses (100 Continue) stay before at, skipped */
 	h->head_len = 0;
 	for (;;) {
-		while ((end = head_end(h->head, h->head_len, from)) == 0) {
-			/* Not HTTP at all (a TLS server, SSH): say so now
-			 * rather than wait for an empty line that never
-			 * comes. */
-			n = h->head_len - at;
-			if (n >= 5 && memcmp(h->head + at, "HTTP/", 5) != 0) {
-				nl = memchr(h->head + at, '\n', n);
-				return bad_bytes(err, "not an HTTP/1.x status "
-				                 "line:", h->head + at, nl ?
-				                 (size_t)(nl - h->head) - at : n);
-			}
-			if (h->head_len == h->head_cap)
-				return oa__fail(err, OA_ERR_LIMIT, "the response "
-				                "head is larger than "
-				                "max_header_bytes (%zu)",
-				                h->head_cap);
-			from = h->head_len > at + 2 ? h->head_len - 2 : at;
-			r = h->io(h, h->head + h->head_len, NULL,
-			          h->head_cap - h->head_len, &n, err);
-			if (r != 0)
+		if ((end = head_end(h->head, h->head_len, from)) != 0) {
+			trace(h, '<', h->head + at, end - at, 0);
+			if ((r = parse_head(h, h->head + at, end - at, err)) != 0)
 				return r;
-			if (n == 0)
-				return oa__fail(err, OA_ERR_IO, "the server closed "
-				                "the connection %s the response "
-				                "head", h->head_len ? "inside" :
-				                "before");
-			h->head_len += n;
+			if (h->status >= 200)
+				break;
+			at = from = end;
+			continue;
 		}
-		trace(h, '<', h->head + at, end - at, 0);
-		if ((r = parse_head(h, h->head + at, end - at, is_head,
-		                    err)) != 0)
+		/* Not HTTP at all (a TLS server, SSH): say so now rather than
+		 * wait for an empty line that never comes. */
+		n = h->head_len - at;
+		if (n >= 5 && memcmp(h->head + at, "HTTP/", 5) != 0) {
+			nl = memchr(h->head + at, '\n', n);
+			return bad_bytes(err, "not an HTTP/1.x status line:",
+			                 h->head + at, nl ? (size_t)(nl - h->head) -
+			                 at : n);
+		}
+		if (h->head_len == h->head_cap)
+			return oa__fail(err, OA_ERR_LIMIT, "the response head is "
+			                "larger than max_header_bytes (%zu)",
+			                h->head_cap);
+		from = h->head_len > at + 2 ? h->head_len - 2 : at;
+		r = h->io(h, h->head + h->head_len, NULL,
+		          h->head_cap - h->head_len, &n, err);
+		if (r != 0)
 			return r;
-		if (h->status >= 200)
-			break;
-		at = from = end;
+		if (n == 0)
+			return oa__fail(err, OA_ERR_IO, "the server closed the "
+			                "connection %s the response head",
+			                h->head_len ? "inside" : "before");
+		h->head_len += n;
 	}
 	h->head_off = end;
 	if (h->body_done && h->head_off < h->head_len)
@@ -373,6 +366,7 @@ oa__http_head(oa__http *h, int is_head, char *err)
 OA_PRIVATE int
 oa__http_read(oa__http *h, char *dst, size_t room, size_t *got, char *err)
 {
+	char cut[64];
 	size_t n, rest = 0;
 	int r = 0;
 
@@ -397,15 +391,12 @@ oa__http_read(oa__http *h, char *dst, size_t room, size_t *got, char *err)
 			return r;
 		} else if (n == 0 && h->body != OA__BODY_CLOSE) {
 			oa__http_close(h);
-			if (h->body == OA__BODY_CHUNKED)
-				return oa__fail(err, OA_ERR_TRUNCATED, "the "
-				                "connection closed inside the "
-				                "chunked body");
-			return oa__fail(err, OA_ERR_TRUNCATED, "the "
-			                "connection closed after %llu of %llu "
-			                "body bytes", (unsigned long long)
-			                (h->length - h->left),
-			                (unsigned long long)h->length);
+			snprintf(cut, sizeof cut, "after %llu of %llu body bytes",
+			         (unsigned long long)(h->length - h->left),
+			         (unsigned long long)h->length);
+			return oa__fail(err, OA_ERR_TRUNCATED, "the connection "
+			                "closed %s", h->body == OA__BODY_CHUNKED ?
+			                "inside the chunked body" : cut);
 		}
 		if (h->body == OA__BODY_CHUNKED &&
 		    (r = oa__chunked_decode(&h->chunked, dst, &n, &rest,
@@ -524,7 +515,6 @@ oa__http_free(oa__http *h)
 	oa__http_close(h);
 	oa__free(h->alloc, h->head);
 	h->head = NULL;
-	h->head_cap = h->head_len = h->head_off = 0;
 	oa__buf_free(&h->req);
 	if (h->tls != NULL)
 		oa__modules.tls->free(h);
@@ -535,42 +525,6 @@ oa__http_free(oa__http *h)
 #define RESEND "the kept-alive connection was closed before an answer: " \
                "sending the request again on a new one"
 
-/* One exchange of the request in h->req and body: connect (unless a
- * kept-alive connection is open), send, read the head. */
-static int
-exchange(oa__http *h, const char *body, size_t body_len, int is_head,
-         char *err)
-{
-	int r = 0, early;
-
-	/* no answer yet, not even a stale 429 */
-	h->status = h->body_done = 0;
-	h->head_len = h->head_off = 0;
-	if (h->fd < 0 && (r = oa__net_dial(h, h->use_proxy ? &h->proxy :
-	                                   &h->url, err)) == 0 && h->tls)
-		r = oa__modules.tls->start(h, err);
-	if (r == 0) {
-		trace(h, '>', h->req.p, h->req.len, 1);
-		trace(h, '>', body, body_len, 0);
-		/* While a plain request is sent, an early answer stops the
-		 * sending; TLS records interleave, so not there. */
-		h->early_ok = h->io == oa__net_io;
-		r = oa__http_send(h, h->req.p, h->req.len, err);
-		if (r == 0)
-			r = oa__http_send(h, body, body_len, err);
-		h->early_ok = 0;
-	}
-	if (r == 0 || r == OA__EARLY) {
-		early = r == OA__EARLY;
-		r = oa__http_head(h, is_head, err);
-		/* the rest of an early-answered body was never sent */
-		h->keep_alive &= !early;
-	}
-	if (r != 0)
-		oa__http_close(h);
-	return r;
-}
-
 /* see oa_private.h */
 OA_PRIVATE int
 oa__http_request(oa__http *h, const char *method, const char *path,
@@ -580,7 +534,8 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 	char hp[280], url[160];
 	const char *s;
 	size_t n;
-	int r, px, reused, tries = 0, clean = err != NULL && err[0] == '\0';
+	int r, px, reused, early, tries = 0;
+	int clean = err != NULL && err[0] == '\0';
 
 	for (s = path; s != NULL && (unsigned char)*s > ' ' && *s != 0x7f; s++)
 		;
@@ -588,8 +543,6 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 		return oa__fail(err, OA_ERR_INVALID, "bad request method or "
 		                "path (it starts with '/', without a space or "
 		                "control character)");
-	if (body == NULL)
-		body_len = 0;
 	if (h->head == NULL) {
 		h->head_cap = h->max_header ? h->max_header :
 		              OA_MAX_HEADER_BYTES;
@@ -630,8 +583,30 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 		                    oa__net_idle_ok(h)))
 			oa__http_close(h);
 		reused = h->fd >= 0;
-		r = exchange(h, body, body_len, strcmp(method, "HEAD") == 0,
-		             err);
+		h->status = h->body_done = 0; /* no answer yet, no stale 429 */
+		h->head_len = h->head_off = 0;
+		r = reused ? 0 : oa__net_dial(h, h->use_proxy ? &h->proxy :
+		                              &h->url, err);
+		if (r == 0 && !reused && h->tls)
+			r = oa__modules.tls->start(h, err);
+		if (r == 0) {
+			trace(h, '>', h->req.p, h->req.len, 1);
+			trace(h, '>', body, body_len, 0);
+			/* While a plain request is sent, an early answer stops
+			 * the sending; TLS records interleave, so not there. */
+			h->early_ok = h->io == oa__net_io;
+			r = oa__http_send(h, h->req.p, h->req.len, err);
+			if (r == 0)
+				r = oa__http_send(h, body, body_len, err);
+			h->early_ok = 0;
+		}
+		early = r == OA__EARLY;
+		if (r == 0 || early)
+			r = oa__http_head(h, err);
+		/* the rest of an early-answered body was never sent */
+		h->keep_alive &= !early;
+		if (r != 0)
+			oa__http_close(h);
 		/* Closed by the server while it sat idle, before any byte of
 		 * the answer: sent once more, on a fresh connection (and the
 		 * trace shows it sent twice). Retries (retry.c) decide,

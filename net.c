@@ -9,7 +9,6 @@
  * byte into it) and enforces the timeouts, so an interrupt or a deadline
  * ends any wait at once. Nothing here knows HTTP.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -20,9 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "oa_private.h"
 
@@ -105,8 +102,8 @@ oa__url_parse(oa__url *u, const char *url, char *err)
 			                "offset %zu)", *s, (size_t)(s - url));
 	}
 	p = oa__url_authority(url);
-	u->tls = strncasecmp(url, "https://", 8) == 0;
-	if (p != url && !u->tls && strncasecmp(url, "http://", 7) != 0) {
+	u->tls = oa__ieq(url, 8, "https://");
+	if (p != url && !u->tls && !oa__ieq(url, 7, "http://")) {
 		oa__quote(q, sizeof q, url, (size_t)(p - 3 - url), 16);
 		return oa__fail(err, OA_ERR_URL, "unsupported URL scheme "
 		                "\"%s\": use http:// or https://", q);
@@ -155,7 +152,7 @@ oa__url_parse(oa__url *u, const char *url, char *err)
 	if (s < end) {
 		port = strtoul(s + 1, &e, 10);
 		n = (size_t)(end - s - 1);
-		bad = !isdigit((unsigned char)s[1]) || e != end || port == 0 ||
+		bad = s[1] < '0' || s[1] > '9' || e != end || port == 0 ||
 		      port > 65535;
 		/* "user:pa/ss@host" reads as host "user", port "pa": with an
 		 * '@' further on, only the URL (userinfo hidden) is quoted */
@@ -275,43 +272,6 @@ oa__net_io(oa__http *h, char *in, const char *out, size_t n, size_t *done,
 
 /* ---------------------------------------------------------------- connect */
 
-/* Connect to one address. Returns 0 (h->fd open), an errno value (> 0, no
- * message written; the caller tries the next address), or a negative
- * oa_err that ends the attempt (interrupted, deadline). */
-static int
-dial_one(oa__http *h, const struct addrinfo *ai, char *err)
-{
-	int fl, e, one = 1;
-	socklen_t len = sizeof e;
-
-	if ((h->fd = socket(ai->ai_family, ai->ai_socktype,
-	                    ai->ai_protocol)) < 0)
-		return errno;
-	/* Requests are written whole; do not hold the last segment back. */
-	setsockopt(h->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-#ifdef SO_NOSIGPIPE
-	setsockopt(h->fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
-#endif
-	if (fcntl(h->fd, F_SETFD, FD_CLOEXEC) < 0 ||
-	    (fl = fcntl(h->fd, F_GETFL)) < 0 ||
-	    fcntl(h->fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
-	    connect(h->fd, ai->ai_addr, ai->ai_addrlen) < 0)
-		e = errno;
-	else
-		return 0;
-	if (e == EINPROGRESS || e == EINTR) {
-		e = oa__net_wait(h, POLLOUT, h->connect_timeout_ms, err);
-		if (e == 1)
-			e = ETIMEDOUT;
-		else if (e == 0 && getsockopt(h->fd, SOL_SOCKET, SO_ERROR, &e,
-		                              &len) < 0)
-			e = errno;
-	}
-	if (e != 0)
-		oa__http_close(h);
-	return e;
-}
-
 /* see oa_private.h */
 OA_PRIVATE int
 oa__net_dial(oa__http *h, const oa__url *to, char *err)
@@ -321,18 +281,47 @@ oa__net_dial(oa__http *h, const oa__url *to, char *err)
 	                          .ai_flags = AI_NUMERICSERV }, *res, *ai;
 	const char *what = to == &h->proxy ? "the proxy " : "";
 	char hp[280];
-	int r, e = 0;
+	int fl, e, one = 1;
+	socklen_t len = sizeof e;
 
-	r = getaddrinfo(to->host, to->port, &hints, &res);
-	if (r != 0)
+	if ((e = getaddrinfo(to->host, to->port, &hints, &res)) != 0)
 		return oa__fail(err, OA_ERR_RESOLVE, "cannot resolve %s%s: %s",
-		                what, to->host, r == EAI_SYSTEM ?
-		                strerror(errno) : gai_strerror(r));
-	for (ai = res; ai != NULL; ai = ai->ai_next)
-		if ((e = dial_one(h, ai, err)) <= 0)
+		                what, to->host, e == EAI_SYSTEM ?
+		                strerror(errno) : gai_strerror(e));
+	/* Each address in turn, until one takes the connection (e == 0) or
+	 * the wait for one is interrupted or past the deadline (e < 0); e > 0
+	 * is why the last one did not. */
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((h->fd = socket(ai->ai_family, ai->ai_socktype,
+		                    ai->ai_protocol)) < 0) {
+			e = errno;
+			continue;
+		}
+		/* Requests are written whole; do not hold the last segment
+		 * back. */
+		setsockopt(h->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+#ifdef SO_NOSIGPIPE
+		setsockopt(h->fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+		e = fcntl(h->fd, F_SETFD, FD_CLOEXEC) < 0 ||
+		    (fl = fcntl(h->fd, F_GETFL)) < 0 ||
+		    fcntl(h->fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+		    connect(h->fd, ai->ai_addr, ai->ai_addrlen) < 0 ? errno : 0;
+		if (e == EINPROGRESS || e == EINTR) {
+			e = oa__net_wait(h, POLLOUT, h->connect_timeout_ms, err);
+			if (e == 1)
+				e = ETIMEDOUT;
+			else if (e == 0 && getsockopt(h->fd, SOL_SOCKET,
+			                              SO_ERROR, &e, &len) < 0)
+				e = errno;
+		}
+		if (e != 0)
+			oa__http_close(h);
+		if (e <= 0)
 			break;
+	}
 	freeaddrinfo(res);
-	/* the last address refused: worth a retry (a server still starting) */
+	/* refused: worth a retry (a server still starting) */
 	h->refused = e == ECONNREFUSED;
 	if (e <= 0)
 		return e;

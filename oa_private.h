@@ -399,7 +399,7 @@ OA_PRIVATE int oa__http_configure(oa__http *h, const oa_options *o,
  * its end has already arrived, else the connection is closed. With
  * retry.c, refused connections and 429/503 answers are retried with
  * backoff, up to max_retries times; the last 429/503 is returned like
- * any response.
+ * any response. Not for HEAD: its answer would be taken to have a body.
  */
 OA_PRIVATE int oa__http_request(oa__http *h, const char *method,
                                 const char *path, const char *extra_headers,
@@ -418,11 +418,10 @@ OA_PRIVATE int oa__http_read(oa__http *h, char *dst, size_t room,
 OA_PRIVATE void oa__http_close(oa__http *h);
 OA_PRIVATE void oa__http_free(oa__http *h);
 /* For proxy.c's CONNECT: write all of src (through TLS when on), and read
- * a response head (is_head: no body follows; h->head_len counts the
- * bytes received). */
+ * a response head (h->head_len counts the bytes received). */
 OA_PRIVATE int oa__http_send(oa__http *h, const char *src, size_t n,
                              char *err);
-OA_PRIVATE int oa__http_head(oa__http *h, int is_head, char *err);
+OA_PRIVATE int oa__http_head(oa__http *h, char *err);
 /* For retry.c: read the rest of a body and throw it away (nowait: only
  * what arrives within a few milliseconds); afterwards the body is done
  * or the connection closed. 0, or OA_ERR_INTERRUPTED / OA_ERR_DEADLINE. */

@@ -209,7 +209,7 @@ tunnel(oa__http *h, char *err)
 	if (h->debug)
 		oa__modules.trace('>', line, (size_t)n, 1);
 	if ((r = oa__http_send(h, line, (size_t)n, err)) != 0 ||
-	    (r = oa__http_head(h, 1, err)) != 0)
+	    (r = oa__http_head(h, err)) != 0)
 		return r;
 	if (h->status < 200 || h->status > 299)
 		return oa__fail(err, OA_ERR_CONNECT, "the proxy %s refused a "
