@@ -64,6 +64,7 @@
  * ends in LF, or CRLF (d->cr: a CR was just seen, an LF must follow).
  */
 enum { CH_SIZE, CH_LINE, CH_DATA, CH_DATA_END, CH_TRAILER, CH_DONE };
+#define NO_CRLF "no CRLF after the chunk data"
 
 static int
 chunk_fail(char *err, const char *what, int c)
@@ -95,10 +96,9 @@ oa__chunked_decode(oa__chunked *d, char *buf, size_t *len, size_t *rest,
 		}
 		c = (unsigned char)buf[i++];
 		if (d->cr && c != '\n')
-			return chunk_fail(err, d->state == CH_DATA_END ? "no CRLF "
-			                  "after the chunk data" : d->state ==
-			                  CH_TRAILER ? "CR without LF after the "
-			                  "last chunk" : "CR without LF", c);
+			return chunk_fail(err, d->state == CH_DATA_END ? NO_CRLF :
+			                  d->state == CH_TRAILER ? "CR without LF "
+			                  "after the last chunk" : "CR without LF", c);
 		d->cr = c == '\r' && (d->state != CH_SIZE || d->digits > 0);
 		if (d->cr)
 			continue;
@@ -124,8 +124,7 @@ oa__chunked_decode(oa__chunked *d, char *buf, size_t *len, size_t *rest,
 			break;
 		case CH_DATA_END:
 			if (c != '\n')
-				return chunk_fail(err, "no CRLF after the chunk "
-				                  "data", c);
+				return chunk_fail(err, NO_CRLF, c);
 			d->state = CH_SIZE;
 			d->digits = 0;
 			break;
@@ -450,6 +449,7 @@ oa__http_init(oa__http *h)
 	memset(h, 0, sizeof *h);
 	h->fd = h->cancel_fd = -1;
 	h->io = oa__net_io;
+	h->max_header = OA_MAX_HEADER_BYTES;
 }
 
 /* see oa_private.h */
@@ -543,13 +543,10 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 		return oa__fail(err, OA_ERR_INVALID, "bad request method or "
 		                "path (it starts with '/', without a space or "
 		                "control character)");
-	if (h->head == NULL) {
-		h->head_cap = h->max_header ? h->max_header :
-		              OA_MAX_HEADER_BYTES;
-		if ((h->head = oa__malloc(h->alloc, h->head_cap)) == NULL)
-			return oa__fail(err, OA_ERR_NOMEM, "out of memory for "
-			                "the response head");
-	}
+	if (h->head == NULL &&
+	    (h->head = oa__malloc(h->alloc, h->head_cap = h->max_header)) == NULL)
+		return oa__fail(err, OA_ERR_NOMEM, "out of memory for the "
+		                "response head");
 	if (h->request_timeout_ms > 0)
 		h->deadline = oa__now_ms() + h->request_timeout_ms;
 

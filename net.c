@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "oa_private.h"
 
@@ -245,14 +246,13 @@ oa__net_io(oa__http *h, char *in, const char *out, size_t n, size_t *done,
 			*done = (size_t)k;
 			return 0;
 		}
-		if ((e = errno) == EINTR)
-			continue;
 		/* A server that refuses a request (413) may answer and close
 		 * before reading it all: its answer is worth more than our
 		 * send error. */
+		e = errno;
 		if (h->early_ok && !oa__net_idle_ok(h))
 			return OA__EARLY;
-		if (e != EAGAIN && e != EWOULDBLOCK) {
+		if (e != EAGAIN && e != EWOULDBLOCK && e != EINTR) {
 			oa__host_port(&h->url, 0, hp, sizeof hp);
 			return oa__fail(err, OA_ERR_IO, "%s %s: %s", out ?
 			                "send to" : "receive from", hp,
@@ -315,10 +315,10 @@ oa__net_dial(oa__http *h, const oa__url *to, char *err)
 			                              SO_ERROR, &e, &len) < 0)
 				e = errno;
 		}
-		if (e != 0)
-			oa__http_close(h);
 		if (e <= 0)
 			break;
+		close(h->fd);
+		h->fd = -1;
 	}
 	freeaddrinfo(res);
 	/* refused: worth a retry (a server still starting) */
@@ -335,10 +335,9 @@ oa__net_dial(oa__http *h, const oa__url *to, char *err)
 }
 
 /* An idle keep-alive connection is fit to reuse when nothing is waiting on
- * it: a readable socket means the server closed it (its FIN reads as EOF;
- * POLLRDHUP says so too where it exists; a reset is POLLERR or POLLHUP,
- * reported whatever is asked) or sent stray bytes (a 408, say) that would
- * be taken for the next response. Checked without waiting just before a
+ * it, as a peek without waiting finds: the server closed it (its FIN
+ * reads as EOF, a reset as an error) or sent stray bytes (a 408, say)
+ * that would be taken for the next response. Checked without waiting just before a
  * request goes out, so a request is never written into a connection the
  * server has closed already (test_faults closed_keep_alive). The same
  * check, while a request is being sent, finds an early answer. */
@@ -346,10 +345,8 @@ oa__net_dial(oa__http *h, const oa__url *to, char *err)
 OA_PRIVATE int
 oa__net_idle_ok(const oa__http *h)
 {
-	struct pollfd pf = { .fd = h->fd, .events = POLLIN };
+	char c;
 
-#ifdef POLLRDHUP
-	pf.events |= POLLRDHUP;
-#endif
-	return poll(&pf, 1, 0) == 0;
+	return recv(h->fd, &c, 1, MSG_PEEK) < 0 &&
+	       (errno == EAGAIN || errno == EWOULDBLOCK);
 }

@@ -331,7 +331,7 @@ struct oa__http {
 	int64_t deadline;         /* oa__now_ms() bound for this request; 0 none;
 	                             set by oa__http_request when
 	                             request_timeout_ms > 0 */
-	size_t max_header;
+	size_t max_header;        /* the head buffer's size */
 	int max_retries;          /* retry.c: attempts after the first */
 	int max_retry_after_ms;   /* retry.c: Retry-After is obeyed up to this */
 	uint64_t rng;             /* retry.c: oa__random state for jitter */
@@ -367,7 +367,8 @@ struct oa__http {
 	uint64_t length;          /* the Content-Length, for messages */
 	oa__buf req;              /* the request head being sent */
 	char *head;               /* response head buffer, max_header bytes */
-	size_t head_cap;          /* its size, fixed at the first request */
+	size_t head_cap;          /* its size, max_header when allocated (at
+	                             the first request) */
 	size_t head_len;          /* bytes of the answer in head (interim
 	                             1xx heads included) */
 	size_t head_off;          /* where the body starts in head */
@@ -433,7 +434,9 @@ OA_PRIVATE void oa__host_port(const oa__url *u, int omit_default, char *out,
                               size_t size);
 /* Resolve to (the server or the proxy) and connect to the first address
  * that answers, within connect_timeout_ms; h->refused says the last
- * address refused, which is worth retrying (a server still starting). */
+ * address refused, which is worth retrying (a server still starting).
+ * Interrupted or past the deadline, it may leave h->fd open: the caller
+ * closes the connection on any failure. */
 OA_PRIVATE int oa__net_dial(oa__http *h, const oa__url *to, char *err);
 /* The socket's own reads and writes (see oa__io_fn). */
 OA_PRIVATE oa__io_fn oa__net_io;
