@@ -99,8 +99,7 @@ oa__chunked_decode(oa__chunked *d, char *buf, size_t *len, size_t *rest,
 			return chunk_fail(err, d->state == CH_DATA_END ? NO_CRLF :
 			                  d->state == CH_TRAILER ? "CR without LF "
 			                  "after the last chunk" : "CR without LF", c);
-		d->cr = c == '\r' && (d->state != CH_SIZE || d->digits > 0);
-		if (d->cr)
+		if ((d->cr = c == '\r' && (d->state != CH_SIZE || d->digits)))
 			continue;
 		switch (d->state) {
 		case CH_SIZE:
@@ -217,9 +216,8 @@ parse_head(oa__http *h, const char *p, size_t n, char *err)
 	h->coding[0] = '\0';
 	eol = memchr(p, '\n', n);
 	len = (size_t)(eol - p) - (eol > p && eol[-1] == '\r');
-	if (len < 12 || memcmp(p, "HTTP/1.", 7) != 0 || p[7] < '0' ||
-	    p[7] > '9' || p[8] != ' ' || p[9] < '1' || p[9] > '9' ||
-	    p[10] < '0' || p[10] > '9' || p[11] < '0' || p[11] > '9' ||
+	if (len < 12 || memcmp(p, "HTTP/1.", 7) != 0 || !isdigit(p[7] & 0xff) ||
+	    p[8] != ' ' || p[9] == '0' || strspn(p + 9, "0123456789") != 3 ||
 	    (len > 12 && p[12] != ' '))
 		return bad_bytes(err, "not an HTTP/1.x status line:", p, len);
 	h->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
@@ -533,9 +531,7 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 {
 	char hp[280], url[160];
 	const char *s;
-	size_t n;
-	int r, px, reused, early, tries = 0;
-	int clean = err != NULL && err[0] == '\0';
+	int r, px, reused, tries = 0, clean = err != NULL && err[0] == '\0';
 
 	for (s = path; s != NULL && (unsigned char)*s > ' ' && *s != 0x7f; s++)
 		;
@@ -580,8 +576,7 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 		                    oa__net_idle_ok(h)))
 			oa__http_close(h);
 		reused = h->fd >= 0;
-		h->status = h->body_done = 0; /* no answer yet, no stale 429 */
-		h->head_len = h->head_off = 0;
+		h->status = h->head_len = h->head_off = 0; /* no stale 429 */
 		r = reused ? 0 : oa__net_dial(h, h->use_proxy ? &h->proxy :
 		                              &h->url, err);
 		if (r == 0 && !reused && h->tls)
@@ -595,13 +590,13 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 			r = oa__http_send(h, h->req.p, h->req.len, err);
 			if (r == 0)
 				r = oa__http_send(h, body, body_len, err);
-			h->early_ok = 0;
 		}
-		early = r == OA__EARLY;
-		if (r == 0 || early)
+		/* From here early_ok says the answer came early: the rest of
+		 * the body was never sent. (Only sends look at it.) */
+		h->early_ok = r == OA__EARLY;
+		if (r == 0 || h->early_ok)
 			r = oa__http_head(h, err);
-		/* the rest of an early-answered body was never sent */
-		h->keep_alive &= !early;
+		h->keep_alive &= !h->early_ok;
 		if (r != 0)
 			oa__http_close(h);
 		/* Closed by the server while it sat idle, before any byte of
@@ -620,10 +615,9 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 	/* A malformed answer mostly means the wrong port (SSH, TLS, another
 	 * service): say which URL gave it. */
 	if (r == OA_ERR_PROTOCOL && err != NULL) {
-		n = strlen(err);
 		oa__url_text(&h->url, path, url, sizeof url);
-		snprintf(err + n, OA__ERRLEN - n, " (answer to %s %s)", method,
-		         url);
+		snprintf(err + strlen(err), OA__ERRLEN - strlen(err),
+		         " (answer to %s %s)", method, url);
 	}
 	return r;
 }

@@ -250,7 +250,7 @@ oa__net_io(oa__http *h, char *in, const char *out, size_t n, size_t *done,
 		 * before reading it all: its answer is worth more than our
 		 * send error. */
 		e = errno;
-		if (h->early_ok && !oa__net_idle_ok(h))
+		if (out && h->early_ok && !oa__net_idle_ok(h))
 			return OA__EARLY;
 		if (e != EAGAIN && e != EWOULDBLOCK && e != EINTR) {
 			oa__host_port(&h->url, 0, hp, sizeof hp);

@@ -360,7 +360,8 @@ struct oa__http {
 	oa__io_fn *io;            /* oa__net_io, or TLS's on this connection */
 	int refused;              /* the last connect was refused */
 	int keep_alive;
-	int early_ok;             /* sending a request: stop at an answer */
+	int early_ok;             /* sending a request: stop at an answer;
+	                             after it: the answer came early */
 	uint64_t left;            /* Content-Length bytes still to read */
 	oa__chunked chunked;
 	int body_done;
