@@ -208,7 +208,7 @@ parse_head(oa__http *h, const char *p, size_t n, char *err)
 {
 	const char *end = p + n, *line, *eol, *colon, *v;
 	char tok[128], *t, *save;
-	size_t len, vlen, i;
+	size_t len, vlen;
 	unsigned long long clen = ULLONG_MAX, x; /* ULLONG_MAX: none */
 	int te = 0, chunked = 0, conn_close = 0;
 
@@ -278,10 +278,10 @@ parse_head(oa__http *h, const char *p, size_t n, char *err)
 			/* kept only to say where a redirect pointed */
 			keep(h->location, sizeof h->location, v, vlen, 0);
 		} else if (oa__ieq(line, len, "content-type")) {
-			/* the media type, without parameters */
-			for (i = 0; i < vlen && !memchr("; \t", v[i], 3); i++)
-				;
-			keep(h->content_type, sizeof h->content_type, v, i, 1);
+			/* the media type, without parameters (the line ends
+			 * in CR or LF: strcspn stops there) */
+			keep(h->content_type, sizeof h->content_type, v,
+			     strcspn(v, "; \t\r\n"), 1);
 		} else if (h->capture && oa__ieq(line, len, h->capture) &&
 		           keep(h->captured, sizeof h->captured, v, vlen,
 		                0) < vlen) {

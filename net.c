@@ -50,7 +50,6 @@ OA_PRIVATE void
 oa__url_quote(char *out, size_t size, const char *url, size_t max)
 {
 	const char *a = oa__url_authority(url), *at = strrchr(a, '@');
-	size_t o;
 
 	/* The last '@' anywhere, not only in the authority: hiding a piece
 	 * of a path costs nothing, showing a password with a '/' in it
@@ -58,9 +57,7 @@ oa__url_quote(char *out, size_t size, const char *url, size_t max)
 	oa__quote(out, size, url, at ? (size_t)(a - url) : strlen(url), max);
 	if (at == NULL)
 		return;
-	o = strlen(out);
-	if (o + 4 < size)
-		memcpy(out + o, "***", 4);
+	oa__quote(out, size, "***", 3, 3);
 	oa__quote(out, size, at, strlen(at), max);
 }
 
@@ -200,7 +197,8 @@ oa__net_wait(oa__http *h, short events, int timeout_ms, char *err)
 		{ .fd = events ? h->fd : -1, .events = events },
 		{ .fd = h->cancel_fd, .events = POLLIN }
 	};
-	int64_t until = oa__now_ms() + timeout_ms, now, t;
+	int64_t now, t, until = timeout_ms < 0 ? INT64_MAX :
+	                        oa__now_ms() + timeout_ms;
 	int r = -1;
 
 	for (;;) {
@@ -212,17 +210,15 @@ oa__net_wait(oa__http *h, short events, int timeout_ms, char *err)
 			return 0;
 		now = oa__now_ms();
 		/* Polled at least once, so a zero timeout means "look". */
-		if (r == 0 && timeout_ms >= 0 && now >= until)
+		if (r == 0 && now >= until)
 			return 1;
 		if (h->deadline && now >= h->deadline)
 			return oa__fail(err, OA_ERR_DEADLINE, "the request ran "
 			                "past its time limit (%d ms)",
 			                h->request_timeout_ms);
-		t = h->deadline ? h->deadline - now : INT_MAX;
-		if (timeout_ms >= 0 && until - now < t)
-			t = until > now ? until - now : 0;
+		t = (h->deadline && h->deadline < until ? h->deadline : until) - now;
 		r = poll(pf, h->cancel_fd >= 0 ? 2 : 1,
-		         t > INT_MAX ? INT_MAX : (int)t);
+		         t < 0 ? 0 : t > INT_MAX ? INT_MAX : (int)t);
 		if (r < 0 && errno != EINTR)
 			return oa__fail(err, OA_ERR_IO, "poll: %s",
 			                strerror(errno));
