@@ -179,22 +179,10 @@ oa__sse_ack(oa__sse *p, size_t n)
 
 /* ---------------------------------------------------------------- output */
 
-/* Where the line in b[from..len) ends: its first '\n' or '\r', or len.
- * memchr reads a word or more at a time, where a loop testing each byte
- * for both cost as much as parsing the event's JSON. */
-static size_t
-line_end(const char *b, size_t from, size_t len)
-{
-	const char *nl = memchr(b + from, '\n', len - from);
-	size_t to = nl ? (size_t)(nl - b) : len;
-	const char *cr = memchr(b + from, '\r', to - from);
-
-	return cr ? (size_t)(cr - b) : to;
-}
-
 OA_PRIVATE int
 oa__sse_next(oa__sse *p, oa__sse_event *ev, char *err)
 {
+	const char *nl, *cr;
 	size_t at, end;
 
 	(void)err; /* every byte sequence is a valid stream */
@@ -205,7 +193,14 @@ oa__sse_next(oa__sse *p, oa__sse_event *ev, char *err)
 			p->scan += p->buf[p->scan] == '\n';
 			p->cr_pending = 0;
 		}
-		end = line_end(p->buf, p->scan + p->seen, p->len);
+		/* Where the line ends: its first '\n' or '\r', or len. memchr
+		 * reads a word or more at a time, where a loop testing each
+		 * byte for both cost as much as parsing the event's JSON. */
+		at = p->scan + p->seen;
+		nl = memchr(p->buf + at, '\n', p->len - at);
+		end = nl ? (size_t)(nl - p->buf) : p->len;
+		if ((cr = memchr(p->buf + at, '\r', end - at)) != NULL)
+			end = (size_t)(cr - p->buf);
 		if (end == p->len) {
 			p->seen = end - p->scan;
 			return 0;
