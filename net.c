@@ -236,12 +236,8 @@ oa__net_io(oa__http *h, char *in, const char *out, size_t n, size_t *done,
 	ssize_t k;
 	int e, r;
 
-	for (;;) {
-		k = out ? send(h->fd, out, n, MSG_NOSIGNAL) : recv(h->fd, in, n, 0);
-		if (k >= 0) {
-			*done = (size_t)k;
-			return 0;
-		}
+	while ((k = out ? send(h->fd, out, n, MSG_NOSIGNAL)
+	                : recv(h->fd, in, n, 0)) < 0) {
 		/* A server that refuses a request (413) may answer and close
 		 * before reading it all: its answer is worth more than our
 		 * send error. */
@@ -264,6 +260,8 @@ oa__net_io(oa__http *h, char *in, const char *out, size_t n, size_t *done,
 		if (r != 0)
 			return r;
 	}
+	*done = (size_t)k;
+	return 0;
 }
 
 /* ---------------------------------------------------------------- connect */
