@@ -12,7 +12,7 @@
  *   back to "connected" (HTTP/1.1 keep-alive, body read to its exact end,
  *   nothing stray after it) or closed. A caller that stops reading at
  *   [DONE] leaves the last chunk unread: the next request first takes
- *   whatever of it has already arrived, without waiting, and reuses the
+ *   whatever of it arrives within a few milliseconds, and reuses the
  *   connection if that reaches the end. A reused connection that the
  *   server closed while it sat idle fails before the first response byte;
  *   the request is then sent once more on a fresh connection, so callers
@@ -32,8 +32,8 @@
  * written into a buffer kept from request to request.
  */
 #include <ctype.h>
-#include <stdio.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -96,9 +96,10 @@ oa__chunked_decode(oa__chunked *d, char *buf, size_t *len, size_t *rest,
 		}
 		c = (unsigned char)buf[i++];
 		if (d->cr && c != '\n')
-			return chunk_fail(err, d->state == CH_DATA_END ? NO_CRLF :
-			                  d->state == CH_TRAILER ? "CR without LF "
-			                  "after the last chunk" : "CR without LF", c);
+			return chunk_fail(err, d->state == CH_DATA_END ?
+			                  NO_CRLF : d->state != CH_TRAILER ?
+			                  "CR without LF" : "CR without LF "
+			                  "after the last chunk", c);
 		if ((d->cr = c == '\r' && (d->state != CH_SIZE || d->digits)))
 			continue;
 		switch (d->state) {
@@ -111,10 +112,10 @@ oa__chunked_decode(oa__chunked *d, char *buf, size_t *len, size_t *rest,
 			}
 			if (isxdigit(c) || d->digits == 0 ||
 			    (c != '\n' && !memchr("; \t", c, 3)))
-				return chunk_fail(err, isxdigit(c) ? "more than "
-				                  "16 hex digits" : d->digits ?
-				                  "bad chunk size" : "no chunk size",
-				                  c);
+				return chunk_fail(err, isxdigit(c) ?
+				                  "more than 16 hex digits" :
+				                  d->digits ? "bad chunk size"
+				                  : "no chunk size", c);
 			d->state = CH_LINE;
 			/* fall through */
 		case CH_LINE:
@@ -196,7 +197,8 @@ keep(char *dst, size_t size, const char *v, size_t n, int lower)
 	size_t i;
 
 	for (i = 0; i < n && i + 1 < size && v[i] >= ' ' && v[i] < 0x7f; i++)
-		dst[i] = lower && v[i] >= 'A' && v[i] <= 'Z' ? v[i] | 0x20 : v[i];
+		dst[i] = lower && v[i] >= 'A' && v[i] <= 'Z' ? v[i] | 0x20
+		                                              : v[i];
 	dst[i] = '\0';
 	return i;
 }
@@ -216,9 +218,9 @@ parse_head(oa__http *h, const char *p, size_t n, char *err)
 	h->coding[0] = '\0';
 	eol = memchr(p, '\n', n);
 	len = (size_t)(eol - p) - (eol > p && eol[-1] == '\r');
-	if (len < 12 || memcmp(p, "HTTP/1.", 7) != 0 || !isdigit(p[7] & 0xff) ||
-	    p[8] != ' ' || p[9] == '0' || strspn(p + 9, "0123456789") != 3 ||
-	    (len > 12 && p[12] != ' '))
+	if (len < 12 || memcmp(p, "HTTP/1.", 7) != 0 ||
+	    !isdigit(p[7] & 0xff) || p[8] != ' ' || p[9] == '0' ||
+	    strspn(p + 9, "0123456789") != 3 || (len > 12 && p[12] != ' '))
 		return bad_bytes(err, "not an HTTP/1.x status line:", p, len);
 	h->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
 
@@ -261,7 +263,8 @@ parse_head(oa__http *h, const char *p, size_t n, char *err)
 			te = 1;
 			chunked = vlen >= 7 &&
 			          oa__ieq(v + vlen - 7, 7, "chunked") &&
-			          (vlen == 7 || memchr(", \t", v[vlen - 8], 3));
+			          (vlen == 7 ||
+			           memchr(", \t", v[vlen - 8], 3));
 			if (!oa__ieq(v, vlen, "chunked"))
 				keep(h->coding, sizeof h->coding, line,
 				     (size_t)(v + vlen - line), 0);
@@ -320,7 +323,8 @@ oa__http_head(oa__http *h, char *err)
 	for (;;) {
 		if ((end = head_end(h->head, h->head_len, from)) != 0) {
 			trace(h, '<', h->head + at, end - at, 0);
-			if ((r = parse_head(h, h->head + at, end - at, err)) != 0)
+			r = parse_head(h, h->head + at, end - at, err);
+			if (r != 0)
 				return r;
 			if (h->status >= 200)
 				break;
@@ -333,21 +337,21 @@ oa__http_head(oa__http *h, char *err)
 		if (n >= 5 && memcmp(h->head + at, "HTTP/", 5) != 0) {
 			nl = memchr(h->head + at, '\n', n);
 			return bad_bytes(err, "not an HTTP/1.x status line:",
-			                 h->head + at, nl ? (size_t)(nl - h->head) -
-			                 at : n);
+			                 h->head + at,
+			                 nl ? (size_t)(nl - h->head) - at : n);
 		}
 		if (h->head_len == h->head_cap)
-			return oa__fail(err, OA_ERR_LIMIT, "the response head is "
-			                "larger than max_header_bytes (%zu)",
-			                h->head_cap);
+			return oa__fail(err, OA_ERR_LIMIT, "the response "
+			                "head is larger than max_header_bytes "
+			                "(%zu)", h->head_cap);
 		from = h->head_len > at + 2 ? h->head_len - 2 : at;
 		r = h->io(h, h->head + h->head_len, NULL,
 		          h->head_cap - h->head_len, &n, err);
 		if (r != 0)
 			return r;
 		if (n == 0)
-			return oa__fail(err, OA_ERR_IO, "the server closed the "
-			                "connection %s the response head",
+			return oa__fail(err, OA_ERR_IO, "the server closed "
+			                "the connection %s the response head",
 			                h->head_len ? "inside" : "before");
 		h->head_len += n;
 	}
@@ -388,11 +392,12 @@ oa__http_read(oa__http *h, char *dst, size_t room, size_t *got, char *err)
 			return r;
 		} else if (n == 0 && h->body != OA__BODY_CLOSE) {
 			oa__http_close(h);
-			snprintf(cut, sizeof cut, "after %llu of %llu body bytes",
-			         (unsigned long long)(h->length - h->left),
-			         (unsigned long long)h->length);
-			return oa__fail(err, OA_ERR_TRUNCATED, "the connection "
-			                "closed %s", h->body == OA__BODY_CHUNKED ?
+			snprintf(cut, sizeof cut, "after %llu of %llu body "
+			         "bytes", (unsigned long long)(h->length -
+			         h->left), (unsigned long long)h->length);
+			return oa__fail(err, OA_ERR_TRUNCATED, "the "
+			                "connection closed %s",
+			                h->body == OA__BODY_CHUNKED ?
 			                "inside the chunked body" : cut);
 		}
 		if (h->body == OA__BODY_CHUNKED &&
@@ -465,20 +470,19 @@ oa__http_configure(oa__http *h, const oa_options *o, char *err)
 	h->request_timeout_ms = o->request_timeout_ms;
 	h->max_header = o->max_header_bytes ? o->max_header_bytes :
 	                OA_MAX_HEADER_BYTES;
-	h->debug = oa__modules.trace != NULL && (o->debug || (env != NULL &&
-	           env[0] != '\0' && strcmp(env, "0") != 0));
+	h->debug = oa__modules.trace && (o->debug || (env && env[0] &&
+	                                             strcmp(env, "0") != 0));
 	/* Tracing, proxies, retries and TLS are modules: an option that
 	 * needs one the build lacks is refused rather than silently ignored
 	 * (OA_DEBUG alone is ignored). */
-	if (o->debug && oa__modules.trace == NULL)
+	if (o->debug && !oa__modules.trace)
 		need = "debug needs trace.c";
-	else if (o->proxy != NULL && o->proxy[0] != '\0' &&
-	         oa__modules.proxy == NULL)
+	else if (o->proxy && o->proxy[0] && !oa__modules.proxy)
 		need = "proxy needs proxy.c";
-	else if (o->max_retries != 0 && o->max_retries != OA_OMIT &&
-	         oa__modules.retry == NULL)
+	else if (o->max_retries && o->max_retries != OA_OMIT &&
+	         !oa__modules.retry)
 		need = "max_retries needs retry.c";
-	else if (o->max_retry_after_ms != 0 && oa__modules.retry == NULL)
+	else if (o->max_retry_after_ms && !oa__modules.retry)
 		need = "max_retry_after_ms needs retry.c";
 	if (need != NULL)
 		return oa__fail(err, OA_ERR_INVALID, "%s, which this build "
@@ -539,10 +543,12 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 		return oa__fail(err, OA_ERR_INVALID, "bad request method or "
 		                "path (it starts with '/', without a space or "
 		                "control character)");
-	if (h->head == NULL &&
-	    (h->head = oa__malloc(h->alloc, h->head_cap = h->max_header)) == NULL)
-		return oa__fail(err, OA_ERR_NOMEM, "out of memory for the "
-		                "response head");
+	if (h->head == NULL) {
+		h->head_cap = h->max_header;
+		if ((h->head = oa__malloc(h->alloc, h->head_cap)) == NULL)
+			return oa__fail(err, OA_ERR_NOMEM, "out of memory for "
+			                "the response head");
+	}
 	if (h->request_timeout_ms > 0)
 		h->deadline = oa__now_ms() + h->request_timeout_ms;
 
@@ -584,8 +590,9 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 		if (r == 0) {
 			trace(h, '>', h->req.p, h->req.len, 1);
 			trace(h, '>', body, body_len, 0);
-			/* While a plain request is sent, an early answer stops
-			 * the sending; TLS records interleave, so not there. */
+			/* While a plain request is sent, an early answer
+			 * stops the sending; TLS records interleave, so not
+			 * there. */
 			h->early_ok = h->io == oa__net_io;
 			r = oa__http_send(h, h->req.p, h->req.len, err);
 			if (r == 0)

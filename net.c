@@ -213,10 +213,11 @@ oa__net_wait(oa__http *h, short events, int timeout_ms, char *err)
 		if (r == 0 && now >= until)
 			return 1;
 		if (h->deadline && now >= h->deadline)
-			return oa__fail(err, OA_ERR_DEADLINE, "the request ran "
-			                "past its time limit (%d ms)",
+			return oa__fail(err, OA_ERR_DEADLINE, "the request "
+			                "ran past its time limit (%d ms)",
 			                h->request_timeout_ms);
-		t = (h->deadline && h->deadline < until ? h->deadline : until) - now;
+		t = (h->deadline && h->deadline < until ? h->deadline
+		                                        : until) - now;
 		r = poll(pf, h->cancel_fd >= 0 ? 2 : 1,
 		         t < 0 ? 0 : t > INT_MAX ? INT_MAX : (int)t);
 		if (r < 0 && errno != EINTR)
@@ -300,9 +301,11 @@ oa__net_dial(oa__http *h, const oa__url *to, char *err)
 		e = fcntl(h->fd, F_SETFD, FD_CLOEXEC) < 0 ||
 		    (fl = fcntl(h->fd, F_GETFL)) < 0 ||
 		    fcntl(h->fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
-		    connect(h->fd, ai->ai_addr, ai->ai_addrlen) < 0 ? errno : 0;
+		    connect(h->fd, ai->ai_addr, ai->ai_addrlen) < 0 ?
+		    errno : 0;
 		if (e == EINPROGRESS || e == EINTR) {
-			e = oa__net_wait(h, POLLOUT, h->connect_timeout_ms, err);
+			e = oa__net_wait(h, POLLOUT, h->connect_timeout_ms,
+			                 err);
 			if (e == 1)
 				e = ETIMEDOUT;
 			else if (e == 0 && getsockopt(h->fd, SOL_SOCKET,
@@ -331,7 +334,7 @@ oa__net_dial(oa__http *h, const oa__url *to, char *err)
 /* An idle keep-alive connection is fit to reuse when nothing is waiting on
  * it, as a peek without waiting finds: the server closed it (its FIN
  * reads as EOF, a reset as an error) or sent stray bytes (a 408, say)
- * that would be taken for the next response. Checked without waiting just before a
+ * that would be taken for the next response. Checked just before a
  * request goes out, so a request is never written into a connection the
  * server has closed already (test_faults closed_keep_alive). The same
  * check, while a request is being sent, finds an early answer. */

@@ -398,7 +398,8 @@ OA_PRIVATE int oa__http_configure(oa__http *h, const oa_options *o,
  * open connection). extra_headers is "Name: value\r\n" lines or NULL.
  * On return 0, status, content_type and body are set; the body is read
  * with oa__http_read(). A previous response's unread body is drained if
- * its end has already arrived, else the connection is closed. With
+ * its end arrives within a few milliseconds, else the connection is
+ * closed. With
  * retry.c, refused connections and 429/503 answers are retried with
  * backoff, up to max_retries times; the last 429/503 is returned like
  * any response. Not for HEAD: its answer would be taken to have a body.

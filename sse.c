@@ -107,7 +107,8 @@ dispatch(oa__sse *p, oa__sse_event *ev)
 
 	if (had) {
 		p->buf[--p->out] = '\0';
-		*ev = (oa__sse_event){ p->buf, p->out, p->type[p->cur], p->id };
+		*ev = (oa__sse_event){ p->buf, p->out, p->type[p->cur],
+		                       p->id };
 		p->out = 0;
 		p->cur ^= 1;
 	}

@@ -504,8 +504,9 @@ tls_run(oa__http *h, unsigned want, char *err)
 		}
 		if (st & BR_SSL_SENDREC) {
 			buf = br_ssl_engine_sendrec_buf(e, &len);
-			if ((r = oa__net_io(h, NULL, (const char *)buf, len, &n,
-			                    err)) != 0)
+			r = oa__net_io(h, NULL, (const char *)buf, len, &n,
+			               err);
+			if (r != 0)
 				return r;
 			br_ssl_engine_sendrec_ack(e, n);
 			continue;
