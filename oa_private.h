@@ -399,10 +399,10 @@ OA_PRIVATE int oa__http_configure(oa__http *h, const oa_options *o,
  * On return 0, status, content_type and body are set; the body is read
  * with oa__http_read(). A previous response's unread body is drained if
  * its end arrives within a few milliseconds, else the connection is
- * closed. With
- * retry.c, refused connections and 429/503 answers are retried with
- * backoff, up to max_retries times; the last 429/503 is returned like
- * any response. Not for HEAD: its answer would be taken to have a body.
+ * closed. With retry.c, refused connections and 429/503 answers are
+ * retried with backoff, up to max_retries times; the last 429/503 is
+ * returned like any response. Not for HEAD: its answer would be taken to
+ * have a body.
  */
 OA_PRIVATE int oa__http_request(oa__http *h, const char *method,
                                 const char *path, const char *extra_headers,
@@ -421,7 +421,8 @@ OA_PRIVATE int oa__http_read(oa__http *h, char *dst, size_t room,
 OA_PRIVATE void oa__http_close(oa__http *h);
 OA_PRIVATE void oa__http_free(oa__http *h);
 /* For proxy.c's CONNECT: write all of src (through TLS when on), and read
- * a response head (h->head_len counts the bytes received). */
+ * a response head (h->head_len counts the bytes received; a 2xx answer to
+ * CONNECT has no body, whatever its framing says). */
 OA_PRIVATE int oa__http_send(oa__http *h, const char *src, size_t n,
                              char *err);
 OA_PRIVATE int oa__http_head(oa__http *h, char *err);
