@@ -323,8 +323,7 @@ oa__http_head(oa__http *h, char *err)
 	for (;;) {
 		if ((end = head_end(h->head, h->head_len, from)) != 0) {
 			trace(h, '<', h->head + at, end - at, 0);
-			r = parse_head(h, h->head + at, end - at, err);
-			if (r != 0)
+			if ((r = parse_head(h, h->head + at, end - at, err)))
 				return r;
 			if (h->status >= 200)
 				break;
@@ -425,18 +424,18 @@ oa__http_read(oa__http *h, char *dst, size_t room, size_t *got, char *err)
 
 /* see oa_private.h */
 OA_PRIVATE int
-oa__http_discard(oa__http *h, int nowait)
+oa__http_discard(oa__http *h, int wait_ms)
 {
 	char tmp[4096], e[OA__ERRLEN] = "";
 	size_t got, total = 0;
-	int r = 0, timeout = h->read_timeout_ms;
+	int r, timeout = h->read_timeout_ms;
 
-	if (nowait)
-		h->read_timeout_ms = DRAIN_WAIT_MS;
-	while (r == 0 && h->fd >= 0 && !h->body_done && total < DISCARD_MAX) {
+	/* until the body's end (got 0) or an error, STATE when closed */
+	h->read_timeout_ms = wait_ms;
+	do {
 		r = oa__http_read(h, tmp, sizeof tmp, &got, e);
 		total += got;
-	}
+	} while (r == 0 && got > 0 && total < DISCARD_MAX);
 	h->read_timeout_ms = timeout;
 	if (!h->body_done)
 		oa__http_close(h);
@@ -574,7 +573,7 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 
 	/* The caller stopped at [DONE]; the end of the body may be here. */
 	if (h->fd >= 0 && h->keep_alive && !h->body_done)
-		oa__http_discard(h, 1);
+		oa__http_discard(h, DRAIN_WAIT_MS);
 	for (;;) {
 		/* A kept-alive connection is reused when its last body was
 		 * read to its end and nothing waits on it. */

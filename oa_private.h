@@ -426,10 +426,10 @@ OA_PRIVATE void oa__http_free(oa__http *h);
 OA_PRIVATE int oa__http_send(oa__http *h, const char *src, size_t n,
                              char *err);
 OA_PRIVATE int oa__http_head(oa__http *h, char *err);
-/* For retry.c: read the rest of a body and throw it away (nowait: only
- * what arrives within a few milliseconds); afterwards the body is done
- * or the connection closed. 0, or OA_ERR_INTERRUPTED / OA_ERR_DEADLINE. */
-OA_PRIVATE int oa__http_discard(oa__http *h, int nowait);
+/* For retry.c: read the rest of a body and throw it away, waiting at
+ * most wait_ms for each piece; afterwards the body is done or the
+ * connection closed. 0, or OA_ERR_INTERRUPTED / OA_ERR_DEADLINE. */
+OA_PRIVATE int oa__http_discard(oa__http *h, int wait_ms);
 
 /* net.c. "host:port", an IPv6 literal in brackets; the port left out when
  * it is the scheme's default and omit_default is set (the Host header). */

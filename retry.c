@@ -104,7 +104,7 @@ again(oa__http *h, int tries, int *r, char *err)
 	/* No time left to wait: the caller gets this answer. */
 	if (h->deadline && oa__now_ms() + delay >= h->deadline)
 		return 0;
-	if (*r == 0 && (*r = oa__http_discard(h, 0)) != 0)
+	if (*r == 0 && (*r = oa__http_discard(h, h->read_timeout_ms)) != 0)
 		return 0;
 	if (h->debug)
 		fprintf(stderr, "oa: retry %d of %d in %d ms (%s)\n",

@@ -3,8 +3,8 @@
  * framing and chunked decoding, against arbitrary server bytes.
  *
  * Input: byte 0 picks the head buffer size, byte 1 the read size, byte 2
- * flags (2: drain the body with oa__http_discard(), 4: only what arrives
- * at once), bytes 3.. 6
+ * flags (2: drain the body with oa__http_discard(), 4: waiting 20 ms at
+ * most), bytes 3.. 6
  * split points; the rest is what the server sends. Three parts:
  *   - the chunked decoder fed whole and fed in pieces must give the same
  *     bytes and the same verdict (its documented promise);
@@ -146,7 +146,8 @@ respond(const char *s, size_t n, size_t head_cap, size_t room, int flags)
 		FUZZ_CHECK(h.coding[off] >= ' ' && h.coding[off] < 0x7f);
 	off = h.head_off;
 	if (flags & 2) {
-		FUZZ_CHECK(oa__http_discard(&h, flags & 4) == 0);
+		FUZZ_CHECK(oa__http_discard(&h, flags & 4 ? 20 :
+		                            h.read_timeout_ms) == 0);
 		FUZZ_CHECK(h.body_done || h.fd < 0);
 		goto out;
 	}
