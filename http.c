@@ -82,7 +82,7 @@ oa__chunked_decode(oa__chunked *d, char *buf, size_t *len, size_t *rest,
                    char *err)
 {
 	size_t i = 0, o = 0, n = *len, k;
-	int c;
+	int c, v;
 
 	while (i < n && d->state != CH_DONE) {
 		if (d->state == CH_DATA) {
@@ -104,15 +104,16 @@ oa__chunked_decode(oa__chunked *d, char *buf, size_t *len, size_t *rest,
 			continue;
 		switch (d->state) {
 		case CH_SIZE:
-			if (isxdigit(c) && d->digits < 16) {
-				d->left = d->left << 4 | (uint64_t)(c <= '9' ?
-				          c - '0' : (c | 0x20) - 'a' + 10);
+			v = c >= '0' && c <= '9' ? c - '0' : (c | 0x20) >= 'a' &&
+			    (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+			if (v >= 0 && d->digits < 16) {
+				d->left = d->left << 4 | (uint64_t)v;
 				d->digits++;
 				break;
 			}
-			if (isxdigit(c) || d->digits == 0 ||
+			if (v >= 0 || d->digits == 0 ||
 			    (c != '\n' && !memchr("; \t", c, 3)))
-				return chunk_fail(err, isxdigit(c) ?
+				return chunk_fail(err, v >= 0 ?
 				                  "more than 16 hex digits" :
 				                  d->digits ? "bad chunk size"
 				                  : "no chunk size", c);

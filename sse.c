@@ -76,7 +76,7 @@ line(oa__sse *p, size_t at, size_t end)
 	vn = (size_t)(e - v);
 	/* Older llama.cpp servers write "error: {json}" instead of a data
 	 * line; it reaches the client as an event of type "error". */
-	if (is(s, fn, "error"))
+	if (fn == 5 && is(s, fn, "error"))
 		sse_set(type, sizeof p->type[0], "error", 5);
 	if (is(s, fn, "data") || is(s, fn, "error")) {
 		memmove(p->buf + p->out, v, vn);
