@@ -189,17 +189,16 @@ bad_bytes(char *err, const char *what, const char *p, size_t n)
 	return oa__fail(err, OA_ERR_PROTOCOL, "%s \"%s\"", what, q);
 }
 
-/* Copy v[0..n) into dst (size bytes), lower-cased when asked, up to the
- * first byte that is not visible ASCII or a blank and cut to fit; returns
- * how much was copied. */
+/* Copy v[0..n) into dst (size bytes), lower-cased when lc is set, up to
+ * the first byte that is not visible ASCII or a blank and cut to fit;
+ * returns how much was copied. */
 static size_t
-keep(char *dst, size_t size, const char *v, size_t n, int lower)
+keep(char *dst, size_t size, const char *v, size_t n, int lc)
 {
 	size_t i;
 
 	for (i = 0; i < n && i + 1 < size && v[i] >= ' ' && v[i] < 0x7f; i++)
-		dst[i] = lower && v[i] >= 'A' && v[i] <= 'Z' ? v[i] | 0x20
-		                                              : v[i];
+		dst[i] = lc && v[i] >= 'A' && v[i] <= 'Z' ? v[i] | 0x20 : v[i];
 	dst[i] = '\0';
 	return i;
 }
