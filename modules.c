@@ -68,9 +68,8 @@ OA_PRIVATE int oa__fields(struct oa__client *p, const oa_options *o,
 #endif
 
 #ifndef OA_NO_RETRY
-OA_PRIVATE int oa__retry(oa__http *h, int tries, int *r, int retryable,
-                         char *err);
-#define RETRY oa__retry
+OA_PRIVATE_DATA const oa__retry_ops oa__retry;
+#define RETRY &oa__retry
 #else
 #define RETRY NULL
 #endif

@@ -226,17 +226,20 @@ typedef struct oa__sse_event {
 typedef struct oa__sse {
 	/* private */
 	char *buf;
-	size_t cap, len;          /* allocated, bytes held */
+	size_t cap;               /* allocated */
 	size_t max;               /* most bytes one event may occupy */
 	const oa_allocator *alloc;
+	/* the stream's state, from here on (oa__sse_reset) */
+	size_t len;               /* bytes held */
 	size_t scan;              /* first byte not yet parsed */
 	size_t seen;              /* bytes after scan known to hold no line end */
 	size_t out;               /* end of the current event's joined data,
 	                             which starts at buf[0] */
-	int started;              /* the BOM check is done */
+	int started;              /* the first line was read */
 	int cr_pending;           /* the last line ended in CR */
-	int dispatched;           /* an event is on loan to the caller */
-	char type[64];            /* "event:" of the current event */
+	char type[2][64];         /* "event:" of the event on loan and of
+	                             the one being read (type[cur]) */
+	int cur;
 	char id[128];             /* last "id:", kept across events */
 	long retry_ms;            /* public: the last "retry:" field, a
 	                             reconnection delay; -1: none seen */
@@ -296,6 +299,7 @@ typedef struct oa__chunked {
 	uint64_t left;      /* bytes left in the current chunk's data */
 	int state;
 	int digits;         /* hex digits seen in the size line */
+	int cr;             /* a CR was just seen: an LF must follow */
 } oa__chunked;
 
 /*
@@ -311,7 +315,22 @@ OA_PRIVATE int oa__chunked_decode(oa__chunked *d, char *buf, size_t *len,
 
 enum { OA__BODY_NONE, OA__BODY_LENGTH, OA__BODY_CHUNKED, OA__BODY_CLOSE };
 
-typedef struct oa__http {
+typedef struct oa__http oa__http;
+
+/* Moving payload bytes, on the socket (oa__net_io) or through TLS: in
+ * receives into in, out sends from out (the other is NULL), at most n
+ * bytes. Each blocks, within read_timeout_ms, until it moved at least
+ * one byte. Receiving, *done == 0 means the peer closed. Sending returns
+ * OA__EARLY while h->early_ok when an answer arrived before the request
+ * was all sent. */
+typedef int oa__io_fn(oa__http *h, char *in, const char *out, size_t n,
+                      size_t *done, char *err);
+/* openagent.c: a step told not to wait found nothing to do. */
+#define OA__AGAIN 2
+/* oa__net_io: the server answered before taking the whole request. */
+#define OA__EARLY 3
+
+struct oa__http {
 	/* settings, set by the caller before the first request */
 	oa__url url;
 	const oa_allocator *alloc;
@@ -321,10 +340,10 @@ typedef struct oa__http {
 	int64_t deadline;         /* oa__now_ms() bound for this request; 0 none;
 	                             set by oa__http_request when
 	                             request_timeout_ms > 0 */
-	size_t max_header;
-	int max_retries;          /* attempts after the first (refused, 429..) */
-	int max_retry_after_ms;   /* Retry-After is obeyed up to this */
-	int insecure;             /* TLS: accept any certificate chain */
+	size_t max_header;        /* the head buffer's size */
+	int max_retries;          /* retry.c: attempts after the first */
+	int max_retry_after_ms;   /* retry.c: Retry-After is obeyed up to this */
+	uint64_t rng;             /* retry.c: oa__random state for jitter */
 	int debug;                /* trace the exchange to stderr */
 	int cancel_fd;            /* readable when interrupted; -1: none */
 	volatile int *cancelled;  /* set when interrupted; may be NULL */
@@ -347,21 +366,25 @@ typedef struct oa__http {
 	int body;                 /* OA__BODY_* */
 	/* private */
 	int fd;
+	oa__io_fn *io;            /* oa__net_io, or TLS's on this connection */
+	int refused;              /* the last connect was refused */
 	int keep_alive;
-	int early_ok;             /* sending a request: stop at an answer */
+	int early_ok;             /* sending a request: stop at an answer;
+	                             after it: the answer came early */
 	uint64_t left;            /* Content-Length bytes still to read */
 	oa__chunked chunked;
 	int body_done;
 	uint64_t length;          /* the Content-Length, for messages */
+	oa__buf req;              /* the request head being sent */
 	char *head;               /* response head buffer, max_header bytes */
-	size_t head_cap;          /* its size, fixed at the first request */
-	size_t head_len, head_off; /* bytes in head, body bytes start at off */
-	int retry_after_ms;       /* Retry-After of this response; -1: none */
-	uint64_t rng;             /* oa__random state for retry jitter */
+	size_t head_cap;          /* its size, max_header when allocated (at
+	                             the first request) */
+	size_t head_len;          /* bytes of the answer in head (interim
+	                             1xx heads included) */
+	size_t head_off;          /* where the body starts in head */
 	struct oa__tls *tls;      /* tls.c's state (trust anchors, engine,
 	                             buffers); NULL for http:// */
-	int tls_on;               /* this connection runs through TLS */
-} oa__http;
+};
 
 OA_PRIVATE void oa__http_init(oa__http *h);
 /*
@@ -372,9 +395,10 @@ OA_PRIVATE void oa__http_init(oa__http *h);
  * insecure (or OPEN_AGENT_INSECURE=1) and ca_file (NULL: SSL_CERT_FILE,
  * then the system bundle). For https the trust anchors are loaded here,
  * once. Returns 0, OA_ERR_URL (https:// without tls.c), OA_ERR_INVALID
- * (an option out of range, a bad proxy option), OA_ERR_CONFIG (a bad
- * proxy in the environment), OA_ERR_TLS (the CA
- * file cannot be read or holds no certificate) or OA_ERR_NOMEM.
+ * (an option out of range or needing a module the build leaves out, a
+ * bad proxy option), OA_ERR_CONFIG (a bad proxy in the environment),
+ * OA_ERR_TLS (the CA file cannot be read or holds no certificate) or
+ * OA_ERR_NOMEM.
  */
 OA_PRIVATE int oa__http_configure(oa__http *h, const oa_options *o,
                                   char *err);
@@ -383,9 +407,11 @@ OA_PRIVATE int oa__http_configure(oa__http *h, const oa_options *o,
  * open connection). extra_headers is "Name: value\r\n" lines or NULL.
  * On return 0, status, content_type and body are set; the body is read
  * with oa__http_read(). A previous response's unread body is drained if
- * its end has already arrived, else the connection is closed. Refused
- * connections and 429/503 answers are retried here with backoff, up to
- * max_retries times; the last 429/503 is returned like any response.
+ * its end arrives within a few milliseconds, else the connection is
+ * closed. With retry.c, refused connections and 429/503 answers are
+ * retried with backoff, up to max_retries times; the last 429/503 is
+ * returned like any response. Not for HEAD: its answer would be taken to
+ * have a body.
  */
 OA_PRIVATE int oa__http_request(oa__http *h, const char *method,
                                 const char *path, const char *extra_headers,
@@ -404,37 +430,37 @@ OA_PRIVATE int oa__http_read(oa__http *h, char *dst, size_t room,
 OA_PRIVATE void oa__http_close(oa__http *h);
 OA_PRIVATE void oa__http_free(oa__http *h);
 /* For proxy.c's CONNECT: write all of src (through TLS when on), and read
- * a response head (is_head: no body follows; *seen counts bytes). */
+ * a response head (h->head_len counts the bytes received; a 2xx answer to
+ * CONNECT has no body, whatever its framing says). */
 OA_PRIVATE int oa__http_send(oa__http *h, const char *src, size_t n,
                              char *err);
-OA_PRIVATE int oa__http_head(oa__http *h, int is_head, size_t *seen,
-                             char *err);
-/* For retry.c: read the rest of a body and throw it away (nowait: only
- * what has arrived); afterwards the body is done or the connection
- * closed. 0, or OA_ERR_INTERRUPTED / OA_ERR_DEADLINE. */
-OA_PRIVATE int oa__http_discard(oa__http *h, int nowait);
+OA_PRIVATE int oa__http_head(oa__http *h, char *err);
+/* For retry.c: read the rest of a body and throw it away, waiting at
+ * most wait_ms for each piece; afterwards the body is done or the
+ * connection closed. 0, or OA_ERR_INTERRUPTED / OA_ERR_DEADLINE. */
+OA_PRIVATE int oa__http_discard(oa__http *h, int wait_ms);
 
 /* net.c. "host:port", an IPv6 literal in brackets; the port left out when
  * it is the scheme's default and omit_default is set (the Host header). */
 OA_PRIVATE void oa__host_port(const oa__url *u, int omit_default, char *out,
                               size_t size);
-/* A read told not to wait found nothing. */
-#define OA__AGAIN 2
-/* oa__net_write: the server answered before taking the whole request. */
-#define OA__EARLY 3
 /* Resolve to (the server or the proxy) and connect to the first address
- * that answers, within connect_timeout_ms. *refused: the last address
- * refused, which is worth retrying (a server still starting). */
-OA_PRIVATE int oa__net_dial(oa__http *h, const oa__url *to, int *refused,
+ * that answers, within connect_timeout_ms; h->refused says the last
+ * address refused, which is worth retrying (a server still starting).
+ * Interrupted or past the deadline, it may leave h->fd open: the caller
+ * closes the connection on any failure. */
+OA_PRIVATE int oa__net_dial(oa__http *h, const oa__url *to, char *err);
+/* The socket's own reads and writes (see oa__io_fn). */
+OA_PRIVATE oa__io_fn oa__net_io;
+/*
+ * Wait until the socket is ready for events (0: wait on nothing but the
+ * cancel pipe, a pause). Returns 0 when it is (or has an error or hang-up
+ * for the next call to report), 1 when timeout_ms (< 0: none; 0: just
+ * look) passed without that -- the caller words the message -- or
+ * OA_ERR_INTERRUPTED / OA_ERR_DEADLINE / OA_ERR_IO.
+ */
+OA_PRIVATE int oa__net_wait(oa__http *h, short events, int timeout_ms,
                             char *err);
-/* The socket's own reads and writes; each blocks until it moved at least
- * one byte. read: *got == 0 means the peer closed; with nowait it waits
- * only briefly and returns OA__AGAIN. write returns OA__EARLY while
- * h->early_ok when an answer arrived before the request was all sent. */
-OA_PRIVATE int oa__net_read(oa__http *h, void *dst, size_t room, size_t *got,
-                            int nowait, char *err);
-OA_PRIVATE int oa__net_write(oa__http *h, const void *src, size_t n,
-                             size_t *put, char *err);
 /* An idle kept-alive connection is fit to reuse: nothing to read on it. */
 OA_PRIVATE int oa__net_idle_ok(const oa__http *h);
 
@@ -755,16 +781,12 @@ OA_PRIVATE int oa__hook_post_tool(struct oa__client *p, const oa__call *k,
 
 /* tls.c: TLS (BearSSL) between http.c and the socket. */
 typedef struct oa__tls_ops {
-	/* once per client: trust anchors, buffers (h->tls) */
-	int (*setup)(oa__http *h, const char *ca_file, char *err);
-	/* a new connection: the handshake's start */
+	/* once per client: trust anchors (o->ca_file), o->insecure, buffers
+	 * (h->tls) */
+	int (*setup)(oa__http *h, const oa_options *o, char *err);
+	/* a new connection: through the proxy's tunnel when there is one,
+	 * the handshake's start; h->io then runs through TLS */
 	int (*start)(oa__http *h, char *err);
-	/* as oa__net_read / oa__net_write, through TLS */
-	int (*read)(oa__http *h, char *dst, size_t room, size_t *got,
-	            int nowait, char *err);
-	int (*write)(oa__http *h, const char *src, size_t n, size_t *put,
-	             char *err);
-	void (*flush)(oa__http *h);  /* close the record being written */
 	void (*free)(oa__http *h);
 } oa__tls_ops;
 
@@ -775,6 +797,18 @@ typedef struct oa__proxy_ops {
 	/* CONNECT through the proxy (for TLS) */
 	int (*tunnel)(oa__http *h, char *err);
 } oa__proxy_ops;
+
+/* retry.c: trying a request again (see http.c). */
+typedef struct oa__retry_ops {
+	/* at oa_init: max_retries, max_retry_after_ms */
+	int (*setup)(oa__http *h, const oa_options *o, char *err);
+	/* After attempt number tries (from 0) ended with *r (0: an answer,
+	 * whose status may ask for another try; else an error): 1 when the
+	 * request is to be sent again, the pause having passed and the
+	 * unused answer discarded; 0 when *r (possibly a new error:
+	 * interrupted, deadline) is the outcome. */
+	int (*again)(oa__http *h, int tries, int *r, char *err);
+} oa__retry_ops;
 
 /* textfilter.c: tool calls and thinking written inside the reply text. */
 enum { OA__TF_TEXT = 1, OA__TF_THINKING, OA__TF_TOOL_CALL };
@@ -828,9 +862,7 @@ struct oa__modules {
 	int (*fields)(struct oa__client *p, const oa_options *o,
 	              int max_tokens, int send_temperature,
 	              double temperature);
-	/* retry.c: whether to try a request again (see http.c) */
-	int (*retry)(oa__http *h, int tries, int *r, int retryable,
-	             char *err);
+	const oa__retry_ops *retry;
 	/* shorthand.c: tool's parameter list "a:number b:string" as JSON
 	 * Schema, into *schema (allocated with a) */
 	int (*shorthand)(const oa_allocator *a, const char *tool,

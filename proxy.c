@@ -3,8 +3,8 @@
  *
  * Optional: without this file the environment's http_proxy and friends
  * are not read and oa_options.proxy is refused. http.c reaches it through
- * oa__modules.proxy (modules.c): pick() at oa_init, tunnel() for each new
- * https:// connection. Plain http:// goes through the proxy with the whole
+ * oa__modules.proxy (modules.c): pick() at oa_init, tunnel() from tls.c for
+ * each new https:// connection. Plain http:// goes through the proxy with the whole
  * URL in the request line (http.c); https:// through a CONNECT tunnel.
  */
 #include <arpa/inet.h>
@@ -199,7 +199,6 @@ static int
 tunnel(oa__http *h, char *err)
 {
 	char hp[280], px[280], line[1100];
-	size_t seen = 0;
 	int r, n;
 
 	oa__host_port(&h->url, 0, hp, sizeof hp);
@@ -209,9 +208,8 @@ tunnel(oa__http *h, char *err)
 	             h->proxy_auth);
 	if (h->debug)
 		oa__modules.trace('>', line, (size_t)n, 1);
-	h->head_len = h->head_off = 0;
 	if ((r = oa__http_send(h, line, (size_t)n, err)) != 0 ||
-	    (r = oa__http_head(h, 1, &seen, err)) != 0)
+	    (r = oa__http_head(h, err)) != 0)
 		return r;
 	if (h->status < 200 || h->status > 299)
 		return oa__fail(err, OA_ERR_CONNECT, "the proxy %s refused a "

@@ -14,15 +14,33 @@
  * oa__modules.retry (modules.c). Only http.c knows that nothing of the
  * answer has been handed out yet, so it asks after each attempt.
  */
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "oa_private.h"
 
 #define BACKOFF_BASE_MS 500
 #define BACKOFF_MAX_MS 8000
+
+static int
+setup(oa__http *h, const oa_options *o, char *err)
+{
+	if (o->max_retries < 0 && o->max_retries != OA_OMIT)
+		return oa__fail(err, OA_ERR_INVALID, "max_retries must be 0 "
+		                "(the default), positive or OA_OMIT");
+	if (o->max_retry_after_ms < 0)
+		return oa__fail(err, OA_ERR_INVALID, "max_retry_after_ms must "
+		                "be 0 (the default) or positive");
+	h->max_retries = o->max_retries == OA_OMIT ? 0 : o->max_retries ?
+	                 o->max_retries : OA_DEFAULT_MAX_RETRIES;
+	h->max_retry_after_ms = o->max_retry_after_ms ?
+	                        o->max_retry_after_ms :
+	                        OA_DEFAULT_MAX_RETRY_AFTER_MS;
+	/* Jitter differs between clients started in the same millisecond. */
+	h->rng = oa__seed(h);
+	return 0;
+}
 
 /* The pause before retry number tries + 1: exponential, with "equal
  * jitter" (half fixed, half random) so clients do not retry in step. */
@@ -36,69 +54,67 @@ backoff(oa__http *h, int tries)
 	return base / 2 + (int)(oa__random(&h->rng) % (uint64_t)(base / 2 + 1));
 }
 
-/* Sleep ms, waking early for oa_interrupt(). */
-/* see oa_private.h */
+/* The answer's Retry-After in ms, at most max_retry_after_ms; -1 when it
+ * has none. Seconds only: the HTTP-date form is ignored. The head in
+ * h->head[0..head_off) ends with an empty line, so no scan runs past
+ * it. */
 static int
-pause_ms(oa__http *h, int ms, char *err)
+retry_after(const oa__http *h)
 {
-	struct pollfd pf;
-	int64_t until = oa__now_ms() + ms, now;
-	int r;
+	const char *s = h->head, *end = h->head + h->head_off;
+	long long sec;
+	int ms = -1;
+	size_t n;
 
-	for (;;) {
-		if (h->cancelled != NULL && *h->cancelled)
-			return oa__fail(err, OA_ERR_INTERRUPTED,
-			                "oa_interrupt() was called");
-		if ((now = oa__now_ms()) >= until)
-			return 0;
-		pf.fd = h->cancel_fd;
-		pf.events = POLLIN;
-		pf.revents = 0;
-		r = poll(&pf, h->cancel_fd >= 0 ? 1 : 0, (int)(until - now));
-		if (r > 0)
-			return oa__fail(err, OA_ERR_INTERRUPTED,
-			                "oa_interrupt() was called");
-		if (r < 0 && errno != EINTR)
-			return oa__fail(err, OA_ERR_IO, "poll: %s",
-			                strerror(errno));
+	while ((s = memchr(s, '\n', (size_t)(end - s))) != NULL) {
+		if (end - ++s < 12 || strncasecmp(s, "retry-after:", 12) != 0)
+			continue;
+		s += 12 + strspn(s + 12, " \t");
+		n = strspn(s, "0123456789");
+		if (n == 0 || !memchr("\r\n \t", s[n], 4))
+			continue;
+		for (sec = 0; n-- > 0; s++)
+			if (sec < 1000000)
+				sec = sec * 10 + (*s - '0');
+		ms = sec * 1000 < h->max_retry_after_ms ? (int)(sec * 1000) :
+		     h->max_retry_after_ms;
 	}
+	return ms;
 }
 
-/* What modules.c puts in oa__modules.retry. */
-OA_PRIVATE int oa__retry(oa__http *h, int tries, int *r, int retryable,
-                         char *err);
-
-/*
- * After attempt number tries (from 0) ended with *r (0: an answer, whose
- * status says whether it is worth another try; else an error, retryable
- * or not): 1 when the request should be sent again, the pause having
- * passed and the unused answer discarded; 0 when *r (possibly a new
- * error: interrupted, deadline) is the final outcome.
- */
-OA_PRIVATE int
-oa__retry(oa__http *h, int tries, int *r, int retryable, char *err)
+/* see oa_private.h (oa__retry_ops) */
+static int
+again(oa__http *h, int tries, int *r, char *err)
 {
 	int delay;
 
 	if (tries >= h->max_retries)
 		return 0;
-	if (*r == 0 && (h->status == 429 || h->status == 503))
-		delay = h->retry_after_ms < 0 ? backoff(h, tries) :
-		        h->retry_after_ms < h->max_retry_after_ms ?
-		        h->retry_after_ms : h->max_retry_after_ms;
-	else if (*r != 0 && retryable)
+	if (*r == 0 && (h->status == 429 || h->status == 503)) {
+		if ((delay = retry_after(h)) < 0)
+			delay = backoff(h, tries);
+	} else if ((*r == OA_ERR_CONNECT && h->refused) ||
+	           (*r == OA_ERR_IO && h->head_len == 0)) {
+		/* refused, or a fresh connection dropped before any answer
+		 * (http.c resends on a kept-alive one itself) */
 		delay = backoff(h, tries);
-	else
+	} else {
 		return 0;
+	}
 	/* No time left to wait: the caller gets this answer. */
 	if (h->deadline && oa__now_ms() + delay >= h->deadline)
 		return 0;
-	if (*r == 0 && (*r = oa__http_discard(h, 0)) != 0)
+	if (*r == 0 && (*r = oa__http_discard(h, h->read_timeout_ms)) != 0)
 		return 0;
 	if (h->debug)
 		fprintf(stderr, "oa: retry %d of %d in %d ms (%s)\n",
 		        tries + 1, h->max_retries, delay, *r == 0 ?
 		        (h->status == 429 ? "HTTP 429" : "HTTP 503") :
 		        err ? err : "");
-	return (*r = pause_ms(h, delay, err)) == 0;
+	/* oa__net_wait on nothing but the cancel pipe: 1 when the pause
+	 * passed */
+	return (*r = oa__net_wait(h, 0, delay, err)) == 1;
 }
+
+/* see oa_private.h */
+OA_PRIVATE const oa__retry_ops oa__retry = { setup, again };

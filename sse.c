@@ -22,19 +22,18 @@
  * before it, never per feed. max bounds the growth.
  *
  * The states are flags, not a machine, because each concerns one byte:
- * started (the optional UTF-8 BOM at the very start of the stream has been
- * dealt with), cr_pending (the last line ended in CR, so an LF arriving
- * next is the rest of that line end, not a blank line) and dispatched (an
- * event was handed out; its data and type are dropped on the next call,
- * which is when the caller's loan ends). seen remembers how far the
- * partial line has been searched for a line end, so a long line arriving
- * in small pieces is scanned once.
+ * started (the first line, which may begin with a UTF-8 BOM to skip, has
+ * been read) and cr_pending (the last line ended in CR, so an LF arriving
+ * next is the rest of that line end, not a blank line). seen remembers
+ * how far the partial line has been searched for a line end, so a long
+ * line arriving in small pieces is scanned once. The event type has two
+ * buffers: the one on loan with the last event, and the one being read
+ * for the next (type[cur]); a dispatch swaps them.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "oa_private.h"
-
-static const char bom[3] = { '\xef', '\xbb', '\xbf' };
 
 /* ---------------------------------------------------------------- fields */
 
@@ -49,46 +48,46 @@ is(const char *s, size_t n, const char *name)
 static void
 sse_set(char *dst, size_t size, const char *v, size_t n)
 {
-	if (n > size - 1)
-		n = size - 1;
+	n = n < size ? n : size - 1;
 	memcpy(dst, v, n);
 	dst[n] = '\0';
 }
 
 /* Apply one line, buf[at, end) without its line end. Returns 1 for the
- * blank line that dispatches. */
+ * blank line that dispatches. A ':' line is a comment (its field name is
+ * empty). */
 static int
 line(oa__sse *p, size_t at, size_t end)
 {
-	const char *s = p->buf + at, *colon, *v;
-	size_t n = end - at, fn, vn;
+	const char *s = p->buf + at, *e = p->buf + end, *colon, *v;
+	char *type = p->type[p->cur];
+	size_t fn, vn;
+	long ms = 0;
 
-	if (n == 0)
+	/* a UTF-8 BOM at the very start of the stream is skipped */
+	if (!p->started && end - at >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;
+	p->started = 1;
+	if (s == e)
 		return 1;
-	if (s[0] == ':')
-		return 0;
-	colon = memchr(s, ':', n);
-	fn = colon ? (size_t)(colon - s) : n;
-	v = colon ? colon + 1 : s + n;
-	vn = n - fn - (colon != NULL);
-	if (vn > 0 && v[0] == ' ')
-		v++, vn--;
+	colon = memchr(s, ':', (size_t)(e - s));
+	fn = (size_t)((colon ? colon : e) - s);
+	v = colon ? colon + 1 + (colon + 1 < e && colon[1] == ' ') : e;
+	vn = (size_t)(e - v);
 	/* Older llama.cpp servers write "error: {json}" instead of a data
 	 * line; it reaches the client as an event of type "error". */
+	if (fn == 5 && is(s, fn, "error"))
+		sse_set(type, sizeof p->type[0], "error", 5);
 	if (is(s, fn, "data") || is(s, fn, "error")) {
-		if (fn == 5)
-			sse_set(p->type, sizeof p->type, "error", 5);
 		memmove(p->buf + p->out, v, vn);
 		p->out += vn;
 		p->buf[p->out++] = '\n';
 	} else if (is(s, fn, "event")) {
-		sse_set(p->type, sizeof p->type, v, vn);
+		sse_set(type, sizeof p->type[0], v, vn);
 	} else if (is(s, fn, "id") && memchr(v, '\0', vn) == NULL) {
 		sse_set(p->id, sizeof p->id, v, vn);
 	} else if (is(s, fn, "retry") && vn > 0 && vn < 10) {
 		/* kept for callers that reconnect (MCP); only digits count */
-		long ms = 0;
-
 		for (; vn > 0 && *v >= '0' && *v <= '9'; v++, vn--)
 			ms = ms * 10 + (*v - '0');
 		if (vn == 0)
@@ -98,33 +97,23 @@ line(oa__sse *p, size_t at, size_t end)
 	return 0;
 }
 
-/* A blank line: hand out the event if it has data, else just forget its
- * type. The id is kept, as the standard says. */
+/* A blank line: hand out the event if it has data (its last '\n' becomes
+ * the NUL), else just forget its type. The id is kept, as the standard
+ * says. */
 static int
 dispatch(oa__sse *p, oa__sse_event *ev)
 {
-	if (p->out == 0) {
-		p->type[0] = '\0';
-		return 0;
-	}
-	p->buf[--p->out] = '\0';
-	ev->data = p->buf;
-	ev->len = p->out;
-	ev->type = p->type;
-	ev->id = p->id;
-	p->dispatched = 1;
-	return 1;
-}
+	int had = p->out > 0;
 
-/* The caller's loan on the last event ends here. */
-static void
-settle(oa__sse *p)
-{
-	if (p->dispatched) {
+	if (had) {
+		p->buf[--p->out] = '\0';
+		*ev = (oa__sse_event){ p->buf, p->out, p->type[p->cur],
+		                       p->id };
 		p->out = 0;
-		p->type[0] = '\0';
-		p->dispatched = 0;
+		p->cur ^= 1;
 	}
+	p->type[p->cur][0] = '\0';
+	return had;
 }
 
 /* ---------------------------------------------------------------- life */
@@ -141,9 +130,8 @@ oa__sse_init(oa__sse *p, const oa_allocator *a, size_t max)
 OA_PRIVATE void
 oa__sse_reset(oa__sse *p)
 {
-	p->len = p->scan = p->seen = p->out = 0;
-	p->started = p->cr_pending = p->dispatched = 0;
-	p->type[0] = p->id[0] = '\0';
+	/* the stream's state: every field from len on */
+	memset(&p->len, 0, sizeof *p - offsetof(oa__sse, len));
 	p->retry_ms = -1;
 }
 
@@ -151,9 +139,7 @@ OA_PRIVATE void
 oa__sse_free(oa__sse *p)
 {
 	oa__free(p->alloc, p->buf);
-	p->buf = NULL;
-	p->cap = 0;
-	oa__sse_reset(p);
+	oa__sse_init(p, p->alloc, p->max);
 }
 
 /* ---------------------------------------------------------------- input */
@@ -161,10 +147,9 @@ oa__sse_free(oa__sse *p)
 OA_PRIVATE int
 oa__sse_space(oa__sse *p, char **dst, size_t *room, char *err)
 {
-	size_t cap;
+	size_t cap = p->cap ? p->cap * 2 : 4096;
 	char *b;
 
-	settle(p);
 	if (p->scan > p->out) {
 		memmove(p->buf + p->out, p->buf + p->scan, p->len - p->scan);
 		p->len -= p->scan - p->out;
@@ -174,12 +159,9 @@ oa__sse_space(oa__sse *p, char **dst, size_t *room, char *err)
 		if (p->cap >= p->max)
 			return oa__fail(err, OA_ERR_LIMIT, "an event is larger "
 			                "than %zu bytes (max_event_bytes)", p->max);
-		cap = p->cap == 0 ? 4096 : p->cap > p->max / 2 ? p->max
-		                                                : p->cap * 2;
 		if (cap > p->max)
 			cap = p->max;
-		b = oa__realloc(p->alloc, p->buf, cap);
-		if (b == NULL)
+		if ((b = oa__realloc(p->alloc, p->buf, cap)) == NULL)
 			return oa__fail(err, OA_ERR_NOMEM, "out of memory growing "
 			                "the event buffer to %zu bytes", cap);
 		p->buf = b;
@@ -198,46 +180,28 @@ oa__sse_ack(oa__sse *p, size_t n)
 
 /* ---------------------------------------------------------------- output */
 
-/* Where the line in b[from..len) ends: its first '\n' or '\r', or len.
- * memchr reads a word or more at a time, where a loop testing each byte
- * for both cost as much as parsing the event's JSON. */
-static size_t
-line_end(const char *b, size_t from, size_t len)
-{
-	const char *nl = memchr(b + from, '\n', len - from);
-	size_t to = nl ? (size_t)(nl - b) : len;
-	const char *cr = memchr(b + from, '\r', to - from);
-
-	return cr ? (size_t)(cr - b) : to;
-}
-
 OA_PRIVATE int
 oa__sse_next(oa__sse *p, oa__sse_event *ev, char *err)
 {
+	const char *nl, *cr;
 	size_t at, end;
 
 	(void)err; /* every byte sequence is a valid stream */
-	settle(p);
 	if (p->len == 0)
 		return 0;
-	if (!p->started) {
-		at = p->len < 3 ? p->len : 3;
-		if (memcmp(p->buf, bom, at) == 0) {
-			if (at < 3)
-				return 0; /* could still be a BOM */
-			p->scan = 3;
-		}
-		p->started = 1;
-	}
 	for (;;) {
-		if (p->cr_pending) {
-			if (p->scan == p->len)
-				return 0;
-			if (p->buf[p->scan] == '\n')
-				p->scan++;
+		if (p->cr_pending && p->scan < p->len) {
+			p->scan += p->buf[p->scan] == '\n';
 			p->cr_pending = 0;
 		}
-		end = line_end(p->buf, p->scan + p->seen, p->len);
+		/* Where the line ends: its first '\n' or '\r', or len. memchr
+		 * reads a word or more at a time, where a loop testing each
+		 * byte for both cost as much as parsing the event's JSON. */
+		at = p->scan + p->seen;
+		nl = memchr(p->buf + at, '\n', p->len - at);
+		end = nl ? (size_t)(nl - p->buf) : p->len;
+		if ((cr = memchr(p->buf + at, '\r', end - at)) != NULL)
+			end = (size_t)(cr - p->buf);
 		if (end == p->len) {
 			p->seen = end - p->scan;
 			return 0;
@@ -254,20 +218,14 @@ oa__sse_next(oa__sse *p, oa__sse_event *ev, char *err)
 OA_PRIVATE int
 oa__sse_finish(oa__sse *p, oa__sse_event *ev)
 {
-	const char *d = p->buf;
-	size_t n;
-
-	settle(p);
 	if (p->scan < p->len)
 		line(p, p->scan, p->len);
 	p->scan = p->len;
 	p->seen = 0;
 	/* The standard drops an event without its blank line. A "[DONE]" or
 	 * a JSON object is kept: a proxy may have eaten the last line end. */
-	n = p->out ? p->out - 1 : 0;
-	if (p->out && ((n == 6 && memcmp(d, "[DONE]", 6) == 0) || d[0] == '{'))
-		return dispatch(p, ev);
-	p->out = 0;
-	p->type[0] = '\0';
-	return 0;
+	if (!(p->out == 7 && memcmp(p->buf, "[DONE]", 6) == 0) &&
+	    !(p->out > 0 && p->buf[0] == '{'))
+		p->out = 0;
+	return dispatch(p, ev);
 }

