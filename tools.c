@@ -1,10 +1,26 @@
 /*
  * tools.c -- the tool table: copying the caller's tools, writing the
- * request's "tools" array, and running a handler through the oa_args /
- * oa_result accessors it is given. Two optional modules extend it:
- * shorthand.c turns parameter lists written as "a:number b:string" into
- * JSON Schema, and argcheck.c checks a call's arguments against the schema
- * (oa__tools_check); without it they need only be a JSON object.
+ * request's "tools" array, checking a call's arguments against its tool's
+ * schema, and running a handler through the oa_args / oa_result accessors
+ * it is given. The optional module shorthand.c turns parameter lists
+ * written as "a:number b:string" into JSON Schema.
+ *
+ * The check (oa__tools_check) comes before the handler runs, so that a
+ * model's mistake comes back to it as a reason it can act on ("missing
+ * required argument \"b\"") rather than as whatever the handler makes of
+ * it. A deliberately small subset of JSON Schema, enough to catch what
+ * models get wrong:
+ *   - the arguments are a JSON object;
+ *   - every name listed in the schema's "required" is a member;
+ *   - each member that "properties" declares has its "type", a name or an
+ *     array of names: string, integer (a number whose value is whole, so
+ *     2.0 and 1e3 count), number, boolean, object, array, null; a name
+ *     outside that list passes;
+ *   - and equals one value of its "enum", if it has one: strings by their
+ *     unescaped value, numbers by value, anything else by its JSON text.
+ * Nothing nested is checked (an object member's own properties, array
+ * items), nor ranges, lengths, patterns or additionalProperties: handlers
+ * still check what they rely on. Only the first failure is reported.
  *
  * States. A table is built once by oa__tools_init and is read-only after.
  * Every string in it is the table's own copy, and every schema is a JSON
@@ -12,7 +28,10 @@
  * and the checker see one shape.
  *
  * Buffers. Nothing here keeps memory between calls. A handler writes into
- * the caller's result buffer, whose limit bounds it.
+ * the caller's result buffer, whose limit bounds it. The checker parses the
+ * schema from a copy in the caller's buffer with the caller's JSON reader,
+ * both reused call after call, so once they have grown a stream of tool
+ * calls allocates nothing.
  *
  * Arguments are read where they lie: string look-ups unescape the parsed
  * text in place. The untouched text travels beside it, and oa_args_json and
@@ -166,21 +185,161 @@ oa__tools_find(const oa__tools *t, const char *name)
 	return NULL;
 }
 
-/* see oa_private.h -- the schema's rules are argcheck.c's */
+/* ------------------------------------------------------------ checking */
+
+/* The names a schema's "type" may use, at the JSON type of the values
+ * that have them (OA__JSON_TRUE and _FALSE are both "boolean"); in slot 0,
+ * which is no value's type, "integer": a number whose value is whole. */
+static const char *const type_names[] = {
+	"integer", "object", "array", "string", "number", "boolean",
+	"boolean", "null"
+};
+
+/* Value v of a has the type name; a name outside type_names, or one that
+ * is not a string, passes. */
+static int
+has_type(const oa__json *a, int v, const char *name)
+{
+	int i = name ? 0 : 8;
+	double d;
+
+	while (i < 8 && strcmp(name, type_names[i]) != 0)
+		i++;
+	if (i > 0)
+		return i == 8 || strcmp(name, type_names[oa__json_type(a, v)]) == 0;
+	/* past 2^53 every finite double is whole */
+	return oa__json_double(a, v, &d) == 0 &&
+	       (d > -1e18 && d < 1e18 ? (double)(long long)d == d : d - d == 0);
+}
+
+/* Token t's text: a string's unescaped value, else its JSON text. */
+static const char *
+text_of(oa__json *j, int t, size_t *n)
+{
+	if (oa__json_type(j, t) == OA__JSON_STRING)
+		return oa__json_str(j, t, n);
+	return oa__json_raw(j, t, n);
+}
+
+/* Value v of a equals value e of s: numbers by value, anything else by
+ * its text_of (so strings by their unescaped value). */
+static int
+same(oa__json *a, int v, oa__json *s, int e)
+{
+	const char *x, *y;
+	size_t xn, yn;
+	double dx, dy;
+
+	if (oa__json_type(a, v) != oa__json_type(s, e))
+		return 0;
+	if (oa__json_double(a, v, &dx) == 0)
+		return oa__json_double(s, e, &dy) == 0 && dx == dy;
+	x = text_of(a, v, &xn);
+	y = text_of(s, e, &yn);
+	return xn == yn && memcmp(x, y, xn) == 0;
+}
+
+/* The item of list r after item k (-1: the first), or -1: the elements of
+ * an array, or r itself when it is one string ("type": "number"). */
+static int
+item(const oa__json *s, int r, int k)
+{
+	if (oa__json_type(s, r) == OA__JSON_STRING)
+		return k < 0 ? r : -1;
+	if (oa__json_type(s, r) != OA__JSON_ARRAY)
+		return -1;
+	return k < 0 ? oa__json_first(s, r) : oa__json_next(s, k);
+}
+
+/* Check member v of a, called name, against rule r of its schema in s:
+ * the "type" (names) or, with is_enum, the "enum" (values). 0 when v
+ * passes or r lists nothing, else 1 with msg saying what v must be: "a
+ * string, a number or null", or "one of" the values while they fit, and
+ * "..." for the rest. */
+static int
+check_rule(oa__json *s, int r, int is_enum, oa__json *a, int v,
+           const char *name, char *msg, size_t msglen)
+{
+	const char *x, *pre, *post, *sep;
+	size_t n, o;
+	int k, i = 0;
+
+	for (k = item(s, r, -1); k >= 0; k = item(s, r, k), i++)
+		if (is_enum ? same(a, v, s, k)
+		            : has_type(a, v, oa__json_str(s, k, NULL)))
+			return 0;
+	if (i == 0)
+		return 0;
+	snprintf(msg, msglen, "argument \"%s\" must be %s", name,
+	         is_enum ? "one of " : "");
+	for (k = item(s, r, -1), i = 0; k >= 0; k = item(s, r, k), i++) {
+		/* an enum's strings quoted; a type's name with its article */
+		x = text_of(s, k, &n);
+		post = is_enum && oa__json_type(s, k) == OA__JSON_STRING ? "\""
+		                                                          : "";
+		pre = is_enum ? post : strcmp(x, "null") == 0 ? ""
+		      : strchr("aio", x[0]) ? "an " : "a ";
+		sep = i == 0 ? "" : is_enum || item(s, r, k) >= 0 ? ", " : " or ";
+		/* room for this item, and for ", ..." if more follow */
+		o = strlen(msg);
+		if (o + strlen(sep) + strlen(pre) + n + strlen(post) +
+		    (item(s, r, k) >= 0 ? 5 : 0) >= msglen) {
+			if (o < msglen)
+				snprintf(msg + o, msglen - o, "%s",
+				         i ? ", ..." : "...");
+			break;
+		}
+		snprintf(msg + o, msglen - o, "%s%s%.*s%s", sep, pre, (int)n, x,
+		         post);
+	}
+	return 1;
+}
+
+/* see oa_private.h -- the rules are those of the opening comment */
 OA_PRIVATE int
-oa__tools_check(const oa__tool *tool, oa__json *args, oa__json *scratch,
+oa__tools_check(const oa__tool *tool, oa__json *a, oa__json *s,
                 oa__buf *tmp, char *msg, size_t msglen)
 {
+	char err[OA__ERRLEN] = "";
+	const char *name;
+	int k, v, r;
+
 	if (msglen > 0)
 		msg[0] = '\0';
-	if (oa__json_type(args, 0) != OA__JSON_OBJECT) {
+	if (oa__json_type(a, 0) != OA__JSON_OBJECT) {
 		snprintf(msg, msglen, "arguments must be a JSON object");
 		return 1;
 	}
-	if (oa__modules.argcheck == NULL)
+	/* the schema from a copy, since look-ups unescape in place */
+	oa__buf_reset(tmp);
+	if ((r = oa__buf_puts(tmp, tool->schema)) != 0 ||
+	    (r = oa__json_parse(s, tmp->p, tmp->len, err)) != 0) {
+		snprintf(msg, msglen, "%s", err[0] ? err : r == OA_ERR_NOMEM ?
+		         "out of memory" : "the schema is too long to check");
+		return r;
+	}
+	r = oa__json_get(s, 0, "required");
+	for (k = item(s, r, -1); k >= 0; k = item(s, r, k)) {
+		name = oa__json_str(s, k, NULL);
+		if (name != NULL && oa__json_get(a, 0, name) < 0) {
+			snprintf(msg, msglen, "missing required argument "
+			         "\"%s\"", name);
+			return 1;
+		}
+	}
+	r = oa__json_get(s, 0, "properties");
+	if (oa__json_type(s, r) != OA__JSON_OBJECT)
 		return 0;
-	return oa__modules.argcheck(tool->schema, args, scratch, tmp, msg,
-	                            msglen);
+	for (k = oa__json_first(s, r); k >= 0; k = oa__json_next(s, k + 1)) {
+		name = oa__json_str(s, k, NULL);
+		if ((v = oa__json_get(a, 0, name)) >= 0 &&
+		    (check_rule(s, oa__json_get(s, k + 1, "type"), 0, a, v,
+		                name, msg, msglen) ||
+		     check_rule(s, oa__json_get(s, k + 1, "enum"), 1, a, v,
+		                name, msg, msglen)))
+			return 1;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------ handlers */
