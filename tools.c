@@ -222,40 +222,37 @@ text_of(oa__json *j, int t, size_t *n)
 }
 
 /* Value v of a equals value e of s: numbers by value, anything else by
- * its text_of (so strings by their unescaped value). */
+ * type and text_of (so strings by their unescaped value). */
 static int
 same(oa__json *a, int v, oa__json *s, int e)
 {
-	const char *x, *y;
 	size_t xn, yn;
 	double dx, dy;
+	const char *x = text_of(a, v, &xn), *y = text_of(s, e, &yn);
 
-	if (oa__json_type(a, v) != oa__json_type(s, e))
-		return 0;
-	if (oa__json_double(a, v, &dx) == 0)
-		return oa__json_double(s, e, &dy) == 0 && dx == dy;
-	x = text_of(a, v, &xn);
-	y = text_of(s, e, &yn);
-	return xn == yn && memcmp(x, y, xn) == 0;
+	if (oa__json_double(a, v, &dx) == 0 && oa__json_double(s, e, &dy) == 0)
+		return dx == dy;
+	return oa__json_type(a, v) == oa__json_type(s, e) && xn == yn &&
+	       memcmp(x, y, xn) == 0;
 }
 
 /* The item of list r after item k (-1: the first), or -1: the elements of
- * an array, or r itself when it is one string ("type": "number"). */
+ * an array, or r itself when it is one string ("type": "number"). (A
+ * list that is neither has no items, or for an object its keys: a schema
+ * that odd gets no better than it asks for.) */
 static int
 item(const oa__json *s, int r, int k)
 {
 	if (oa__json_type(s, r) == OA__JSON_STRING)
 		return k < 0 ? r : -1;
-	if (oa__json_type(s, r) != OA__JSON_ARRAY)
-		return -1;
 	return k < 0 ? oa__json_first(s, r) : oa__json_next(s, k);
 }
 
 /* Check member v of a, called name, against rule r of its schema in s:
  * the "type" (names) or, with is_enum, the "enum" (values). 0 when v
  * passes or r lists nothing, else 1 with msg saying what v must be: "a
- * string, a number or null", or "one of" the values while they fit, and
- * "..." for the rest. */
+ * string, a number or null", or "one of" the values while they fit, then
+ * "...". msg is written as the items are tried, so also when v passes. */
 static int
 check_rule(oa__json *s, int r, int is_enum, oa__json *a, int v,
            const char *name, char *msg, size_t msglen)
@@ -264,15 +261,12 @@ check_rule(oa__json *s, int r, int is_enum, oa__json *a, int v,
 	size_t n, o;
 	int k, i = 0;
 
-	for (k = item(s, r, -1); k >= 0; k = item(s, r, k), i++)
+	snprintf(msg, msglen, "argument \"%s\" must be %s", name,
+	         is_enum ? "one of " : "");
+	for (k = item(s, r, -1); k >= 0; k = item(s, r, k), i++) {
 		if (is_enum ? same(a, v, s, k)
 		            : has_type(a, v, oa__json_str(s, k, NULL)))
 			return 0;
-	if (i == 0)
-		return 0;
-	snprintf(msg, msglen, "argument \"%s\" must be %s", name,
-	         is_enum ? "one of " : "");
-	for (k = item(s, r, -1), i = 0; k >= 0; k = item(s, r, k), i++) {
 		/* an enum's strings quoted; a type's name with its article */
 		x = text_of(s, k, &n);
 		post = is_enum && oa__json_type(s, k) == OA__JSON_STRING ? "\""
@@ -283,16 +277,15 @@ check_rule(oa__json *s, int r, int is_enum, oa__json *a, int v,
 		/* room for this item, and for ", ..." if more follow */
 		o = strlen(msg);
 		if (o + strlen(sep) + strlen(pre) + n + strlen(post) +
-		    (item(s, r, k) >= 0 ? 5 : 0) >= msglen) {
-			if (o < msglen)
-				snprintf(msg + o, msglen - o, "%s",
-				         i ? ", ..." : "...");
-			break;
+		    (item(s, r, k) >= 0 ? 5 : 0) < msglen) {
+			snprintf(msg + o, msglen - o, "%s%s%.*s%s", sep, pre,
+			         (int)n, x, post);
+		} else if (o < msglen) {
+			snprintf(msg + o, msglen - o, "%s", i ? ", ..." : "...");
+			msglen = 0; /* the list is cut: nothing more goes in */
 		}
-		snprintf(msg + o, msglen - o, "%s%s%.*s%s", sep, pre, (int)n, x,
-		         post);
 	}
-	return 1;
+	return i > 0;
 }
 
 /* see oa_private.h -- the rules are those of the opening comment */
@@ -304,8 +297,6 @@ oa__tools_check(const oa__tool *tool, oa__json *a, oa__json *s,
 	const char *name;
 	int k, v, r;
 
-	if (msglen > 0)
-		msg[0] = '\0';
 	if (oa__json_type(a, 0) != OA__JSON_OBJECT) {
 		snprintf(msg, msglen, "arguments must be a JSON object");
 		return 1;
@@ -314,8 +305,7 @@ oa__tools_check(const oa__tool *tool, oa__json *a, oa__json *s,
 	oa__buf_reset(tmp);
 	if ((r = oa__buf_puts(tmp, tool->schema)) != 0 ||
 	    (r = oa__json_parse(s, tmp->p, tmp->len, err)) != 0) {
-		snprintf(msg, msglen, "%s", err[0] ? err : r == OA_ERR_NOMEM ?
-		         "out of memory" : "the schema is too long to check");
+		snprintf(msg, msglen, "%s", err[0] ? err : "out of memory");
 		return r;
 	}
 	r = oa__json_get(s, 0, "required");
@@ -329,7 +319,7 @@ oa__tools_check(const oa__tool *tool, oa__json *a, oa__json *s,
 	}
 	r = oa__json_get(s, 0, "properties");
 	if (oa__json_type(s, r) != OA__JSON_OBJECT)
-		return 0;
+		r = -1;
 	for (k = oa__json_first(s, r); k >= 0; k = oa__json_next(s, k + 1)) {
 		name = oa__json_str(s, k, NULL);
 		if ((v = oa__json_get(a, 0, name)) >= 0 &&
@@ -339,6 +329,8 @@ oa__tools_check(const oa__tool *tool, oa__json *a, oa__json *s,
 		                name, msg, msglen)))
 			return 1;
 	}
+	if (msglen > 0)
+		msg[0] = '\0';
 	return 0;
 }
 
