@@ -23,12 +23,9 @@ OA_PRIVATE int
 oa__hooks_run(const oa_hook *hooks, size_t n, const oa_hook_event *ev,
               oa__buf *text, char *err)
 {
-	static const char *const kinds[] = {
-		"an unknown event", "OA_HOOK_PRE_TOOL_USE",
-		"OA_HOOK_POST_TOOL_USE", "OA_HOOK_USER_PROMPT_SUBMIT"
-	};
-	oa_hook_reply reply;
-	oa_hook_decision d;
+	static const char *const kinds[] = { "an unknown event",
+		"OA_HOOK_PRE_TOOL_USE", "OA_HOOK_POST_TOOL_USE",
+		"OA_HOOK_USER_PROMPT_SUBMIT" };
 	size_t i;
 
 	oa__buf_reset(text);
@@ -38,9 +35,11 @@ oa__hooks_run(const oa_hook *hooks, size_t n, const oa_hook_event *ev,
 	if (ev == NULL || (hooks == NULL && n > 0))
 		return oa__fail(err, OA_ERR_INVALID, "no hook event or table");
 	for (i = 0; i < n; i++) {
+		oa_hook_reply reply = { NULL };
+		oa_hook_decision d;
+
 		if (hooks[i].kind != ev->kind || hooks[i].fn == NULL)
 			continue;
-		reply.text = NULL;
 		d = hooks[i].fn(hooks[i].ctx, ev, &reply);
 		if ((unsigned)d > OA_HOOK_REPLACE)
 			return oa__fail(err, OA_ERR_HOOK, "hook %zu for %s "
@@ -87,9 +86,8 @@ oa__hook_prompt(struct oa__client *p, const char **prompt)
 	int r = run(p, &ev);
 
 	if (r == OA_HOOK_BLOCK)
-		return oa__fail(p->errmsg, OA_ERR_HOOK, "%s",
-		                p->hooktext.len ? p->hooktext.p
-		                                : "the hook gave no reason");
+		return oa__fail(p->errmsg, OA_ERR_HOOK, "%s", p->hooktext.len ?
+		                p->hooktext.p : "the hook gave no reason");
 	if (r == OA_HOOK_REPLACE)
 		*prompt = p->hooktext.p;
 	return r < 0 ? r : 0;

@@ -53,45 +53,42 @@ struct oa_result {
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 #define NO_PARAMETERS "{\"type\":\"object\",\"properties\":{}}"
 
-/* Copy tool i: a name of 1 to 64 TOOL_NAME_CHARS that no earlier tool
- * has, and a schema kept trimmed once it is known to parse (a list that
- * does not start with '{' is the shorthand, which shorthand.c turns into
- * one). */
+/* Copy the next tool, src[t->n] (those before it are copied): a name of
+ * 1 to 64 TOOL_NAME_CHARS that no earlier tool has, and a schema kept
+ * trimmed once it is known to parse (a list that does not start with '{'
+ * is the shorthand, which shorthand.c turns into one). */
 static int
-copy_tool(oa__tools *t, const oa_tool *src, size_t i, char *err)
+copy_tool(oa__tools *t, const oa_tool *src, char *err)
 {
+	size_t i = t->n;
 	const char *name = src[i].name ? src[i].name : "";
 	const char *desc = src[i].description ? src[i].description : "";
 	const char *p = src[i].parameters ? src[i].parameters : "";
-	size_t len = strlen(name), n = strlen(p), k;
+	size_t len = strlen(name), n = strlen(p);
 	char msg[OA__ERRLEN] = "";
 	oa__tool *d = t->v + i;
 	oa__json j = { .alloc = t->alloc };
 	int r = 0;
 
+	*d = (oa__tool){ .fn = src[i].handler, .ctx = src[i].ctx };
 	if (len == 0 || len > 64 || strspn(name, TOOL_NAME_CHARS) != len) {
 		oa__quote(msg, sizeof msg, name, len, 64);
 		return oa__fail(err, OA_ERR_INVALID, "tools[%zu]: bad name "
 		                "\"%s\" (want 1 to 64 of A-Z a-z 0-9 _ -)", i,
 		                msg);
 	}
-	for (k = 0; k < i; k++)
-		if (strcmp(src[k].name, name) == 0)
-			return oa__fail(err, OA_ERR_INVALID, "tools[%zu]: the "
-			                "name \"%s\" is taken by tools[%zu]", i,
-			                name, k);
+	if (oa__tools_find(t, name) != NULL)
+		return oa__fail(err, OA_ERR_INVALID, "tools[%zu]: the name "
+		                "\"%s\" is taken by tools[%zu]", i, name,
+		                (size_t)(oa__tools_find(t, name) - t->v));
 	oa__trim(&p, &n);
-	if (n == 0) {
-		p = NO_PARAMETERS;
-		n = strlen(p);
-	}
+	if (n == 0)
+		n = strlen(p = NO_PARAMETERS);
 	if (*p != '{' && oa__modules.shorthand == NULL)
 		return oa__fail(err, OA_ERR_INVALID, "tool \"%s\": parameters "
 		                "in the shorthand need shorthand.c, which this "
 		                "build leaves out; give a JSON Schema object",
 		                name);
-	d->fn = src[i].handler;
-	d->ctx = src[i].ctx;
 	d->name = oa__strndup(t->alloc, name, len);
 	d->description = oa__strndup(t->alloc, desc, strlen(desc));
 	if (*p != '{')
@@ -107,10 +104,8 @@ copy_tool(oa__tools *t, const oa_tool *src, size_t i, char *err)
 	oa__json_free(&j);
 	if (r == OA_ERR_NOMEM)
 		return oa__fail(err, r, "out of memory");
-	if (r != 0)
-		return oa__fail(err, OA_ERR_INVALID, "tool \"%s\": parameters "
-		                "are not a JSON object: %s", name, msg);
-	return 0;
+	return r ? oa__fail(err, OA_ERR_INVALID, "tool \"%s\": parameters "
+	                    "are not a JSON object: %s", name, msg) : 0;
 }
 
 /* see oa_private.h */
@@ -118,11 +113,9 @@ OA_PRIVATE int
 oa__tools_init(oa__tools *t, const oa_allocator *a, const oa_tool *src,
                size_t n, char *err)
 {
-	size_t i;
 	int r = 0;
 
-	memset(t, 0, sizeof *t);
-	t->alloc = a;
+	*t = (oa__tools){ .alloc = a };
 	if (n == 0)
 		return 0;
 	if (src == NULL)
@@ -130,10 +123,11 @@ oa__tools_init(oa__tools *t, const oa_allocator *a, const oa_tool *src,
 		                "is %zu", n);
 	if ((t->v = oa__mallocarray(a, n, sizeof *t->v)) == NULL)
 		return oa__fail(err, OA_ERR_NOMEM, "out of memory");
-	memset(t->v, 0, n * sizeof *t->v);
-	t->n = n;
-	for (i = 0; i < n && r == 0; i++)
-		r = copy_tool(t, src, i, err);
+	/* t->n counts the tools copied, and after a failure the one that
+	 * failed, which copy_tool() zeroes first, so that the free below
+	 * finds what it holds */
+	for (; t->n < n && r == 0; t->n++)
+		r = copy_tool(t, src, err);
 	if (r != 0)
 		oa__tools_free(t);
 	return r;
@@ -151,8 +145,7 @@ oa__tools_free(oa__tools *t)
 		oa__free(t->alloc, t->v[i].schema);
 	}
 	oa__free(t->alloc, t->v);
-	t->v = NULL;
-	t->n = 0;
+	*t = (oa__tools){ .alloc = t->alloc };
 }
 
 /* see oa_private.h -- a name needs no escaping: it is [A-Za-z0-9_-] */
@@ -216,9 +209,8 @@ has_type(const oa__json *a, int v, const char *name)
 static const char *
 text_of(oa__json *j, int t, size_t *n)
 {
-	if (oa__json_type(j, t) == OA__JSON_STRING)
-		return oa__json_str(j, t, n);
-	return oa__json_raw(j, t, n);
+	return oa__json_type(j, t) == OA__JSON_STRING ? oa__json_str(j, t, n)
+	                                              : oa__json_raw(j, t, n);
 }
 
 /* Value v of a equals value e of s: numbers by value, anything else by
@@ -294,7 +286,7 @@ oa__tools_check(const oa__tool *tool, oa__json *a, oa__json *s,
                 oa__buf *tmp, char *msg, size_t msglen)
 {
 	char err[OA__ERRLEN] = "";
-	const char *name;
+	const char *name = NULL;
 	int k, v, r;
 
 	if (oa__json_type(a, 0) != OA__JSON_OBJECT) {
@@ -309,13 +301,13 @@ oa__tools_check(const oa__tool *tool, oa__json *a, oa__json *s,
 		return r;
 	}
 	r = oa__json_get(s, 0, "required");
-	for (k = item(s, r, -1); k >= 0; k = item(s, r, k)) {
-		name = oa__json_str(s, k, NULL);
-		if (name != NULL && oa__json_get(a, 0, name) < 0) {
-			snprintf(msg, msglen, "missing required argument "
-			         "\"%s\"", name);
-			return 1;
-		}
+	for (k = item(s, r, -1); k >= 0; k = item(s, r, k))
+		if ((name = oa__json_str(s, k, NULL)) != NULL &&
+		    oa__json_get(a, 0, name) < 0)
+			break;
+	if (k >= 0) {
+		snprintf(msg, msglen, "missing required argument \"%s\"", name);
+		return 1;
 	}
 	r = oa__json_get(s, 0, "properties");
 	if (oa__json_type(s, r) != OA__JSON_OBJECT)
@@ -440,9 +432,8 @@ oa_args_raw(oa_args *a, const char *key, const char **json, size_t *len)
 		return OA_ERR_INVALID;
 	p = a->text + (oa__json_raw(a->j, t, &n) - a->j->src);
 	if (oa__json_type(a->j, t) == OA__JSON_STRING) {
-		for (p--, n = 1; p[n] != '"'; n++)
-			if (p[n] == '\\')
-				n++;
+		for (p--, n = 1; p[n] != '"'; n += p[n] == '\\' ? 2 : 1)
+			;
 		n++;
 	}
 	*json = p;
@@ -479,10 +470,8 @@ oa_result_printf(oa_result *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return OA_ERR_INVALID;
-	if (oa__buf_reserve(r->b, (size_t)n) != 0)
-		return r->b->err;
+	if (n < 0 || oa__buf_reserve(r->b, (size_t)n) != 0)
+		return n < 0 ? OA_ERR_INVALID : r->b->err;
 	va_start(ap, fmt);
 	vsnprintf(r->b->p + r->b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
