@@ -69,11 +69,11 @@ run(struct oa__client *p, oa_hook_event *ev)
 
 	if (p->nhooks == 0)
 		return OA_HOOK_ALLOW;
-	/* self lives only for the call, as the caller's ev does */
 	ev->client = &self;
 	p->busy = 1;
 	r = oa__hooks_run(p->hooks, p->nhooks, ev, &p->hooktext, p->errmsg);
 	p->busy = 0;
+	ev->client = NULL; /* self lives only for the call */
 	return r;
 }
 

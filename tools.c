@@ -361,9 +361,7 @@ oa_args_json(const oa_args *a, size_t *len)
 static int
 member(const oa_args *a, const char *key, const void *out)
 {
-	if (a == NULL || key == NULL || out == NULL)
-		return -1;
-	return oa__json_get(a->j, 0, key);
+	return a && key && out ? oa__json_get(a->j, 0, key) : -1;
 }
 
 /* see openagent.h */
