@@ -40,13 +40,13 @@ LDLIBS  = $(if $(OA_NO_TLS)$(CORE),,-lbearssl)
 CORE_SRC = util.c json.c sse.c net.c http.c tools.c hooks.c request.c \
            stream.c toolcalls.c openagent.c
 MOD_SRC  = $(if $(OA_NO_TLS),,tls.c) proxy.c trace.c textfilter.c fields.c \
-           retry.c shorthand.c argcheck.c jsonreuse.c context.c config.c \
+           retry.c shorthand.c jsonreuse.c context.c config.c \
            images.c models.c mcp.c
 # make CORE=1: the core without the modules it reaches through modules.c
 # (the ones on top of it, which change nothing in it, stay for the tests).
 CORE_FLAGS = -DOA_NO_TLS -DOA_NO_PROXY -DOA_NO_TRACE -DOA_NO_TEXTFILTER \
              -DOA_NO_FIELDS -DOA_NO_RETRY -DOA_NO_SHORTHAND \
-             -DOA_NO_ARGCHECK -DOA_NO_JSONREUSE
+             -DOA_NO_JSONREUSE
 TOP_SRC  = context.c config.c images.c models.c
 LIB_SRC  = $(CORE_SRC) $(if $(CORE),$(TOP_SRC),$(MOD_SRC)) modules.c
 HEADERS  = openagent.h oa_private.h oa_modules.h

@@ -23,12 +23,9 @@ OA_PRIVATE int
 oa__hooks_run(const oa_hook *hooks, size_t n, const oa_hook_event *ev,
               oa__buf *text, char *err)
 {
-	static const char *const kinds[] = {
-		"an unknown event", "OA_HOOK_PRE_TOOL_USE",
-		"OA_HOOK_POST_TOOL_USE", "OA_HOOK_USER_PROMPT_SUBMIT"
-	};
-	oa_hook_reply reply;
-	oa_hook_decision d;
+	static const char *const kinds[] = { "an unknown event",
+		"OA_HOOK_PRE_TOOL_USE", "OA_HOOK_POST_TOOL_USE",
+		"OA_HOOK_USER_PROMPT_SUBMIT" };
 	size_t i;
 
 	oa__buf_reset(text);
@@ -38,12 +35,13 @@ oa__hooks_run(const oa_hook *hooks, size_t n, const oa_hook_event *ev,
 	if (ev == NULL || (hooks == NULL && n > 0))
 		return oa__fail(err, OA_ERR_INVALID, "no hook event or table");
 	for (i = 0; i < n; i++) {
+		oa_hook_reply reply = { NULL };
+		oa_hook_decision d;
+
 		if (hooks[i].kind != ev->kind || hooks[i].fn == NULL)
 			continue;
-		reply.text = NULL;
 		d = hooks[i].fn(hooks[i].ctx, ev, &reply);
-		if (d != OA_HOOK_ALLOW && d != OA_HOOK_BLOCK &&
-		    d != OA_HOOK_REPLACE)
+		if ((unsigned)d > OA_HOOK_REPLACE)
 			return oa__fail(err, OA_ERR_HOOK, "hook %zu for %s "
 			                "returned %d, which is not a decision", i,
 			                kinds[(unsigned)ev->kind < 4 ? ev->kind : 0],
@@ -66,12 +64,11 @@ oa__hooks_run(const oa_hook *hooks, size_t n, const oa_hook_event *ev,
 static int
 run(struct oa__client *p, oa_hook_event *ev)
 {
-	oa_client self;
+	oa_client self = { p };
 	int r;
 
 	if (p->nhooks == 0)
 		return OA_HOOK_ALLOW;
-	self.p = p;
 	ev->client = &self;
 	p->busy = 1;
 	r = oa__hooks_run(p->hooks, p->nhooks, ev, &p->hooktext, p->errmsg);
@@ -89,15 +86,15 @@ oa__hook_prompt(struct oa__client *p, const char **prompt)
 	int r = run(p, &ev);
 
 	if (r == OA_HOOK_BLOCK)
-		return oa__fail(p->errmsg, OA_ERR_HOOK, "%s",
-		                p->hooktext.len ? p->hooktext.p
-		                                : "the hook gave no reason");
+		return oa__fail(p->errmsg, OA_ERR_HOOK, "%s", p->hooktext.len ?
+		                p->hooktext.p : "the hook gave no reason");
 	if (r == OA_HOOK_REPLACE)
 		*prompt = p->hooktext.p;
 	return r < 0 ? r : 0;
 }
 
-/* see oa_private.h */
+/* see oa_private.h -- a call the hooks block or give a replacement that
+ * is not an object gets its result ("blocked: " or "error: " and why). */
 OA_PRIVATE int
 oa__hook_pre_tool(struct oa__client *p, oa__call *k)
 {
@@ -111,39 +108,34 @@ oa__hook_pre_tool(struct oa__client *p, oa__call *k)
 		return 0;
 	/* The arguments as a handler reads them: parsed from a copy, since
 	 * string look-ups unescape in place, beside the untouched text. A
-	 * call reaches the hooks only when they parsed as an object. */
+	 * call reaches the hooks only when they parsed as an object, and the
+	 * copy fits: the buffer held the reply's tool_calls, these among
+	 * them. */
 	oa__buf_reset(&p->argtext);
-	if (oa__buf_append(&p->argtext, k->args.p, k->args.len))
-		return oa__fail(p->errmsg, p->argtext.err, "no room for a "
-		                "copy of the arguments of \"%s\" for the hooks",
-		                k->id.p);
-	if (oa__json_parse(&p->json, p->argtext.p, k->args.len, NULL) == 0)
+	if (oa__buf_append(&p->argtext, k->args.p, k->args.len) == 0 &&
+	    oa__json_parse(&p->json, p->argtext.p, k->args.len, NULL) == 0)
 		ev.args = &a;
-	r = run(p, &ev);
-	if (r == OA_HOOK_BLOCK) {
-		oa__buf_reset(&k->result);
-		oa__buf_puts(&k->result, "blocked: ");
-		k->why = k->result.len;
-		oa__buf_puts(&k->result, p->hooktext.len ? p->hooktext.p
-		                                         : "by a hook");
-		k->has_result = k->blocked = 1;
-	} else if (r == OA_HOOK_REPLACE) {
+	if ((r = run(p, &ev)) == OA_HOOK_REPLACE) {
 		oa__buf_reset(&k->input);
 		if (oa__buf_append(&k->input, p->hooktext.p, p->hooktext.len))
 			return k->input.err;
 		/* a replacement must be an object, like the model's input
 		 * (parsing writes nothing; the call parses it again to run) */
-		if (oa__json_parse(&p->json2, k->input.p, k->input.len, NULL) ||
-		    oa__json_type(&p->json2, 0) != OA__JSON_OBJECT) {
-			oa__buf_reset(&k->result);
-			oa__buf_puts(&k->result, "error: ");
-			k->why = k->result.len;
-			oa__buf_puts(&k->result, "hook replaced the input with "
-			                         "invalid JSON");
-			k->has_result = k->failed = 1;
-		}
+		if (oa__json_parse(&p->json, k->input.p, k->input.len, NULL) ==
+		    0 && oa__json_type(&p->json, 0) == OA__JSON_OBJECT)
+			return 0;
+	} else if (r != OA_HOOK_BLOCK) {
+		return r; /* OA_HOOK_ALLOW (0) or an error */
 	}
-	return r < 0 ? r : k->result.err;
+	oa__buf_reset(&k->result);
+	oa__buf_puts(&k->result, r == OA_HOOK_BLOCK ? "blocked: " : "error: ");
+	k->why = k->result.len;
+	oa__buf_puts(&k->result, r == OA_HOOK_REPLACE ? "hook replaced the "
+	             "input with invalid JSON" : p->hooktext.len ?
+	             p->hooktext.p : "by a hook");
+	k->has_result = k->failed = 1;
+	k->blocked = r == OA_HOOK_BLOCK;
+	return k->result.err;
 }
 
 /* see oa_private.h */

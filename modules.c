@@ -15,9 +15,6 @@
  *                       HTTP 429 and 503
  *   -DOA_NO_SHORTHAND   shorthand.c: tool parameters written as
  *                       "a:number b:string" (JSON Schema always works)
- *   -DOA_NO_ARGCHECK    argcheck.c: a call's arguments checked against
- *                       the schema (without it, only that they are an
- *                       object)
  *   -DOA_NO_JSONREUSE   jsonreuse.c: a JSON parse resumes where the text
  *                       stops matching the last one (without it each
  *                       text is parsed whole: the same, only slower)
@@ -82,15 +79,6 @@ OA_PRIVATE int oa__shorthand(const oa_allocator *a, const char *tool,
 #define SHORTHAND NULL
 #endif
 
-#ifndef OA_NO_ARGCHECK
-OA_PRIVATE int oa__argcheck(const char *schema, oa__json *args,
-                            oa__json *scratch, oa__buf *tmp, char *msg,
-                            size_t msglen);
-#define ARGCHECK oa__argcheck
-#else
-#define ARGCHECK NULL
-#endif
-
 #ifndef OA_NO_JSONREUSE
 OA_PRIVATE int oa__json_reuse(oa__json *j, size_t limit, size_t depth,
                               struct oa__json_at *at, char *err);
@@ -101,5 +89,5 @@ OA_PRIVATE int oa__json_reuse(oa__json *j, size_t limit, size_t depth,
 
 /* see oa_private.h */
 OA_PRIVATE const struct oa__modules oa__modules = {
-	TLS, PROXY, TRACE, FILTER, FIELDS, RETRY, SHORTHAND, ARGCHECK, JSONREUSE
+	TLS, PROXY, TRACE, FILTER, FIELDS, RETRY, SHORTHAND, JSONREUSE
 };

@@ -467,7 +467,7 @@ OA_PRIVATE int oa__net_idle_ok(const oa__http *h);
 
 /* ========================================================================
  * tools.c -- the tool table, argument checks, calling handlers (and the
- * modules shorthand.c and argcheck.c, reached through oa__modules)
+ * module shorthand.c, reached through oa__modules)
  * ======================================================================== */
 
 typedef struct oa__tool {
@@ -507,9 +507,8 @@ OA_PRIVATE const oa__tool *oa__tools_find(const oa__tools *t,
                                           const char *name);
 /*
  * Check parsed arguments (j, root token 0, must be an object) against the
- * tool's schema (argcheck.c; without it, only that they are an object):
- * required members present, member types (string, integer, number,
- * boolean, object, array, null), enum values. Returns 0, or 1 with
+ * tool's schema: required members present, member types (string, integer,
+ * number, boolean, object, array, null), enum values. Returns 0, or 1 with
  * a one-line reason in msg (msglen bytes) that the model can act on, e.g.
  * "missing required argument \"b\"". scratch is a reusable JSON reader for
  * the schema and tmp holds its text. Or a negative oa_err (OA_ERR_NOMEM,
@@ -867,10 +866,6 @@ struct oa__modules {
 	 * Schema, into *schema (allocated with a) */
 	int (*shorthand)(const oa_allocator *a, const char *tool,
 	                 const char *list, char **schema, char *err);
-	/* argcheck.c: the rest of oa__tools_check, for arguments that are
-	 * an object (msg already "") */
-	int (*argcheck)(const char *schema, oa__json *args, oa__json *scratch,
-	                oa__buf *tmp, char *msg, size_t msglen);
 	/* jsonreuse.c: where a parse may resume in the tokens of the last
 	 * one (into at; left as it is to parse from the start); 0 or
 	 * OA_ERR_NOMEM. With j->ntok of the last parse, before the reset. */

@@ -361,8 +361,7 @@ int oa_result_printf(oa_result *r, const char *fmt, ...)
 
 /*
  * A tool handler. Called from oa_next() in auto mode, once per call, with
- * arguments already checked against the schema (by the module argcheck.c;
- * without it, only that they are a JSON object). Return 0 with the result
+ * arguments already checked against the schema. Return 0 with the result
  * written to out (nothing written is an empty result), or non-zero with an
  * error message written to out: the model then gets "error: <message>" as
  * the tool result, so it can correct itself. A handler must not call the

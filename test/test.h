@@ -141,11 +141,6 @@ reads_once(const char *name, const char *detail)
 #define SCHEMA_A "a:number"
 #define SCHEMA_AB "a:number b:number"
 #endif
-#ifdef OA_NO_ARGCHECK
-#define NO_ARGCHECK 1
-#else
-#define NO_ARGCHECK 0
-#endif
 
 static int
 test_main(const char *suite, int argc, char **argv, const struct test *t)

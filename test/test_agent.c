@@ -1107,9 +1107,6 @@ test_auto_errors(void)
 	oa_options o;
 	oa_client c;
 
-	/* without argcheck.c the handler meets the bad arguments itself */
-	if (NO_ARGCHECK)
-		return;
 	CHECK(start("[" CALL_REPLY(WHOLE(0, "call_1", "add", "{\\'a\\':1,")
 	                           "," WHOLE(1, "call_2", "add", "{\\'a\\':1}")
 	                           "," WHOLE(2, "call_3", "add",
