@@ -98,12 +98,11 @@ oa__fail_turn(struct oa__client *p, int code, const char *fmt, ...)
 		return p->err;
 	p->err = code;
 	/* the detail only: oa_strerror() names the kind */
-	if (p->errmsg[0] == '\0') {
-		va_start(ap, fmt);
+	va_start(ap, fmt);
+	if (p->errmsg[0] == '\0')
 		vsnprintf(p->errmsg, sizeof p->errmsg,
 		          fmt ? fmt : "no detail was recorded", ap);
-		va_end(ap);
-	}
+	va_end(ap);
 	oa__http_close(&p->http);
 	if (p->state == OA__TOOLS || p->state == OA__RUN) {
 		/* The calls are in history already: answer them all. */
@@ -128,16 +127,8 @@ oa__fail_turn(struct oa__client *p, int code, const char *fmt, ...)
 
 /* A call refused for the caller's mistake: this call's own message, and
  * nothing else changes. */
-static OA__PRINTF(3, 4) int
-refuse(struct oa__client *p, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(p->errmsg, sizeof p->errmsg, fmt, ap);
-	va_end(ap);
-	return code;
-}
+#define refuse(p, code, ...) \
+	((p)->errmsg[0] = '\0', oa__fail((p)->errmsg, (code), __VA_ARGS__))
 
 /* ================================================================ blocks */
 
@@ -300,9 +291,8 @@ send_next(struct oa__client *p)
 
 	p->state = OA__SEND;
 	oa__reply_reset(p);
-	if ((r = oa__build_request(p)) != 0)
-		return oa__fail_turn(p, r, NULL);
-	return 0;
+	r = oa__build_request(p);
+	return r ? oa__fail_turn(p, r, NULL) : 0;
 }
 
 /* TOOLS: hand out the next call. */
@@ -405,28 +395,35 @@ pump(struct oa__client *p, oa_block *b)
 	}
 }
 
-/* The client behind c when it was set up and is not inside a handler or
- * hook (which may not call it); else NULL. */
-static struct oa__client *
-usable(const oa_client *c)
+/* The client behind c, into *pp: 0; OA_ERR_INVALID when c or another
+ * argument (args is 0) is NULL; OA_ERR_STATE when it was not set up or
+ * is inside a handler or hook (which may not call it). */
+static int
+usable(const oa_client *c, int args, struct oa__client **pp)
 {
-	return c && c->p && c->p->ready && !c->p->busy ? c->p : NULL;
+	if (c == NULL || !args)
+		return OA_ERR_INVALID;
+	*pp = c->p;
+	return c->p && c->p->ready && !c->p->busy ? 0 : OA_ERR_STATE;
 }
 
 /* see openagent.h */
 int
 oa_next(oa_client *c, oa_block *b)
 {
-	if (c == NULL || b == NULL)
-		return OA_ERR_INVALID;
-	return usable(c) ? pump(c->p, b) : OA_ERR_STATE;
+	struct oa__client *p;
+	int r = usable(c, b != NULL, &p);
+
+	return r ? r : pump(p, b);
 }
 
 /* see openagent.h */
 int
 oa_ready(oa_client *c)
 {
-	return usable(c) ? pump(c->p, NULL) != OA__AGAIN : 1;
+	struct oa__client *p;
+
+	return usable(c, 1, &p) ? 1 : pump(p, NULL) != OA__AGAIN;
 }
 
 /* ================================================================ turns */
@@ -482,11 +479,8 @@ oa_query(oa_client *c, const char *prompt)
 	struct oa__client *p;
 	int r;
 
-	if (c == NULL || prompt == NULL)
-		return OA_ERR_INVALID;
-	if ((p = usable(c)) == NULL)
-		return OA_ERR_STATE;
-	if ((r = begin_turn(p)) != 0)
+	if ((r = usable(c, prompt != NULL, &p)) != 0 ||
+	    (r = begin_turn(p)) != 0)
 		return r;
 	if (p->stateless)
 		oa__cut(p, 0);
@@ -502,13 +496,12 @@ oa_query(oa_client *c, const char *prompt)
 int
 oa_add_tool_result(oa_client *c, const char *id, const char *result)
 {
-	struct oa__client *p = usable(c);
+	struct oa__client *p;
 	oa__call *k;
+	int r;
 
-	if (c == NULL || id == NULL || result == NULL)
-		return OA_ERR_INVALID;
-	if (p == NULL)
-		return OA_ERR_STATE;
+	if ((r = usable(c, id != NULL && result != NULL, &p)) != 0)
+		return r;
 	for (k = p->calls; p->state == OA__WAITING &&
 	     k < p->calls + p->ncalls && strcmp(k->id.p, id) != 0; k++)
 		;
@@ -532,13 +525,11 @@ oa_add_tool_result(oa_client *c, const char *id, const char *result)
 int
 oa_continue(oa_client *c)
 {
-	struct oa__client *p = usable(c);
+	struct oa__client *p;
 	int r;
 
-	if (c == NULL)
-		return OA_ERR_INVALID;
-	if (p == NULL)
-		return OA_ERR_STATE;
+	if ((r = usable(c, 1, &p)) != 0)
+		return r;
 	if (p->state != OA__WAITING)
 		return refuse(p, OA_ERR_STATE, "no tool calls are waiting for "
 		              "results");

@@ -73,62 +73,18 @@ oa__new_call(struct oa__client *p, int has_index, long long index)
 	return 0;
 }
 
-/* The slot a fragment belongs to becomes p->lastcall. */
-static int
-find_slot(struct oa__client *p, int has_index, long long index,
-          const char *id, size_t nid, size_t nname)
-{
-	oa__call *k = NULL;
-	size_t i;
-
-	if (has_index) {
-		for (i = p->ncalls; k == NULL && i-- > 0;)
-			if (p->calls[i].index == index)
-				k = &p->calls[i];
-		/* SGLang: a second call at the same index brings a new id
-		 * and a name; a changed id alone is a continuation. */
-		if (k && nid && nname && k->id.len && !id_is(&k->id, id, nid))
-			k = NULL;
-	} else if (p->ncalls > 0) {
-		/* no index: the last call, unless a name or another id
-		 * starts a new one */
-		k = &p->calls[p->lastcall];
-		if ((nid || nname) && !id_is(&k->id, id, nid))
-			k = NULL;
-	}
-	if (k == NULL)
-		return oa__new_call(p, has_index, index);
-	p->lastcall = (size_t)(k - p->calls);
-	return 0;
-}
-
-/* The index of a fragment: an integer, or (text-generation-webui) a
- * string of digits. 0 when there is none, *index untouched. */
-static int
-get_index(oa__json *j, int t, long long *index)
-{
-	size_t n;
-	const char *s = oa__json_str(j, t, &n);
-
-	if (s && n > 0 && n < 10 && strspn(s, "0123456789") == n) {
-		*index = strtoll(s, NULL, 10);
-		return 1;
-	}
-	return oa__json_int(j, t, index) == 0;
-}
-
 /* see oa_private.h */
 OA_PRIVATE int
 oa__take_tool_calls(struct oa__client *p, int f)
 {
 	oa__json *j = &p->json;
-	int fn = oa__json_get(j, f, "function"), t, r, has_index;
-	size_t nid, nname, n = 0;
+	int fn = oa__json_get(j, f, "function"), t, r, has_index = 1;
+	size_t i, nid, nname, n = 0;
 	const char *id = oa__json_str(j, oa__json_get(j, f, "id"), &nid);
 	const char *name = oa__json_str(j, oa__json_get(j, fn, "name"), &nname);
 	const char *s;
 	long long index = 0;
-	oa__call *k;
+	oa__call *k = NULL;
 
 	/* an array of fragments, or (TGI) a single one; anything else,
 	 * the array included once taken, is not a fragment */
@@ -141,14 +97,38 @@ oa__take_tool_calls(struct oa__client *p, int f)
 	/* llama.cpp builds of mid-2025 put the id inside function */
 	if (nid == 0)
 		id = oa__json_str(j, oa__json_get(j, fn, "id"), &nid);
-	has_index = get_index(j, oa__json_get(j, f, "index"), &index);
-	if ((r = find_slot(p, has_index, index, id, nid, nname)) != 0)
+	/* the index: an integer, or (text-generation-webui) a string of
+	 * digits, or none */
+	s = oa__json_str(j, t = oa__json_get(j, f, "index"), &n);
+	if (s && n > 0 && n < 10 && strspn(s, "0123456789") == n)
+		index = strtoll(s, NULL, 10);
+	else
+		has_index = oa__json_int(j, t, &index) == 0;
+	/* The slot: the latest at the index, unless (SGLang, a second call
+	 * at the same index) a new id comes with a name; a changed id alone
+	 * is a continuation. Without an index, the slot last made or
+	 * continued, unless a name or another id starts a new one. */
+	if (has_index) {
+		for (i = p->ncalls; k == NULL && i-- > 0;)
+			if (p->calls[i].index == index)
+				k = &p->calls[i];
+		if (k && nid && nname && k->id.len && !id_is(&k->id, id, nid))
+			k = NULL;
+	} else if (p->ncalls > 0) {
+		k = &p->calls[p->lastcall];
+		if ((nid || nname) && !id_is(&k->id, id, nid))
+			k = NULL;
+	}
+	if (k == NULL && (r = oa__new_call(p, has_index, index)) != 0)
 		return r;
+	if (k != NULL)
+		p->lastcall = (size_t)(k - p->calls);
 	k = &p->calls[p->lastcall];
 	if (nid && k->id.len == 0)
 		oa__buf_append(&k->id, id, nid);
 	if (nname && k->name.len == 0)
 		oa__buf_append(&k->name, name, nname);
+	n = 0;
 	t = oa__json_get(j, fn, "arguments");
 	if (oa__json_type(j, t) == OA__JSON_OBJECT ||
 	    oa__json_type(j, t) == OA__JSON_ARRAY) {
