@@ -728,8 +728,8 @@ OA_PRIVATE int oa__new_call(struct oa__client *p, int has_index,
  * check their arguments, decide manual or auto, and keep the assistant
  * message with its tool_calls in history. */
 OA_PRIVATE int oa__calls_prepare(struct oa__client *p);
-/* Run call k's handler (auto mode) and its POST_TOOL_USE hooks; queue
- * its result block. */
+/* Run call k's handler (auto mode) and its POST_TOOL_USE hooks; k ends
+ * with its result. */
 OA_PRIVATE int oa__call_run(struct oa__client *p, oa__call *k);
 /* Give every call without a result "error: <why>", then put all results
  * in history in call order, so no tool call dangles. */

@@ -145,8 +145,8 @@ oa__queue(struct oa__client *p, int type, const char *s, size_t n,
 	return 0;
 }
 
-/* The block q stands for, lent from the buffers it points into; its
- * type. */
+/* The block q stands for, lent from the buffers it points into (a tool
+ * block's text is its call's result); its type. */
 static int
 fill_block(struct oa__client *p, const oa__pending *q, oa_block *b)
 {
@@ -171,14 +171,7 @@ fill_block(struct oa__client *p, const oa__pending *q, oa_block *b)
 		b->input = k->input.len ? k->input.p : k->args.p;
 		b->input_len = strlen(b->input);
 		b->repaired = k->repaired;
-		return b->type;
-	}
-	b->text = k->result.p;
-	b->text_len = k->result.len;
-	if (q->type == OA_BLOCK_TOOL_USE_ERROR) {
-		/* the reason alone, and the arguments as received */
-		b->text += k->why;
-		b->text_len -= k->why;
+	} else if (q->type == OA_BLOCK_TOOL_USE_ERROR) {
 		b->raw = k->args.p;
 		b->raw_len = k->args.len;
 	}
@@ -328,8 +321,10 @@ tool_step(struct oa__client *p)
 	 * needs nothing from the caller, which a tool-use-error block says
 	 * (the caller answers every tool-use block). */
 	if (k->has_result && (error || p->manual)) {
+		/* the reason alone; the block adds the arguments as received */
 		p->icall++;
-		return oa__queue(p, OA_BLOCK_TOOL_USE_ERROR, NULL, 0, k);
+		return oa__queue(p, OA_BLOCK_TOOL_USE_ERROR, k->result.p + k->why,
+		                 k->result.len - k->why, k);
 	}
 	p->state = OA__RUN;
 	return oa__queue(p, OA_BLOCK_TOOL_USE, NULL, 0, k);
@@ -345,11 +340,10 @@ run_step(struct oa__client *p)
 	int r;
 
 	p->state = OA__TOOLS;
-	if (k->has_result)
-		return oa__queue(p, OA_BLOCK_TOOL_RESULT, NULL, 0, k);
-	if (p->manual || (r = oa__call_run(p, k)) == 0)
-		return 0;
-	return oa__fail_turn(p, r, NULL);
+	if (!k->has_result && !p->manual && (r = oa__call_run(p, k)) != 0)
+		return oa__fail_turn(p, r, NULL);
+	return k->has_result ? oa__queue(p, OA_BLOCK_TOOL_RESULT, k->result.p,
+	                                 k->result.len, k) : 0;
 }
 
 /* The step of each state that has one (IDLE, WAITING and DONE wait for
@@ -428,13 +422,15 @@ oa_ready(oa_client *c)
 
 /* ================================================================ turns */
 
-/* Start a turn (oa_query, oa_continue): the last one has ended, or was
+/* Start a turn and prepare its request: oa_query's with its prompt, or
+ * oa_continue's (prompt NULL). The last turn has ended, or was
  * interrupted; results given in manual mode go into history first. */
 static int
-begin_turn(struct oa__client *p)
+begin_turn(struct oa__client *p, const char *prompt)
 {
 	char drain[64];
 	size_t i, o = 0;
+	int r;
 
 	/* Calls waiting for results are the caller's to answer: a new
 	 * request would leave them dangling, so it is refused, naming them,
@@ -469,7 +465,16 @@ begin_turn(struct oa__client *p)
 	    oa__calls_settle(p, "no result was given") != 0)
 		return refuse(p, OA_ERR_NOMEM, "out of memory");
 	p->state = OA__DONE;
-	return 0;
+	if (prompt != NULL) {
+		if (p->stateless)
+			oa__cut(p, 0);
+		if ((r = oa__hook_prompt(p, &prompt)) != 0)
+			return r;
+	}
+	p->turn_base = p->nmsgs;
+	if (prompt && oa__push(p, OA__USER, prompt, strlen(prompt), NULL))
+		return refuse(p, OA_ERR_NOMEM, "out of memory");
+	return send_next(p);
 }
 
 /* see openagent.h */
@@ -477,19 +482,9 @@ int
 oa_query(oa_client *c, const char *prompt)
 {
 	struct oa__client *p;
-	int r;
+	int r = usable(c, prompt != NULL, &p);
 
-	if ((r = usable(c, prompt != NULL, &p)) != 0 ||
-	    (r = begin_turn(p)) != 0)
-		return r;
-	if (p->stateless)
-		oa__cut(p, 0);
-	if ((r = oa__hook_prompt(p, &prompt)) != 0)
-		return r;
-	p->turn_base = p->nmsgs;
-	if (oa__push(p, OA__USER, prompt, strlen(prompt), NULL))
-		return refuse(p, OA_ERR_NOMEM, "out of memory");
-	return send_next(p);
+	return r ? r : begin_turn(p, prompt);
 }
 
 /* see openagent.h */
@@ -533,10 +528,7 @@ oa_continue(oa_client *c)
 	if (p->state != OA__WAITING)
 		return refuse(p, OA_ERR_STATE, "no tool calls are waiting for "
 		              "results");
-	if ((r = begin_turn(p)) != 0)
-		return r;
-	p->turn_base = p->nmsgs;
-	return send_next(p);
+	return begin_turn(p, NULL);
 }
 
 /* see openagent.h */

@@ -167,9 +167,9 @@ parse_args(struct oa__client *p, const char *s, size_t n, char *msg)
 	oa__buf_reset(b);
 	if (oa__buf_append(b, s, n))
 		return oa__fail(msg, 1, "out of memory");
-	if (oa__json_parse(&p->json, b->p, b->len, msg) != 0)
-		return 1;
-	if (oa__json_type(&p->json, 0) != OA__JSON_OBJECT)
+	/* a parse error keeps its own message */
+	if (oa__json_parse(&p->json, b->p, b->len, msg) != 0 ||
+	    oa__json_type(&p->json, 0) != OA__JSON_OBJECT)
 		return oa__fail(msg, 1, "arguments must be a JSON object");
 	return 0;
 }
@@ -274,13 +274,12 @@ oa__call_run(struct oa__client *p, oa__call *k)
 	const char *in = k->input.len ? k->input.p : k->args.p;
 	oa_args a = {&p->json, in, strlen(in)};
 	size_t e = strlen(ERROR_PREFIX);
-	char msg[OA__ERRLEN];
 	int r;
 
 	/* the arguments passed the checks (a hook's too): only memory can
 	 * fail here */
-	if (parse_args(p, in, a.len, msg))
-		return oa__fail(p->errmsg, OA_ERR_NOMEM, "%s", msg);
+	if (parse_args(p, in, a.len, p->errmsg))
+		return OA_ERR_NOMEM;
 	/* the handler reads in itself, which the parser left alone */
 	p->busy = 1;
 	r = oa__tools_call(oa__tools_find(&p->tools, k->name.p), &p->json,
@@ -301,8 +300,6 @@ oa__call_run(struct oa__client *p, oa__call *k)
 	k->failed = r != 0;
 	if (k->result.err)
 		return k->result.err;
-	if ((r = oa__queue(p, OA_BLOCK_TOOL_RESULT, NULL, 0, k)) != 0)
-		return r;
 	return oa__hook_post_tool(p, k, in, &a, k->failed);
 }
 
