@@ -428,26 +428,24 @@ oa_ready(oa_client *c)
 static int
 begin_turn(struct oa__client *p, const char *prompt)
 {
-	char drain[64];
+	char drain[64], ids[OA__ERRLEN];
 	size_t i, o = 0;
 	int r;
 
+	if (prompt == NULL && p->state != OA__WAITING)
+		return refuse(p, OA_ERR_STATE, "no tool calls are waiting for "
+		              "results");
 	/* Calls waiting for results are the caller's to answer: a new
 	 * request would leave them dangling, so it is refused, naming them,
 	 * as oa_truncate() and the other history calls are. */
 	for (i = 0; p->state == OA__WAITING && i < p->ncalls; i++)
-		if (!p->calls[i].has_result && o < sizeof p->errmsg)
-			o += (size_t)snprintf(p->errmsg + o,
-			                      sizeof p->errmsg - o, "%s%s",
-			                      o ? ", " : "no result for tool "
-			                      "call ", p->calls[i].id.p);
-	if (o > 0) {
-		if (o < sizeof p->errmsg)
-			snprintf(p->errmsg + o, sizeof p->errmsg - o, ": give "
-			         "each its result with oa_add_tool_result(), "
-			         "then call oa_continue()");
-		return OA_ERR_STATE;
-	}
+		if (!p->calls[i].has_result && o < sizeof ids)
+			o += (size_t)snprintf(ids + o, sizeof ids - o, "%s%s",
+			                      o ? ", " : "", p->calls[i].id.p);
+	if (o > 0)
+		return refuse(p, OA_ERR_STATE, "no result for tool call %s: "
+		              "give each its result with oa_add_tool_result(), "
+		              "then call oa_continue()", ids);
 	if (p->state != OA__IDLE && p->state < OA__WAITING) {
 		if (!p->interrupted)
 			return refuse(p, OA_ERR_STATE, "a turn is still "
@@ -521,29 +519,9 @@ int
 oa_continue(oa_client *c)
 {
 	struct oa__client *p;
-	int r;
+	int r = usable(c, 1, &p);
 
-	if ((r = usable(c, 1, &p)) != 0)
-		return r;
-	if (p->state != OA__WAITING)
-		return refuse(p, OA_ERR_STATE, "no tool calls are waiting for "
-		              "results");
-	return begin_turn(p, NULL);
-}
-
-/* see openagent.h */
-void
-oa_interrupt(oa_client *c)
-{
-	struct oa__client *p = c ? c->p : NULL;
-
-	/* Only a flag store and write(2): both async-signal-safe. */
-	if (p == NULL || !p->ready)
-		return;
-	p->interrupted = 1;
-	/* a full pipe is readable already: a failed write loses nothing */
-	if (write(p->wake[1], "", 1) < 0)
-		return;
+	return r ? r : begin_turn(p, NULL);
 }
 
 /* see openagent.h */
@@ -551,6 +529,19 @@ int
 oa_interrupt_fd(const oa_client *c)
 {
 	return c && c->p && c->p->ready ? c->p->wake[0] : -1;
+}
+
+/* see openagent.h */
+void
+oa_interrupt(oa_client *c)
+{
+	/* Only a flag store and write(2): both async-signal-safe. */
+	if (oa_interrupt_fd(c) < 0)
+		return;
+	c->p->interrupted = 1;
+	/* a full pipe is readable already: a failed write loses nothing */
+	if (write(c->p->wake[1], "", 1) < 0)
+		return;
 }
 
 /* see openagent.h */
