@@ -79,12 +79,12 @@ oa__take_tool_calls(struct oa__client *p, int f)
 {
 	oa__json *j = &p->json;
 	int fn = oa__json_get(j, f, "function"), t, r, has_index = 1;
-	size_t i, nid, nname, n = 0;
+	size_t i, at, nid, nname, ni, n = 0;
 	const char *id = oa__json_str(j, oa__json_get(j, f, "id"), &nid);
 	const char *name = oa__json_str(j, oa__json_get(j, fn, "name"), &nname);
 	const char *s;
 	long long index = 0;
-	oa__call *k = NULL;
+	oa__call *k;
 
 	/* an array of fragments, or (TGI) a single one; anything else,
 	 * the array included once taken, is not a fragment */
@@ -99,36 +99,31 @@ oa__take_tool_calls(struct oa__client *p, int f)
 		id = oa__json_str(j, oa__json_get(j, fn, "id"), &nid);
 	/* the index: an integer, or (text-generation-webui) a string of
 	 * digits, or none */
-	s = oa__json_str(j, t = oa__json_get(j, f, "index"), &n);
-	if (s && n > 0 && n < 10 && strspn(s, "0123456789") == n)
+	s = oa__json_str(j, t = oa__json_get(j, f, "index"), &ni);
+	if (s && ni > 0 && ni < 10 && strspn(s, "0123456789") == ni)
 		index = strtoll(s, NULL, 10);
 	else
 		has_index = oa__json_int(j, t, &index) == 0;
-	/* The slot: the latest at the index, unless (SGLang, a second call
-	 * at the same index) a new id comes with a name; a changed id alone
-	 * is a continuation. Without an index, the slot last made or
-	 * continued, unless a name or another id starts a new one. */
-	if (has_index) {
-		for (i = p->ncalls; k == NULL && i-- > 0;)
-			if (p->calls[i].index == index)
-				k = &p->calls[i];
-		if (k && nid && nname && k->id.len && !id_is(&k->id, id, nid))
-			k = NULL;
-	} else if (p->ncalls > 0) {
-		k = &p->calls[p->lastcall];
-		if ((nid || nname) && !id_is(&k->id, id, nid))
-			k = NULL;
-	}
-	if (k == NULL && (r = oa__new_call(p, has_index, index)) != 0)
+	/* The slot it joins, at (p->ncalls: a new one): the latest at its
+	 * index, or without an index the one last made or continued. An id
+	 * other than the slot's starts a new call when a name comes with it
+	 * (SGLang's second call at the same index; a changed id alone
+	 * continues) or, without an index, a name or another id does. */
+	at = has_index || p->ncalls == 0 ? p->ncalls : p->lastcall;
+	for (i = 0; has_index && i < p->ncalls; i++)
+		if (p->calls[i].index == index)
+			at = i;
+	if (at < p->ncalls && !id_is(&p->calls[at].id, id, nid) &&
+	    (has_index ? nid && nname && p->calls[at].id.len : nid || nname))
+		at = p->ncalls;
+	if (at == p->ncalls && (r = oa__new_call(p, has_index, index)) != 0)
 		return r;
-	if (k != NULL)
-		p->lastcall = (size_t)(k - p->calls);
-	k = &p->calls[p->lastcall];
+	p->lastcall = at;
+	k = &p->calls[at];
 	if (nid && k->id.len == 0)
 		oa__buf_append(&k->id, id, nid);
 	if (nname && k->name.len == 0)
 		oa__buf_append(&k->name, name, nname);
-	n = 0;
 	t = oa__json_get(j, fn, "arguments");
 	if (oa__json_type(j, t) == OA__JSON_OBJECT ||
 	    oa__json_type(j, t) == OA__JSON_ARRAY) {
