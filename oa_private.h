@@ -725,8 +725,8 @@ OA_PRIVATE int oa__take_tool_calls(struct oa__client *p, int t);
 OA_PRIVATE int oa__new_call(struct oa__client *p, int has_index,
                             long long index);
 /* The reply is complete and has calls: give them unique ids, parse and
- * check their arguments, decide manual or auto, and keep the assistant
- * message with its tool_calls in history. */
+ * check their arguments, decide manual or auto, keep the assistant
+ * message with its tool_calls in history, and go on to state TOOLS. */
 OA_PRIVATE int oa__calls_prepare(struct oa__client *p);
 /* Run call k's handler (auto mode) and its POST_TOOL_USE hooks; k ends
  * with its result. */

@@ -262,12 +262,9 @@ finish_reply(struct oa__client *p)
 	p->total.prompt_tokens += p->usage.prompt_tokens;
 	p->total.completion_tokens += p->usage.completion_tokens;
 	p->total.total_tokens += p->usage.total_tokens;
-	if (p->ncalls > 0) {
-		if ((r = oa__calls_prepare(p)) != 0)
-			return r;
-		p->state = OA__TOOLS;
-		return 0;
-	}
+	/* with calls: checked, and on to TOOLS */
+	if (p->ncalls > 0)
+		return oa__calls_prepare(p);
 	if (p->stateless)
 		oa__cut(p, 0);
 	else if (oa__push_reply(p, NULL))
@@ -301,9 +298,8 @@ tool_step(struct oa__client *p)
 			return end_turn(p, "tool_calls", OA__WAITING);
 		if (oa__calls_settle(p, "not run") != 0)
 			return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
-		if (p->rounds >= p->max_rounds)
+		if (p->rounds++ >= p->max_rounds)
 			return end_turn(p, "max_tool_iterations", OA__DONE);
-		p->rounds++;
 		return send_next(p);
 	}
 	k = &p->calls[p->icall];

@@ -257,6 +257,7 @@ oa__calls_prepare(struct oa__client *p)
 	oa__buf_puts(b, "}}]");
 	if (b->err || oa__push_reply(p, b->p) != 0)
 		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
+	p->state = OA__TOOLS;
 	return 0;
 }
 
