@@ -720,8 +720,9 @@ OA_PRIVATE int oa__reply_flush(struct oa__client *p);
 /* One tool_calls value of a delta (an array, or TGI's single object). */
 OA_PRIVATE int oa__take_tool_calls(struct oa__client *p, int t);
 /* A slot for a new call at index, or without one (has_index 0) at the
- * next free index, past the highest so far: p->calls[p->lastcall].
- * 0, or the turn's error (max_tool_calls, no memory). */
+ * next free index, past the highest so far: p->calls[p->lastcall], in
+ * index order among the others. 0, or the turn's error (max_tool_calls,
+ * no memory). */
 OA_PRIVATE int oa__new_call(struct oa__client *p, int has_index,
                             long long index);
 /* The reply is complete and has calls: give them unique ids, parse and

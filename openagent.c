@@ -319,7 +319,7 @@ tool_step(struct oa__client *p)
 	if (k->has_result && (error || p->manual)) {
 		/* the reason alone; the block adds the arguments as received */
 		p->icall++;
-		return oa__queue(p, OA_BLOCK_TOOL_USE_ERROR, k->result.p + k->why,
+		return oa__queue(p, OA_BLOCK_TOOL_USE_ERROR, k->why + k->result.p,
 		                 k->result.len - k->why, k);
 	}
 	p->state = OA__RUN;
@@ -459,12 +459,10 @@ begin_turn(struct oa__client *p, const char *prompt)
 	    oa__calls_settle(p, "no result was given") != 0)
 		return refuse(p, OA_ERR_NOMEM, "out of memory");
 	p->state = OA__DONE;
-	if (prompt != NULL) {
-		if (p->stateless)
-			oa__cut(p, 0);
-		if ((r = oa__hook_prompt(p, &prompt)) != 0)
-			return r;
-	}
+	if (prompt && p->stateless)
+		oa__cut(p, 0);
+	if (prompt && (r = oa__hook_prompt(p, &prompt)) != 0)
+		return r;
 	p->turn_base = p->nmsgs;
 	if (prompt && oa__push(p, OA__USER, prompt, strlen(prompt), NULL))
 		return refuse(p, OA_ERR_NOMEM, "out of memory");

@@ -43,7 +43,7 @@ OA_PRIVATE int
 oa__new_call(struct oa__client *p, int has_index, long long index)
 {
 	size_t i, old = p->capcalls;
-	oa__call *k;
+	oa__call *k, spare;
 
 	if (p->ncalls >= p->max_calls)
 		return oa__fail_turn(p, OA_ERR_LIMIT, "more than max_tool_calls "
@@ -52,14 +52,23 @@ oa__new_call(struct oa__client *p, int has_index, long long index)
 	if (oa__grow(&p->alloc, (void **)&p->calls, &p->capcalls,
 	             p->ncalls + 1, sizeof *k))
 		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
-	for (i = 0; !has_index && i < p->ncalls; i++)
-		if (p->calls[i].index >= index)
-			index = p->calls[i].index + 1;
 	memset(p->calls + old, 0, (p->capcalls - old) * sizeof *k);
-	p->lastcall = p->ncalls++;
-	k = &p->calls[p->lastcall];
-	/* the fields before the buffers: index and flags; the buffers
-	 * keep their memory from reply to reply */
+	/* Slots stay in index order, a new one after those at its index
+	 * (stable). Without an index: past the highest, at the end. */
+	if (!has_index && p->ncalls > 0 &&
+	    p->calls[p->ncalls - 1].index >= index)
+		index = p->calls[p->ncalls - 1].index + 1;
+	for (i = p->ncalls; i > 0 && p->calls[i - 1].index > index; i--)
+		;
+	/* the spare slot past the last moves in there with its buffers,
+	 * which keep their memory from reply to reply */
+	spare = p->calls[p->ncalls];
+	memmove(p->calls + i + 1, p->calls + i, (p->ncalls - i) * sizeof *k);
+	p->ncalls++;
+	k = &p->calls[i];
+	*k = spare;
+	p->lastcall = i;
+	/* the fields before the buffers: index and flags */
 	memset(k, 0, offsetof(oa__call, id));
 	k->index = index;
 	oa__buf_reset(&k->id);
@@ -78,7 +87,7 @@ OA_PRIVATE int
 oa__take_tool_calls(struct oa__client *p, int f)
 {
 	oa__json *j = &p->json;
-	int fn = oa__json_get(j, f, "function"), t, r, has_index = 1;
+	int fn = oa__json_get(j, f, "function"), t, r, whole, has_index = 1;
 	size_t i, at, nid, nname, ni, n = 0;
 	const char *id = oa__json_str(j, oa__json_get(j, f, "id"), &nid);
 	const char *name = oa__json_str(j, oa__json_get(j, fn, "name"), &nname);
@@ -116,25 +125,25 @@ oa__take_tool_calls(struct oa__client *p, int f)
 	if (at < p->ncalls && !id_is(&p->calls[at].id, id, nid) &&
 	    (has_index ? nid && nname && p->calls[at].id.len : nid || nname))
 		at = p->ncalls;
-	if (at == p->ncalls && (r = oa__new_call(p, has_index, index)) != 0)
+	if (at < p->ncalls)
+		p->lastcall = at;
+	else if ((r = oa__new_call(p, has_index, index)) != 0)
 		return r;
-	p->lastcall = at;
-	k = &p->calls[at];
+	k = &p->calls[p->lastcall];
 	if (nid && k->id.len == 0)
 		oa__buf_append(&k->id, id, nid);
 	if (nname && k->name.len == 0)
 		oa__buf_append(&k->name, name, nname);
+	/* arguments as a JSON value instead of text: the whole of them */
 	t = oa__json_get(j, fn, "arguments");
-	if (oa__json_type(j, t) == OA__JSON_OBJECT ||
-	    oa__json_type(j, t) == OA__JSON_ARRAY) {
-		/* a JSON value instead of text: it is the whole arguments */
-		s = oa__json_raw(j, t, &n);
+	whole = oa__json_type(j, t) == OA__JSON_OBJECT ||
+	        oa__json_type(j, t) == OA__JSON_ARRAY;
+	if (whole)
 		oa__buf_reset(&k->args);
+	s = whole ? oa__json_raw(j, t, &n) : oa__json_str(j, t, &n);
+	if (s && (whole || !k->args_whole))
 		oa__buf_append(&k->args, s, n);
-		k->args_whole = 1;
-	} else if ((s = oa__json_str(j, t, &n)) != NULL && !k->args_whole) {
-		oa__buf_append(&k->args, s, n);
-	}
+	k->args_whole |= whole;
 	return oa__count(p, nid + nname + n);
 }
 
@@ -226,16 +235,9 @@ OA_PRIVATE int
 oa__calls_prepare(struct oa__client *p)
 {
 	oa__buf *b = &p->argtext;
-	oa__call *k, tmp;
-	size_t i, t;
+	oa__call *k;
+	size_t i;
 
-	/* index order; calls sharing an index keep their order (stable) */
-	for (i = 1; i < p->ncalls; i++) {
-		tmp = p->calls[i];
-		for (t = i; t > 0 && p->calls[t - 1].index > tmp.index; t--)
-			p->calls[t] = p->calls[t - 1];
-		p->calls[t] = tmp;
-	}
 	p->manual = !p->auto_tools;
 	for (i = 0; i < p->ncalls; i++)
 		check_call(p, i);
@@ -294,9 +296,8 @@ oa__call_run(struct oa__client *p, oa__call *k)
 	}
 	k->has_result = 1;
 	k->failed = r != 0;
-	if (k->result.err)
-		return k->result.err;
-	return oa__hook_post_tool(p, k, in, &a, k->failed);
+	return k->result.err ? k->result.err
+	                     : oa__hook_post_tool(p, k, in, &a, k->failed);
 }
 
 /* see oa_private.h */
