@@ -418,16 +418,20 @@ oa_ready(oa_client *c)
 
 /* ================================================================ turns */
 
-/* Start a turn and prepare its request: oa_query's with its prompt, or
- * oa_continue's (prompt NULL). The last turn has ended, or was
- * interrupted; results given in manual mode go into history first. */
+/* Start a turn on c and prepare its request: oa_query's with its prompt,
+ * or oa_continue's (prompt NULL); args as for usable(). The last turn has
+ * ended, or was interrupted; results given in manual mode go into history
+ * first. */
 static int
-begin_turn(struct oa__client *p, const char *prompt)
+begin_turn(oa_client *c, int args, const char *prompt)
 {
 	char drain[64], ids[OA__ERRLEN];
+	struct oa__client *p;
 	size_t i, o = 0;
 	int r;
 
+	if ((r = usable(c, args, &p)) != 0)
+		return r;
 	if (prompt == NULL && p->state != OA__WAITING)
 		return refuse(p, OA_ERR_STATE, "no tool calls are waiting for "
 		              "results");
@@ -473,10 +477,7 @@ begin_turn(struct oa__client *p, const char *prompt)
 int
 oa_query(oa_client *c, const char *prompt)
 {
-	struct oa__client *p;
-	int r = usable(c, prompt != NULL, &p);
-
-	return r ? r : begin_turn(p, prompt);
+	return begin_turn(c, prompt != NULL, prompt);
 }
 
 /* see openagent.h */
@@ -512,10 +513,7 @@ oa_add_tool_result(oa_client *c, const char *id, const char *result)
 int
 oa_continue(oa_client *c)
 {
-	struct oa__client *p;
-	int r = usable(c, 1, &p);
-
-	return r ? r : begin_turn(p, NULL);
+	return begin_turn(c, 1, NULL);
 }
 
 /* see openagent.h */

@@ -185,8 +185,7 @@ check_call(struct oa__client *p, size_t i)
 {
 	oa__call *k = &p->calls[i];
 	char msg[OA__ERRLEN];
-	const char *s = k->args.p;
-	size_t n = k->args.len, base, j;
+	size_t base, j;
 	const oa__tool *tool;
 	int d;
 
@@ -204,8 +203,9 @@ check_call(struct oa__client *p, size_t i)
 			oa__buf_printf(&k->id, "_%d", d++);
 			j = (size_t)-1;
 		}
-	oa__trim(&s, &n);
-	if (n == 0 && k->args.err == 0) {
+	/* no arguments, or only blanks: {} */
+	if (k->args.err == 0 && strspn(k->args.p ? k->args.p : "",
+	                               " \t\r\n") == k->args.len) {
 		oa__buf_reset(&k->args);
 		oa__buf_puts(&k->args, "{}");
 	}
