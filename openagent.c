@@ -115,8 +115,7 @@ oa__fail_turn(struct oa__client *p, int code, const char *fmt, ...)
 			oa__buf_append(&p->text, p->held.p, p->held.len);
 		if (p->text.len > 0 && p->text.err == 0)
 			oa__push_reply(p, NULL);
-		else if (p->nmsgs == p->turn_base + 1 &&
-		         p->msgs[p->turn_base].role == OA__USER)
+		else if (p->nmsgs == p->turn_base + 1)   /* the prompt alone */
 			oa__cut(p, p->turn_base);
 	}
 	if (p->stateless)
@@ -289,7 +288,7 @@ send_next(struct oa__client *p)
 static int
 tool_step(struct oa__client *p)
 {
-	oa__call *k;
+	oa__call *k = &p->calls[p->icall];
 	int r, error;
 
 	if (p->icall == p->ncalls) {
@@ -302,7 +301,6 @@ tool_step(struct oa__client *p)
 			return end_turn(p, "max_tool_iterations", OA__DONE);
 		return send_next(p);
 	}
-	k = &p->calls[p->icall];
 	/* a result before the hooks: the checks found it cannot run */
 	error = k->has_result;
 	if (!error && !p->manual && p->rounds >= p->max_rounds) {
@@ -317,10 +315,11 @@ tool_step(struct oa__client *p)
 	 * needs nothing from the caller, which a tool-use-error block says
 	 * (the caller answers every tool-use block). */
 	if (k->has_result && (error || p->manual)) {
-		/* the reason alone; the block adds the arguments as received */
+		/* the reason alone; the block adds the arguments received */
 		p->icall++;
-		return oa__queue(p, OA_BLOCK_TOOL_USE_ERROR, k->why + k->result.p,
-		                 k->result.len - k->why, k);
+		return oa__queue(p, OA_BLOCK_TOOL_USE_ERROR,
+		                 k->result.p + k->why, k->result.len - k->why,
+		                 k);
 	}
 	p->state = OA__RUN;
 	return oa__queue(p, OA_BLOCK_TOOL_USE, NULL, 0, k);
@@ -444,8 +443,8 @@ begin_turn(oa_client *c, int args, const char *prompt)
 			                      o ? ", " : "", p->calls[i].id.p);
 	if (o > 0)
 		return refuse(p, OA_ERR_STATE, "no result for tool call %s: "
-		              "give each its result with oa_add_tool_result(), "
-		              "then call oa_continue()", ids);
+		              "give each its result with oa_add_tool_result()"
+		              ", then call oa_continue()", ids);
 	if (p->state != OA__IDLE && p->state < OA__WAITING) {
 		if (!p->interrupted)
 			return refuse(p, OA_ERR_STATE, "a turn is still "
@@ -459,8 +458,8 @@ begin_turn(oa_client *c, int args, const char *prompt)
 	p->errmsg[0] = '\0';
 	memset(&p->total, 0, sizeof p->total);
 	p->npend = p->ipend = 0;
-	if (p->state == OA__WAITING &&
-	    oa__calls_settle(p, "no result was given") != 0)
+	/* (every call has its result by now) */
+	if (p->state == OA__WAITING && oa__calls_settle(p, "") != 0)
 		return refuse(p, OA_ERR_NOMEM, "out of memory");
 	p->state = OA__DONE;
 	if (prompt && p->stateless)

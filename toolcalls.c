@@ -46,9 +46,9 @@ oa__new_call(struct oa__client *p, int has_index, long long index)
 	oa__call *k, spare;
 
 	if (p->ncalls >= p->max_calls)
-		return oa__fail_turn(p, OA_ERR_LIMIT, "more than max_tool_calls "
-		                     "(%zu) tool calls in one reply",
-		                     p->max_calls);
+		return oa__fail_turn(p, OA_ERR_LIMIT, "more than "
+		                     "max_tool_calls (%zu) tool calls in one "
+		                     "reply", p->max_calls);
 	if (oa__grow(&p->alloc, (void **)&p->calls, &p->capcalls,
 	             p->ncalls + 1, sizeof *k))
 		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
@@ -89,9 +89,8 @@ oa__take_tool_calls(struct oa__client *p, int f)
 	oa__json *j = &p->json;
 	int fn = oa__json_get(j, f, "function"), t, r, whole, has_index = 1;
 	size_t i, at, nid, nname, ni, n = 0;
-	const char *id = oa__json_str(j, oa__json_get(j, f, "id"), &nid);
+	const char *s, *id = oa__json_str(j, oa__json_get(j, f, "id"), &nid);
 	const char *name = oa__json_str(j, oa__json_get(j, fn, "name"), &nname);
-	const char *s;
 	long long index = 0;
 	oa__call *k;
 
@@ -178,69 +177,64 @@ parse_args(struct oa__client *p, const char *s, size_t n, char *msg)
 	return 0;
 }
 
-/* Give call i an id the follow-up can refer to, unique in the reply, and
- * mark it as an error when it cannot run. */
-static void
-check_call(struct oa__client *p, size_t i)
-{
-	oa__call *k = &p->calls[i];
-	char msg[OA__ERRLEN];
-	size_t base, j;
-	const oa__tool *tool;
-	int d;
-
-	/* none: "call_" and 24 hex digits, two 48-bit random numbers */
-	if (k->id.len == 0)
-		oa__buf_printf(&k->id, "call_%012llx%012llx",
-		               (unsigned long long)(oa__random(&p->rng) >> 16),
-		               (unsigned long long)(oa__random(&p->rng) >> 16));
-	base = k->id.len;
-	for (j = 0, d = 2; j < i && k->id.err == 0; j++)
-		if (id_is(&p->calls[j].id, k->id.p, k->id.len)) {
-			/* taken: the next suffix, checked from the first
-			 * call again (j wraps to 0) */
-			k->id.len = base;
-			oa__buf_printf(&k->id, "_%d", d++);
-			j = (size_t)-1;
-		}
-	/* no arguments, or only blanks: {} */
-	if (k->args.err == 0 && strspn(k->args.p ? k->args.p : "",
-	                               " \t\r\n") == k->args.len) {
-		oa__buf_reset(&k->args);
-		oa__buf_puts(&k->args, "{}");
-	}
-	/* lenient_tool_args: small models' almost-JSON, mended */
-	k->args_ok = parse_args(p, k->args.p, k->args.len, msg) == 0 ||
-	             (p->lenient && k->unreadable == NULL &&
-	              oa__modules.filter->mend(p, k, msg));
-	if (k->unreadable)
-		call_error(k, "%s", k->unreadable);
-	else if (!k->args_ok)
-		call_error(k, "arguments are not valid JSON: %s",
-		           strncmp(msg, "invalid JSON: ", 14) ? msg : msg + 14);
-	else if (k->name.len == 0)
-		call_error(k, "%s", "the tool call has no name");
-	else if ((tool = oa__tools_find(&p->tools, k->name.p)) == NULL)
-		call_error(k, "unknown tool \"%s\"", k->name.p);
-	else if (tool->fn == NULL)
-		p->manual = 1;
-	/* the schema only where we run the tool */
-	else if (!p->manual && oa__tools_check(tool, &p->json, &p->json2,
-	                                       &p->schema, msg, sizeof msg))
-		call_error(k, "%s", msg);
-}
-
 /* see oa_private.h */
 OA_PRIVATE int
 oa__calls_prepare(struct oa__client *p)
 {
 	oa__buf *b = &p->argtext;
+	char msg[OA__ERRLEN];
+	const oa__tool *tool;
+	size_t i, j, base;
 	oa__call *k;
-	size_t i;
+	int d;
 
 	p->manual = !p->auto_tools;
-	for (i = 0; i < p->ncalls; i++)
-		check_call(p, i);
+	for (i = 0, k = p->calls; i < p->ncalls; i++, k++) {
+		/* An id the follow-up can refer to, unique in the reply;
+		 * none: "call_" and 24 hex digits (two 48-bit random
+		 * numbers) */
+		if (k->id.len == 0)
+			oa__buf_printf(&k->id, "call_%012llx%012llx",
+			    (unsigned long long)(oa__random(&p->rng) >> 16),
+			    (unsigned long long)(oa__random(&p->rng) >> 16));
+		base = k->id.len;
+		for (j = 0, d = 2; j < i && k->id.err == 0; j++)
+			if (id_is(&p->calls[j].id, k->id.p, k->id.len)) {
+				/* taken: the next suffix, checked from the
+				 * first call again (j wraps to 0) */
+				k->id.len = base;
+				oa__buf_printf(&k->id, "_%d", d++);
+				j = (size_t)-1;
+			}
+		/* no arguments, or only blanks: {} */
+		if (k->args.err == 0 && strspn(k->args.p ? k->args.p : "",
+		                               " \t\r\n") == k->args.len) {
+			oa__buf_reset(&k->args);
+			oa__buf_puts(&k->args, "{}");
+		}
+		/* lenient_tool_args: small models' almost-JSON, mended */
+		k->args_ok = parse_args(p, k->args.p, k->args.len, msg) == 0 ||
+		             (p->lenient && k->unreadable == NULL &&
+		              oa__modules.filter->mend(p, k, msg));
+		/* then an error result for a call that cannot run */
+		if (k->unreadable)
+			call_error(k, "%s", k->unreadable);
+		else if (!k->args_ok)
+			call_error(k, "arguments are not valid JSON: %s",
+			           strncmp(msg, "invalid JSON: ", 14) ? msg
+			           : msg + 14);
+		else if (k->name.len == 0)
+			call_error(k, "%s", "the tool call has no name");
+		else if ((tool = oa__tools_find(&p->tools, k->name.p)) == NULL)
+			call_error(k, "unknown tool \"%s\"", k->name.p);
+		else if (tool->fn == NULL)
+			p->manual = 1;
+		/* the schema only where we run the tool */
+		else if (!p->manual &&
+		         oa__tools_check(tool, &p->json, &p->json2, &p->schema,
+		                         msg, sizeof msg))
+			call_error(k, "%s", msg);
+	}
 	/* The assistant message's tool_calls, as sent back to the server:
 	 * unparseable arguments would make some servers fail the follow-up
 	 * request, so they go as {} (the error result tells the model). */
