@@ -745,16 +745,17 @@ OA_PRIVATE int oa__reply_flush(struct oa__client *p);
 /* One tool_calls value of a delta (an array, or TGI's single object). */
 OA_PRIVATE int oa__take_tool_calls(struct oa__client *p, int t);
 /* A slot for a new call at index, or without one (has_index 0) at the
- * next free index, past the highest so far: p->calls[p->lastcall].
- * 0, or the turn's error (max_tool_calls, no memory). */
+ * next free index, past the highest so far: p->calls[p->lastcall], in
+ * index order among the others. 0, or the turn's error (max_tool_calls,
+ * no memory). */
 OA_PRIVATE int oa__new_call(struct oa__client *p, int has_index,
                             long long index);
 /* The reply is complete and has calls: give them unique ids, parse and
- * check their arguments, decide manual or auto, and keep the assistant
- * message with its tool_calls in history. */
+ * check their arguments, decide manual or auto, keep the assistant
+ * message with its tool_calls in history, and go on to state TOOLS. */
 OA_PRIVATE int oa__calls_prepare(struct oa__client *p);
-/* Run call k's handler (auto mode) and its POST_TOOL_USE hooks; queue
- * its result block. */
+/* Run call k's handler (auto mode) and its POST_TOOL_USE hooks; k ends
+ * with its result. */
 OA_PRIVATE int oa__call_run(struct oa__client *p, oa__call *k);
 /* Give every call without a result "error: <why>", then put all results
  * in history in call order, so no tool call dangles. */

@@ -98,12 +98,11 @@ oa__fail_turn(struct oa__client *p, int code, const char *fmt, ...)
 		return p->err;
 	p->err = code;
 	/* the detail only: oa_strerror() names the kind */
-	if (p->errmsg[0] == '\0') {
-		va_start(ap, fmt);
+	va_start(ap, fmt);
+	if (p->errmsg[0] == '\0')
 		vsnprintf(p->errmsg, sizeof p->errmsg,
 		          fmt ? fmt : "no detail was recorded", ap);
-		va_end(ap);
-	}
+	va_end(ap);
 	oa__http_close(&p->http);
 	if (p->state == OA__TOOLS || p->state == OA__RUN) {
 		/* The calls are in history already: answer them all. */
@@ -116,8 +115,7 @@ oa__fail_turn(struct oa__client *p, int code, const char *fmt, ...)
 			oa__buf_append(&p->text, p->held.p, p->held.len);
 		if (p->text.len > 0 && p->text.err == 0)
 			oa__push_reply(p, NULL);
-		else if (p->nmsgs == p->turn_base + 1 &&
-		         p->msgs[p->turn_base].role == OA__USER)
+		else if (p->nmsgs == p->turn_base + 1)   /* the prompt alone */
 			oa__cut(p, p->turn_base);
 	}
 	if (p->stateless)
@@ -128,16 +126,8 @@ oa__fail_turn(struct oa__client *p, int code, const char *fmt, ...)
 
 /* A call refused for the caller's mistake: this call's own message, and
  * nothing else changes. */
-static OA__PRINTF(3, 4) int
-refuse(struct oa__client *p, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(p->errmsg, sizeof p->errmsg, fmt, ap);
-	va_end(ap);
-	return code;
-}
+#define refuse(p, code, ...) \
+	((p)->errmsg[0] = '\0', oa__fail((p)->errmsg, (code), __VA_ARGS__))
 
 /* ================================================================ blocks */
 
@@ -154,8 +144,8 @@ oa__queue(struct oa__client *p, int type, const char *s, size_t n,
 	return 0;
 }
 
-/* The block q stands for, lent from the buffers it points into; its
- * type. */
+/* The block q stands for, lent from the buffers it points into (a tool
+ * block's text is its call's result); its type. */
 static int
 fill_block(struct oa__client *p, const oa__pending *q, oa_block *b)
 {
@@ -180,14 +170,7 @@ fill_block(struct oa__client *p, const oa__pending *q, oa_block *b)
 		b->input = k->input.len ? k->input.p : k->args.p;
 		b->input_len = strlen(b->input);
 		b->repaired = k->repaired;
-		return b->type;
-	}
-	b->text = k->result.p;
-	b->text_len = k->result.len;
-	if (q->type == OA_BLOCK_TOOL_USE_ERROR) {
-		/* the reason alone, and the arguments as received */
-		b->text += k->why;
-		b->text_len -= k->why;
+	} else if (q->type == OA_BLOCK_TOOL_USE_ERROR) {
 		b->raw = k->args.p;
 		b->raw_len = k->args.len;
 	}
@@ -278,12 +261,9 @@ finish_reply(struct oa__client *p)
 	p->total.prompt_tokens += p->usage.prompt_tokens;
 	p->total.completion_tokens += p->usage.completion_tokens;
 	p->total.total_tokens += p->usage.total_tokens;
-	if (p->ncalls > 0) {
-		if ((r = oa__calls_prepare(p)) != 0)
-			return r;
-		p->state = OA__TOOLS;
-		return 0;
-	}
+	/* with calls: checked, and on to TOOLS */
+	if (p->ncalls > 0)
+		return oa__calls_prepare(p);
 	if (p->stateless)
 		oa__cut(p, 0);
 	else if (oa__push_reply(p, NULL))
@@ -300,16 +280,15 @@ send_next(struct oa__client *p)
 
 	p->state = OA__SEND;
 	oa__reply_reset(p);
-	if ((r = oa__build_request(p)) != 0)
-		return oa__fail_turn(p, r, NULL);
-	return 0;
+	r = oa__build_request(p);
+	return r ? oa__fail_turn(p, r, NULL) : 0;
 }
 
 /* TOOLS: hand out the next call. */
 static int
 tool_step(struct oa__client *p)
 {
-	oa__call *k;
+	oa__call *k = &p->calls[p->icall];
 	int r, error;
 
 	if (p->icall == p->ncalls) {
@@ -318,12 +297,10 @@ tool_step(struct oa__client *p)
 			return end_turn(p, "tool_calls", OA__WAITING);
 		if (oa__calls_settle(p, "not run") != 0)
 			return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
-		if (p->rounds >= p->max_rounds)
+		if (p->rounds++ >= p->max_rounds)
 			return end_turn(p, "max_tool_iterations", OA__DONE);
-		p->rounds++;
 		return send_next(p);
 	}
-	k = &p->calls[p->icall];
 	/* a result before the hooks: the checks found it cannot run */
 	error = k->has_result;
 	if (!error && !p->manual && p->rounds >= p->max_rounds) {
@@ -338,8 +315,11 @@ tool_step(struct oa__client *p)
 	 * needs nothing from the caller, which a tool-use-error block says
 	 * (the caller answers every tool-use block). */
 	if (k->has_result && (error || p->manual)) {
+		/* the reason alone; the block adds the arguments received */
 		p->icall++;
-		return oa__queue(p, OA_BLOCK_TOOL_USE_ERROR, NULL, 0, k);
+		return oa__queue(p, OA_BLOCK_TOOL_USE_ERROR,
+		                 k->result.p + k->why, k->result.len - k->why,
+		                 k);
 	}
 	p->state = OA__RUN;
 	return oa__queue(p, OA_BLOCK_TOOL_USE, NULL, 0, k);
@@ -355,11 +335,10 @@ run_step(struct oa__client *p)
 	int r;
 
 	p->state = OA__TOOLS;
-	if (k->has_result)
-		return oa__queue(p, OA_BLOCK_TOOL_RESULT, NULL, 0, k);
-	if (p->manual || (r = oa__call_run(p, k)) == 0)
-		return 0;
-	return oa__fail_turn(p, r, NULL);
+	if (!k->has_result && !p->manual && (r = oa__call_run(p, k)) != 0)
+		return oa__fail_turn(p, r, NULL);
+	return k->has_result ? oa__queue(p, OA_BLOCK_TOOL_RESULT, k->result.p,
+	                                 k->result.len, k) : 0;
 }
 
 /* The step of each state that has one (IDLE, WAITING and DONE wait for
@@ -405,56 +384,67 @@ pump(struct oa__client *p, oa_block *b)
 	}
 }
 
-/* The client behind c when it was set up and is not inside a handler or
- * hook (which may not call it); else NULL. */
-static struct oa__client *
-usable(const oa_client *c)
+/* The client behind c, into *pp: 0; OA_ERR_INVALID when c or another
+ * argument (args is 0) is NULL; OA_ERR_STATE when it was not set up or
+ * is inside a handler or hook (which may not call it). */
+static int
+usable(const oa_client *c, int args, struct oa__client **pp)
 {
-	return c && c->p && c->p->ready && !c->p->busy ? c->p : NULL;
+	if (c == NULL || !args)
+		return OA_ERR_INVALID;
+	*pp = c->p;
+	return c->p && c->p->ready && !c->p->busy ? 0 : OA_ERR_STATE;
 }
 
 /* see openagent.h */
 int
 oa_next(oa_client *c, oa_block *b)
 {
-	if (c == NULL || b == NULL)
-		return OA_ERR_INVALID;
-	return usable(c) ? pump(c->p, b) : OA_ERR_STATE;
+	struct oa__client *p;
+	int r = usable(c, b != NULL, &p);
+
+	return r ? r : pump(p, b);
 }
 
 /* see openagent.h */
 int
 oa_ready(oa_client *c)
 {
-	return usable(c) ? pump(c->p, NULL) != OA__AGAIN : 1;
+	struct oa__client *p;
+
+	return usable(c, 1, &p) ? 1 : pump(p, NULL) != OA__AGAIN;
 }
 
 /* ================================================================ turns */
 
-/* Start a turn (oa_query, oa_continue): the last one has ended, or was
- * interrupted; results given in manual mode go into history first. */
+/* Start a turn on c and prepare its request: oa_query's with its prompt,
+ * or oa_continue's (prompt NULL); args as for usable(). The last turn has
+ * ended, or was interrupted; results given in manual mode go into history
+ * first. */
 static int
-begin_turn(struct oa__client *p)
+begin_turn(oa_client *c, int args, const char *prompt)
 {
-	char drain[64];
+	char drain[64], ids[OA__ERRLEN];
+	struct oa__client *p;
 	size_t i, o = 0;
+	int r;
 
+	if ((r = usable(c, args, &p)) != 0)
+		return r;
+	if (prompt == NULL && p->state != OA__WAITING)
+		return refuse(p, OA_ERR_STATE, "no tool calls are waiting for "
+		              "results");
 	/* Calls waiting for results are the caller's to answer: a new
 	 * request would leave them dangling, so it is refused, naming them,
 	 * as oa_truncate() and the other history calls are. */
 	for (i = 0; p->state == OA__WAITING && i < p->ncalls; i++)
-		if (!p->calls[i].has_result && o < sizeof p->errmsg)
-			o += (size_t)snprintf(p->errmsg + o,
-			                      sizeof p->errmsg - o, "%s%s",
-			                      o ? ", " : "no result for tool "
-			                      "call ", p->calls[i].id.p);
-	if (o > 0) {
-		if (o < sizeof p->errmsg)
-			snprintf(p->errmsg + o, sizeof p->errmsg - o, ": give "
-			         "each its result with oa_add_tool_result(), "
-			         "then call oa_continue()");
-		return OA_ERR_STATE;
-	}
+		if (!p->calls[i].has_result && o < sizeof ids)
+			o += (size_t)snprintf(ids + o, sizeof ids - o, "%s%s",
+			                      o ? ", " : "", p->calls[i].id.p);
+	if (o > 0)
+		return refuse(p, OA_ERR_STATE, "no result for tool call %s: "
+		              "give each its result with oa_add_tool_result()"
+		              ", then call oa_continue()", ids);
 	if (p->state != OA__IDLE && p->state < OA__WAITING) {
 		if (!p->interrupted)
 			return refuse(p, OA_ERR_STATE, "a turn is still "
@@ -468,47 +458,37 @@ begin_turn(struct oa__client *p)
 	p->errmsg[0] = '\0';
 	memset(&p->total, 0, sizeof p->total);
 	p->npend = p->ipend = 0;
-	if (p->state == OA__WAITING &&
-	    oa__calls_settle(p, "no result was given") != 0)
+	/* (every call has its result by now) */
+	if (p->state == OA__WAITING && oa__calls_settle(p, "") != 0)
 		return refuse(p, OA_ERR_NOMEM, "out of memory");
 	p->state = OA__DONE;
-	return 0;
-}
-
-/* see openagent.h */
-int
-oa_query(oa_client *c, const char *prompt)
-{
-	struct oa__client *p;
-	int r;
-
-	if (c == NULL || prompt == NULL)
-		return OA_ERR_INVALID;
-	if ((p = usable(c)) == NULL)
-		return OA_ERR_STATE;
-	if ((r = begin_turn(p)) != 0)
-		return r;
-	if (p->stateless)
+	if (prompt && p->stateless)
 		oa__cut(p, 0);
-	if ((r = oa__hook_prompt(p, &prompt)) != 0)
+	if (prompt && (r = oa__hook_prompt(p, &prompt)) != 0)
 		return r;
 	p->turn_base = p->nmsgs;
-	if (oa__push(p, OA__USER, prompt, strlen(prompt), NULL))
+	if (prompt && oa__push(p, OA__USER, prompt, strlen(prompt), NULL))
 		return refuse(p, OA_ERR_NOMEM, "out of memory");
 	return send_next(p);
 }
 
 /* see openagent.h */
 int
+oa_query(oa_client *c, const char *prompt)
+{
+	return begin_turn(c, prompt != NULL, prompt);
+}
+
+/* see openagent.h */
+int
 oa_add_tool_result(oa_client *c, const char *id, const char *result)
 {
-	struct oa__client *p = usable(c);
+	struct oa__client *p;
 	oa__call *k;
+	int r;
 
-	if (c == NULL || id == NULL || result == NULL)
-		return OA_ERR_INVALID;
-	if (p == NULL)
-		return OA_ERR_STATE;
+	if ((r = usable(c, id != NULL && result != NULL, &p)) != 0)
+		return r;
 	for (k = p->calls; p->state == OA__WAITING &&
 	     k < p->calls + p->ncalls && strcmp(k->id.p, id) != 0; k++)
 		;
@@ -532,35 +512,7 @@ oa_add_tool_result(oa_client *c, const char *id, const char *result)
 int
 oa_continue(oa_client *c)
 {
-	struct oa__client *p = usable(c);
-	int r;
-
-	if (c == NULL)
-		return OA_ERR_INVALID;
-	if (p == NULL)
-		return OA_ERR_STATE;
-	if (p->state != OA__WAITING)
-		return refuse(p, OA_ERR_STATE, "no tool calls are waiting for "
-		              "results");
-	if ((r = begin_turn(p)) != 0)
-		return r;
-	p->turn_base = p->nmsgs;
-	return send_next(p);
-}
-
-/* see openagent.h */
-void
-oa_interrupt(oa_client *c)
-{
-	struct oa__client *p = c ? c->p : NULL;
-
-	/* Only a flag store and write(2): both async-signal-safe. */
-	if (p == NULL || !p->ready)
-		return;
-	p->interrupted = 1;
-	/* a full pipe is readable already: a failed write loses nothing */
-	if (write(p->wake[1], "", 1) < 0)
-		return;
+	return begin_turn(c, 1, NULL);
 }
 
 /* see openagent.h */
@@ -568,6 +520,19 @@ int
 oa_interrupt_fd(const oa_client *c)
 {
 	return c && c->p && c->p->ready ? c->p->wake[0] : -1;
+}
+
+/* see openagent.h */
+void
+oa_interrupt(oa_client *c)
+{
+	/* Only a flag store and write(2): both async-signal-safe. */
+	if (oa_interrupt_fd(c) < 0)
+		return;
+	c->p->interrupted = 1;
+	/* a full pipe is readable already: a failed write loses nothing */
+	if (write(c->p->wake[1], "", 1) < 0)
+		return;
 }
 
 /* see openagent.h */

@@ -43,23 +43,32 @@ OA_PRIVATE int
 oa__new_call(struct oa__client *p, int has_index, long long index)
 {
 	size_t i, old = p->capcalls;
-	oa__call *k;
+	oa__call *k, spare;
 
 	if (p->ncalls >= p->max_calls)
-		return oa__fail_turn(p, OA_ERR_LIMIT, "more than max_tool_calls "
-		                     "(%zu) tool calls in one reply",
-		                     p->max_calls);
+		return oa__fail_turn(p, OA_ERR_LIMIT, "more than "
+		                     "max_tool_calls (%zu) tool calls in one "
+		                     "reply", p->max_calls);
 	if (oa__grow(&p->alloc, (void **)&p->calls, &p->capcalls,
 	             p->ncalls + 1, sizeof *k))
 		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
-	for (i = 0; !has_index && i < p->ncalls; i++)
-		if (p->calls[i].index >= index)
-			index = p->calls[i].index + 1;
 	memset(p->calls + old, 0, (p->capcalls - old) * sizeof *k);
-	p->lastcall = p->ncalls++;
-	k = &p->calls[p->lastcall];
-	/* the fields before the buffers: index and flags; the buffers
-	 * keep their memory from reply to reply */
+	/* Slots stay in index order, a new one after those at its index
+	 * (stable). Without an index: past the highest, at the end. */
+	if (!has_index && p->ncalls > 0 &&
+	    p->calls[p->ncalls - 1].index >= index)
+		index = p->calls[p->ncalls - 1].index + 1;
+	for (i = p->ncalls; i > 0 && p->calls[i - 1].index > index; i--)
+		;
+	/* the spare slot past the last moves in there with its buffers,
+	 * which keep their memory from reply to reply */
+	spare = p->calls[p->ncalls];
+	memmove(p->calls + i + 1, p->calls + i, (p->ncalls - i) * sizeof *k);
+	p->ncalls++;
+	k = &p->calls[i];
+	*k = spare;
+	p->lastcall = i;
+	/* the fields before the buffers: index and flags */
 	memset(k, 0, offsetof(oa__call, id));
 	k->index = index;
 	oa__buf_reset(&k->id);
@@ -73,60 +82,15 @@ oa__new_call(struct oa__client *p, int has_index, long long index)
 	return 0;
 }
 
-/* The slot a fragment belongs to becomes p->lastcall. */
-static int
-find_slot(struct oa__client *p, int has_index, long long index,
-          const char *id, size_t nid, size_t nname)
-{
-	oa__call *k = NULL;
-	size_t i;
-
-	if (has_index) {
-		for (i = p->ncalls; k == NULL && i-- > 0;)
-			if (p->calls[i].index == index)
-				k = &p->calls[i];
-		/* SGLang: a second call at the same index brings a new id
-		 * and a name; a changed id alone is a continuation. */
-		if (k && nid && nname && k->id.len && !id_is(&k->id, id, nid))
-			k = NULL;
-	} else if (p->ncalls > 0) {
-		/* no index: the last call, unless a name or another id
-		 * starts a new one */
-		k = &p->calls[p->lastcall];
-		if ((nid || nname) && !id_is(&k->id, id, nid))
-			k = NULL;
-	}
-	if (k == NULL)
-		return oa__new_call(p, has_index, index);
-	p->lastcall = (size_t)(k - p->calls);
-	return 0;
-}
-
-/* The index of a fragment: an integer, or (text-generation-webui) a
- * string of digits. 0 when there is none, *index untouched. */
-static int
-get_index(oa__json *j, int t, long long *index)
-{
-	size_t n;
-	const char *s = oa__json_str(j, t, &n);
-
-	if (s && n > 0 && n < 10 && strspn(s, "0123456789") == n) {
-		*index = strtoll(s, NULL, 10);
-		return 1;
-	}
-	return oa__json_int(j, t, index) == 0;
-}
-
 /* see oa_private.h */
 OA_PRIVATE int
 oa__take_tool_calls(struct oa__client *p, int f)
 {
 	oa__json *j = &p->json;
-	int fn = oa__json_get(j, f, "function"), t, r, has_index;
-	size_t nid, nname, n = 0;
-	const char *id = oa__json_str(j, oa__json_get(j, f, "id"), &nid);
+	int fn = oa__json_get(j, f, "function"), t, r, whole, has_index = 1;
+	size_t i, at, nid, nname, ni, n = 0;
+	const char *s, *id = oa__json_str(j, oa__json_get(j, f, "id"), &nid);
 	const char *name = oa__json_str(j, oa__json_get(j, fn, "name"), &nname);
-	const char *s;
 	long long index = 0;
 	oa__call *k;
 
@@ -141,25 +105,44 @@ oa__take_tool_calls(struct oa__client *p, int f)
 	/* llama.cpp builds of mid-2025 put the id inside function */
 	if (nid == 0)
 		id = oa__json_str(j, oa__json_get(j, fn, "id"), &nid);
-	has_index = get_index(j, oa__json_get(j, f, "index"), &index);
-	if ((r = find_slot(p, has_index, index, id, nid, nname)) != 0)
+	/* the index: an integer, or (text-generation-webui) a string of
+	 * digits, or none */
+	s = oa__json_str(j, t = oa__json_get(j, f, "index"), &ni);
+	if (s && ni > 0 && ni < 10 && strspn(s, "0123456789") == ni)
+		index = strtoll(s, NULL, 10);
+	else
+		has_index = oa__json_int(j, t, &index) == 0;
+	/* The slot it joins, at (p->ncalls: a new one): the latest at its
+	 * index, or without an index the one last made or continued. An id
+	 * other than the slot's starts a new call when a name comes with it
+	 * (SGLang's second call at the same index; a changed id alone
+	 * continues) or, without an index, a name or another id does. */
+	at = has_index || p->ncalls == 0 ? p->ncalls : p->lastcall;
+	for (i = 0; has_index && i < p->ncalls; i++)
+		if (p->calls[i].index == index)
+			at = i;
+	if (at < p->ncalls && !id_is(&p->calls[at].id, id, nid) &&
+	    (has_index ? nid && nname && p->calls[at].id.len : nid || nname))
+		at = p->ncalls;
+	if (at < p->ncalls)
+		p->lastcall = at;
+	else if ((r = oa__new_call(p, has_index, index)) != 0)
 		return r;
 	k = &p->calls[p->lastcall];
 	if (nid && k->id.len == 0)
 		oa__buf_append(&k->id, id, nid);
 	if (nname && k->name.len == 0)
 		oa__buf_append(&k->name, name, nname);
+	/* arguments as a JSON value instead of text: the whole of them */
 	t = oa__json_get(j, fn, "arguments");
-	if (oa__json_type(j, t) == OA__JSON_OBJECT ||
-	    oa__json_type(j, t) == OA__JSON_ARRAY) {
-		/* a JSON value instead of text: it is the whole arguments */
-		s = oa__json_raw(j, t, &n);
+	whole = oa__json_type(j, t) == OA__JSON_OBJECT ||
+	        oa__json_type(j, t) == OA__JSON_ARRAY;
+	if (whole)
 		oa__buf_reset(&k->args);
+	s = whole ? oa__json_raw(j, t, &n) : oa__json_str(j, t, &n);
+	if (s && (whole || !k->args_whole))
 		oa__buf_append(&k->args, s, n);
-		k->args_whole = 1;
-	} else if ((s = oa__json_str(j, t, &n)) != NULL && !k->args_whole) {
-		oa__buf_append(&k->args, s, n);
-	}
+	k->args_whole |= whole;
 	return oa__count(p, nid + nname + n);
 }
 
@@ -187,63 +170,11 @@ parse_args(struct oa__client *p, const char *s, size_t n, char *msg)
 	oa__buf_reset(b);
 	if (oa__buf_append(b, s, n))
 		return oa__fail(msg, 1, "out of memory");
-	if (oa__json_parse(&p->json, b->p, b->len, msg) != 0)
-		return 1;
-	if (oa__json_type(&p->json, 0) != OA__JSON_OBJECT)
+	/* a parse error keeps its own message */
+	if (oa__json_parse(&p->json, b->p, b->len, msg) != 0 ||
+	    oa__json_type(&p->json, 0) != OA__JSON_OBJECT)
 		return oa__fail(msg, 1, "arguments must be a JSON object");
 	return 0;
-}
-
-/* Give call i an id the follow-up can refer to, unique in the reply, and
- * mark it as an error when it cannot run. */
-static void
-check_call(struct oa__client *p, size_t i)
-{
-	oa__call *k = &p->calls[i];
-	char msg[OA__ERRLEN];
-	const char *s = k->args.p;
-	size_t n = k->args.len, base, j;
-	const oa__tool *tool;
-	int d;
-
-	/* none: "call_" and 24 hex digits, two 48-bit random numbers */
-	if (k->id.len == 0)
-		oa__buf_printf(&k->id, "call_%012llx%012llx",
-		               (unsigned long long)(oa__random(&p->rng) >> 16),
-		               (unsigned long long)(oa__random(&p->rng) >> 16));
-	base = k->id.len;
-	for (j = 0, d = 2; j < i && k->id.err == 0; j++)
-		if (id_is(&p->calls[j].id, k->id.p, k->id.len)) {
-			/* taken: the next suffix, checked from the first
-			 * call again (j wraps to 0) */
-			k->id.len = base;
-			oa__buf_printf(&k->id, "_%d", d++);
-			j = (size_t)-1;
-		}
-	oa__trim(&s, &n);
-	if (n == 0 && k->args.err == 0) {
-		oa__buf_reset(&k->args);
-		oa__buf_puts(&k->args, "{}");
-	}
-	/* lenient_tool_args: small models' almost-JSON, mended */
-	k->args_ok = parse_args(p, k->args.p, k->args.len, msg) == 0 ||
-	             (p->lenient && k->unreadable == NULL &&
-	              oa__modules.filter->mend(p, k, msg));
-	if (k->unreadable)
-		call_error(k, "%s", k->unreadable);
-	else if (!k->args_ok)
-		call_error(k, "arguments are not valid JSON: %s",
-		           strncmp(msg, "invalid JSON: ", 14) ? msg : msg + 14);
-	else if (k->name.len == 0)
-		call_error(k, "%s", "the tool call has no name");
-	else if ((tool = oa__tools_find(&p->tools, k->name.p)) == NULL)
-		call_error(k, "unknown tool \"%s\"", k->name.p);
-	else if (tool->fn == NULL)
-		p->manual = 1;
-	/* the schema only where we run the tool */
-	else if (!p->manual && oa__tools_check(tool, &p->json, &p->json2,
-	                                       &p->schema, msg, sizeof msg))
-		call_error(k, "%s", msg);
 }
 
 /* see oa_private.h */
@@ -251,19 +182,59 @@ OA_PRIVATE int
 oa__calls_prepare(struct oa__client *p)
 {
 	oa__buf *b = &p->argtext;
-	oa__call *k, tmp;
-	size_t i, t;
+	char msg[OA__ERRLEN];
+	const oa__tool *tool;
+	size_t i, j, base;
+	oa__call *k;
+	int d;
 
-	/* index order; calls sharing an index keep their order (stable) */
-	for (i = 1; i < p->ncalls; i++) {
-		tmp = p->calls[i];
-		for (t = i; t > 0 && p->calls[t - 1].index > tmp.index; t--)
-			p->calls[t] = p->calls[t - 1];
-		p->calls[t] = tmp;
-	}
 	p->manual = !p->auto_tools;
-	for (i = 0; i < p->ncalls; i++)
-		check_call(p, i);
+	for (i = 0, k = p->calls; i < p->ncalls; i++, k++) {
+		/* An id the follow-up can refer to, unique in the reply;
+		 * none: "call_" and 24 hex digits (two 48-bit random
+		 * numbers) */
+		if (k->id.len == 0)
+			oa__buf_printf(&k->id, "call_%012llx%012llx",
+			    (unsigned long long)(oa__random(&p->rng) >> 16),
+			    (unsigned long long)(oa__random(&p->rng) >> 16));
+		base = k->id.len;
+		for (j = 0, d = 2; j < i && k->id.err == 0; j++)
+			if (id_is(&p->calls[j].id, k->id.p, k->id.len)) {
+				/* taken: the next suffix, checked from the
+				 * first call again (j wraps to 0) */
+				k->id.len = base;
+				oa__buf_printf(&k->id, "_%d", d++);
+				j = (size_t)-1;
+			}
+		/* no arguments, or only blanks: {} */
+		if (k->args.err == 0 && strspn(k->args.p ? k->args.p : "",
+		                               " \t\r\n") == k->args.len) {
+			oa__buf_reset(&k->args);
+			oa__buf_puts(&k->args, "{}");
+		}
+		/* lenient_tool_args: small models' almost-JSON, mended */
+		k->args_ok = parse_args(p, k->args.p, k->args.len, msg) == 0 ||
+		             (p->lenient && k->unreadable == NULL &&
+		              oa__modules.filter->mend(p, k, msg));
+		/* then an error result for a call that cannot run */
+		if (k->unreadable)
+			call_error(k, "%s", k->unreadable);
+		else if (!k->args_ok)
+			call_error(k, "arguments are not valid JSON: %s",
+			           strncmp(msg, "invalid JSON: ", 14) ? msg
+			           : msg + 14);
+		else if (k->name.len == 0)
+			call_error(k, "%s", "the tool call has no name");
+		else if ((tool = oa__tools_find(&p->tools, k->name.p)) == NULL)
+			call_error(k, "unknown tool \"%s\"", k->name.p);
+		else if (tool->fn == NULL)
+			p->manual = 1;
+		/* the schema only where we run the tool */
+		else if (!p->manual &&
+		         oa__tools_check(tool, &p->json, &p->json2, &p->schema,
+		                         msg, sizeof msg))
+			call_error(k, "%s", msg);
+	}
 	/* The assistant message's tool_calls, as sent back to the server:
 	 * unparseable arguments would make some servers fail the follow-up
 	 * request, so they go as {} (the error result tells the model). */
@@ -282,6 +253,7 @@ oa__calls_prepare(struct oa__client *p)
 	oa__buf_puts(b, "}}]");
 	if (b->err || oa__push_reply(p, b->p) != 0)
 		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
+	p->state = OA__TOOLS;
 	return 0;
 }
 
@@ -294,13 +266,12 @@ oa__call_run(struct oa__client *p, oa__call *k)
 	const char *in = k->input.len ? k->input.p : k->args.p;
 	oa_args a = {&p->json, in, strlen(in)};
 	size_t e = strlen(ERROR_PREFIX);
-	char msg[OA__ERRLEN];
 	int r;
 
 	/* the arguments passed the checks (a hook's too): only memory can
 	 * fail here */
-	if (parse_args(p, in, a.len, msg))
-		return oa__fail(p->errmsg, OA_ERR_NOMEM, "%s", msg);
+	if (parse_args(p, in, a.len, p->errmsg))
+		return OA_ERR_NOMEM;
 	/* the handler reads in itself, which the parser left alone */
 	p->busy = 1;
 	r = oa__tools_call(oa__tools_find(&p->tools, k->name.p), &p->json,
@@ -319,11 +290,8 @@ oa__call_run(struct oa__client *p, oa__call *k)
 	}
 	k->has_result = 1;
 	k->failed = r != 0;
-	if (k->result.err)
-		return k->result.err;
-	if ((r = oa__queue(p, OA_BLOCK_TOOL_RESULT, NULL, 0, k)) != 0)
-		return r;
-	return oa__hook_post_tool(p, k, in, &a, k->failed);
+	return k->result.err ? k->result.err
+	                     : oa__hook_post_tool(p, k, in, &a, k->failed);
 }
 
 /* see oa_private.h */
