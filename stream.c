@@ -51,27 +51,6 @@ oa__count(struct oa__client *p, size_t n)
 	return 0;
 }
 
-/* What the text filter releases after a feed that returned r: text,
- * thinking, or a tool call the model wrote as text. */
-static int
-drain_filter(struct oa__client *p, int r)
-{
-	oa__tf_seg seg;
-
-	while (r == 0 &&
-	       (r = oa__modules.filter->next(p->filter, &seg, p->errmsg)) > 0) {
-		if (seg.type == OA__TF_TOOL_CALL)
-			r = oa__modules.filter->add_call(p, &seg);
-		else if (seg.type == OA__TF_TEXT &&
-		         oa__buf_append(&p->text, seg.text, seg.len))
-			r = oa__fail_turn(p, p->text.err, "out of memory");
-		else
-			r = oa__modules.filter->queue(p, &seg);
-	}
-	/* the turn's error, if a call above has not ended it already */
-	return r < 0 ? oa__fail_turn(p, r, NULL) : 0;
-}
-
 /* New text of the reply, n > 0 bytes: to the caller as a block and to
  * the history, through the text filter when one is on. */
 static int
@@ -82,8 +61,7 @@ emit_text(struct oa__client *p, const char *s, size_t n)
 	if (n == 0 || r != 0)
 		return r;
 	if (p->filter)
-		return drain_filter(p, oa__modules.filter->feed(p->filter, s, n,
-		                                                p->errmsg));
+		return oa__modules.filter->feed(p, s, n);
 	/* for the history, which stateless without tools does not keep */
 	if (!(p->stateless && p->tools.n == 0) &&
 	    oa__buf_append(&p->text, s, n))
@@ -157,10 +135,7 @@ oa__reply_flush(struct oa__client *p)
 {
 	int r = cumulative(p, NULL, 0);
 
-	if (r != 0 || p->filter == NULL)
-		return r;
-	oa__modules.filter->finish(p->filter);
-	return drain_filter(p, 0);
+	return r || p->filter == NULL ? r : oa__modules.filter->feed(p, NULL, 0);
 }
 
 /* A content value: a string, or an array of parts whose text is joined. */
