@@ -629,8 +629,7 @@ struct oa__client {
 	uint64_t rng;                /* for generated call ids */
 
 	/* the reply in flight (stream.c) */
-	int finished;                /* a finish_reason arrived */
-	char finish[32];
+	char finish[32];             /* the finish_reason; "": none yet */
 	oa_usage usage;              /* this request's */
 	size_t response_bytes;
 	int text_mode;               /* OA__TEXT_* (stream.c) */

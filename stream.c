@@ -27,7 +27,6 @@
 OA_PRIVATE void
 oa__reply_reset(struct oa__client *p)
 {
-	p->finished = 0;
 	p->finish[0] = '\0';
 	memset(&p->usage, 0, sizeof p->usage);
 	p->response_bytes = 0;
@@ -51,24 +50,6 @@ oa__count(struct oa__client *p, size_t n)
 	return 0;
 }
 
-/* New text of the reply, n > 0 bytes: to the caller as a block and to
- * the history, through the text filter when one is on. */
-static int
-emit_text(struct oa__client *p, const char *s, size_t n)
-{
-	int r = n ? oa__count(p, n) : 0;
-
-	if (n == 0 || r != 0)
-		return r;
-	if (p->filter)
-		return oa__modules.filter->feed(p, s, n);
-	/* for the history, which stateless without tools does not keep */
-	if (!(p->stateless && p->tools.n == 0) &&
-	    oa__buf_append(&p->text, s, n))
-		return oa__fail_turn(p, p->text.err, "out of memory");
-	return oa__queue(p, OA_BLOCK_TEXT, s, n, NULL);
-}
-
 /*
  * Some LM Studio and llama.cpp builds send the whole text so far in every
  * chunk instead of the new piece. A chunk that starts with all the text so
@@ -87,13 +68,22 @@ starts(const char *s, size_t n, const oa__buf *b)
 	return n >= b->len && memcmp(s, b->p, b->len) == 0;
 }
 
-/* New text: kept in seen until the chunks are known to be deltas. */
+/* New text of the reply: kept in seen until the chunks are known to be
+ * deltas, then to the caller as a block and to the history, through the
+ * text filter when one is on (it keeps the history's copy itself). */
 static int
 emit(struct oa__client *p, const char *s, size_t n)
 {
-	if (p->text_mode != OA__TEXT_DELTA && oa__buf_append(&p->seen, s, n))
-		return oa__fail_turn(p, p->seen.err, "out of memory");
-	return emit_text(p, s, n);
+	/* stateless without tools, nothing reads the history */
+	int keep = !p->filter && !(p->stateless && p->tools.n == 0), r = 0;
+
+	if (n == 0 || (r = oa__count(p, n)) != 0)
+		return r;
+	if ((p->text_mode != OA__TEXT_DELTA && oa__buf_append(&p->seen, s, n)) ||
+	    (keep && oa__buf_append(&p->text, s, n)))
+		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
+	return p->filter ? oa__modules.filter->feed(p, s, n)
+	                 : oa__queue(p, OA_BLOCK_TEXT, s, n, NULL);
 }
 
 /* A content value s[0..n) (n > 0), or s NULL at the end of the reply. */
@@ -292,10 +282,8 @@ take_chunk(struct oa__client *p, char *text, size_t len, int whole,
 	    (r = oa__take_tool_calls(p, oa__json_get(j, e, "tool_calls"))))
 		return r;
 	if ((s = oa__json_str(j, oa__json_get(j, c, "finish_reason"), &n)) &&
-	    n > 0) {
+	    n > 0)
 		snprintf(p->finish, sizeof p->finish, "%.*s", (int)n, s);
-		p->finished = 1;
-	}
 	return 0;
 }
 
