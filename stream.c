@@ -32,7 +32,6 @@ oa__reply_reset(struct oa__client *p)
 	p->response_bytes = 0;
 	p->text_mode = OA__TEXT_UNKNOWN;
 	oa__buf_reset(&p->text);
-	oa__buf_reset(&p->held);
 	oa__buf_reset(&p->seen);
 	if (p->filter)
 		oa__modules.filter->reset(p->filter);
@@ -79,7 +78,8 @@ emit(struct oa__client *p, const char *s, size_t n)
 
 	if (n == 0 || (r = oa__count(p, n)) != 0)
 		return r;
-	if ((p->text_mode != OA__TEXT_DELTA && oa__buf_append(&p->seen, s, n)) ||
+	if ((p->text_mode != OA__TEXT_DELTA &&
+	     oa__buf_append(&p->seen, s, n)) ||
 	    (keep && oa__buf_append(&p->text, s, n)))
 		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
 	return p->filter ? oa__modules.filter->feed(p, s, n)
@@ -125,7 +125,9 @@ oa__reply_flush(struct oa__client *p)
 {
 	int r = cumulative(p, NULL, 0);
 
-	return r || p->filter == NULL ? r : oa__modules.filter->feed(p, NULL, 0);
+	if (r != 0 || p->filter == NULL)
+		return r;
+	return oa__modules.filter->feed(p, NULL, 0);
 }
 
 /* A content value: a string, or an array of parts whose text is joined. */
@@ -258,8 +260,7 @@ take_chunk(struct oa__client *p, char *text, size_t len, int whole,
 	/* usage on any chunk; a count that is no integer stays 0 */
 	if (oa__json_type(j, (e = oa__json_get(j, 0, "usage"))) ==
 	    OA__JSON_OBJECT) {
-		memset(&p->usage, 0, sizeof p->usage);
-		p->usage.present = 1;
+		p->usage = (oa_usage){.present = 1};
 		oa__json_int(j, oa__json_get(j, e, "prompt_tokens"),
 		             &p->usage.prompt_tokens);
 		oa__json_int(j, oa__json_get(j, e, "completion_tokens"),
@@ -359,34 +360,33 @@ oa__take_head(struct oa__client *p)
 		                     "(redirects are not followed)", what,
 		                     h->location);
 	/* a coded body (gzip) would read as noise */
-	if (h->coding[0] != '\0' && ok)
-		return oa__fail_turn(p, OA_ERR_STREAM, "%s has %s, which this "
-		                     "client does not decode (it asks for "
-		                     "identity)", what, h->coding);
 	if (h->coding[0] != '\0')
-		return oa__fail_turn(p, OA_ERR_HTTP, "%s (its body has %s, not "
-		                     "shown)", what, h->coding);
-	if (ok && strcmp(ct, "application/json") == 0) {
-		/* a whole completion, asked for (no_stream) or not */
-		p->state = OA__ENDING;
-		r = read_body(p);
-		return r ? oa__fail_turn(p, r, NULL)
-		         : take_chunk(p, p->scratch.p, p->scratch.len, 1, 0);
-	}
+		return ok ? oa__fail_turn(p, OA_ERR_STREAM, "%s has %s, which "
+		                          "this client does not decode (it "
+		                          "asks for identity)", what, h->coding)
+		          : oa__fail_turn(p, OA_ERR_HTTP, "%s (its body has "
+		                          "%s, not shown)", what, h->coding);
 	/* No Content-Type at all is taken for a stream, as before. */
-	if (ok && ct[0] != '\0' && strcmp(ct, "text/event-stream") != 0) {
+	if (ok && (ct[0] == '\0' || strcmp(ct, "text/event-stream") == 0)) {
+		p->state = OA__STREAM;
+		return 0;
+	}
+	if (ok && strcmp(ct, "application/json") != 0) {
 		oa__quote(q, sizeof q, ct, strlen(ct), 40);
 		return oa__fail_turn(p, OA_ERR_STREAM, "%s is %s, not an event "
 		                     "stream or JSON: is that the API's base "
 		                     "URL?", what, q);
 	}
+	r = read_body(p);
 	if (ok) {
-		p->state = OA__STREAM;
-		return 0;
+		/* a whole completion, asked for (no_stream) or not */
+		p->state = OA__ENDING;
+		return r ? oa__fail_turn(p, r, NULL)
+		         : take_chunk(p, p->scratch.p, p->scratch.len, 1, 0);
 	}
 	/* Any other answer: the server's message. A body cut short still
 	 * says something; one that failed, nothing. */
-	if ((r = read_body(p)) == 0 || r == OA_ERR_LIMIT) {
+	if (r == 0 || r == OA_ERR_LIMIT) {
 		s = p->scratch.p;
 		n = p->scratch.len;
 	}
