@@ -41,8 +41,7 @@ oa__reply_reset(struct oa__client *p)
 OA_PRIVATE int
 oa__count(struct oa__client *p, size_t n)
 {
-	p->response_bytes += n;
-	if (p->response_bytes > p->max_response)
+	if ((p->response_bytes += n) > p->max_response)
 		return oa__fail_turn(p, OA_ERR_LIMIT, "the reply exceeds "
 		                     "max_response_bytes (%zu bytes)",
 		                     p->max_response);
@@ -98,11 +97,10 @@ cumulative(struct oa__client *p, const char *s, size_t n)
 		return 0;
 	if (p->text_mode == OA__TEXT_UNKNOWN && t->len > 0) {
 		if (n > t->len && starts(s, n, t)) {
-			oa__buf_reset(h);
-			if (oa__buf_append(h, s, n))
-				return oa__fail_turn(p, h->err, "out of memory");
 			p->text_mode = OA__TEXT_SUSPECT;
-			return 0;
+			oa__buf_reset(h);
+			return oa__buf_append(h, s, n) ? oa__fail_turn(p, h->err,
+			                                 "out of memory") : 0;
 		}
 		p->text_mode = OA__TEXT_DELTA;
 	}
@@ -197,24 +195,24 @@ server_message(struct oa__client *p, int code, const char *s, size_t n)
 	}
 	while (o > start && e[o - 1] == ' ')
 		o--;
+	e[o] = '\0';
 	if (i < n && o + 3 < OA__ERRLEN) {
 		/* drop the last character whole: no half of a UTF-8 one */
 		while (o > start && ((unsigned char)e[--o] & 0xc0) == 0x80)
 			;
-		memcpy(e + o, "...", 3);
-		o += 3;
+		strcpy(e + o, "...");
 	}
-	e[o] = '\0';
 	return oa__fail_turn(p, code, NULL);
 }
 
-/* The message of an error document in any shape servers use, into *s and
- * *n (left as they are when it has none): {"error":"..."},
- * {"error":{"message"}} (or the error object whole), {"detail":"..."},
- * {"detail":[{"msg"}]}, {"message":...}. */
-static void
-error_text(oa__json *j, const char **s, size_t *n)
+/* End the turn with the message of the error document in p->json, in
+ * any shape servers use: {"error":"..."}, {"error":{"message"}} (or the
+ * error object whole), {"detail":"..."}, {"detail":[{"msg"}]},
+ * {"message":...}; or with s[0..n) when it has none. */
+static int
+server_error(struct oa__client *p, int code, const char *s, size_t n)
 {
+	oa__json *j = &p->json;
 	int e = oa__json_get(j, 0, "error"), d = oa__json_get(j, 0, "detail");
 	const char *m;
 	size_t len;
@@ -227,9 +225,10 @@ error_text(oa__json *j, const char **s, size_t *n)
 	    (m = oa__json_str(j, oa__json_get(j, oa__json_at(j, d, 0), "msg"),
 	                      &len)) ||
 	    (m = oa__json_str(j, oa__json_get(j, 0, "message"), &len))) {
-		*s = m;
-		*n = len;
+		s = m;
+		n = len;
 	}
+	return server_message(p, code, s, n);
 }
 
 /* ---------------------------------------------------------------- chunks */
@@ -253,10 +252,8 @@ take_chunk(struct oa__client *p, char *text, size_t len, int whole,
 	t = oa__json_type(j, (e = oa__json_get(j, 0, "error")));
 	if (error || t == OA__JSON_OBJECT || t == OA__JSON_TRUE ||
 	    (t == OA__JSON_STRING && !oa__json_eq(j, e, "")) ||
-	    oa__json_eq(j, oa__json_get(j, 0, "object"), "error")) {
-		error_text(j, &s, &n);
-		return server_message(p, OA_ERR_SERVER, s, n);
-	}
+	    oa__json_eq(j, oa__json_get(j, 0, "object"), "error"))
+		return server_error(p, OA_ERR_SERVER, s, n);
 	/* usage on any chunk; a count that is no integer stays 0 */
 	if (oa__json_type(j, (e = oa__json_get(j, 0, "usage"))) ==
 	    OA__JSON_OBJECT) {
@@ -400,8 +397,8 @@ oa__take_head(struct oa__client *p)
 		r = oa__build_request(p);
 		return r ? oa__fail_turn(p, r, NULL) : 0;
 	}
-	if (n > 0 && oa__json_parse(&p->json, p->scratch.p, n, NULL) == 0)
-		error_text(&p->json, &s, &n);
 	snprintf(p->errmsg, OA__ERRLEN, n ? "%s: " : "%s", what);
+	if (n > 0 && oa__json_parse(&p->json, p->scratch.p, n, NULL) == 0)
+		return server_error(p, OA_ERR_HTTP, s, n);
 	return server_message(p, OA_ERR_HTTP, s, n);
 }
