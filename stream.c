@@ -99,8 +99,8 @@ cumulative(struct oa__client *p, const char *s, size_t n)
 		if (n > t->len && starts(s, n, t)) {
 			p->text_mode = OA__TEXT_SUSPECT;
 			oa__buf_reset(h);
-			return oa__buf_append(h, s, n) ? oa__fail_turn(p, h->err,
-			                                 "out of memory") : 0;
+			return oa__buf_append(h, s, n)
+			       ? oa__fail_turn(p, h->err, "out of memory") : 0;
 		}
 		p->text_mode = OA__TEXT_DELTA;
 	}
@@ -175,47 +175,21 @@ take_thinking(struct oa__client *p, int d)
 /* End the turn with code and a server's message, appended to errmsg (its
  * prefix, or empty): printable, whitespace collapsed, cut short. UTF-8
  * passes through; control bytes become spaces; an HTML page keeps its
- * words, not its tags. */
+ * words, not its tags. The message is that of the error document parsed
+ * in p->json (root 0; -1: none) in any shape servers use:
+ * {"error":"..."}, {"error":{"message"}} (or the error object whole),
+ * {"detail":"..."}, {"detail":[{"msg"}]}, {"message":...}; else s[0..n)
+ * as it is. */
 static int
-server_message(struct oa__client *p, int code, const char *s, size_t n)
-{
-	char *e = p->errmsg;
-	size_t o = strlen(e), start = o, i;
-	int tag = 0;
-
-	for (i = 0; i < n && o < start + 200 && o + 4 < OA__ERRLEN; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		tag |= ch == '<' && s[0] == '<';
-		if (!tag && ch > ' ' && ch != 0x7f)
-			e[o++] = (char)ch;
-		else if (o > start && e[o - 1] != ' ')
-			e[o++] = ' ';
-		tag &= ch != '>';
-	}
-	while (o > start && e[o - 1] == ' ')
-		o--;
-	e[o] = '\0';
-	if (i < n && o + 3 < OA__ERRLEN) {
-		/* drop the last character whole: no half of a UTF-8 one */
-		while (o > start && ((unsigned char)e[--o] & 0xc0) == 0x80)
-			;
-		strcpy(e + o, "...");
-	}
-	return oa__fail_turn(p, code, NULL);
-}
-
-/* End the turn with the message of the error document in p->json, in
- * any shape servers use: {"error":"..."}, {"error":{"message"}} (or the
- * error object whole), {"detail":"..."}, {"detail":[{"msg"}]},
- * {"message":...}; or with s[0..n) when it has none. */
-static int
-server_error(struct oa__client *p, int code, const char *s, size_t n)
+server_message(struct oa__client *p, int code, int root, const char *s,
+               size_t n)
 {
 	oa__json *j = &p->json;
-	int e = oa__json_get(j, 0, "error"), d = oa__json_get(j, 0, "detail");
+	int e = oa__json_get(j, root, "error"), tag = 0;
+	int d = oa__json_get(j, root, "detail");
+	char *out = p->errmsg;
 	const char *m;
-	size_t len;
+	size_t o = strlen(out), start = o, i, len;
 
 	if ((m = oa__json_str(j, e, &len)) ||
 	    (m = oa__json_str(j, oa__json_get(j, e, "message"), &len)) ||
@@ -224,11 +198,30 @@ server_error(struct oa__client *p, int code, const char *s, size_t n)
 	    (m = oa__json_str(j, d, &len)) ||
 	    (m = oa__json_str(j, oa__json_get(j, oa__json_at(j, d, 0), "msg"),
 	                      &len)) ||
-	    (m = oa__json_str(j, oa__json_get(j, 0, "message"), &len))) {
+	    (m = oa__json_str(j, oa__json_get(j, root, "message"), &len))) {
 		s = m;
 		n = len;
 	}
-	return server_message(p, code, s, n);
+	for (i = 0; i < n && o < start + 200 && o + 4 < OA__ERRLEN; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		tag |= ch == '<' && s[0] == '<';
+		if (!tag && ch > ' ' && ch != 0x7f)
+			out[o++] = (char)ch;
+		else if (o > start && out[o - 1] != ' ')
+			out[o++] = ' ';
+		tag &= ch != '>';
+	}
+	while (o > start && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
+	if (i < n && o + 3 < OA__ERRLEN) {
+		/* drop the last character whole: no half of a UTF-8 one */
+		while (o > start && ((unsigned char)out[--o] & 0xc0) == 0x80)
+			;
+		strcpy(out + o, "...");
+	}
+	return oa__fail_turn(p, code, NULL);
 }
 
 /* ---------------------------------------------------------------- chunks */
@@ -253,7 +246,7 @@ take_chunk(struct oa__client *p, char *text, size_t len, int whole,
 	if (error || t == OA__JSON_OBJECT || t == OA__JSON_TRUE ||
 	    (t == OA__JSON_STRING && !oa__json_eq(j, e, "")) ||
 	    oa__json_eq(j, oa__json_get(j, 0, "object"), "error"))
-		return server_error(p, OA_ERR_SERVER, s, n);
+		return server_message(p, OA_ERR_SERVER, 0, s, n);
 	/* usage on any chunk; a count that is no integer stays 0 */
 	if (oa__json_type(j, (e = oa__json_get(j, 0, "usage"))) ==
 	    OA__JSON_OBJECT) {
@@ -297,7 +290,7 @@ oa__take_event(struct oa__client *p, oa__sse_event *ev)
 		p->state = OA__ENDING;
 	else if (n > 0 && *s != '{' && *s != '[')
 		/* mistral.rs sends its errors as plain text */
-		return server_message(p, OA_ERR_SERVER, s, n);
+		return server_message(p, OA_ERR_SERVER, -1, s, n);
 	else if (n > 0)
 		/* s lies inside ev->data, which may be changed in place */
 		return take_chunk(p, ev->data + (s - ev->data), n, 0,
@@ -337,9 +330,9 @@ OA_PRIVATE int
 oa__take_head(struct oa__client *p)
 {
 	const oa__http *h = &p->http;
-	const char *ct = h->content_type, *s = "";
+	const char *ct = h->content_type, *s;
 	char url[160], what[224], q[48] = "";
-	size_t n = 0;
+	size_t n;
 	int r, st = h->status, ok = st >= 200 && st <= 299;
 
 	/* Every message names the URL requested: a wrong base URL (the
@@ -383,10 +376,8 @@ oa__take_head(struct oa__client *p)
 	}
 	/* Any other answer: the server's message. A body cut short still
 	 * says something; one that failed, nothing. */
-	if (r == 0 || r == OA_ERR_LIMIT) {
-		s = p->scratch.p;
-		n = p->scratch.len;
-	}
+	n = r == 0 || r == OA_ERR_LIMIT ? p->scratch.len : 0;
+	s = n ? p->scratch.p : "";
 	p->errmsg[0] = '\0';
 	if ((st == 400 || st == 422) && !p->no_stream_options &&
 	    strstr(s, "stream_options")) {
@@ -398,7 +389,6 @@ oa__take_head(struct oa__client *p)
 		return r ? oa__fail_turn(p, r, NULL) : 0;
 	}
 	snprintf(p->errmsg, OA__ERRLEN, n ? "%s: " : "%s", what);
-	if (n > 0 && oa__json_parse(&p->json, p->scratch.p, n, NULL) == 0)
-		return server_error(p, OA_ERR_HTTP, s, n);
-	return server_message(p, OA_ERR_HTTP, s, n);
+	r = n > 0 && oa__json_parse(&p->json, p->scratch.p, n, NULL) == 0;
+	return server_message(p, OA_ERR_HTTP, r ? 0 : -1, s, n);
 }
