@@ -151,18 +151,17 @@ oa__build_request(struct oa__client *p)
 	/* requests sending tool results leave out a forcing tool_choice */
 	size_t i, cut = p->nmsgs && p->msgs[p->nmsgs - 1].role == OA__TOOL
 	                    ? p->choice_len : 0;
-	oa__message sys = {.role = OA__SYSTEM, .content = p->system_prompt,
-	                   .len = p->system_prompt ? strlen(p->system_prompt)
-	                                           : 0};
 
 	oa__buf_reset(b);
 	if (p->model)
 		put_str(b, "{\"model\":", p->model, strlen(p->model));
 	oa__buf_puts(b, p->model ? ",\"messages\":[" : "{\"messages\":[");
-	if (sys.content)
-		put_message(b, &sys, 0);
+	if (p->system_prompt)
+		put_message(b, &(oa__message){.role = OA__SYSTEM,
+		            .content = p->system_prompt,
+		            .len = strlen(p->system_prompt)}, 0);
 	for (i = 0; i < p->nmsgs; i++)
-		put_message(b, &p->msgs[i], i > 0 || sys.content);
+		put_message(b, &p->msgs[i], i > 0 || p->system_prompt);
 	oa__buf_puts(b, "]");
 	if (p->tools.n) {
 		oa__buf_puts(b, ",\"tools\":");
@@ -329,19 +328,18 @@ oa__setup(struct oa__client *p, const oa_options *o)
 OA_PRIVATE void
 oa__teardown(struct oa__client *p)
 {
-	int i;
+	void *owned[] = {p->msgs, p->hooks, p->pend, p->model,
+	                 p->system_prompt};
+	size_t i;
 
 	oa__cut(p, 0);
-	oa__free(&p->alloc, p->msgs);
+	for (i = 0; i < sizeof owned / sizeof *owned; i++)
+		oa__free(&p->alloc, owned[i]);
 	oa__calls_free(p);
 	oa__tools_free(&p->tools);
-	oa__free(&p->alloc, p->hooks);
-	oa__free(&p->alloc, p->pend);
 	if (p->filter)
 		oa__modules.filter->close(p);
 	buffers(p, 1);
-	oa__free(&p->alloc, p->model);
-	oa__free(&p->alloc, p->system_prompt);
 	oa__http_free(&p->http);
 	oa__sse_free(&p->sse);
 	oa__json_free(&p->json);

@@ -85,7 +85,8 @@ emit(struct oa__client *p, const char *s, size_t n)
 	                 : oa__queue(p, OA_BLOCK_TEXT, s, n, NULL);
 }
 
-/* A content value s[0..n) (n > 0), or s NULL at the end of the reply. */
+/* A content value s[0..n) (n > 0), or s NULL at the end of a reply
+ * that left a chunk held. */
 static int
 cumulative(struct oa__client *p, const char *s, size_t n)
 {
@@ -93,8 +94,6 @@ cumulative(struct oa__client *p, const char *s, size_t n)
 	size_t skip;
 	int r;
 
-	if (s == NULL && p->text_mode != OA__TEXT_SUSPECT)
-		return 0;
 	if (p->text_mode == OA__TEXT_UNKNOWN && t->len > 0) {
 		if (n > t->len && starts(s, n, t)) {
 			p->text_mode = OA__TEXT_SUSPECT;
@@ -121,53 +120,45 @@ cumulative(struct oa__client *p, const char *s, size_t n)
 OA_PRIVATE int
 oa__reply_flush(struct oa__client *p)
 {
-	int r = cumulative(p, NULL, 0);
+	int r = p->text_mode == OA__TEXT_SUSPECT ? cumulative(p, NULL, 0) : 0;
 
-	if (r != 0 || p->filter == NULL)
-		return r;
-	return oa__modules.filter->feed(p, NULL, 0);
+	return r || !p->filter ? r : oa__modules.filter->feed(p, NULL, 0);
 }
 
-/* A content value: a string, or an array of parts whose text is joined. */
+/* A delta (or a whole message): thinking under either name, content, then
+ * tool calls. */
 static int
-take_content(struct oa__client *p, int t)
+take_delta(struct oa__client *p, int d)
 {
 	oa__json *j = &p->json;
-	size_t n = 0;
-	const char *s = oa__json_str(j, t, &n);
-	int k;
-
-	if (s == NULL && oa__json_type(j, t) == OA__JSON_ARRAY) {
-		oa__buf_reset(&p->parts);
-		for (k = oa__json_first(j, t); k >= 0; k = oa__json_next(j, k))
-			if ((s = oa__json_str(j, oa__json_get(j, k, "text"), &n)))
-				oa__buf_append(&p->parts, s, n);
-		if (p->parts.err)
-			return oa__fail_turn(p, p->parts.err, "out of memory");
-		s = p->parts.p;
-		n = p->parts.len;
-	}
-	return n ? cumulative(p, s, n) : 0;
-}
-
-static int
-take_thinking(struct oa__client *p, int d)
-{
-	oa__json *j = &p->json;
-	const char *s[2];
-	size_t n[2] = {0, 0};
-	int i, r;
+	int t = oa__json_get(j, d, "content"), i, r;
+	const char *s[2], *c;
+	size_t n[2], k;
 
 	s[0] = oa__json_str(j, oa__json_get(j, d, "reasoning_content"), &n[0]);
 	s[1] = oa__json_str(j, oa__json_get(j, d, "reasoning"), &n[1]);
 	/* Some servers send both names as aliases of one text. */
-	if (s[0] && s[1] && n[0] == n[1] && memcmp(s[0], s[1], n[0]) == 0)
-		s[1] = NULL;
+	if (n[0] && n[1] == n[0] && memcmp(s[0], s[1], n[0]) == 0)
+		n[1] = 0;
 	for (i = 0; i < 2; i++)
-		if (s[i] && n[i] && ((r = oa__count(p, n[i])) != 0 ||
+		if (n[i] && ((r = oa__count(p, n[i])) != 0 ||
 		    (r = oa__queue(p, OA_BLOCK_THINKING, s[i], n[i], NULL))))
 			return r;
-	return 0;
+	/* content: a string, or an array of parts whose text is joined */
+	if ((c = oa__json_str(j, t, &k)) == NULL &&
+	    oa__json_type(j, t) == OA__JSON_ARRAY) {
+		oa__buf_reset(&p->parts);
+		for (i = oa__json_first(j, t); i >= 0; i = oa__json_next(j, i))
+			if ((c = oa__json_str(j, oa__json_get(j, i, "text"), &k)))
+				oa__buf_append(&p->parts, c, k);
+		if (p->parts.err)
+			return oa__fail_turn(p, p->parts.err, "out of memory");
+		c = p->parts.p;
+		k = p->parts.len;
+	}
+	if (k && (r = cumulative(p, c, k)) != 0)
+		return r;
+	return oa__take_tool_calls(p, oa__json_get(j, d, "tool_calls"));
 }
 
 /* ---------------------------------------------------------------- errors */
@@ -267,10 +258,8 @@ take_chunk(struct oa__client *p, char *text, size_t len, int whole,
 	if (c < 0 && (c = oa__json_at(j, ch, 0)) < 0)
 		return 0;
 	/* rule 11 of WIRE.md: the delta first, then the finish */
-	e = oa__json_get(j, c, whole ? "message" : "delta");
-	if ((r = take_thinking(p, e)) != 0 ||
-	    (r = take_content(p, oa__json_get(j, e, "content"))) != 0 ||
-	    (r = oa__take_tool_calls(p, oa__json_get(j, e, "tool_calls"))))
+	if ((r = take_delta(p, oa__json_get(j, c, whole ? "message"
+	                                                : "delta"))) != 0)
 		return r;
 	if ((s = oa__json_str(j, oa__json_get(j, c, "finish_reason"), &n)) &&
 	    n > 0)
