@@ -317,11 +317,10 @@ oa__setup(struct oa__client *p, const oa_options *o)
 	p->http.cancelled = &p->interrupted;
 	if (oa__modules.filter != NULL)
 		return oa__modules.filter->setup(p, o);
-	if (o->parse_text_tools || o->think_tags || o->lenient_tool_args)
-		return oa__fail(p->errmsg, OA_ERR_INVALID, "parse_text_tools, "
-		                "think_tags and lenient_tool_args need "
-		                "textfilter.c, which this build leaves out");
-	return 0;
+	return o->parse_text_tools || o->think_tags || o->lenient_tool_args
+	       ? oa__fail(p->errmsg, OA_ERR_INVALID, "parse_text_tools, "
+	                  "think_tags and lenient_tool_args need textfilter.c, "
+	                  "which this build leaves out") : 0;
 }
 
 /* see oa_private.h */

@@ -105,9 +105,8 @@ cumulative(struct oa__client *p, const char *s, size_t n)
 	}
 	if (p->text_mode == OA__TEXT_SUSPECT) {
 		/* the held chunk: its new part, or all of it */
-		p->text_mode = s && starts(s, n, h) ? OA__TEXT_CUMULATIVE
-		                                    : OA__TEXT_DELTA;
-		skip = p->text_mode == OA__TEXT_CUMULATIVE ? t->len : 0;
+		skip = s && starts(s, n, h) ? t->len : 0;
+		p->text_mode = skip ? OA__TEXT_CUMULATIVE : OA__TEXT_DELTA;
 		if ((r = emit(p, h->p + skip, h->len - skip)) != 0 || s == NULL)
 			return r;
 	}
