@@ -69,6 +69,26 @@ struct oa__filter {
 	oa__json json;
 };
 
+enum { OA__TF_TEXT = 1, OA__TF_THINKING, OA__TF_TOOL_CALL };
+
+/* One piece of output. Strings are NUL-terminated, inside the filter, and
+ * valid until the next feed/next/finish/reset/free call. */
+typedef struct oa__tf_seg {
+	int type;            /* OA__TF_TEXT, OA__TF_THINKING, OA__TF_TOOL_CALL */
+	const char *text;    /* TEXT, THINKING: the bytes (never empty) */
+	size_t len;
+	const char *name;    /* TOOL_CALL: the tool's name; "" with error */
+	size_t name_len;
+	const char *args;    /* TOOL_CALL: the arguments as the model wrote
+	                        them (an object's text; a string's value; "{}"
+	                        when absent), still to be parsed; with error,
+	                        the raw call text */
+	size_t args_len;
+	int repaired;        /* TOOL_CALL: the call's JSON was repaired */
+	const char *error;   /* TOOL_CALL: NULL, or why the call cannot be
+	                        read (a static string) */
+} oa__tf_seg;
+
 /* max bounds the bytes held (waiting for a tag to complete, a call body,
  * a possible lone JSON reply) plus one feed; each copy made of a call is
  * bounded by it too (0: OA_MAX_RESPONSE_BYTES). Allocates nothing. With no

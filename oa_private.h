@@ -654,8 +654,7 @@ struct oa__client {
 	uint64_t rng;                /* for generated call ids */
 
 	/* the reply in flight (stream.c) */
-	int finished;                /* a finish_reason arrived */
-	char finish[32];
+	char finish[32];             /* the finish_reason; "": none yet */
 	oa_usage usage;              /* this request's */
 	size_t response_bytes;
 	int text_mode;               /* OA__TEXT_* (stream.c) */
@@ -811,41 +810,17 @@ typedef struct oa__retry_ops {
 } oa__retry_ops;
 
 /* textfilter.c: tool calls and thinking written inside the reply text. */
-enum { OA__TF_TEXT = 1, OA__TF_THINKING, OA__TF_TOOL_CALL };
-
-/* One piece of output. Strings are NUL-terminated, inside the filter, and
- * valid until the next feed/next/finish/reset/free call. */
-typedef struct oa__tf_seg {
-	int type;            /* OA__TF_TEXT, OA__TF_THINKING, OA__TF_TOOL_CALL */
-	const char *text;    /* TEXT, THINKING: the bytes (never empty) */
-	size_t len;
-	const char *name;    /* TOOL_CALL: the tool's name; "" with error */
-	size_t name_len;
-	const char *args;    /* TOOL_CALL: the arguments as the model wrote
-	                        them (an object's text; a string's value; "{}"
-	                        when absent), still to be parsed; with error,
-	                        the raw call text */
-	size_t args_len;
-	int repaired;        /* TOOL_CALL: the call's JSON was repaired */
-	const char *error;   /* TOOL_CALL: NULL, or why the call cannot be
-	                        read (a static string) */
-} oa__tf_seg;
-
 typedef struct oa__filter_ops {
 	/* oa_init: p->lenient, and the filter the options ask for into
 	 * p->filter (none for lenient_tool_args alone) */
 	int (*setup)(struct oa__client *p, const oa_options *o);
-	/* content in; then next until it returns 0 (see textfilter.c) */
-	int (*feed)(struct oa__filter *f, const char *s, size_t n, char *err);
-	int (*next)(struct oa__filter *f, oa__tf_seg *seg, char *err);
-	void (*finish)(struct oa__filter *f);
+	/* content in (s NULL: the reply ended), and what the filter
+	 * releases out: text to p->text and queued over a copy (the filter
+	 * lends its text only until the next call on it), thinking queued,
+	 * tool calls among the reply's. 0 or the turn's error. */
+	int (*feed)(struct oa__client *p, const char *s, size_t n);
 	void (*reset)(struct oa__filter *f);
 	void (*close)(struct oa__client *p);
-	/* what the filter hands out: a tool call, or text or thinking
-	 * queued as a block over a copy (the filter lends its text only
-	 * until the next call on it) */
-	int (*add_call)(struct oa__client *p, const oa__tf_seg *seg);
-	int (*queue)(struct oa__client *p, const oa__tf_seg *seg);
 	/* lenient_tool_args: mend call k's arguments, which do not parse
 	 * (see oa__json_repair): 1 with p->json holding them parsed as an
 	 * object, else 0 and the reason in msg if it is empty */

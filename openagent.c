@@ -239,7 +239,7 @@ stream_step(struct oa__client *p, int nowait)
 	/* After a finish_reason, everything that matters arrived even when
 	 * the framing did not. */
 	if (p->state == OA__ENDING ||
-	    (p->finished && (r == 0 || r == OA_ERR_TRUNCATED))) {
+	    (p->finish[0] && (r == 0 || r == OA_ERR_TRUNCATED))) {
 		p->state = OA__ENDING;
 		return 0;
 	}

@@ -71,8 +71,7 @@ oa__push_reply(struct oa__client *p, const char *calls)
 	if (s == NULL)
 		return OA_ERR_NOMEM;
 	s[n] = '\0';
-	t->p = NULL;
-	t->len = t->cap = 0;
+	*t = (oa__buf){.alloc = t->alloc};
 	return add_message(p, OA__ASSISTANT, s, n, calls);
 }
 
@@ -152,18 +151,17 @@ oa__build_request(struct oa__client *p)
 	/* requests sending tool results leave out a forcing tool_choice */
 	size_t i, cut = p->nmsgs && p->msgs[p->nmsgs - 1].role == OA__TOOL
 	                    ? p->choice_len : 0;
-	oa__message sys = {.role = OA__SYSTEM, .content = p->system_prompt};
 
 	oa__buf_reset(b);
 	if (p->model)
 		put_str(b, "{\"model\":", p->model, strlen(p->model));
 	oa__buf_puts(b, p->model ? ",\"messages\":[" : "{\"messages\":[");
-	if (sys.content) {
-		sys.len = strlen(sys.content);
-		put_message(b, &sys, 0);
-	}
+	if (p->system_prompt)
+		put_message(b, &(oa__message){.role = OA__SYSTEM,
+		            .content = p->system_prompt,
+		            .len = strlen(p->system_prompt)}, 0);
 	for (i = 0; i < p->nmsgs; i++)
-		put_message(b, &p->msgs[i], i > 0 || sys.content);
+		put_message(b, &p->msgs[i], i > 0 || p->system_prompt);
 	oa__buf_puts(b, "]");
 	if (p->tools.n) {
 		oa__buf_puts(b, ",\"tools\":");
@@ -187,8 +185,9 @@ oa__build_request(struct oa__client *p)
 
 /* ================================================================ options */
 
-/* An option's value, or def when it is 0 (not set). */
+/* An option's value, or def when it is 0 (not set) or, for POS, below. */
 #define OR(v, def) ((v) ? (v) : (def))
+#define POS(v, def) ((v) > 0 ? (v) : (def))
 
 /* Every buffer of the client: their allocator set, or (release) freed. */
 static void
@@ -248,42 +247,21 @@ sampling(struct oa__client *p, const oa_options *o)
 	return 0;
 }
 
-static int
-copy_hooks(struct oa__client *p, const oa_options *o)
-{
-	size_t i;
-
-	if (o->nhooks == 0)
-		return 0;
-	if (o->hooks == NULL)
-		return oa__fail(p->errmsg, OA_ERR_INVALID, "hooks is NULL");
-	for (i = 0; i < o->nhooks; i++)
-		if (o->hooks[i].fn == NULL)
-			return oa__fail(p->errmsg, OA_ERR_INVALID,
-			                "hook %zu has no function", i);
-	p->hooks = oa__mallocarray(&p->alloc, o->nhooks, sizeof *p->hooks);
-	if (p->hooks == NULL)
-		return oa__fail(p->errmsg, OA_ERR_NOMEM, "out of memory");
-	memcpy(p->hooks, o->hooks, o->nhooks * sizeof *p->hooks);
-	p->nhooks = o->nhooks;
-	return 0;
-}
-
 /* see oa_private.h */
 OA_PRIVATE int
 oa__setup(struct oa__client *p, const oa_options *o)
 {
 	const char *key = OR(o->api_key, "");
-	int i, r;
+	size_t i;
+	int r;
 
 	buffers(p, 0);
 	p->wake[0] = p->wake[1] = -1;
 	oa__http_init(&p->http);
 	p->http.alloc = p->json.alloc = p->json2.alloc = &p->alloc;
-	p->max_turns = o->max_turns > 0 ? o->max_turns : OA_DEFAULT_MAX_TURNS;
-	p->max_rounds = o->max_tool_iterations > 0
-	                    ? o->max_tool_iterations
-	                    : OA_DEFAULT_MAX_TOOL_ITERATIONS;
+	p->max_turns = POS(o->max_turns, OA_DEFAULT_MAX_TURNS);
+	p->max_rounds = POS(o->max_tool_iterations,
+	                    OA_DEFAULT_MAX_TOOL_ITERATIONS);
 	p->max_calls = OR(o->max_tool_calls, OA_MAX_TOOL_CALLS);
 	p->max_image = OR(o->max_image_bytes, OA_MAX_IMAGE_BYTES);
 	p->max_response = OR(o->max_response_bytes, OA_MAX_RESPONSE_BYTES);
@@ -300,11 +278,16 @@ oa__setup(struct oa__client *p, const oa_options *o)
 	if (strpbrk(key, "\r\n"))
 		return oa__fail(p->errmsg, OA_ERR_INVALID,
 		                "api_key contains a line break");
+	for (i = 0; i < o->nhooks; i++)
+		if (o->hooks == NULL || o->hooks[i].fn == NULL)
+			return oa__fail(p->errmsg, OA_ERR_INVALID,
+			                "hook %zu has no function%s", i,
+			                o->hooks ? "" : " (hooks is NULL)");
 	if ((r = oa__url_parse(&p->http.url, o->base_url, p->errmsg)) != 0 ||
 	    (r = oa__http_configure(&p->http, o, p->errmsg)) != 0 ||
 	    (r = oa__tools_init(&p->tools, &p->alloc, o->tools, o->ntools,
 	                        p->errmsg)) != 0 ||
-	    (r = copy_hooks(p, o)) != 0 || (r = sampling(p, o)) != 0)
+	    (r = sampling(p, o)) != 0)
 		return r;
 	snprintf(p->path, sizeof p->path, "%s/chat/completions",
 	         p->http.url.path);
@@ -315,8 +298,13 @@ oa__setup(struct oa__client *p, const oa_options *o)
 	if (copy_option(p, &p->model, o->model && o->model[0] ? o->model
 	                                                      : NULL) ||
 	    copy_option(p, &p->system_prompt, o->system_prompt) ||
+	    (o->nhooks && (p->hooks = oa__mallocarray(&p->alloc, o->nhooks,
+	                                sizeof *p->hooks)) == NULL) ||
 	    p->headers.err || p->fields.err)
 		return oa__fail(p->errmsg, OA_ERR_NOMEM, "out of memory");
+	if (o->nhooks)
+		memcpy(p->hooks, o->hooks, o->nhooks * sizeof *p->hooks);
+	p->nhooks = o->nhooks;
 	/* the pipe that lets oa_interrupt() wake a blocked poll */
 	if (pipe(p->wake) != 0)
 		return oa__fail(p->errmsg, OA_ERR_NOMEM, "pipe: %s",
@@ -329,30 +317,28 @@ oa__setup(struct oa__client *p, const oa_options *o)
 	p->http.cancelled = &p->interrupted;
 	if (oa__modules.filter != NULL)
 		return oa__modules.filter->setup(p, o);
-	if (o->parse_text_tools || o->think_tags || o->lenient_tool_args)
-		return oa__fail(p->errmsg, OA_ERR_INVALID, "parse_text_tools, "
-		                "think_tags and lenient_tool_args need "
-		                "textfilter.c, which this build leaves out");
-	return 0;
+	return o->parse_text_tools || o->think_tags || o->lenient_tool_args
+	       ? oa__fail(p->errmsg, OA_ERR_INVALID, "parse_text_tools, "
+	                  "think_tags and lenient_tool_args need textfilter.c, "
+	                  "which this build leaves out") : 0;
 }
 
 /* see oa_private.h */
 OA_PRIVATE void
 oa__teardown(struct oa__client *p)
 {
-	int i;
+	void *owned[] = {p->msgs, p->hooks, p->pend, p->model,
+	                 p->system_prompt};
+	size_t i;
 
 	oa__cut(p, 0);
-	oa__free(&p->alloc, p->msgs);
+	for (i = 0; i < sizeof owned / sizeof *owned; i++)
+		oa__free(&p->alloc, owned[i]);
 	oa__calls_free(p);
 	oa__tools_free(&p->tools);
-	oa__free(&p->alloc, p->hooks);
-	oa__free(&p->alloc, p->pend);
 	if (p->filter)
 		oa__modules.filter->close(p);
 	buffers(p, 1);
-	oa__free(&p->alloc, p->model);
-	oa__free(&p->alloc, p->system_prompt);
 	oa__http_free(&p->http);
 	oa__sse_free(&p->sse);
 	oa__json_free(&p->json);

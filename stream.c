@@ -27,13 +27,11 @@
 OA_PRIVATE void
 oa__reply_reset(struct oa__client *p)
 {
-	p->finished = 0;
 	p->finish[0] = '\0';
 	memset(&p->usage, 0, sizeof p->usage);
 	p->response_bytes = 0;
 	p->text_mode = OA__TEXT_UNKNOWN;
 	oa__buf_reset(&p->text);
-	oa__buf_reset(&p->held);
 	oa__buf_reset(&p->seen);
 	if (p->filter)
 		oa__modules.filter->reset(p->filter);
@@ -43,52 +41,11 @@ oa__reply_reset(struct oa__client *p)
 OA_PRIVATE int
 oa__count(struct oa__client *p, size_t n)
 {
-	p->response_bytes += n;
-	if (p->response_bytes > p->max_response)
+	if ((p->response_bytes += n) > p->max_response)
 		return oa__fail_turn(p, OA_ERR_LIMIT, "the reply exceeds "
 		                     "max_response_bytes (%zu bytes)",
 		                     p->max_response);
 	return 0;
-}
-
-/* What the text filter releases after a feed that returned r: text,
- * thinking, or a tool call the model wrote as text. */
-static int
-drain_filter(struct oa__client *p, int r)
-{
-	oa__tf_seg seg;
-
-	while (r == 0 &&
-	       (r = oa__modules.filter->next(p->filter, &seg, p->errmsg)) > 0) {
-		if (seg.type == OA__TF_TOOL_CALL)
-			r = oa__modules.filter->add_call(p, &seg);
-		else if (seg.type == OA__TF_TEXT &&
-		         oa__buf_append(&p->text, seg.text, seg.len))
-			r = oa__fail_turn(p, p->text.err, "out of memory");
-		else
-			r = oa__modules.filter->queue(p, &seg);
-	}
-	/* the turn's error, if a call above has not ended it already */
-	return r < 0 ? oa__fail_turn(p, r, NULL) : 0;
-}
-
-/* New text of the reply, n > 0 bytes: to the caller as a block and to
- * the history, through the text filter when one is on. */
-static int
-emit_text(struct oa__client *p, const char *s, size_t n)
-{
-	int r = n ? oa__count(p, n) : 0;
-
-	if (n == 0 || r != 0)
-		return r;
-	if (p->filter)
-		return drain_filter(p, oa__modules.filter->feed(p->filter, s, n,
-		                                                p->errmsg));
-	/* for the history, which stateless without tools does not keep */
-	if (!(p->stateless && p->tools.n == 0) &&
-	    oa__buf_append(&p->text, s, n))
-		return oa__fail_turn(p, p->text.err, "out of memory");
-	return oa__queue(p, OA_BLOCK_TEXT, s, n, NULL);
 }
 
 /*
@@ -109,16 +66,27 @@ starts(const char *s, size_t n, const oa__buf *b)
 	return n >= b->len && memcmp(s, b->p, b->len) == 0;
 }
 
-/* New text: kept in seen until the chunks are known to be deltas. */
+/* New text of the reply: kept in seen until the chunks are known to be
+ * deltas, then to the caller as a block and to the history, through the
+ * text filter when one is on (it keeps the history's copy itself). */
 static int
 emit(struct oa__client *p, const char *s, size_t n)
 {
-	if (p->text_mode != OA__TEXT_DELTA && oa__buf_append(&p->seen, s, n))
-		return oa__fail_turn(p, p->seen.err, "out of memory");
-	return emit_text(p, s, n);
+	/* stateless without tools, nothing reads the history */
+	int keep = !p->filter && !(p->stateless && p->tools.n == 0), r = 0;
+
+	if (n == 0 || (r = oa__count(p, n)) != 0)
+		return r;
+	if ((p->text_mode != OA__TEXT_DELTA &&
+	     oa__buf_append(&p->seen, s, n)) ||
+	    (keep && oa__buf_append(&p->text, s, n)))
+		return oa__fail_turn(p, OA_ERR_NOMEM, "out of memory");
+	return p->filter ? oa__modules.filter->feed(p, s, n)
+	                 : oa__queue(p, OA_BLOCK_TEXT, s, n, NULL);
 }
 
-/* A content value s[0..n) (n > 0), or s NULL at the end of the reply. */
+/* A content value s[0..n) (n > 0), or s NULL at the end of a reply
+ * that left a chunk held. */
 static int
 cumulative(struct oa__client *p, const char *s, size_t n)
 {
@@ -126,23 +94,19 @@ cumulative(struct oa__client *p, const char *s, size_t n)
 	size_t skip;
 	int r;
 
-	if (s == NULL && p->text_mode != OA__TEXT_SUSPECT)
-		return 0;
 	if (p->text_mode == OA__TEXT_UNKNOWN && t->len > 0) {
 		if (n > t->len && starts(s, n, t)) {
-			oa__buf_reset(h);
-			if (oa__buf_append(h, s, n))
-				return oa__fail_turn(p, h->err, "out of memory");
 			p->text_mode = OA__TEXT_SUSPECT;
-			return 0;
+			oa__buf_reset(h);
+			return oa__buf_append(h, s, n)
+			       ? oa__fail_turn(p, h->err, "out of memory") : 0;
 		}
 		p->text_mode = OA__TEXT_DELTA;
 	}
 	if (p->text_mode == OA__TEXT_SUSPECT) {
 		/* the held chunk: its new part, or all of it */
-		p->text_mode = s && starts(s, n, h) ? OA__TEXT_CUMULATIVE
-		                                    : OA__TEXT_DELTA;
-		skip = p->text_mode == OA__TEXT_CUMULATIVE ? t->len : 0;
+		skip = s && starts(s, n, h) ? t->len : 0;
+		p->text_mode = skip ? OA__TEXT_CUMULATIVE : OA__TEXT_DELTA;
 		if ((r = emit(p, h->p + skip, h->len - skip)) != 0 || s == NULL)
 			return r;
 	}
@@ -155,54 +119,45 @@ cumulative(struct oa__client *p, const char *s, size_t n)
 OA_PRIVATE int
 oa__reply_flush(struct oa__client *p)
 {
-	int r = cumulative(p, NULL, 0);
+	int r = p->text_mode == OA__TEXT_SUSPECT ? cumulative(p, NULL, 0) : 0;
 
-	if (r != 0 || p->filter == NULL)
-		return r;
-	oa__modules.filter->finish(p->filter);
-	return drain_filter(p, 0);
+	return r || !p->filter ? r : oa__modules.filter->feed(p, NULL, 0);
 }
 
-/* A content value: a string, or an array of parts whose text is joined. */
+/* A delta (or a whole message): thinking under either name, content, then
+ * tool calls. */
 static int
-take_content(struct oa__client *p, int t)
+take_delta(struct oa__client *p, int d)
 {
 	oa__json *j = &p->json;
-	size_t n = 0;
-	const char *s = oa__json_str(j, t, &n);
-	int k;
-
-	if (s == NULL && oa__json_type(j, t) == OA__JSON_ARRAY) {
-		oa__buf_reset(&p->parts);
-		for (k = oa__json_first(j, t); k >= 0; k = oa__json_next(j, k))
-			if ((s = oa__json_str(j, oa__json_get(j, k, "text"), &n)))
-				oa__buf_append(&p->parts, s, n);
-		if (p->parts.err)
-			return oa__fail_turn(p, p->parts.err, "out of memory");
-		s = p->parts.p;
-		n = p->parts.len;
-	}
-	return n ? cumulative(p, s, n) : 0;
-}
-
-static int
-take_thinking(struct oa__client *p, int d)
-{
-	oa__json *j = &p->json;
-	const char *s[2];
-	size_t n[2] = {0, 0};
-	int i, r;
+	int t = oa__json_get(j, d, "content"), i, r;
+	const char *s[2], *c;
+	size_t n[2], k;
 
 	s[0] = oa__json_str(j, oa__json_get(j, d, "reasoning_content"), &n[0]);
 	s[1] = oa__json_str(j, oa__json_get(j, d, "reasoning"), &n[1]);
 	/* Some servers send both names as aliases of one text. */
-	if (s[0] && s[1] && n[0] == n[1] && memcmp(s[0], s[1], n[0]) == 0)
-		s[1] = NULL;
+	if (n[0] && n[1] == n[0] && memcmp(s[0], s[1], n[0]) == 0)
+		n[1] = 0;
 	for (i = 0; i < 2; i++)
-		if (s[i] && n[i] && ((r = oa__count(p, n[i])) != 0 ||
+		if (n[i] && ((r = oa__count(p, n[i])) != 0 ||
 		    (r = oa__queue(p, OA_BLOCK_THINKING, s[i], n[i], NULL))))
 			return r;
-	return 0;
+	/* content: a string, or an array of parts whose text is joined */
+	if ((c = oa__json_str(j, t, &k)) == NULL &&
+	    oa__json_type(j, t) == OA__JSON_ARRAY) {
+		oa__buf_reset(&p->parts);
+		for (i = oa__json_first(j, t); i >= 0; i = oa__json_next(j, i))
+			if ((c = oa__json_str(j, oa__json_get(j, i, "text"), &k)))
+				oa__buf_append(&p->parts, c, k);
+		if (p->parts.err)
+			return oa__fail_turn(p, p->parts.err, "out of memory");
+		c = p->parts.p;
+		k = p->parts.len;
+	}
+	if (k && (r = cumulative(p, c, k)) != 0)
+		return r;
+	return oa__take_tool_calls(p, oa__json_get(j, d, "tool_calls"));
 }
 
 /* ---------------------------------------------------------------- errors */
@@ -210,47 +165,21 @@ take_thinking(struct oa__client *p, int d)
 /* End the turn with code and a server's message, appended to errmsg (its
  * prefix, or empty): printable, whitespace collapsed, cut short. UTF-8
  * passes through; control bytes become spaces; an HTML page keeps its
- * words, not its tags. */
+ * words, not its tags. The message is that of the error document parsed
+ * in p->json (root 0; -1: none) in any shape servers use:
+ * {"error":"..."}, {"error":{"message"}} (or the error object whole),
+ * {"detail":"..."}, {"detail":[{"msg"}]}, {"message":...}; else s[0..n)
+ * as it is. */
 static int
-server_message(struct oa__client *p, int code, const char *s, size_t n)
+server_message(struct oa__client *p, int code, int root, const char *s,
+               size_t n)
 {
-	char *e = p->errmsg;
-	size_t o = strlen(e), start = o, i;
-	int tag = 0;
-
-	for (i = 0; i < n && o < start + 200 && o + 4 < OA__ERRLEN; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		tag |= ch == '<' && s[0] == '<';
-		if (!tag && ch > ' ' && ch != 0x7f)
-			e[o++] = (char)ch;
-		else if (o > start && e[o - 1] != ' ')
-			e[o++] = ' ';
-		tag &= ch != '>';
-	}
-	while (o > start && e[o - 1] == ' ')
-		o--;
-	if (i < n && o + 3 < OA__ERRLEN) {
-		/* drop the last character whole: no half of a UTF-8 one */
-		while (o > start && ((unsigned char)e[--o] & 0xc0) == 0x80)
-			;
-		memcpy(e + o, "...", 3);
-		o += 3;
-	}
-	e[o] = '\0';
-	return oa__fail_turn(p, code, NULL);
-}
-
-/* The message of an error document in any shape servers use, into *s and
- * *n (left as they are when it has none): {"error":"..."},
- * {"error":{"message"}} (or the error object whole), {"detail":"..."},
- * {"detail":[{"msg"}]}, {"message":...}. */
-static void
-error_text(oa__json *j, const char **s, size_t *n)
-{
-	int e = oa__json_get(j, 0, "error"), d = oa__json_get(j, 0, "detail");
+	oa__json *j = &p->json;
+	int e = oa__json_get(j, root, "error"), tag = 0;
+	int d = oa__json_get(j, root, "detail");
+	char *out = p->errmsg;
 	const char *m;
-	size_t len;
+	size_t o = strlen(out), start = o, i, len;
 
 	if ((m = oa__json_str(j, e, &len)) ||
 	    (m = oa__json_str(j, oa__json_get(j, e, "message"), &len)) ||
@@ -259,10 +188,30 @@ error_text(oa__json *j, const char **s, size_t *n)
 	    (m = oa__json_str(j, d, &len)) ||
 	    (m = oa__json_str(j, oa__json_get(j, oa__json_at(j, d, 0), "msg"),
 	                      &len)) ||
-	    (m = oa__json_str(j, oa__json_get(j, 0, "message"), &len))) {
-		*s = m;
-		*n = len;
+	    (m = oa__json_str(j, oa__json_get(j, root, "message"), &len))) {
+		s = m;
+		n = len;
 	}
+	for (i = 0; i < n && o < start + 200 && o + 4 < OA__ERRLEN; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		tag |= ch == '<' && s[0] == '<';
+		if (!tag && ch > ' ' && ch != 0x7f)
+			out[o++] = (char)ch;
+		else if (o > start && out[o - 1] != ' ')
+			out[o++] = ' ';
+		tag &= ch != '>';
+	}
+	while (o > start && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
+	if (i < n && o + 3 < OA__ERRLEN) {
+		/* drop the last character whole: no half of a UTF-8 one */
+		while (o > start && ((unsigned char)out[--o] & 0xc0) == 0x80)
+			;
+		strcpy(out + o, "...");
+	}
+	return oa__fail_turn(p, code, NULL);
 }
 
 /* ---------------------------------------------------------------- chunks */
@@ -286,15 +235,12 @@ take_chunk(struct oa__client *p, char *text, size_t len, int whole,
 	t = oa__json_type(j, (e = oa__json_get(j, 0, "error")));
 	if (error || t == OA__JSON_OBJECT || t == OA__JSON_TRUE ||
 	    (t == OA__JSON_STRING && !oa__json_eq(j, e, "")) ||
-	    oa__json_eq(j, oa__json_get(j, 0, "object"), "error")) {
-		error_text(j, &s, &n);
-		return server_message(p, OA_ERR_SERVER, s, n);
-	}
+	    oa__json_eq(j, oa__json_get(j, 0, "object"), "error"))
+		return server_message(p, OA_ERR_SERVER, 0, s, n);
 	/* usage on any chunk; a count that is no integer stays 0 */
 	if (oa__json_type(j, (e = oa__json_get(j, 0, "usage"))) ==
 	    OA__JSON_OBJECT) {
-		memset(&p->usage, 0, sizeof p->usage);
-		p->usage.present = 1;
+		p->usage = (oa_usage){.present = 1};
 		oa__json_int(j, oa__json_get(j, e, "prompt_tokens"),
 		             &p->usage.prompt_tokens);
 		oa__json_int(j, oa__json_get(j, e, "completion_tokens"),
@@ -311,16 +257,12 @@ take_chunk(struct oa__client *p, char *text, size_t len, int whole,
 	if (c < 0 && (c = oa__json_at(j, ch, 0)) < 0)
 		return 0;
 	/* rule 11 of WIRE.md: the delta first, then the finish */
-	e = oa__json_get(j, c, whole ? "message" : "delta");
-	if ((r = take_thinking(p, e)) != 0 ||
-	    (r = take_content(p, oa__json_get(j, e, "content"))) != 0 ||
-	    (r = oa__take_tool_calls(p, oa__json_get(j, e, "tool_calls"))))
+	if ((r = take_delta(p, oa__json_get(j, c, whole ? "message"
+	                                                : "delta"))) != 0)
 		return r;
 	if ((s = oa__json_str(j, oa__json_get(j, c, "finish_reason"), &n)) &&
-	    n > 0) {
+	    n > 0)
 		snprintf(p->finish, sizeof p->finish, "%.*s", (int)n, s);
-		p->finished = 1;
-	}
 	return 0;
 }
 
@@ -336,7 +278,7 @@ oa__take_event(struct oa__client *p, oa__sse_event *ev)
 		p->state = OA__ENDING;
 	else if (n > 0 && *s != '{' && *s != '[')
 		/* mistral.rs sends its errors as plain text */
-		return server_message(p, OA_ERR_SERVER, s, n);
+		return server_message(p, OA_ERR_SERVER, -1, s, n);
 	else if (n > 0)
 		/* s lies inside ev->data, which may be changed in place */
 		return take_chunk(p, ev->data + (s - ev->data), n, 0,
@@ -376,9 +318,9 @@ OA_PRIVATE int
 oa__take_head(struct oa__client *p)
 {
 	const oa__http *h = &p->http;
-	const char *ct = h->content_type, *s = "";
+	const char *ct = h->content_type, *s;
 	char url[160], what[224], q[48] = "";
-	size_t n = 0;
+	size_t n;
 	int r, st = h->status, ok = st >= 200 && st <= 299;
 
 	/* Every message names the URL requested: a wrong base URL (the
@@ -396,37 +338,34 @@ oa__take_head(struct oa__client *p)
 		                     "(redirects are not followed)", what,
 		                     h->location);
 	/* a coded body (gzip) would read as noise */
-	if (h->coding[0] != '\0' && ok)
-		return oa__fail_turn(p, OA_ERR_STREAM, "%s has %s, which this "
-		                     "client does not decode (it asks for "
-		                     "identity)", what, h->coding);
 	if (h->coding[0] != '\0')
-		return oa__fail_turn(p, OA_ERR_HTTP, "%s (its body has %s, not "
-		                     "shown)", what, h->coding);
-	if (ok && strcmp(ct, "application/json") == 0) {
-		/* a whole completion, asked for (no_stream) or not */
-		p->state = OA__ENDING;
-		r = read_body(p);
-		return r ? oa__fail_turn(p, r, NULL)
-		         : take_chunk(p, p->scratch.p, p->scratch.len, 1, 0);
-	}
+		return ok ? oa__fail_turn(p, OA_ERR_STREAM, "%s has %s, which "
+		                          "this client does not decode (it "
+		                          "asks for identity)", what, h->coding)
+		          : oa__fail_turn(p, OA_ERR_HTTP, "%s (its body has "
+		                          "%s, not shown)", what, h->coding);
 	/* No Content-Type at all is taken for a stream, as before. */
-	if (ok && ct[0] != '\0' && strcmp(ct, "text/event-stream") != 0) {
+	if (ok && (ct[0] == '\0' || strcmp(ct, "text/event-stream") == 0)) {
+		p->state = OA__STREAM;
+		return 0;
+	}
+	if (ok && strcmp(ct, "application/json") != 0) {
 		oa__quote(q, sizeof q, ct, strlen(ct), 40);
 		return oa__fail_turn(p, OA_ERR_STREAM, "%s is %s, not an event "
 		                     "stream or JSON: is that the API's base "
 		                     "URL?", what, q);
 	}
+	r = read_body(p);
 	if (ok) {
-		p->state = OA__STREAM;
-		return 0;
+		/* a whole completion, asked for (no_stream) or not */
+		p->state = OA__ENDING;
+		return r ? oa__fail_turn(p, r, NULL)
+		         : take_chunk(p, p->scratch.p, p->scratch.len, 1, 0);
 	}
 	/* Any other answer: the server's message. A body cut short still
 	 * says something; one that failed, nothing. */
-	if ((r = read_body(p)) == 0 || r == OA_ERR_LIMIT) {
-		s = p->scratch.p;
-		n = p->scratch.len;
-	}
+	n = r == 0 || r == OA_ERR_LIMIT ? p->scratch.len : 0;
+	s = n ? p->scratch.p : "";
 	p->errmsg[0] = '\0';
 	if ((st == 400 || st == 422) && !p->no_stream_options &&
 	    strstr(s, "stream_options")) {
@@ -437,8 +376,7 @@ oa__take_head(struct oa__client *p)
 		r = oa__build_request(p);
 		return r ? oa__fail_turn(p, r, NULL) : 0;
 	}
-	if (n > 0 && oa__json_parse(&p->json, p->scratch.p, n, NULL) == 0)
-		error_text(&p->json, &s, &n);
 	snprintf(p->errmsg, OA__ERRLEN, n ? "%s: " : "%s", what);
-	return server_message(p, OA_ERR_HTTP, s, n);
+	r = n > 0 && oa__json_parse(&p->json, p->scratch.p, n, NULL) == 0;
+	return server_message(p, OA_ERR_HTTP, r ? 0 : -1, s, n);
 }

@@ -997,6 +997,32 @@ tf_queue(struct oa__client *p, const oa__tf_seg *seg)
 	return 0;
 }
 
+/* Content into the filter (s NULL: the reply ended), then what it
+ * releases: text (kept for the history too), thinking, or a tool call
+ * the model wrote as text. 0 or the turn's error. */
+static int
+tf_feed(struct oa__client *p, const char *s, size_t n)
+{
+	oa__tf_seg seg;
+	int r = 0;
+
+	if (s == NULL)
+		oa__tf_finish(p->filter);
+	else
+		r = oa__tf_feed(p->filter, s, n, p->errmsg);
+	while (r == 0 && (r = oa__tf_next(p->filter, &seg, p->errmsg)) > 0) {
+		if (seg.type == OA__TF_TOOL_CALL)
+			r = tf_add_call(p, &seg);
+		else if (seg.type == OA__TF_TEXT &&
+		         oa__buf_append(&p->text, seg.text, seg.len))
+			r = oa__fail_turn(p, p->text.err, "out of memory");
+		else
+			r = tf_queue(p, &seg);
+	}
+	/* the turn's error, if a call above has not ended it already */
+	return r < 0 ? oa__fail_turn(p, r, NULL) : 0;
+}
+
 /* lenient_tool_args: the arguments of a call from the server, mended
  * (see oa__filter_ops in oa_private.h). */
 static int
@@ -1014,8 +1040,7 @@ tf_mend(struct oa__client *p, oa__call *k, char *msg)
 
 /* see modules.c */
 OA_PRIVATE const oa__filter_ops oa__filter = {
-	tf_setup, oa__tf_feed, oa__tf_next, oa__tf_finish, oa__tf_reset,
-	tf_close, tf_add_call, tf_queue, tf_mend
+	tf_setup, tf_feed, oa__tf_reset, tf_close, tf_mend
 };
 
 #endif /* OA__TF_ALONE */
