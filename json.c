@@ -320,19 +320,16 @@ oa__json_free(oa__json *j)
 	oa__free(j->alloc, j->done);
 	oa__free(j->alloc, j->next);
 	oa__free(j->alloc, j->seen);
-	j->seen = j->tok = NULL;
-	j->done = NULL;
-	j->next = NULL;
-	j->cap = 0;
-	j->ntok = 0;
+	*j = (oa__json){ .alloc = j->alloc, .max_tokens = j->max_tokens,
+	                 .max_depth = j->max_depth };
 }
 
 /* ---------------------------------------------------------------- look-ups */
 
-static const jsmntok_t *
+static jsmntok_t *
 token(const oa__json *j, int t)
 {
-	return t >= 0 && t < j->ntok ? (const jsmntok_t *)j->tok + t : NULL;
+	return t >= 0 && t < j->ntok ? (jsmntok_t *)j->tok + t : NULL;
 }
 
 OA_PRIVATE int
@@ -391,7 +388,7 @@ oa__json_get(const oa__json *j, int t, const char *key)
 	size_t n, m;
 	int i;
 
-	if (t < 0 || t >= j->ntok || tok[t].type != JSMN_OBJECT)
+	if (oa__json_type(j, t) != OA__JSON_OBJECT)
 		return -1;
 	for (i = t + 1; i < j->next[t]; i = j->next[i + 1]) {
 		s = j->src + tok[i].start;
@@ -490,13 +487,11 @@ unescape(char *s, size_t n)
 OA_PRIVATE const char *
 oa__json_str(oa__json *j, int t, size_t *len)
 {
-	jsmntok_t *k;
+	jsmntok_t *k = token(j, t);
 	size_t n;
 
-	if (t < 0 || t >= j->ntok ||
-	    ((jsmntok_t *)j->tok)[t].type != JSMN_STRING)
+	if (k == NULL || k->type != JSMN_STRING)
 		return oa__json_raw(j, -1, len);   /* NULL, and *len 0 */
-	k = (jsmntok_t *)j->tok + t;
 	if (!j->done[t]) {
 		n = unescape(j->src + k->start, (size_t)(k->end - k->start));
 		/* 2: it shrank (jsonreuse.c puts its end back) */
