@@ -326,10 +326,10 @@ oa__json_free(oa__json *j)
 
 /* ---------------------------------------------------------------- look-ups */
 
-static jsmntok_t *
+static const jsmntok_t *
 token(const oa__json *j, int t)
 {
-	return t >= 0 && t < j->ntok ? (jsmntok_t *)j->tok + t : NULL;
+	return t >= 0 && t < j->ntok ? (const jsmntok_t *)j->tok + t : NULL;
 }
 
 OA_PRIVATE int
@@ -388,7 +388,7 @@ oa__json_get(const oa__json *j, int t, const char *key)
 	size_t n, m;
 	int i;
 
-	if (oa__json_type(j, t) != OA__JSON_OBJECT)
+	if (t < 0 || t >= j->ntok || tok[t].type != JSMN_OBJECT)
 		return -1;
 	for (i = t + 1; i < j->next[t]; i = j->next[i + 1]) {
 		s = j->src + tok[i].start;
@@ -487,11 +487,13 @@ unescape(char *s, size_t n)
 OA_PRIVATE const char *
 oa__json_str(oa__json *j, int t, size_t *len)
 {
-	jsmntok_t *k = token(j, t);
+	jsmntok_t *k;
 	size_t n;
 
-	if (k == NULL || k->type != JSMN_STRING)
+	if (t < 0 || t >= j->ntok ||
+	    ((jsmntok_t *)j->tok)[t].type != JSMN_STRING)
 		return oa__json_raw(j, -1, len);   /* NULL, and *len 0 */
+	k = (jsmntok_t *)j->tok + t;
 	if (!j->done[t]) {
 		n = unescape(j->src + k->start, (size_t)(k->end - k->start));
 		/* 2: it shrank (jsonreuse.c puts its end back) */
