@@ -320,11 +320,8 @@ oa__json_free(oa__json *j)
 	oa__free(j->alloc, j->done);
 	oa__free(j->alloc, j->next);
 	oa__free(j->alloc, j->seen);
-	j->seen = j->tok = NULL;
-	j->done = NULL;
-	j->next = NULL;
-	j->cap = 0;
-	j->ntok = 0;
+	*j = (oa__json){ .alloc = j->alloc, .max_tokens = j->max_tokens,
+	                 .max_depth = j->max_depth };
 }
 
 /* ---------------------------------------------------------------- look-ups */

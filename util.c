@@ -137,9 +137,7 @@ OA_PRIVATE void
 oa__buf_free(oa__buf *b)
 {
 	oa__free(b->alloc, b->p);
-	b->p = NULL;
-	b->len = b->cap = 0;
-	b->err = 0;
+	*b = (oa__buf){ .limit = b->limit, .alloc = b->alloc };
 }
 
 /* ---------------------------------------------------------------- errors */
