@@ -448,10 +448,8 @@ oa__http_discard(oa__http *h, int wait_ms)
 OA_PRIVATE void
 oa__http_init(oa__http *h)
 {
-	memset(h, 0, sizeof *h);
-	h->fd = h->cancel_fd = -1;
-	h->io = oa__net_io;
-	h->max_header = OA_MAX_HEADER_BYTES;
+	*h = (oa__http){ .fd = -1, .cancel_fd = -1, .io = oa__net_io,
+	                 .max_header = OA_MAX_HEADER_BYTES };
 }
 
 /* see oa_private.h */

@@ -130,7 +130,8 @@ oa__url_parse(oa__url *u, const char *url, char *err)
 	      u->ipv6 && n > 0 && (memchr(host, ':', n) == NULL ||
 	      strspn(host, "0123456789abcdefABCDEF:.") != n) ?
 	      "bad IPv6 address in" :
-	      u->ipv6 && s < end && *s != ':' ? "unexpected text after ']' in" :
+	      u->ipv6 && s < end && *s != ':' ?
+	      "unexpected text after ']' in" :
 	      !u->ipv6 && strspn(host, NAME_CHARS) != n ?
 	      "bad character in the host of" : n == 0 ? "no host in" : NULL;
 	if (why != NULL)
