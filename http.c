@@ -339,13 +339,13 @@ oa__http_head(oa__http *h, char *err)
 			                 h->head + at,
 			                 nl ? (size_t)(nl - h->head) - at : n);
 		}
-		if (h->head_len == h->head_cap)
+		if (h->head_len == h->max_header)
 			return oa__fail(err, OA_ERR_LIMIT, "the response "
 			                "head is larger than max_header_bytes "
-			                "(%zu)", h->head_cap);
+			                "(%zu)", h->max_header);
 		from = h->head_len > at + 2 ? h->head_len - 2 : at;
 		r = h->io(h, h->head + h->head_len, NULL,
-		          h->head_cap - h->head_len, &n, err);
+		          h->max_header - h->head_len, &n, err);
 		if (r != 0)
 			return r;
 		if (n == 0)
@@ -366,7 +366,6 @@ oa__http_head(oa__http *h, char *err)
 OA_PRIVATE int
 oa__http_read(oa__http *h, char *dst, size_t room, size_t *got, char *err)
 {
-	char cut[64];
 	size_t n, rest = 0;
 	int r = 0;
 
@@ -387,24 +386,22 @@ oa__http_read(oa__http *h, char *dst, size_t room, size_t *got, char *err)
 			memcpy(dst, h->head + h->head_off, n);
 			h->head_off += n;
 		} else if ((r = h->io(h, dst, NULL, n, &n, err)) != 0) {
-			oa__http_close(h);
-			return r;
-		} else if (n == 0 && h->body != OA__BODY_CLOSE) {
-			oa__http_close(h);
-			snprintf(cut, sizeof cut, "after %llu of %llu body "
-			         "bytes", (unsigned long long)(h->length -
-			         h->left), (unsigned long long)h->length);
-			return oa__fail(err, OA_ERR_TRUNCATED, "the "
-			                "connection closed %s",
-			                h->body == OA__BODY_CHUNKED ?
-			                "inside the chunked body" : cut);
+			goto fail;
+		} else if (n == 0 && h->body == OA__BODY_CHUNKED) {
+			r = oa__fail(err, OA_ERR_TRUNCATED, "the connection "
+			             "closed inside the chunked body");
+			goto fail;
+		} else if (n == 0 && h->body == OA__BODY_LENGTH) {
+			r = oa__fail(err, OA_ERR_TRUNCATED, "the connection "
+			             "closed after %llu of %llu body bytes",
+			             (unsigned long long)(h->length - h->left),
+			             (unsigned long long)h->length);
+			goto fail;
 		}
 		if (h->body == OA__BODY_CHUNKED &&
 		    (r = oa__chunked_decode(&h->chunked, dst, &n, &rest,
-		                            err)) < 0) {
-			oa__http_close(h);
-			return r;
-		}
+		                            err)) < 0)
+			goto fail;
 	} while (h->body == OA__BODY_CHUNKED && r == 0 && n == 0);
 	if (h->body == OA__BODY_LENGTH)
 		h->left -= n;
@@ -420,6 +417,9 @@ oa__http_read(oa__http *h, char *dst, size_t room, size_t *got, char *err)
 	trace(h, '<', dst, n, 0);
 	*got = n;
 	return 0;
+fail:
+	oa__http_close(h);
+	return r;
 }
 
 /* see oa_private.h */
@@ -448,17 +448,15 @@ oa__http_discard(oa__http *h, int wait_ms)
 OA_PRIVATE void
 oa__http_init(oa__http *h)
 {
-	memset(h, 0, sizeof *h);
-	h->fd = h->cancel_fd = -1;
-	h->io = oa__net_io;
-	h->max_header = OA_MAX_HEADER_BYTES;
+	*h = (oa__http){ .fd = -1, .cancel_fd = -1, .io = oa__net_io,
+	                 .max_header = OA_MAX_HEADER_BYTES };
 }
 
 /* see oa_private.h */
 OA_PRIVATE int
 oa__http_configure(oa__http *h, const oa_options *o, char *err)
 {
-	const char *env = getenv("OA_DEBUG"), *need = NULL;
+	const char *env = getenv("OA_DEBUG"), *need;
 	int r = 0;
 
 	/* 0: the default; a timeout < 0 is none */
@@ -474,15 +472,12 @@ oa__http_configure(oa__http *h, const oa_options *o, char *err)
 	/* Tracing, proxies, retries and TLS are modules: an option that
 	 * needs one the build lacks is refused rather than silently ignored
 	 * (OA_DEBUG alone is ignored). */
-	if (o->debug && !oa__modules.trace)
-		need = "debug needs trace.c";
-	else if (o->proxy && o->proxy[0] && !oa__modules.proxy)
-		need = "proxy needs proxy.c";
-	else if (o->max_retries && o->max_retries != OA_OMIT &&
-	         !oa__modules.retry)
-		need = "max_retries needs retry.c";
-	else if (o->max_retry_after_ms && !oa__modules.retry)
-		need = "max_retry_after_ms needs retry.c";
+	need = o->debug && !oa__modules.trace ? "debug needs trace.c" :
+	       o->proxy && o->proxy[0] && !oa__modules.proxy ?
+	       "proxy needs proxy.c" : oa__modules.retry ? NULL :
+	       o->max_retries && o->max_retries != OA_OMIT ?
+	       "max_retries needs retry.c" : o->max_retry_after_ms ?
+	       "max_retry_after_ms needs retry.c" : NULL;
 	if (need != NULL)
 		return oa__fail(err, OA_ERR_INVALID, "%s, which this build "
 		                "leaves out", need);
@@ -543,8 +538,7 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 		                "path (it starts with '/', without a space or "
 		                "control character)");
 	if (h->head == NULL) {
-		h->head_cap = h->max_header;
-		if ((h->head = oa__malloc(h->alloc, h->head_cap)) == NULL)
+		if ((h->head = oa__malloc(h->alloc, h->max_header)) == NULL)
 			return oa__fail(err, OA_ERR_NOMEM, "out of memory for "
 			                "the response head");
 	}

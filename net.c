@@ -77,7 +77,7 @@ oa__url_text(const oa__url *u, const char *path, char *out, size_t size)
 OA_PRIVATE int
 oa__url_parse(oa__url *u, const char *url, char *err)
 {
-	const char *s, *p, *end, *host, *hend;
+	const char *s, *p, *end, *host, *hend, *why;
 	char q[80] = "", *e;
 	unsigned long port;
 	size_t n;
@@ -120,27 +120,22 @@ oa__url_parse(oa__url *u, const char *url, char *err)
 	host = p + u->ipv6;
 	hend = u->ipv6 ? memchr(host, ']', (size_t)(end - host))
 	               : host + strcspn(host, ":/");
-	if (hend == NULL)
-		return oa__fail(err, OA_ERR_URL, "unterminated '[' in URL "
-		                "\"%s\"", q);
-	n = (size_t)(hend - host);
-	s = hend + u->ipv6;
-	if (u->ipv6 && n > 0 && (memchr(host, ':', n) == NULL ||
-	    strspn(host, "0123456789abcdefABCDEF:.") != n))
-		return oa__fail(err, OA_ERR_URL, "bad IPv6 address in URL "
-		                "\"%s\"", q);
-	if (u->ipv6 && s < end && *s != ':')
-		return oa__fail(err, OA_ERR_URL, "unexpected text after ']' "
-		                "in URL \"%s\"", q);
+	n = hend ? (size_t)(hend - host) : 0;
+	s = hend ? hend + u->ipv6 : end;
 	if (!u->ipv6 && s < end && memchr(s + 1, ':', (size_t)(end - s - 1)))
 		return oa__fail(err, OA_ERR_URL, "an IPv6 address in a URL "
 		                "must be in brackets, as in "
 		                "http://[::1]:8080/v1");
-	if (!u->ipv6 && strspn(host, NAME_CHARS) != n)
-		return oa__fail(err, OA_ERR_URL, "bad character in the host "
-		                "of URL \"%s\"", q);
-	if (n == 0)
-		return oa__fail(err, OA_ERR_URL, "no host in URL \"%s\"", q);
+	why = hend == NULL ? "unterminated '[' in" :
+	      u->ipv6 && n > 0 && (memchr(host, ':', n) == NULL ||
+	      strspn(host, "0123456789abcdefABCDEF:.") != n) ?
+	      "bad IPv6 address in" :
+	      u->ipv6 && s < end && *s != ':' ?
+	      "unexpected text after ']' in" :
+	      !u->ipv6 && strspn(host, NAME_CHARS) != n ?
+	      "bad character in the host of" : n == 0 ? "no host in" : NULL;
+	if (why != NULL)
+		return oa__fail(err, OA_ERR_URL, "%s URL \"%s\"", why, q);
 	if (n >= sizeof u->host)
 		return oa__fail(err, OA_ERR_URL, "the URL's host is too long "
 		                "(at most %zu bytes)", sizeof u->host - 1);

@@ -340,7 +340,8 @@ struct oa__http {
 	int64_t deadline;         /* oa__now_ms() bound for this request; 0 none;
 	                             set by oa__http_request when
 	                             request_timeout_ms > 0 */
-	size_t max_header;        /* the head buffer's size */
+	size_t max_header;        /* the head buffer's size (it is allocated at
+	                             the first request) */
 	int max_retries;          /* retry.c: attempts after the first */
 	int max_retry_after_ms;   /* retry.c: Retry-After is obeyed up to this */
 	uint64_t rng;             /* retry.c: oa__random state for jitter */
@@ -377,8 +378,6 @@ struct oa__http {
 	uint64_t length;          /* the Content-Length, for messages */
 	oa__buf req;              /* the request head being sent */
 	char *head;               /* response head buffer, max_header bytes */
-	size_t head_cap;          /* its size, max_header when allocated (at
-	                             the first request) */
 	size_t head_len;          /* bytes of the answer in head (interim
 	                             1xx heads included) */
 	size_t head_off;          /* where the body starts in head */

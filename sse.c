@@ -31,6 +31,7 @@
  * for the next (type[cur]); a dispatch swaps them.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "oa_private.h"
@@ -41,16 +42,6 @@ static int
 is(const char *s, size_t n, const char *name)
 {
 	return strlen(name) == n && memcmp(s, name, n) == 0;
-}
-
-/* Too long a value is cut to fit: neither field matters to the caller
- * beyond its first few bytes. */
-static void
-sse_set(char *dst, size_t size, const char *v, size_t n)
-{
-	n = n < size ? n : size - 1;
-	memcpy(dst, v, n);
-	dst[n] = '\0';
 }
 
 /* Apply one line, buf[at, end) without its line end. Returns 1 for the
@@ -76,16 +67,18 @@ line(oa__sse *p, size_t at, size_t end)
 	vn = (size_t)(e - v);
 	/* Older llama.cpp servers write "error: {json}" instead of a data
 	 * line; it reaches the client as an event of type "error". */
-	if (fn == 5 && is(s, fn, "error"))
-		sse_set(type, sizeof p->type[0], "error", 5);
+	if (is(s, fn, "error"))
+		strcpy(type, "error");
 	if (is(s, fn, "data") || is(s, fn, "error")) {
 		memmove(p->buf + p->out, v, vn);
 		p->out += vn;
 		p->buf[p->out++] = '\n';
 	} else if (is(s, fn, "event")) {
-		sse_set(type, sizeof p->type[0], v, vn);
+		/* too long a value is cut to fit: neither field matters to
+		 * the caller beyond its first few bytes */
+		snprintf(type, sizeof p->type[0], "%.*s", (int)vn, v);
 	} else if (is(s, fn, "id") && memchr(v, '\0', vn) == NULL) {
-		sse_set(p->id, sizeof p->id, v, vn);
+		snprintf(p->id, sizeof p->id, "%.*s", (int)vn, v);
 	} else if (is(s, fn, "retry") && vn > 0 && vn < 10) {
 		/* kept for callers that reconnect (MCP); only digits count */
 		for (; vn > 0 && *v >= '0' && *v <= '9'; v++, vn--)
@@ -121,10 +114,8 @@ dispatch(oa__sse *p, oa__sse_event *ev)
 OA_PRIVATE void
 oa__sse_init(oa__sse *p, const oa_allocator *a, size_t max)
 {
-	memset(p, 0, sizeof *p);
-	p->alloc = a;
-	p->max = max ? max : OA_MAX_EVENT_BYTES;
-	p->retry_ms = -1;
+	*p = (oa__sse){ .alloc = a, .max = max ? max : OA_MAX_EVENT_BYTES,
+	                .retry_ms = -1 };
 }
 
 OA_PRIVATE void

@@ -125,7 +125,7 @@ respond(const char *s, size_t n, size_t head_cap, size_t room, int flags)
 	h.alloc = &a;
 	h.read_timeout_ms = 5000;
 	h.fd = sv[0];
-	h.head_cap = head_cap;
+	h.max_header = head_cap;
 	h.head = oa__malloc(&a, head_cap);
 	FUZZ_CHECK(h.head != NULL);
 
