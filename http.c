@@ -95,7 +95,9 @@ oa__chunked_decode(oa__chunked *d, char *buf, size_t *len, size_t *rest,
 			continue;
 		}
 		c = (unsigned char)buf[i++];
-		if (d->cr && c != '\n')
+		/* after the data only a line end may come */
+		if ((d->cr || (d->state == CH_DATA_END && c != '\r')) &&
+		    c != '\n')
 			return chunk_fail(err, d->state == CH_DATA_END ?
 			                  NO_CRLF : d->state != CH_TRAILER ?
 			                  "CR without LF" : "CR without LF "
@@ -124,8 +126,6 @@ oa__chunked_decode(oa__chunked *d, char *buf, size_t *len, size_t *rest,
 				d->state = d->left ? CH_DATA : CH_TRAILER;
 			break;
 		case CH_DATA_END:
-			if (c != '\n')
-				return chunk_fail(err, NO_CRLF, c);
 			d->state = CH_SIZE;
 			d->digits = 0;
 			break;
@@ -214,8 +214,7 @@ parse_head(oa__http *h, const char *p, size_t n, char *err)
 	unsigned long long clen = ULLONG_MAX, x; /* ULLONG_MAX: none */
 	int te = 0, chunked = 0, conn_close = 0;
 
-	h->content_type[0] = h->location[0] = h->captured[0] = '\0';
-	h->coding[0] = '\0';
+	h->content_type[0] = h->location[0] = h->captured[0] = h->coding[0] = 0;
 	eol = memchr(p, '\n', n);
 	len = (size_t)(eol - p) - (eol > p && eol[-1] == '\r');
 	if (len < 12 || memcmp(p, "HTTP/1.", 7) != 0 ||
@@ -387,15 +386,14 @@ oa__http_read(oa__http *h, char *dst, size_t room, size_t *got, char *err)
 			h->head_off += n;
 		} else if ((r = h->io(h, dst, NULL, n, &n, err)) != 0) {
 			goto fail;
-		} else if (n == 0 && h->body == OA__BODY_CHUNKED) {
-			r = oa__fail(err, OA_ERR_TRUNCATED, "the connection "
-			             "closed inside the chunked body");
-			goto fail;
-		} else if (n == 0 && h->body == OA__BODY_LENGTH) {
-			r = oa__fail(err, OA_ERR_TRUNCATED, "the connection "
-			             "closed after %llu of %llu body bytes",
-			             (unsigned long long)(h->length - h->left),
-			             (unsigned long long)h->length);
+		} else if (n == 0 && h->body != OA__BODY_CLOSE) {
+			r = h->body == OA__BODY_CHUNKED ? oa__fail(err,
+			    OA_ERR_TRUNCATED, "the connection closed inside "
+			    "the chunked body") : oa__fail(err,
+			    OA_ERR_TRUNCATED, "the connection closed after "
+			    "%llu of %llu body bytes",
+			    (unsigned long long)(h->length - h->left),
+			    (unsigned long long)h->length);
 			goto fail;
 		}
 		if (h->body == OA__BODY_CHUNKED &&
@@ -457,7 +455,7 @@ OA_PRIVATE int
 oa__http_configure(oa__http *h, const oa_options *o, char *err)
 {
 	const char *env = getenv("OA_DEBUG"), *need;
-	int r = 0;
+	int r;
 
 	/* 0: the default; a timeout < 0 is none */
 	h->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms
@@ -485,8 +483,7 @@ oa__http_configure(oa__http *h, const oa_options *o, char *err)
 		return oa__fail(err, OA_ERR_URL, "https:// needs TLS, which "
 		                "this build leaves out (tls.c and BearSSL); "
 		                "use http:// or a build with TLS");
-	if (oa__modules.retry != NULL)
-		r = oa__modules.retry->setup(h, o, err);
+	r = oa__modules.retry ? oa__modules.retry->setup(h, o, err) : 0;
 	if (r == 0 && oa__modules.proxy != NULL)
 		r = oa__modules.proxy->pick(h, o->proxy, err);
 	if (r == 0 && h->url.tls)
@@ -537,11 +534,10 @@ oa__http_request(oa__http *h, const char *method, const char *path,
 		return oa__fail(err, OA_ERR_INVALID, "bad request method or "
 		                "path (it starts with '/', without a space or "
 		                "control character)");
-	if (h->head == NULL) {
-		if ((h->head = oa__malloc(h->alloc, h->max_header)) == NULL)
-			return oa__fail(err, OA_ERR_NOMEM, "out of memory for "
-			                "the response head");
-	}
+	if (h->head == NULL &&
+	    (h->head = oa__malloc(h->alloc, h->max_header)) == NULL)
+		return oa__fail(err, OA_ERR_NOMEM, "out of memory for the "
+		                "response head");
 	if (h->request_timeout_ms > 0)
 		h->deadline = oa__now_ms() + h->request_timeout_ms;
 

@@ -81,7 +81,6 @@ oa__url_parse(oa__url *u, const char *url, char *err)
 	char q[80] = "", *e;
 	unsigned long port;
 	size_t n;
-	int bad;
 
 	memset(u, 0, sizeof *u);
 	if (url == NULL || url[0] == '\0')
@@ -145,18 +144,15 @@ oa__url_parse(oa__url *u, const char *url, char *err)
 	if (s < end) {
 		port = strtoul(s + 1, &e, 10);
 		n = (size_t)(end - s - 1);
-		bad = s[1] < '0' || s[1] > '9' || e != end || port == 0 ||
-		      port > 65535;
 		/* "user:pa/ss@host" reads as host "user", port "pa": with an
 		 * '@' further on, only the URL (userinfo hidden) is quoted */
-		if (bad && strchr(end, '@') != NULL)
-			return oa__fail(err, OA_ERR_URL, "bad port in URL "
-			                "\"%s\": expected a number from 1 to "
-			                "65535", q);
-		if (bad)
-			return oa__fail(err, OA_ERR_URL, "bad port \"%.*s\" "
-			                "in URL: expected a number from 1 to "
-			                "65535", (int)(n > 16 ? 16 : n), s + 1);
+		if (s[1] < '0' || s[1] > '9' || e != end || port == 0 ||
+		    port > 65535)
+			return strchr(end, '@') ? oa__fail(err, OA_ERR_URL,
+			       "bad port in URL \"%s\": expected a number "
+			       "from 1 to 65535", q) : oa__fail(err, OA_ERR_URL,
+			       "bad port \"%.*s\" in URL: expected a number "
+			       "from 1 to 65535", (int)(n > 16 ? 16 : n), s + 1);
 		snprintf(u->port, sizeof u->port, "%lu", port);
 	}
 
@@ -174,12 +170,10 @@ oa__url_parse(oa__url *u, const char *url, char *err)
 OA_PRIVATE void
 oa__host_port(const oa__url *u, int omit_default, char *out, size_t size)
 {
-	const char *l = u->ipv6 ? "[" : "", *r = u->ipv6 ? "]" : "";
+	int omit = omit_default && strcmp(u->port, u->tls ? "443" : "80") == 0;
 
-	if (omit_default && strcmp(u->port, u->tls ? "443" : "80") == 0)
-		snprintf(out, size, "%s%s%s", l, u->host, r);
-	else
-		snprintf(out, size, "%s%s%s:%s", l, u->host, r, u->port);
+	snprintf(out, size, "%s%s%s%s%s", u->ipv6 ? "[" : "", u->host,
+	         u->ipv6 ? "]" : "", omit ? "" : ":", omit ? "" : u->port);
 }
 
 /* ---------------------------------------------------------------- waiting */
