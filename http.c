@@ -179,13 +179,14 @@ head_end(const char *p, size_t n, size_t from)
 	return 0;
 }
 
-/* A protocol error about the bytes p[0..n), quoted. */
+/* A protocol error about the bytes p[0..n), quoted up to a line end. */
 static int
 bad_bytes(char *err, const char *what, const char *p, size_t n)
 {
+	const char *nl = memchr(p, '\n', n);
 	char q[96] = "";
 
-	oa__quote(q, sizeof q, p, n, 64);
+	oa__quote(q, sizeof q, p, nl ? (size_t)(nl - p) : n, 64);
 	return oa__fail(err, OA_ERR_PROTOCOL, "%s \"%s\"", what, q);
 }
 
@@ -313,7 +314,6 @@ OA_PRIVATE int
 oa__http_head(oa__http *h, char *err)
 {
 	size_t at = 0, from = 0, end, n;
-	const char *nl;
 	int r;
 
 	/* head_len counts every byte of the answer received: interim
@@ -332,20 +332,16 @@ oa__http_head(oa__http *h, char *err)
 		/* Not HTTP at all (a TLS server, SSH): say so now rather than
 		 * wait for an empty line that never comes. */
 		n = h->head_len - at;
-		if (n >= 5 && memcmp(h->head + at, "HTTP/", 5) != 0) {
-			nl = memchr(h->head + at, '\n', n);
+		if (n >= 5 && memcmp(h->head + at, "HTTP/", 5) != 0)
 			return bad_bytes(err, "not an HTTP/1.x status line:",
-			                 h->head + at,
-			                 nl ? (size_t)(nl - h->head) - at : n);
-		}
+			                 h->head + at, n);
 		if (h->head_len == h->max_header)
 			return oa__fail(err, OA_ERR_LIMIT, "the response "
 			                "head is larger than max_header_bytes "
 			                "(%zu)", h->max_header);
 		from = h->head_len > at + 2 ? h->head_len - 2 : at;
-		r = h->io(h, h->head + h->head_len, NULL,
-		          h->max_header - h->head_len, &n, err);
-		if (r != 0)
+		if ((r = h->io(h, h->head + h->head_len, NULL,
+		               h->max_header - h->head_len, &n, err)) != 0)
 			return r;
 		if (n == 0)
 			return oa__fail(err, OA_ERR_IO, "the server closed "
