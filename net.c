@@ -100,11 +100,11 @@ oa__url_parse(oa__url *u, const char *url, char *err)
 	}
 	p = oa__url_authority(url);
 	u->tls = oa__ieq(url, 8, "https://");
-	if (p != url && !u->tls && !oa__ieq(url, 7, "http://")) {
-		oa__quote(q, sizeof q, url, (size_t)(p - 3 - url), 16);
+	/* (a scheme is made of NAME_CHARS and '+': nothing to escape) */
+	if (p != url && !u->tls && !oa__ieq(url, 7, "http://"))
 		return oa__fail(err, OA_ERR_URL, "unsupported URL scheme "
-		                "\"%s\": use http:// or https://", q);
-	}
+		                "\"%.*s\": use http:// or https://",
+		                (int)(p - 3 - url), url);
 	oa__url_quote(q, sizeof q, url, 48);
 	if (p == url)
 		return oa__fail(err, OA_ERR_URL, "no scheme in URL \"%s\": "
