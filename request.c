@@ -185,8 +185,7 @@ oa__build_request(struct oa__client *p)
 
 /* ================================================================ options */
 
-/* An option's value, or def when it is 0 (not set) or, for POS, below. */
-#define OR(v, def) ((v) ? (v) : (def))
+/* An option's value, or def when it is 0 or below (OR: when 0). */
 #define POS(v, def) ((v) > 0 ? (v) : (def))
 
 /* Every buffer of the client: their allocator set, or (release) freed. */
