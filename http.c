@@ -64,7 +64,6 @@
  * ends in LF, or CRLF (d->cr: a CR was just seen, an LF must follow).
  */
 enum { CH_SIZE, CH_LINE, CH_DATA, CH_DATA_END, CH_TRAILER, CH_DONE };
-#define NO_CRLF "no CRLF after the chunk data"
 
 static int
 chunk_fail(char *err, const char *what, int c)
@@ -99,9 +98,9 @@ oa__chunked_decode(oa__chunked *d, char *buf, size_t *len, size_t *rest,
 		if ((d->cr || (d->state == CH_DATA_END && c != '\r')) &&
 		    c != '\n')
 			return chunk_fail(err, d->state == CH_DATA_END ?
-			                  NO_CRLF : d->state != CH_TRAILER ?
-			                  "CR without LF" : "CR without LF "
-			                  "after the last chunk", c);
+			                  "no CRLF after the chunk data" :
+			                  d->state != CH_TRAILER ? "CR without LF" :
+			                  "CR without LF after the last chunk", c);
 		if ((d->cr = c == '\r' && (d->state != CH_SIZE || d->digits)))
 			continue;
 		switch (d->state) {
@@ -350,8 +349,7 @@ oa__http_head(oa__http *h, char *err)
 		h->head_len += n;
 	}
 	h->head_off = end;
-	if (h->body_done && h->head_off < h->head_len)
-		h->keep_alive = 0;
+	h->keep_alive &= !h->body_done || h->head_off == h->head_len;
 	return 0;
 }
 
@@ -403,8 +401,8 @@ oa__http_read(oa__http *h, char *dst, size_t room, size_t *got, char *err)
 	 * close that ends it). */
 	if (r == 1 || n == 0 || (h->body == OA__BODY_LENGTH && h->left == 0)) {
 		h->body_done = 1;
-		if (rest != 0 || h->head_off < h->head_len)
-			h->keep_alive = 0;
+		/* nothing may follow the body: a stray byte ends the reuse */
+		h->keep_alive &= rest == 0 && h->head_off == h->head_len;
 		if (!h->keep_alive)
 			oa__http_close(h);
 	}
