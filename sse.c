@@ -38,11 +38,8 @@
 
 /* ---------------------------------------------------------------- fields */
 
-static int
-is(const char *s, size_t n, const char *name)
-{
-	return strlen(name) == n && memcmp(s, name, n) == 0;
-}
+/* s[0..n) is the field name lit (a string literal; case matters) */
+#define IS(s, n, lit) ((n) == sizeof(lit) - 1 && memcmp(s, lit, n) == 0)
 
 /* Apply one line, buf[at, end) without its line end. Returns 1 for the
  * blank line that dispatches. A ':' line is a comment (its field name is
@@ -67,19 +64,19 @@ line(oa__sse *p, size_t at, size_t end)
 	vn = (size_t)(e - v);
 	/* Older llama.cpp servers write "error: {json}" instead of a data
 	 * line; it reaches the client as an event of type "error". */
-	if (is(s, fn, "error"))
+	if (IS(s, fn, "error"))
 		strcpy(type, "error");
-	if (is(s, fn, "data") || is(s, fn, "error")) {
+	if (IS(s, fn, "data") || IS(s, fn, "error")) {
 		memmove(p->buf + p->out, v, vn);
 		p->out += vn;
 		p->buf[p->out++] = '\n';
-	} else if (is(s, fn, "event")) {
+	} else if (IS(s, fn, "event")) {
 		/* too long a value is cut to fit: neither field matters to
 		 * the caller beyond its first few bytes */
 		snprintf(type, sizeof p->type[0], "%.*s", (int)vn, v);
-	} else if (is(s, fn, "id") && memchr(v, '\0', vn) == NULL) {
+	} else if (IS(s, fn, "id") && memchr(v, '\0', vn) == NULL) {
 		snprintf(p->id, sizeof p->id, "%.*s", (int)vn, v);
-	} else if (is(s, fn, "retry") && vn > 0 && vn < 10) {
+	} else if (IS(s, fn, "retry") && vn > 0 && vn < 10) {
 		/* kept for callers that reconnect (MCP); only digits count */
 		for (; vn > 0 && *v >= '0' && *v <= '9'; v++, vn--)
 			ms = ms * 10 + (*v - '0');
