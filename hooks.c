@@ -127,15 +127,9 @@ oa__hook_pre_tool(struct oa__client *p, oa__call *k)
 	} else if (r != OA_HOOK_BLOCK) {
 		return r; /* OA_HOOK_ALLOW (0) or an error */
 	}
-	oa__buf_reset(&k->result);
-	oa__buf_puts(&k->result, r == OA_HOOK_BLOCK ? "blocked: " : "error: ");
-	k->why = k->result.len;
-	oa__buf_puts(&k->result, r == OA_HOOK_REPLACE ? "hook replaced the "
-	             "input with invalid JSON" : p->hooktext.len ?
-	             p->hooktext.p : "by a hook");
-	k->has_result = k->failed = 1;
-	k->blocked = r == OA_HOOK_BLOCK;
-	return k->result.err;
+	return oa__call_fail(k, r == OA_HOOK_BLOCK, "%s", r == OA_HOOK_REPLACE
+	                     ? "hook replaced the input with invalid JSON"
+	                     : p->hooktext.len ? p->hooktext.p : "by a hook");
 }
 
 /* see oa_private.h */

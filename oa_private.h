@@ -757,6 +757,10 @@ OA_PRIVATE int oa__calls_prepare(struct oa__client *p);
 OA_PRIVATE int oa__call_run(struct oa__client *p, oa__call *k);
 /* Give every call without a result "error: <why>", then put all results
  * in history in call order, so no tool call dangles. */
+/* Give call k, which will not run, its result: "error: " (or with
+ * blocked, "blocked: ") and fmt with arg. 0 or the buffer's error. */
+OA_PRIVATE int oa__call_fail(oa__call *k, int blocked, const char *fmt,
+                             const char *arg);
 OA_PRIVATE int oa__calls_settle(struct oa__client *p, const char *why);
 OA_PRIVATE void oa__calls_free(struct oa__client *p);
 
