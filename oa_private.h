@@ -765,12 +765,12 @@ OA_PRIVATE int oa__calls_settle(struct oa__client *p, const char *why);
 OA_PRIVATE void oa__calls_free(struct oa__client *p);
 
 /* hooks.c */
+/* Run the client's hooks of one event (ev->client is set for the call).
+ * Returns the decision, with its text in p->hooktext, or a negative
+ * oa_err with the message in p->errmsg. */
+OA_PRIVATE int oa__hook_run(struct oa__client *p, oa_hook_event *ev);
 OA_PRIVATE int oa__hook_prompt(struct oa__client *p, const char **prompt);
 OA_PRIVATE int oa__hook_pre_tool(struct oa__client *p, oa__call *k);
-/* args: the arguments as the handler read them, or NULL. */
-OA_PRIVATE int oa__hook_post_tool(struct oa__client *p, const oa__call *k,
-                                  const char *input, oa_args *args,
-                                  int failed);
 
 /* ========================================================================
  * The seam to the optional modules

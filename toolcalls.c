@@ -267,6 +267,8 @@ oa__call_run(struct oa__client *p, oa__call *k)
 {
 	const char *in = k->input.len ? k->input.p : k->args.p;
 	oa_args a = {&p->json, in, strlen(in)};
+	oa_hook_event ev = {.kind = OA_HOOK_POST_TOOL_USE, .tool_id = k->id.p,
+	                    .tool_name = k->name.p, .input = in, .args = &a};
 	size_t e = strlen(ERROR_PREFIX);
 	int r;
 
@@ -291,9 +293,12 @@ oa__call_run(struct oa__client *p, oa__call *k)
 		memcpy(k->result.p, ERROR_PREFIX, e);
 	}
 	k->has_result = 1;
-	k->failed = r != 0;
-	return k->result.err ? k->result.err
-	                     : oa__hook_post_tool(p, k, in, &a, k->failed);
+	ev.is_error = k->failed = r != 0;
+	if (k->result.err)
+		return k->result.err;
+	/* observers: the hooks decide nothing, so this is 0 or an error */
+	ev.result = k->result.p;
+	return oa__hook_run(p, &ev);
 }
 
 /* see oa_private.h */
