@@ -762,7 +762,6 @@ OA_PRIVATE int oa__call_run(struct oa__client *p, oa__call *k);
 OA_PRIVATE int oa__call_fail(oa__call *k, int blocked, const char *fmt,
                              const char *arg);
 OA_PRIVATE int oa__calls_settle(struct oa__client *p, const char *why);
-OA_PRIVATE void oa__calls_free(struct oa__client *p);
 
 /* hooks.c */
 /* Run the client's hooks of one event (ev->client is set for the call).

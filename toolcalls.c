@@ -319,19 +319,3 @@ oa__calls_settle(struct oa__client *p, const char *why)
 	p->ncalls = 0;
 	return 0;
 }
-
-/* see oa_private.h */
-OA_PRIVATE void
-oa__calls_free(struct oa__client *p)
-{
-	oa__call *k;
-
-	for (k = p->calls; k < p->calls + p->capcalls; k++) {
-		oa__buf_free(&k->id);
-		oa__buf_free(&k->name);
-		oa__buf_free(&k->args);
-		oa__buf_free(&k->input);
-		oa__buf_free(&k->result);
-	}
-	oa__free(&p->alloc, p->calls);
-}

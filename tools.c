@@ -334,15 +334,14 @@ oa__tools_call(const oa__tool *tool, oa__json *args, const char *text,
 {
 	struct oa_args a = { args, text, len };
 	struct oa_result r = { out };
-	int rc;
+	int rc = 1;
 
 	oa__buf_reset(out);
 	/* out->p is "" rather than NULL even when nothing is written */
-	if (oa__buf_append(out, "", 0) != 0)
-		return out->err;
 	if (tool->fn == NULL)
 		oa__buf_puts(out, "the tool has no handler");
-	rc = tool->fn ? tool->fn(tool->ctx, &a, &r) : 1;
+	else if (oa__buf_append(out, "", 0) == 0)
+		rc = tool->fn(tool->ctx, &a, &r);
 	return out->err ? out->err : rc != 0;
 }
 
