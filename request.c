@@ -335,11 +335,11 @@ oa__teardown(struct oa__client *p)
 	oa__cut(p, 0);
 	/* every slot's buffers, the spare ones' too (toolcalls.c) */
 	for (k = p->calls; k < p->calls + p->capcalls; k++) {
-		oa__buf_free(&k->id);
-		oa__buf_free(&k->name);
-		oa__buf_free(&k->args);
-		oa__buf_free(&k->input);
-		oa__buf_free(&k->result);
+		oa__buf *v[] = {&k->id, &k->name, &k->args, &k->input,
+		                &k->result};
+
+		for (i = 0; i < sizeof v / sizeof *v; i++)
+			oa__buf_free(v[i]);
 	}
 	for (i = 0; i < sizeof owned / sizeof *owned; i++)
 		oa__free(&p->alloc, owned[i]);
