@@ -1,6 +1,7 @@
 /*
  * hooks.c -- running the caller's lifecycle hooks: for one event
- * (oa__hooks_run), and at the client's three moments (oa__hook_*).
+ * (oa__hooks_run), and at the client's moments: through oa__hook_run,
+ * for a prompt, before a call runs (and after, from oa__call_run).
  *
  * The hooks are the caller's table (copied by the client; their ctx
  * pointers are not), run in registration order, skipping those of another
@@ -59,10 +60,9 @@ oa__hooks_run(const oa_hook *hooks, size_t n, const oa_hook_event *ev,
 
 /* ---------------------------------------------------------------- the client's events */
 
-/* Run the hooks of one event. Returns the decision, with its text in
- * p->hooktext, or a negative oa_err with the message in p->errmsg. */
-static int
-run(struct oa__client *p, oa_hook_event *ev)
+/* see oa_private.h */
+OA_PRIVATE int
+oa__hook_run(struct oa__client *p, oa_hook_event *ev)
 {
 	oa_client self = { p };
 	int r;
@@ -83,7 +83,7 @@ oa__hook_prompt(struct oa__client *p, const char **prompt)
 {
 	oa_hook_event ev = { .kind = OA_HOOK_USER_PROMPT_SUBMIT,
 	                     .prompt = *prompt };
-	int r = run(p, &ev);
+	int r = oa__hook_run(p, &ev);
 
 	if (r == OA_HOOK_BLOCK)
 		return oa__fail(p->errmsg, OA_ERR_HOOK, "%s", p->hooktext.len ?
@@ -115,7 +115,7 @@ oa__hook_pre_tool(struct oa__client *p, oa__call *k)
 	if (oa__buf_append(&p->argtext, k->args.p, k->args.len) == 0 &&
 	    oa__json_parse(&p->json, p->argtext.p, k->args.len, NULL) == 0)
 		ev.args = &a;
-	if ((r = run(p, &ev)) == OA_HOOK_REPLACE) {
+	if ((r = oa__hook_run(p, &ev)) == OA_HOOK_REPLACE) {
 		oa__buf_reset(&k->input);
 		if (oa__buf_append(&k->input, p->hooktext.p, p->hooktext.len))
 			return k->input.err;
@@ -127,27 +127,7 @@ oa__hook_pre_tool(struct oa__client *p, oa__call *k)
 	} else if (r != OA_HOOK_BLOCK) {
 		return r; /* OA_HOOK_ALLOW (0) or an error */
 	}
-	oa__buf_reset(&k->result);
-	oa__buf_puts(&k->result, r == OA_HOOK_BLOCK ? "blocked: " : "error: ");
-	k->why = k->result.len;
-	oa__buf_puts(&k->result, r == OA_HOOK_REPLACE ? "hook replaced the "
-	             "input with invalid JSON" : p->hooktext.len ?
-	             p->hooktext.p : "by a hook");
-	k->has_result = k->failed = 1;
-	k->blocked = r == OA_HOOK_BLOCK;
-	return k->result.err;
-}
-
-/* see oa_private.h */
-OA_PRIVATE int
-oa__hook_post_tool(struct oa__client *p, const oa__call *k,
-                   const char *input, oa_args *args, int failed)
-{
-	oa_hook_event ev = { .kind = OA_HOOK_POST_TOOL_USE,
-	                     .tool_id = k->id.p, .tool_name = k->name.p,
-	                     .input = input, .result = k->result.p,
-	                     .is_error = failed, .args = args };
-
-	/* observers: the hooks decide nothing, so this is 0 or an error */
-	return run(p, &ev);
+	return oa__call_fail(k, r == OA_HOOK_BLOCK, "%s", r == OA_HOOK_REPLACE
+	                     ? "hook replaced the input with invalid JSON"
+	                     : p->hooktext.len ? p->hooktext.p : "by a hook");
 }

@@ -759,16 +759,19 @@ OA_PRIVATE int oa__calls_prepare(struct oa__client *p);
 OA_PRIVATE int oa__call_run(struct oa__client *p, oa__call *k);
 /* Give every call without a result "error: <why>", then put all results
  * in history in call order, so no tool call dangles. */
+/* Give call k, which will not run, its result: "error: " (or with
+ * blocked, "blocked: ") and fmt with arg. 0 or the buffer's error. */
+OA_PRIVATE int oa__call_fail(oa__call *k, int blocked, const char *fmt,
+                             const char *arg);
 OA_PRIVATE int oa__calls_settle(struct oa__client *p, const char *why);
-OA_PRIVATE void oa__calls_free(struct oa__client *p);
 
 /* hooks.c */
+/* Run the client's hooks of one event (ev->client is set for the call).
+ * Returns the decision, with its text in p->hooktext, or a negative
+ * oa_err with the message in p->errmsg. */
+OA_PRIVATE int oa__hook_run(struct oa__client *p, oa_hook_event *ev);
 OA_PRIVATE int oa__hook_prompt(struct oa__client *p, const char **prompt);
 OA_PRIVATE int oa__hook_pre_tool(struct oa__client *p, oa__call *k);
-/* args: the arguments as the handler read them, or NULL. */
-OA_PRIVATE int oa__hook_post_tool(struct oa__client *p, const oa__call *k,
-                                  const char *input, oa_args *args,
-                                  int failed);
 
 /* ========================================================================
  * The seam to the optional modules

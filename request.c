@@ -327,13 +327,21 @@ OA_PRIVATE void
 oa__teardown(struct oa__client *p)
 {
 	void *owned[] = {p->msgs, p->hooks, p->pend, p->model,
-	                 p->system_prompt};
+	                 p->system_prompt, p->calls};
+	oa__call *k;
 	size_t i;
 
 	oa__cut(p, 0);
+	/* every slot's buffers, the spare ones' too (toolcalls.c) */
+	for (k = p->calls; k < p->calls + p->capcalls; k++) {
+		oa__buf *v[] = {&k->id, &k->name, &k->args, &k->input,
+		                &k->result};
+
+		for (i = 0; i < sizeof v / sizeof *v; i++)
+			oa__buf_free(v[i]);
+	}
 	for (i = 0; i < sizeof owned / sizeof *owned; i++)
 		oa__free(&p->alloc, owned[i]);
-	oa__calls_free(p);
 	oa__tools_free(&p->tools);
 	if (p->filter)
 		oa__modules.filter->close(p);

@@ -148,15 +148,17 @@ oa__take_tool_calls(struct oa__client *p, int f)
 
 /* ---------------------------------------------------------------- checks */
 
-/* Mark call k as one that cannot run: its result says why. */
-static void
-call_error(oa__call *k, const char *fmt, const char *arg)
+/* see oa_private.h */
+OA_PRIVATE int
+oa__call_fail(oa__call *k, int blocked, const char *fmt, const char *arg)
 {
 	k->has_result = k->failed = 1;
+	k->blocked = blocked;
 	oa__buf_reset(&k->result);
-	oa__buf_puts(&k->result, ERROR_PREFIX);
+	oa__buf_puts(&k->result, blocked ? "blocked: " : ERROR_PREFIX);
 	k->why = k->result.len;
 	oa__buf_printf(&k->result, fmt, arg);
+	return k->result.err;
 }
 
 /* Parse a copy of s[0..n) into p->json (parsing works in place and the
@@ -218,22 +220,22 @@ oa__calls_prepare(struct oa__client *p)
 		              oa__modules.filter->mend(p, k, msg));
 		/* then an error result for a call that cannot run */
 		if (k->unreadable)
-			call_error(k, "%s", k->unreadable);
+			oa__call_fail(k, 0, "%s", k->unreadable);
 		else if (!k->args_ok)
-			call_error(k, "arguments are not valid JSON: %s",
+			oa__call_fail(k, 0, "arguments are not valid JSON: %s",
 			           strncmp(msg, "invalid JSON: ", 14) ? msg
 			           : msg + 14);
 		else if (k->name.len == 0)
-			call_error(k, "%s", "the tool call has no name");
+			oa__call_fail(k, 0, "%s", "the tool call has no name");
 		else if ((tool = oa__tools_find(&p->tools, k->name.p)) == NULL)
-			call_error(k, "unknown tool \"%s\"", k->name.p);
+			oa__call_fail(k, 0, "unknown tool \"%s\"", k->name.p);
 		else if (tool->fn == NULL)
 			p->manual = 1;
 		/* the schema only where we run the tool */
 		else if (!p->manual &&
 		         oa__tools_check(tool, &p->json, &p->json2, &p->schema,
 		                         msg, sizeof msg))
-			call_error(k, "%s", msg);
+			oa__call_fail(k, 0, "%s", msg);
 	}
 	/* The assistant message's tool_calls, as sent back to the server:
 	 * unparseable arguments would make some servers fail the follow-up
@@ -265,6 +267,8 @@ oa__call_run(struct oa__client *p, oa__call *k)
 {
 	const char *in = k->input.len ? k->input.p : k->args.p;
 	oa_args a = {&p->json, in, strlen(in)};
+	oa_hook_event ev = {.kind = OA_HOOK_POST_TOOL_USE, .tool_id = k->id.p,
+	                    .tool_name = k->name.p, .input = in, .args = &a};
 	size_t e = strlen(ERROR_PREFIX);
 	int r;
 
@@ -289,9 +293,12 @@ oa__call_run(struct oa__client *p, oa__call *k)
 		memcpy(k->result.p, ERROR_PREFIX, e);
 	}
 	k->has_result = 1;
-	k->failed = r != 0;
-	return k->result.err ? k->result.err
-	                     : oa__hook_post_tool(p, k, in, &a, k->failed);
+	ev.is_error = k->failed = r != 0;
+	if (k->result.err)
+		return k->result.err;
+	/* observers: the hooks decide nothing, so this is 0 or an error */
+	ev.result = k->result.p;
+	return oa__hook_run(p, &ev);
 }
 
 /* see oa_private.h */
@@ -302,7 +309,7 @@ oa__calls_settle(struct oa__client *p, const char *why)
 
 	for (k = p->calls; k < p->calls + p->ncalls; k++) {
 		if (!k->has_result)
-			call_error(k, "%s", why);
+			oa__call_fail(k, 0, "%s", why);
 		if (k->result.err ||
 		    oa__push(p, OA__TOOL, k->result.p, k->result.len, k->id.p))
 			return OA_ERR_NOMEM;
@@ -311,20 +318,4 @@ oa__calls_settle(struct oa__client *p, const char *why)
 	}
 	p->ncalls = 0;
 	return 0;
-}
-
-/* see oa_private.h */
-OA_PRIVATE void
-oa__calls_free(struct oa__client *p)
-{
-	oa__call *k;
-
-	for (k = p->calls; k < p->calls + p->capcalls; k++) {
-		oa__buf_free(&k->id);
-		oa__buf_free(&k->name);
-		oa__buf_free(&k->args);
-		oa__buf_free(&k->input);
-		oa__buf_free(&k->result);
-	}
-	oa__free(&p->alloc, p->calls);
 }

@@ -68,7 +68,7 @@ copy_tool(oa__tools *t, const oa_tool *src, char *err)
 	char msg[OA__ERRLEN] = "";
 	oa__tool *d = t->v + i;
 	oa__json j = { .alloc = t->alloc };
-	int r = 0;
+	int r;
 
 	*d = (oa__tool){ .fn = src[i].handler, .ctx = src[i].ctx };
 	if (len == 0 || len > 64 || strspn(name, TOOL_NAME_CHARS) != len) {
@@ -91,14 +91,13 @@ copy_tool(oa__tools *t, const oa_tool *src, char *err)
 		                name);
 	d->name = oa__strndup(t->alloc, name, len);
 	d->description = oa__strndup(t->alloc, desc, strlen(desc));
-	if (*p != '{')
-		r = oa__modules.shorthand(t->alloc, name, p, &d->schema, err);
-	else
+	if (*p == '{')
 		d->schema = oa__strndup(t->alloc, p, n);
-	if (r == 0 && (!d->name || !d->description || !d->schema))
-		r = oa__fail(err, OA_ERR_NOMEM, "out of memory");
-	if (r != 0)
+	else if ((r = oa__modules.shorthand(t->alloc, name, p, &d->schema,
+	                                    err)) != 0)
 		return r;
+	if (!d->name || !d->description || !d->schema)
+		return oa__fail(err, OA_ERR_NOMEM, "out of memory");
 	/* parsing does not write: strings are unescaped only on look-up */
 	r = oa__json_parse(&j, d->schema, strlen(d->schema), msg);
 	oa__json_free(&j);
@@ -335,15 +334,14 @@ oa__tools_call(const oa__tool *tool, oa__json *args, const char *text,
 {
 	struct oa_args a = { args, text, len };
 	struct oa_result r = { out };
-	int rc;
+	int rc = 1;
 
 	oa__buf_reset(out);
 	/* out->p is "" rather than NULL even when nothing is written */
-	if (oa__buf_append(out, "", 0) != 0)
-		return out->err;
 	if (tool->fn == NULL)
 		oa__buf_puts(out, "the tool has no handler");
-	rc = tool->fn ? tool->fn(tool->ctx, &a, &r) : 1;
+	else if (oa__buf_append(out, "", 0) == 0)
+		rc = tool->fn(tool->ctx, &a, &r);
 	return out->err ? out->err : rc != 0;
 }
 
