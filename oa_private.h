@@ -108,15 +108,10 @@ OA_PRIVATE uint64_t oa__seed(const void *p);
  * json.c -- reading JSON with jsmn, writing JSON
  * ======================================================================== */
 
+/* A token's type; NONE: no such token (index < 0). */
 enum {
-	OA__JSON_NONE = 0,  /* no such token (index < 0) */
-	OA__JSON_OBJECT,
-	OA__JSON_ARRAY,
-	OA__JSON_STRING,
-	OA__JSON_NUMBER,
-	OA__JSON_TRUE,
-	OA__JSON_FALSE,
-	OA__JSON_NULL
+	OA__JSON_NONE, OA__JSON_OBJECT, OA__JSON_ARRAY, OA__JSON_STRING,
+	OA__JSON_NUMBER, OA__JSON_TRUE, OA__JSON_FALSE, OA__JSON_NULL
 };
 
 /*

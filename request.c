@@ -118,28 +118,35 @@ oa_history_get(const oa_client *c, size_t i, oa_message *m)
 
 /* ================================================================ request */
 
-/* Append pre, then s[0..n) as a JSON string. */
+/* Append pre, then s[0..n): as it is (JSON text) if raw, else as a JSON
+ * string. No printf: a request holds the whole history, and a long tool
+ * loop sends it again every round. */
 static void
-put_str(oa__buf *b, const char *pre, const char *s, size_t n)
+put(oa__buf *b, const char *pre, const char *s, size_t n, int raw)
 {
 	oa__buf_puts(b, pre);
-	oa__json_put_str(b, s, n);
+	if (raw)
+		oa__buf_append(b, s, n);
+	else
+		oa__json_put_str(b, s, n);
 }
 
 static void
 put_message(oa__buf *b, const oa__message *m, int comma)
 {
-	oa__buf_printf(b, "%s{\"role\":\"%s\"", comma ? "," : "",
-	               role_names[m->role]);
-	if (m->tool_call_id)
-		put_str(b, ",\"tool_call_id\":", m->tool_call_id,
-		        strlen(m->tool_call_id));
+	const char *r = role_names[m->role], *id = m->tool_call_id;
+
+	put(b, comma ? ",{\"role\":\"" : "{\"role\":\"", r, strlen(r), 1);
+	oa__buf_puts(b, "\"");
+	if (id)
+		put(b, ",\"tool_call_id\":", id, strlen(id), 0);
 	if (m->parts)
-		oa__buf_printf(b, ",\"content\":%s", m->parts);
+		put(b, ",\"content\":", m->parts, strlen(m->parts), 1);
 	else
-		put_str(b, ",\"content\":", m->content, m->len);
+		put(b, ",\"content\":", m->content, m->len, 0);
 	if (m->tool_calls)
-		oa__buf_printf(b, ",\"tool_calls\":%s", m->tool_calls);
+		put(b, ",\"tool_calls\":", m->tool_calls,
+		    strlen(m->tool_calls), 1);
 	oa__buf_puts(b, "}");
 }
 
@@ -154,7 +161,7 @@ oa__build_request(struct oa__client *p)
 
 	oa__buf_reset(b);
 	if (p->model)
-		put_str(b, "{\"model\":", p->model, strlen(p->model));
+		put(b, "{\"model\":", p->model, strlen(p->model), 0);
 	oa__buf_puts(b, p->model ? ",\"messages\":[" : "{\"messages\":[");
 	if (p->system_prompt)
 		put_message(b, &(oa__message){.role = OA__SYSTEM,
