@@ -13,10 +13,11 @@
  * parsed.
  *
  * States. After a parse, tokens are read-only except strings, which are
- * unescaped lazily and in place the first time they are asked for. One
- * "done" byte per token remembers that, so asking again returns the same
- * bytes; the token's end moves to the end of the unescaped value, where a
- * NUL now stands (over the closing quote when nothing shrank). Unescaping
+ * unescaped lazily and in place the first time they are asked for: the
+ * token's end moves to the end of the unescaped value, where a NUL now
+ * stands (over the closing quote when nothing shrank), so asking again
+ * finds the NUL (a string in valid JSON holds none) and returns the same
+ * bytes. shrunk notes that an end moved (jsonreuse.c puts them back). Unescaping
  * rewrites bytes a container's raw text spans, hence the rule at
  * oa__json_raw in oa_private.h.
  *
@@ -68,13 +69,12 @@ bad(const oa__json *j, size_t at, const char *what, char *err)
 	                what, at, at < j->len ? ": " : " (the end)", q);
 }
 
-/* Grow the token array (and its done bytes and next links) toward
- * limit. */
+/* Grow the token array (and its next links) toward limit. */
 static int
 grow(oa__json *j, size_t limit, char *err)
 {
 	size_t cap = j->cap ? (size_t)j->cap * 2 : 64;
-	void *t = NULL, *d = NULL, *x = NULL;
+	void *t = NULL, *x = NULL;
 
 	if (j->cap >= limit)
 		return oa__fail(err, OA_ERR_LIMIT,
@@ -86,9 +86,7 @@ grow(oa__json *j, size_t limit, char *err)
 	if (cap <= (size_t)-1 / sizeof(jsmntok_t) &&
 	    (t = oa__realloc(j->alloc, j->tok, cap * sizeof(jsmntok_t))))
 		j->tok = t;
-	if (t && (d = oa__realloc(j->alloc, j->done, cap)) != NULL)
-		j->done = d;
-	if (d && (x = oa__realloc(j->alloc, j->next, cap * sizeof(int))))
+	if (t && (x = oa__realloc(j->alloc, j->next, cap * sizeof(int))))
 		j->next = x;
 	if (x == NULL)
 		return oa__fail(err, OA_ERR_NOMEM, "out of memory");
@@ -298,7 +296,6 @@ oa__json_parse(oa__json *j, char *src, size_t len, char *err)
 		n = validate(j, &at, limit, depth, err);
 	if (n < 0)
 		return n;
-	memset(j->done, 0, (size_t)n);
 	jsmn_init(&p);
 	p.pos = (unsigned)at.i;
 	p.toknext = (unsigned)at.nt;
@@ -310,6 +307,7 @@ oa__json_parse(oa__json *j, char *src, size_t len, char *err)
 		        (int)skip_ws((const unsigned char *)src, 0, len),
 		        (int)len, 0, -1 };
 	j->ntok = n;
+	j->shrunk = 0;
 	return 0;
 }
 
@@ -317,7 +315,6 @@ OA_PRIVATE void
 oa__json_free(oa__json *j)
 {
 	oa__free(j->alloc, j->tok);
-	oa__free(j->alloc, j->done);
 	oa__free(j->alloc, j->next);
 	oa__free(j->alloc, j->seen);
 	*j = (oa__json){ .alloc = j->alloc, .max_tokens = j->max_tokens,
@@ -494,10 +491,10 @@ oa__json_str(oa__json *j, int t, size_t *len)
 	    ((jsmntok_t *)j->tok)[t].type != JSMN_STRING)
 		return oa__json_raw(j, -1, len);   /* NULL, and *len 0 */
 	k = (jsmntok_t *)j->tok + t;
-	if (!j->done[t]) {
+	/* a string not yet unescaped ends at its closing quote */
+	if (j->src[k->end] != '\0') {
 		n = unescape(j->src + k->start, (size_t)(k->end - k->start));
-		/* 2: it shrank (jsonreuse.c puts its end back) */
-		j->done[t] = k->start + (int)n < k->end ? 2 : 1;
+		j->shrunk |= k->start + (int)n < k->end;
 		k->end = k->start + (int)n;
 		j->src[k->end] = '\0';
 	}

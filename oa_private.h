@@ -133,7 +133,7 @@ typedef struct oa__json {
 	void *tok;          /* private: jsmntok_t[cap] */
 	unsigned cap;       /* tokens allocated */
 	int ntok;           /* tokens used by the last parse */
-	unsigned char *done; /* private: per-token "string already unescaped" */
+	int shrunk;         /* private: a string's end moved since the parse */
 	int *next;          /* private: per token, the token after its subtree */
 	void *seen;         /* private: what jsonreuse.c keeps for the next */
 	const oa_allocator *alloc;
