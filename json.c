@@ -73,8 +73,7 @@ bad(const oa__json *j, size_t at, const char *what, char *err)
 static int
 grow(oa__json *j, size_t limit, char *err)
 {
-	size_t cap = j->cap ? (size_t)j->cap * 2 : 64;
-	void *t = NULL, *x = NULL;
+	size_t cap = j->cap ? (size_t)j->cap * 2 : 64, c1 = j->cap, c2 = j->cap;
 
 	if (j->cap >= limit)
 		return oa__fail(err, OA_ERR_LIMIT,
@@ -82,13 +81,9 @@ grow(oa__json *j, size_t limit, char *err)
 		                "max_json_tokens limit)", limit);
 	if (cap > limit)
 		cap = limit;
-	/* each array kept as soon as it has moved; cap only once all have */
-	if (cap <= (size_t)-1 / sizeof(jsmntok_t) &&
-	    (t = oa__realloc(j->alloc, j->tok, cap * sizeof(jsmntok_t))))
-		j->tok = t;
-	if (t && (x = oa__realloc(j->alloc, j->next, cap * sizeof(int))))
-		j->next = x;
-	if (x == NULL)
+	/* each array kept as soon as it has moved; cap only once both have */
+	if (oa__grow(j->alloc, &j->tok, &c1, cap, sizeof(jsmntok_t)) ||
+	    oa__grow(j->alloc, (void **)&j->next, &c2, cap, sizeof(int)))
 		return oa__fail(err, OA_ERR_NOMEM, "out of memory");
 	j->cap = (unsigned)cap;
 	return 0;
@@ -385,7 +380,7 @@ oa__json_get(const oa__json *j, int t, const char *key)
 	size_t n, m;
 	int i;
 
-	if (t < 0 || t >= j->ntok || tok[t].type != JSMN_OBJECT)
+	if (oa__json_type(j, t) != OA__JSON_OBJECT)
 		return -1;
 	for (i = t + 1; i < j->next[t]; i = j->next[i + 1]) {
 		s = j->src + tok[i].start;
@@ -428,9 +423,7 @@ oa__json_raw(const oa__json *j, int t, size_t *len)
 static unsigned long
 hex4(const char *s)
 {
-	char h[5] = { s[0], s[1], s[2], s[3], '\0' };
-
-	return strtoul(h, NULL, 16);
+	return strtoul((char[]){ s[0], s[1], s[2], s[3], '\0' }, NULL, 16);
 }
 
 /* Code point c as UTF-8 at o; returns its length. */
@@ -487,8 +480,7 @@ oa__json_str(oa__json *j, int t, size_t *len)
 	jsmntok_t *k;
 	size_t n;
 
-	if (t < 0 || t >= j->ntok ||
-	    ((jsmntok_t *)j->tok)[t].type != JSMN_STRING)
+	if (oa__json_type(j, t) != OA__JSON_STRING)
 		return oa__json_raw(j, -1, len);   /* NULL, and *len 0 */
 	k = (jsmntok_t *)j->tok + t;
 	/* a string not yet unescaped ends at its closing quote */

@@ -76,13 +76,11 @@ oa__buf_reserve(oa__buf *b, size_t n)
 
 	if (b->err)
 		return b->err;
-	if (need <= n)   /* it wrapped around */
-		return b->err = OA_ERR_NOMEM;
-	if (b->limit && b->len + n > b->limit)
+	if (b->limit && need > n && b->len + n > b->limit)
 		return b->err = OA_ERR_LIMIT;
-	/* 64 bytes at first, then doubling */
-	if (oa__grow(b->alloc, (void **)&b->p, &b->cap, need < 64 ? 64 : need,
-	             1))
+	/* 64 bytes at first, then doubling; need <= n: it wrapped around */
+	if (need <= n || oa__grow(b->alloc, (void **)&b->p, &b->cap,
+	                          need < 64 ? 64 : need, 1))
 		return b->err = OA_ERR_NOMEM;
 	return 0;
 }
