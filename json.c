@@ -63,8 +63,7 @@ bad(const oa__json *j, size_t at, const char *what, char *err)
 
 	if (at < j->len && j->src[at] == '\0')
 		what = "NUL byte";   /* jsmn would stop there: say why */
-	if (at < j->len)
-		oa__quote(q, sizeof q, j->src + at, j->len - at, 16);
+	oa__quote(q, sizeof q, j->src + at, at < j->len ? j->len - at : 0, 16);
 	return oa__fail(err, OA_ERR_STREAM, "invalid JSON: %s at byte %zu%s%s",
 	                what, at, at < j->len ? ": " : " (the end)", q);
 }
@@ -510,22 +509,20 @@ OA_PRIVATE int
 oa__json_int(const oa__json *j, int t, long long *out)
 {
 	unsigned long long v = 0, max = LLONG_MAX;
-	int over = 0, neg;
+	int neg;
 	size_t n, i;
 	const char *s = oa__json_raw(j, t, &n);
 
-	if (oa__json_type(j, t) != OA__JSON_NUMBER)
+	/* a number with a fraction or exponent is not one */
+	if (oa__json_type(j, t) != OA__JSON_NUMBER ||
+	    digits(s + (neg = s[0] == '-'), s + n) != s + n)
 		return OA_ERR_STREAM;
-	neg = s[0] == '-';
 	max += (unsigned)neg;
 	for (i = (size_t)neg; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return OA_ERR_STREAM;   /* a fraction or exponent */
-		over |= v > (max - (unsigned)(s[i] - '0')) / 10;
-		v = v * 10 + (unsigned)(s[i] - '0');   /* wraps only if over */
+		if (v > (max - (unsigned)(s[i] - '0')) / 10)
+			return OA_ERR_LIMIT;
+		v = v * 10 + (unsigned)(s[i] - '0');
 	}
-	if (over)
-		return OA_ERR_LIMIT;
 	/* -(v - 1) - 1 reaches LLONG_MIN without overflowing */
 	*out = !neg ? (long long)v : v ? -(long long)(v - 1) - 1 : 0;
 	return 0;
@@ -534,20 +531,19 @@ oa__json_int(const oa__json *j, int t, long long *out)
 OA_PRIVATE int
 oa__json_double(const oa__json *j, int t, double *out)
 {
-	char tmp[512];
+	char tmp[512] = "";
 	size_t n;
 	const char *s = oa__json_raw(j, t, &n);
 
 	if (oa__json_type(j, t) != OA__JSON_NUMBER)
 		return OA_ERR_STREAM;
 	/* Inside the text a number is followed by a delimiter strtod stops
-	 * at; at the very end of the text it is copied so strtod does not
-	 * read past it. */
+	 * at; at the very end of the text it is copied (after it the zeroed
+	 * tmp holds a NUL) so strtod does not read past it. */
 	if (s + n == j->src + j->len) {
 		if (n >= sizeof tmp)
 			return OA_ERR_LIMIT;
 		s = memcpy(tmp, s, n);
-		tmp[n] = '\0';
 	}
 	*out = strtod(s, NULL);
 	return 0;

@@ -112,10 +112,9 @@ oa__buf_printf(oa__buf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 && b->err == 0)
-		b->err = OA_ERR_INVALID;
-	if (b->err || oa__buf_reserve(b, (size_t)n))
-		return b->err;
+	/* n < 0: vsnprintf could not format it (an error kept comes first) */
+	if (n < 0 || oa__buf_reserve(b, (size_t)n))
+		return b->err ? b->err : (b->err = OA_ERR_INVALID);
 	va_start(ap, fmt);
 	b->len += (size_t)vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
