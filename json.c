@@ -17,7 +17,8 @@
  * token's end moves to the end of the unescaped value, where a NUL now
  * stands (over the closing quote when nothing shrank), so asking again
  * finds the NUL (a string in valid JSON holds none) and returns the same
- * bytes. shrunk notes that an end moved (jsonreuse.c puts them back). Unescaping
+ * bytes. shrunk is the first token whose end moved (jsonreuse.c puts them
+ * back). Unescaping
  * rewrites bytes a container's raw text spans, hence the rule at
  * oa__json_raw in oa_private.h.
  *
@@ -300,8 +301,7 @@ oa__json_parse(oa__json *j, char *src, size_t len, char *err)
 		*(jsmntok_t *)j->tok = (jsmntok_t){ JSMN_PRIMITIVE,
 		        (int)skip_ws((const unsigned char *)src, 0, len),
 		        (int)len, 0, -1 };
-	j->ntok = n;
-	j->shrunk = 0;
+	j->ntok = j->shrunk = n;
 	return 0;
 }
 
@@ -379,7 +379,7 @@ oa__json_get(const oa__json *j, int t, const char *key)
 	size_t n, m;
 	int i;
 
-	if (oa__json_type(j, t) != OA__JSON_OBJECT)
+	if (t < 0 || t >= j->ntok || tok[t].type != JSMN_OBJECT)
 		return -1;
 	for (i = t + 1; i < j->next[t]; i = j->next[i + 1]) {
 		s = j->src + tok[i].start;
@@ -479,13 +479,15 @@ oa__json_str(oa__json *j, int t, size_t *len)
 	jsmntok_t *k;
 	size_t n;
 
-	if (oa__json_type(j, t) != OA__JSON_STRING)
+	if (t < 0 || t >= j->ntok ||
+	    ((jsmntok_t *)j->tok)[t].type != JSMN_STRING)
 		return oa__json_raw(j, -1, len);   /* NULL, and *len 0 */
 	k = (jsmntok_t *)j->tok + t;
 	/* a string not yet unescaped ends at its closing quote */
 	if (j->src[k->end] != '\0') {
 		n = unescape(j->src + k->start, (size_t)(k->end - k->start));
-		j->shrunk |= k->start + (int)n < k->end;
+		if (k->start + (int)n < k->end && t < j->shrunk)
+			j->shrunk = t;
 		k->end = k->start + (int)n;
 		j->src[k->end] = '\0';
 	}

@@ -181,9 +181,9 @@ reuse_rewind(oa__json *j, struct json_seen *s, int t, struct oa__json_at *at)
 	s->at_tok = a < 0 ? t : 0;   /* too deep: not kept */
 	s->at = *at;
 strings:
-	/* When a string was unescaped shorter since, each one ends at its
+	/* Strings unescaped shorter since (from j->shrunk on) end at their
 	 * closing quote again, which lies in the bytes both texts share. */
-	for (k = 0; j->shrunk && k < t; k++) {
+	for (k = j->shrunk; k < t; k++) {
 		if (tok[k].type != JSMN_STRING)
 			continue;
 		for (e = (size_t)tok[k].start; j->src[e] != '"';
