@@ -73,19 +73,18 @@ bad(const oa__json *j, size_t at, const char *what, char *err)
 static int
 grow(oa__json *j, size_t limit, char *err)
 {
-	size_t cap = j->cap ? (size_t)j->cap * 2 : 64, c1 = j->cap, c2 = j->cap;
+	size_t c1 = j->cap, c2 = j->cap;
 
 	if (j->cap >= limit)
 		return oa__fail(err, OA_ERR_LIMIT,
 		                "JSON text has more than %zu tokens (the "
 		                "max_json_tokens limit)", limit);
-	if (cap > limit)
-		cap = limit;
-	/* each array kept as soon as it has moved; cap only once both have */
-	if (oa__grow(j->alloc, &j->tok, &c1, cap, sizeof(jsmntok_t)) ||
-	    oa__grow(j->alloc, (void **)&j->next, &c2, cap, sizeof(int)))
+	/* both double; each kept as soon as it has moved, cap only once
+	 * both have */
+	if (oa__grow(j->alloc, &j->tok, &c1, c1 + 1, sizeof(jsmntok_t)) ||
+	    oa__grow(j->alloc, (void **)&j->next, &c2, c2 + 1, sizeof(int)))
 		return oa__fail(err, OA_ERR_NOMEM, "out of memory");
-	j->cap = (unsigned)cap;
+	j->cap = (unsigned)(c1 < limit ? c1 : limit);
 	return 0;
 }
 
@@ -542,11 +541,10 @@ oa__json_double(const oa__json *j, int t, double *out)
 	/* Inside the text a number is followed by a delimiter strtod stops
 	 * at; at the very end of the text it is copied (after it the zeroed
 	 * tmp holds a NUL) so strtod does not read past it. */
-	if (s + n == j->src + j->len) {
-		if (n >= sizeof tmp)
-			return OA_ERR_LIMIT;
+	if (s + n == j->src + j->len && n >= sizeof tmp)
+		return OA_ERR_LIMIT;
+	if (s + n == j->src + j->len)
 		s = memcpy(tmp, s, n);
-	}
 	*out = strtod(s, NULL);
 	return 0;
 }

@@ -44,10 +44,10 @@ oa__realloc(const oa_allocator *a, void *p, size_t n)
 OA_PRIVATE void
 oa__free(const oa_allocator *a, void *p)
 {
-	if (p != NULL && use_libc(a))
-		free(p);
-	else if (p != NULL)
+	if (p != NULL && !use_libc(a))
 		a->free(a->ctx, p);
+	else
+		free(p);   /* free(NULL) does nothing */
 }
 
 OA_PRIVATE void *
@@ -61,10 +61,9 @@ oa__strndup(const oa_allocator *a, const char *s, size_t n)
 {
 	char *d = oa__malloc(a, n + 1);
 
-	if (d == NULL)
-		return NULL;
-	d[n] = '\0';
-	return n ? memcpy(d, s, n) : d;   /* s may be NULL when n is 0 */
+	if (d != NULL)
+		d[n] = '\0';
+	return d && n ? memcpy(d, s, n) : d;   /* s may be NULL when n is 0 */
 }
 
 /* ---------------------------------------------------------------- buffers */
