@@ -290,11 +290,9 @@ oa__json_parse(oa__json *j, char *src, size_t len, char *err)
 		n = validate(j, &at, limit, depth, err);
 	if (n < 0)
 		return n;
-	jsmn_init(&p);
-	p.pos = (unsigned)at.i;
-	p.toknext = (unsigned)at.nt;
 	/* a member's value belongs to its key, the rest to their container */
-	p.toksuper = at.obj && !at.key ? at.nt - 1 : at.open;
+	p = (jsmn_parser){ .pos = (unsigned)at.i, .toknext = (unsigned)at.nt,
+	                   .toksuper = at.obj && !at.key ? at.nt - 1 : at.open };
 	/* the text is valid JSON: jsmn fails on a lone literal only */
 	if (jsmn_parse(&p, src, len, j->tok, (unsigned)n) != n)
 		*(jsmntok_t *)j->tok = (jsmntok_t){ JSMN_PRIMITIVE,
@@ -518,9 +516,9 @@ oa__json_int(const oa__json *j, int t, long long *out)
 	if (oa__json_type(j, t) != OA__JSON_NUMBER ||
 	    digits(s + (neg = s[0] == '-'), s + n) != s + n)
 		return OA_ERR_STREAM;
-	max += (unsigned)neg;
 	for (i = (size_t)neg; i < n; i++) {
-		if (v > (max - (unsigned)(s[i] - '0')) / 10)
+		/* a negative one may reach one more: -LLONG_MIN - 1 */
+		if (v > (max + (unsigned)neg - (unsigned)(s[i] - '0')) / 10)
 			return OA_ERR_LIMIT;
 		v = v * 10 + (unsigned)(s[i] - '0');
 	}

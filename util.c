@@ -155,14 +155,14 @@ OA_PRIVATE void
 oa__quote(char *out, size_t outlen, const char *s, size_t n, size_t max)
 {
 	size_t o = strlen(out), i, w;
-	unsigned char ch;
 
 	for (i = 0; i < n && i < max; i++, o += w) {
-		ch = (unsigned char)s[i];
-		w = ch >= 0x20 && ch < 0x7f ? 1 : 4;
+		/* printable ASCII as it is (any byte >= 0x80 fails a test) */
+		w = s[i] >= 0x20 && s[i] < 0x7f ? 1 : 4;
 		if (o + w >= outlen)
 			break;
-		snprintf(out + o, w + 1, w == 1 ? "%c" : "\\x%02x", ch);
+		snprintf(out + o, w + 1, w == 1 ? "%c" : "\\x%02x",
+		         (unsigned char)s[i]);
 	}
 	snprintf(out + o, outlen - o, i < n && o + 3 < outlen ? "..." : "");
 }
