@@ -13,10 +13,12 @@
  * parsed.
  *
  * States. After a parse, tokens are read-only except strings, which are
- * unescaped lazily and in place the first time they are asked for. One
- * "done" byte per token remembers that, so asking again returns the same
- * bytes; the token's end moves to the end of the unescaped value, where a
- * NUL now stands (over the closing quote when nothing shrank). Unescaping
+ * unescaped lazily and in place the first time they are asked for: the
+ * token's end moves to the end of the unescaped value, where a NUL now
+ * stands (over the closing quote when nothing shrank), so asking again
+ * finds the NUL (a string in valid JSON holds none) and returns the same
+ * bytes. shrunk is the first token whose end moved (jsonreuse.c puts them
+ * back). Unescaping
  * rewrites bytes a container's raw text spans, hence the rule at
  * oa__json_raw in oa_private.h.
  *
@@ -62,37 +64,27 @@ bad(const oa__json *j, size_t at, const char *what, char *err)
 
 	if (at < j->len && j->src[at] == '\0')
 		what = "NUL byte";   /* jsmn would stop there: say why */
-	if (at < j->len)
-		oa__quote(q, sizeof q, j->src + at, j->len - at, 16);
+	oa__quote(q, sizeof q, j->src + at, at < j->len ? j->len - at : 0, 16);
 	return oa__fail(err, OA_ERR_STREAM, "invalid JSON: %s at byte %zu%s%s",
 	                what, at, at < j->len ? ": " : " (the end)", q);
 }
 
-/* Grow the token array (and its done bytes and next links) toward
- * limit. */
+/* Grow the token array (and its next links) toward limit. */
 static int
 grow(oa__json *j, size_t limit, char *err)
 {
-	size_t cap = j->cap ? (size_t)j->cap * 2 : 64;
-	void *t = NULL, *d = NULL, *x = NULL;
+	size_t c1 = j->cap, c2 = j->cap;
 
 	if (j->cap >= limit)
 		return oa__fail(err, OA_ERR_LIMIT,
 		                "JSON text has more than %zu tokens (the "
 		                "max_json_tokens limit)", limit);
-	if (cap > limit)
-		cap = limit;
-	/* each array kept as soon as it has moved; cap only once all have */
-	if (cap <= (size_t)-1 / sizeof(jsmntok_t) &&
-	    (t = oa__realloc(j->alloc, j->tok, cap * sizeof(jsmntok_t))))
-		j->tok = t;
-	if (t && (d = oa__realloc(j->alloc, j->done, cap)) != NULL)
-		j->done = d;
-	if (d && (x = oa__realloc(j->alloc, j->next, cap * sizeof(int))))
-		j->next = x;
-	if (x == NULL)
+	/* both double; each kept as soon as it has moved, cap only once
+	 * both have */
+	if (oa__grow(j->alloc, &j->tok, &c1, c1 + 1, sizeof(jsmntok_t)) ||
+	    oa__grow(j->alloc, (void **)&j->next, &c2, c2 + 1, sizeof(int)))
 		return oa__fail(err, OA_ERR_NOMEM, "out of memory");
-	j->cap = (unsigned)cap;
+	j->cap = (unsigned)(c1 < limit ? c1 : limit);
 	return 0;
 }
 
@@ -298,18 +290,15 @@ oa__json_parse(oa__json *j, char *src, size_t len, char *err)
 		n = validate(j, &at, limit, depth, err);
 	if (n < 0)
 		return n;
-	memset(j->done, 0, (size_t)n);
-	jsmn_init(&p);
-	p.pos = (unsigned)at.i;
-	p.toknext = (unsigned)at.nt;
 	/* a member's value belongs to its key, the rest to their container */
-	p.toksuper = at.obj && !at.key ? at.nt - 1 : at.open;
+	p = (jsmn_parser){ .pos = (unsigned)at.i, .toknext = (unsigned)at.nt,
+	        .toksuper = at.obj && !at.key ? at.nt - 1 : at.open };
 	/* the text is valid JSON: jsmn fails on a lone literal only */
 	if (jsmn_parse(&p, src, len, j->tok, (unsigned)n) != n)
 		*(jsmntok_t *)j->tok = (jsmntok_t){ JSMN_PRIMITIVE,
 		        (int)skip_ws((const unsigned char *)src, 0, len),
 		        (int)len, 0, -1 };
-	j->ntok = n;
+	j->ntok = j->shrunk = n;
 	return 0;
 }
 
@@ -317,7 +306,6 @@ OA_PRIVATE void
 oa__json_free(oa__json *j)
 {
 	oa__free(j->alloc, j->tok);
-	oa__free(j->alloc, j->done);
 	oa__free(j->alloc, j->next);
 	oa__free(j->alloc, j->seen);
 	*j = (oa__json){ .alloc = j->alloc, .max_tokens = j->max_tokens,
@@ -431,9 +419,7 @@ oa__json_raw(const oa__json *j, int t, size_t *len)
 static unsigned long
 hex4(const char *s)
 {
-	char h[5] = { s[0], s[1], s[2], s[3], '\0' };
-
-	return strtoul(h, NULL, 16);
+	return strtoul((char[]){ s[0], s[1], s[2], s[3], '\0' }, NULL, 16);
 }
 
 /* Code point c as UTF-8 at o; returns its length. */
@@ -494,10 +480,11 @@ oa__json_str(oa__json *j, int t, size_t *len)
 	    ((jsmntok_t *)j->tok)[t].type != JSMN_STRING)
 		return oa__json_raw(j, -1, len);   /* NULL, and *len 0 */
 	k = (jsmntok_t *)j->tok + t;
-	if (!j->done[t]) {
+	/* a string not yet unescaped ends at its closing quote */
+	if (j->src[k->end] != '\0') {
 		n = unescape(j->src + k->start, (size_t)(k->end - k->start));
-		/* 2: it shrank (jsonreuse.c puts its end back) */
-		j->done[t] = k->start + (int)n < k->end ? 2 : 1;
+		if (k->start + (int)n < k->end && t < j->shrunk)
+			j->shrunk = t;
 		k->end = k->start + (int)n;
 		j->src[k->end] = '\0';
 	}
@@ -521,22 +508,20 @@ OA_PRIVATE int
 oa__json_int(const oa__json *j, int t, long long *out)
 {
 	unsigned long long v = 0, max = LLONG_MAX;
-	int over = 0, neg;
+	int neg;
 	size_t n, i;
 	const char *s = oa__json_raw(j, t, &n);
 
-	if (oa__json_type(j, t) != OA__JSON_NUMBER)
+	/* a number with a fraction or exponent is not one */
+	if (oa__json_type(j, t) != OA__JSON_NUMBER ||
+	    digits(s + (neg = s[0] == '-'), s + n) != s + n)
 		return OA_ERR_STREAM;
-	neg = s[0] == '-';
-	max += (unsigned)neg;
 	for (i = (size_t)neg; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return OA_ERR_STREAM;   /* a fraction or exponent */
-		over |= v > (max - (unsigned)(s[i] - '0')) / 10;
-		v = v * 10 + (unsigned)(s[i] - '0');   /* wraps only if over */
+		/* a negative one may reach one more: -LLONG_MIN - 1 */
+		if (v > (max + (unsigned)neg - (unsigned)(s[i] - '0')) / 10)
+			return OA_ERR_LIMIT;
+		v = v * 10 + (unsigned)(s[i] - '0');
 	}
-	if (over)
-		return OA_ERR_LIMIT;
 	/* -(v - 1) - 1 reaches LLONG_MIN without overflowing */
 	*out = !neg ? (long long)v : v ? -(long long)(v - 1) - 1 : 0;
 	return 0;
@@ -545,21 +530,19 @@ oa__json_int(const oa__json *j, int t, long long *out)
 OA_PRIVATE int
 oa__json_double(const oa__json *j, int t, double *out)
 {
-	char tmp[512];
+	char tmp[512] = "";
 	size_t n;
 	const char *s = oa__json_raw(j, t, &n);
 
 	if (oa__json_type(j, t) != OA__JSON_NUMBER)
 		return OA_ERR_STREAM;
 	/* Inside the text a number is followed by a delimiter strtod stops
-	 * at; at the very end of the text it is copied so strtod does not
-	 * read past it. */
-	if (s + n == j->src + j->len) {
-		if (n >= sizeof tmp)
-			return OA_ERR_LIMIT;
+	 * at; at the very end of the text it is copied (after it the zeroed
+	 * tmp holds a NUL) so strtod does not read past it. */
+	if (s + n == j->src + j->len && n >= sizeof tmp)
+		return OA_ERR_LIMIT;
+	if (s + n == j->src + j->len)
 		s = memcpy(tmp, s, n);
-		tmp[n] = '\0';
-	}
 	*out = strtod(s, NULL);
 	return 0;
 }

@@ -126,7 +126,6 @@ reuse_rewind(oa__json *j, struct json_seen *s, int t, struct oa__json_at *at)
 {
 	jsmntok_t *tok = j->tok;
 	int a, c, k, below = -1;
-	const unsigned char *d;
 	struct json_level *l;
 	size_t e;
 
@@ -182,12 +181,11 @@ reuse_rewind(oa__json *j, struct json_seen *s, int t, struct oa__json_at *at)
 	s->at_tok = a < 0 ? t : 0;   /* too deep: not kept */
 	s->at = *at;
 strings:
-	/* A string unescaped shorter since (done 2) ends at its closing
-	 * quote again, which lies in the bytes both texts share. json.c
-	 * clears the done bytes. */
-	for (k = 0; (d = memchr(j->done + k, 2, (size_t)(t - k))) != NULL;
-	     k++) {
-		k = (int)(d - j->done);
+	/* Strings unescaped shorter since (from j->shrunk on) end at their
+	 * closing quote again, which lies in the bytes both texts share. */
+	for (k = j->shrunk; k < t; k++) {
+		if (tok[k].type != JSMN_STRING)
+			continue;
 		for (e = (size_t)tok[k].start; j->src[e] != '"';
 		     e += j->src[e] == '\\' ? 2 : 1)
 			;

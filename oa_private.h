@@ -130,7 +130,7 @@ typedef struct oa__json {
 	void *tok;          /* private: jsmntok_t[cap] */
 	unsigned cap;       /* tokens allocated */
 	int ntok;           /* tokens used by the last parse */
-	unsigned char *done; /* private: per-token "string already unescaped" */
+	int shrunk;         /* private: first string unescaped shorter */
 	int *next;          /* private: per token, the token after its subtree */
 	void *seen;         /* private: what jsonreuse.c keeps for the next */
 	const oa_allocator *alloc;

@@ -44,10 +44,10 @@ oa__realloc(const oa_allocator *a, void *p, size_t n)
 OA_PRIVATE void
 oa__free(const oa_allocator *a, void *p)
 {
-	if (p != NULL && use_libc(a))
-		free(p);
-	else if (p != NULL)
+	if (p != NULL && !use_libc(a))
 		a->free(a->ctx, p);
+	else
+		free(p);   /* free(NULL) does nothing */
 }
 
 OA_PRIVATE void *
@@ -61,10 +61,9 @@ oa__strndup(const oa_allocator *a, const char *s, size_t n)
 {
 	char *d = oa__malloc(a, n + 1);
 
-	if (d == NULL)
-		return NULL;
-	d[n] = '\0';
-	return n ? memcpy(d, s, n) : d;   /* s may be NULL when n is 0 */
+	if (d != NULL)
+		d[n] = '\0';
+	return d && n ? memcpy(d, s, n) : d;   /* s may be NULL when n is 0 */
 }
 
 /* ---------------------------------------------------------------- buffers */
@@ -76,13 +75,11 @@ oa__buf_reserve(oa__buf *b, size_t n)
 
 	if (b->err)
 		return b->err;
-	if (need <= n)   /* it wrapped around */
-		return b->err = OA_ERR_NOMEM;
-	if (b->limit && b->len + n > b->limit)
+	if (b->limit && need > n && b->len + n > b->limit)
 		return b->err = OA_ERR_LIMIT;
-	/* 64 bytes at first, then doubling */
-	if (oa__grow(b->alloc, (void **)&b->p, &b->cap, need < 64 ? 64 : need,
-	             1))
+	/* 64 bytes at first, then doubling; need <= n: it wrapped around */
+	if (need <= n || oa__grow(b->alloc, (void **)&b->p, &b->cap,
+	                          need < 64 ? 64 : need, 1))
 		return b->err = OA_ERR_NOMEM;
 	return 0;
 }
@@ -114,10 +111,9 @@ oa__buf_printf(oa__buf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 && b->err == 0)
-		b->err = OA_ERR_INVALID;
-	if (b->err || oa__buf_reserve(b, (size_t)n))
-		return b->err;
+	/* n < 0: vsnprintf could not format it (an error kept comes first) */
+	if (n < 0 || oa__buf_reserve(b, (size_t)n))
+		return b->err ? b->err : (b->err = OA_ERR_INVALID);
 	va_start(ap, fmt);
 	b->len += (size_t)vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
@@ -159,14 +155,14 @@ OA_PRIVATE void
 oa__quote(char *out, size_t outlen, const char *s, size_t n, size_t max)
 {
 	size_t o = strlen(out), i, w;
-	unsigned char ch;
 
 	for (i = 0; i < n && i < max; i++, o += w) {
-		ch = (unsigned char)s[i];
-		w = ch >= 0x20 && ch < 0x7f ? 1 : 4;
+		/* printable ASCII as it is (any byte >= 0x80 fails a test) */
+		w = s[i] >= 0x20 && s[i] < 0x7f ? 1 : 4;
 		if (o + w >= outlen)
 			break;
-		snprintf(out + o, w + 1, w == 1 ? "%c" : "\\x%02x", ch);
+		snprintf(out + o, w + 1, w == 1 ? "%c" : "\\x%02x",
+		         (unsigned char)s[i]);
 	}
 	snprintf(out + o, outlen - o, i < n && o + 3 < outlen ? "..." : "");
 }
