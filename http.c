@@ -452,11 +452,11 @@ oa__http_configure(oa__http *h, const oa_options *o, char *err)
 	int r;
 
 	/* 0: the default; a timeout < 0 is none */
-	h->connect_timeout_ms = OR(o->connect_timeout_ms,
+	h->connect_timeout_ms = OA__OR(o->connect_timeout_ms,
 	                           OA_DEFAULT_CONNECT_TIMEOUT_MS);
-	h->read_timeout_ms = OR(o->read_timeout_ms, OA_DEFAULT_READ_TIMEOUT_MS);
+	h->read_timeout_ms = OA__OR(o->read_timeout_ms, OA_DEFAULT_READ_TIMEOUT_MS);
 	h->request_timeout_ms = o->request_timeout_ms;
-	h->max_header = OR(o->max_header_bytes, OA_MAX_HEADER_BYTES);
+	h->max_header = OA__OR(o->max_header_bytes, OA_MAX_HEADER_BYTES);
 	h->debug = oa__modules.trace && (o->debug || (env && env[0] &&
 	                                             strcmp(env, "0") != 0));
 	/* Tracing, proxies, retries and TLS are modules: an option that

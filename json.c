@@ -291,8 +291,10 @@ oa__json_parse(oa__json *j, char *src, size_t len, char *err)
 	if (n < 0)
 		return n;
 	/* a member's value belongs to its key, the rest to their container */
-	p = (jsmn_parser){ .pos = (unsigned)at.i, .toknext = (unsigned)at.nt,
-	        .toksuper = at.obj && !at.key ? at.nt - 1 : at.open };
+	jsmn_init(&p);
+	p.pos = (unsigned)at.i;
+	p.toknext = (unsigned)at.nt;
+	p.toksuper = at.obj && !at.key ? at.nt - 1 : at.open;
 	/* the text is valid JSON: jsmn fails on a lone literal only */
 	if (jsmn_parse(&p, src, len, j->tok, (unsigned)n) != n)
 		*(jsmntok_t *)j->tok = (jsmntok_t){ JSMN_PRIMITIVE,

@@ -27,7 +27,7 @@
 
 #define OA__ERRLEN 256
 /* An option's value, or def when it is 0 (not set). */
-#define OR(v, def) ((v) ? (v) : (def))
+#define OA__OR(v, def) ((v) ? (v) : (def))
 
 #if defined(__GNUC__) || defined(__clang__)
 #define OA__PRINTF(a, b) __attribute__((format(printf, a, b)))

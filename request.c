@@ -225,9 +225,9 @@ copy_option(struct oa__client *p, char **dst, const char *src)
 static int
 sampling(struct oa__client *p, const oa_options *o)
 {
-	int max_tokens = OR(o->max_tokens, OA_DEFAULT_MAX_TOKENS);
+	int max_tokens = OA__OR(o->max_tokens, OA_DEFAULT_MAX_TOKENS);
 	int send_t = o->temperature != OA_OMIT;
-	double t = o->temperature == OA_ZERO ? 0 : OR(o->temperature,
+	double t = o->temperature == OA_ZERO ? 0 : OA__OR(o->temperature,
 	                                            OA_DEFAULT_TEMPERATURE);
 
 	if (o->max_tokens < 0 && o->max_tokens != OA_OMIT)
@@ -257,7 +257,7 @@ sampling(struct oa__client *p, const oa_options *o)
 OA_PRIVATE int
 oa__setup(struct oa__client *p, const oa_options *o)
 {
-	const char *key = OR(o->api_key, "");
+	const char *key = OA__OR(o->api_key, "");
 	size_t i;
 	int r;
 
@@ -268,10 +268,10 @@ oa__setup(struct oa__client *p, const oa_options *o)
 	p->max_turns = POS(o->max_turns, OA_DEFAULT_MAX_TURNS);
 	p->max_rounds = POS(o->max_tool_iterations,
 	                    OA_DEFAULT_MAX_TOOL_ITERATIONS);
-	p->max_calls = OR(o->max_tool_calls, OA_MAX_TOOL_CALLS);
-	p->max_image = OR(o->max_image_bytes, OA_MAX_IMAGE_BYTES);
-	p->max_response = OR(o->max_response_bytes, OA_MAX_RESPONSE_BYTES);
-	p->body.limit = OR(o->max_history_bytes, OA_MAX_HISTORY_BYTES);
+	p->max_calls = OA__OR(o->max_tool_calls, OA_MAX_TOOL_CALLS);
+	p->max_image = OA__OR(o->max_image_bytes, OA_MAX_IMAGE_BYTES);
+	p->max_response = OA__OR(o->max_response_bytes, OA_MAX_RESPONSE_BYTES);
+	p->body.limit = OA__OR(o->max_history_bytes, OA_MAX_HISTORY_BYTES);
 	p->auto_tools = o->auto_execute_tools != 0;
 	p->stateless = o->stateless != 0;
 	p->no_stream = o->no_stream != 0;

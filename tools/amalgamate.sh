@@ -30,12 +30,25 @@ case " $* " in
 *) what="the core alone: no module, http:// only" ;;
 esac
 
-# Replace an include of the library's own headers by an empty comment.
+# Replace an include of the library's own headers by an empty comment,
+# and so a system header the core has included already (one file, one
+# translation unit: each header once). With record set, the file is core
+# and its system headers are noted in $seen; a module's are not, since
+# its -D flag may leave it out.
+seen=$out/.includes.tmp
+: >"$seen"
 strip() {
 	sed -e 's,^#include "openagent\.h".*,/* #include "openagent.h" */,' \
 	    -e 's,^#include "oa_private\.h".*,/* #include "oa_private.h" */,' \
 	    -e 's,^#include "oa_modules\.h".*,/* #include "oa_modules.h" */,' \
-	    "$1"
+	    "$1" |
+	awk -v seen="$seen" -v record="$2" '
+		BEGIN { while ((getline l < seen) > 0) had[l] = 1 }
+		/^#include </ {
+			if ($0 in had) { print "/* " $0 " (above) */"; next }
+			if (record) print >> seen
+		}
+		{ print }'
 }
 
 # One file, after its "==== NAME ====" line.
@@ -47,7 +60,7 @@ emit() {
 	printf '\n/* ==== %s ==== */\n' "$1"
 	[ -n "$2" ] && printf '#ifndef %s\n' "$2"
 	printf '#ifdef OA_AMALGAMATION_LINES\n#line 1 "%s"\n#endif ' "$1"
-	strip "$1"
+	strip "$1" "$([ -z "$2" ] && echo yes)"
 	[ -n "$2" ] && printf '#endif /* %s */\n' "$2"
 	return 0
 }
@@ -96,4 +109,5 @@ HEAD
 	fi
 } >"$out/openagent.c.tmp"
 mv "$out/openagent.c.tmp" "$out/openagent.c"
+rm -f "$seen"
 cp openagent.h "$out/openagent.h"
