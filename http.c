@@ -113,7 +113,7 @@ oa__chunked_decode(oa__chunked *d, char *buf, size_t *len, size_t *rest,
 				break;
 			}
 			if (v >= 0 || d->digits == 0 ||
-			    (c != '\n' && !memchr("; \t", c, 3)))
+			    (c != '\n' && !(c && strchr("; \t", c))))
 				return chunk_fail(err, v >= 0 ?
 				                  "more than 16 hex digits" :
 				                  d->digits ? "bad chunk size"
@@ -263,7 +263,7 @@ parse_head(oa__http *h, const char *p, size_t n, char *err)
 			chunked = vlen >= 7 &&
 			          oa__ieq(v + vlen - 7, 7, "chunked") &&
 			          (vlen == 7 ||
-			           memchr(", \t", v[vlen - 8], 3));
+			           (v[vlen - 8] && strchr(", \t", v[vlen - 8])));
 			if (!oa__ieq(v, vlen, "chunked"))
 				keep(h->coding, sizeof h->coding, line,
 				     (size_t)(v + vlen - line), 0);

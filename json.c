@@ -73,7 +73,7 @@ bad(const oa__json *j, size_t at, const char *what, char *err)
 static int
 grow(oa__json *j, size_t limit, char *err)
 {
-	size_t c1 = j->cap, c2 = j->cap;
+	size_t c1 = j->cap, c2 = c1;
 
 	if (j->cap >= limit)
 		return oa__fail(err, OA_ERR_LIMIT,

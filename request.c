@@ -202,10 +202,10 @@ buffers(struct oa__client *p, int release)
 	oa__buf *v[] = {&p->fields, &p->segs, &p->seen, &p->body,
 	                &p->headers, &p->text, &p->held, &p->scratch,
 	                &p->parts, &p->ask, &p->argtext,
-	                &p->hooktext, &p->repaired, &p->schema};
+	                &p->hooktext, &p->repaired, &p->schema, NULL};
 	size_t i;
 
-	for (i = 0; i < sizeof v / sizeof *v; i++)
+	for (i = 0; v[i] != NULL; i++)
 		if (release)
 			oa__buf_free(v[i]);
 		else
@@ -340,11 +340,11 @@ oa__teardown(struct oa__client *p)
 
 	oa__cut(p, 0);
 	/* every slot's buffers, the spare ones' too (toolcalls.c) */
-	for (k = p->calls; k < p->calls + p->capcalls; k++) {
+	for (k = p->calls; k && k < p->calls + p->capcalls; k++) {
 		oa__buf *v[] = {&k->id, &k->name, &k->args, &k->input,
-		                &k->result};
+		                &k->result, NULL};
 
-		for (i = 0; i < sizeof v / sizeof *v; i++)
+		for (i = 0; v[i] != NULL; i++)
 			oa__buf_free(v[i]);
 	}
 	for (i = 0; i < sizeof owned / sizeof *owned; i++)

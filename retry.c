@@ -71,7 +71,7 @@ retry_after(const oa__http *h)
 			continue;
 		s += 12 + strspn(s + 12, " \t");
 		n = strspn(s, "0123456789");
-		if (n == 0 || !memchr("\r\n \t", s[n], 4))
+		if (n == 0 || !(s[n] && strchr("\r\n \t", s[n])))
 			continue;
 		for (sec = 0; n-- > 0; s++)
 			if (sec < 1000000)

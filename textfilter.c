@@ -1003,7 +1003,7 @@ tf_queue(struct oa__client *p, const oa__tf_seg *seg)
 static int
 tf_feed(struct oa__client *p, const char *s, size_t n)
 {
-	oa__tf_seg seg;
+	oa__tf_seg seg = {0};
 	int r = 0;
 
 	if (s == NULL)
